@@ -1,0 +1,15 @@
+import type { Knex } from "knex";
+import type { Logger } from "pino";
+import type { Clock } from "../../lib/clock/clock.js";
+import type { Database } from "../db/database.js";
+import type { HubMetrics } from "../observability/hub-metrics.js";
+
+/** What admin API services are built from; assembled once in hub/hub.ts. */
+export interface ApiDeps {
+  db: Database;
+  knex: Knex;
+  clock: Clock;
+  log: Logger;
+  metrics: HubMetrics;
+  tokenTtlSeconds: number;
+}

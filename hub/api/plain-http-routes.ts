@@ -1,0 +1,38 @@
+import Koa from "koa";
+import type { Knex } from "knex";
+import type { Registry } from "prom-client";
+
+const HEALTH_TIMEOUT_MS = 2000;
+
+/** Plain HTTP beside the Connect routes: /healthz for load balancers, /metrics for Prometheus. */
+export function createPlainHttpApp(deps: { knex: Knex; registry: Registry }): Koa {
+  const app = new Koa();
+  app.silent = true;
+  app.use(async (ctx) => {
+    if (ctx.method !== "GET" && ctx.method !== "HEAD") {
+      ctx.status = 404;
+      return;
+    }
+    if (ctx.path === "/healthz") {
+      try {
+        await Promise.race([
+          deps.knex.raw("SELECT 1"),
+          new Promise((_, reject) => setTimeout(() => reject(new Error("database did not answer in time")), HEALTH_TIMEOUT_MS).unref()),
+        ]);
+        ctx.body = { status: "ok", database: "ok" };
+      } catch (err) {
+        ctx.status = 503;
+        ctx.body = { status: "unavailable", database: (err as Error).message };
+      }
+      return;
+    }
+    if (ctx.path === "/metrics") {
+      ctx.type = deps.registry.contentType;
+      ctx.body = await deps.registry.metrics();
+      return;
+    }
+    ctx.status = 404;
+    ctx.body = { code: "not_found", message: `No route for ${ctx.path}` };
+  });
+  return app;
+}

@@ -1,0 +1,58 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromDate } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
+import type { Knex } from "knex";
+import type { Clock } from "../../lib/clock/clock.js";
+import { AuthService, PrincipalSchema, type Principal as PrincipalMessage } from "../../gen/edgehub/admin/v1/auth_pb.js";
+import { AUTHENTICATED, PUBLIC, type ServicePolicy } from "../api/method-policy.js";
+import { bearerTokenKey, principalOf, requestIdOf } from "../api/request-context.js";
+import { recordAudit } from "../audit/audit-writer.js";
+import { login } from "./login.js";
+import type { Principal } from "./principal.js";
+import { resolveToken, revokeToken } from "./token-store.js";
+
+export const authServicePolicy: ServicePolicy<typeof AuthService> = {
+  login: PUBLIC,
+  whoAmI: AUTHENTICATED,
+  logout: AUTHENTICATED,
+};
+
+export interface AuthServiceDeps {
+  knex: Knex;
+  clock: Clock;
+  tokenTtlSeconds: number;
+}
+
+function principalMessage(p: Principal): PrincipalMessage {
+  return create(PrincipalSchema, { userId: p.userId, username: p.username, role: p.role, tenantId: p.tenantId ?? "" });
+}
+
+export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof AuthService> {
+  return {
+    async login(req, ctx) {
+      const result = await login(deps, { username: req.username, password: req.password, tenant: req.tenant }, requestIdOf(ctx));
+      return { token: result.token, expiresAt: timestampFromDate(result.expiresAt), principal: principalMessage(result.principal) };
+    },
+    async whoAmI(_req, ctx) {
+      const principal = principalOf(ctx);
+      const token = ctx.values.get(bearerTokenKey);
+      const resolved = token ? await resolveToken(deps.knex, token, deps.clock.now()) : undefined;
+      return {
+        principal: principalMessage(principal),
+        ...(resolved ? { tokenExpiresAt: timestampFromDate(resolved.expiresAt) } : {}),
+      };
+    },
+    async logout(_req, ctx) {
+      const principal = principalOf(ctx);
+      const token = ctx.values.get(bearerTokenKey);
+      if (token) {
+        await deps.knex.transaction(async (trx) => {
+          const now = deps.clock.now();
+          await revokeToken(trx, token, now);
+          await recordAudit(trx, { actor: principal, tenantId: principal.tenantId, action: "auth.logout", targetType: "user", targetId: principal.userId, requestId: requestIdOf(ctx), at: now });
+        });
+      }
+      return {};
+    },
+  };
+}

@@ -1,0 +1,114 @@
+import type { Knex } from "knex";
+import type { Clock } from "../../lib/clock/clock.js";
+import { recordAudit } from "../audit/audit-writer.js";
+import { InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } from "../domain/errors.js";
+import { UNUSABLE_PASSWORD_HASH, verifyPassword } from "./password-hash.js";
+import { isRole, type Principal } from "./principal.js";
+import { issueToken, type IssuedToken } from "./token-store.js";
+
+/** Failed logins in a row that lock an account, and for how long. */
+export const LOCKOUT_THRESHOLD = 5;
+export const LOCKOUT_MS = 15 * 60 * 1000;
+const MAX_CREDENTIAL_LENGTH = 1024;
+
+export interface LoginInput {
+  username: string;
+  password: string;
+  /** Tenant name; empty for system accounts or a username unique across tenants. */
+  tenant: string;
+}
+
+export interface LoginDeps {
+  knex: Knex;
+  clock: Clock;
+  tokenTtlSeconds: number;
+}
+
+export interface LoginResult extends IssuedToken {
+  principal: Principal;
+}
+
+interface UserRow {
+  id: string;
+  username: string;
+  password_hash: string;
+  role: string;
+  status: string;
+  tenant_id: string | null;
+  failed_login_count: number;
+  locked_until: Date | null;
+}
+
+const FAILED = "Login failed: invalid username or password";
+
+function validate(input: LoginInput): void {
+  if (input.username.trim() === "") throw new InvalidArgumentError("username", "must not be empty");
+  if (input.password === "") throw new InvalidArgumentError("password", "must not be empty");
+  if (input.username.length > MAX_CREDENTIAL_LENGTH) throw new InvalidArgumentError("username", `must be at most ${MAX_CREDENTIAL_LENGTH} characters`);
+  if (input.password.length > MAX_CREDENTIAL_LENGTH) throw new InvalidArgumentError("password", `must be at most ${MAX_CREDENTIAL_LENGTH} characters`);
+}
+
+async function findCandidate(knex: Knex, input: LoginInput): Promise<UserRow | undefined> {
+  const query = knex("users as u")
+    .whereNull("u.deleted_at")
+    .whereRaw("lower(u.username) = lower(?)", [input.username.trim()])
+    .select<UserRow[]>("u.id", "u.username", "u.password_hash", "u.role", "u.status", "u.tenant_id", "u.failed_login_count", "u.locked_until");
+  if (input.tenant.trim() !== "") {
+    query.join("tenants as t", "t.id", "u.tenant_id").whereNull("t.deleted_at").whereRaw("lower(t.name) = lower(?)", [input.tenant.trim()]);
+  }
+  const rows = await query.limit(3);
+  if (rows.length > 1) {
+    // The same username in several tenants: the caller must say which.
+    const system = rows.filter((r) => r.tenant_id === null);
+    if (system.length === 1) return system[0];
+    throw new InvalidArgumentError("tenant", "required: this username exists in several tenants");
+  }
+  return rows[0];
+}
+
+/**
+ * Checks credentials and issues a token. Failures are counted under a row lock so that
+ * concurrent attempts cannot slip past the lockout; the password check itself runs outside the
+ * transaction so a slow scrypt never holds the row.
+ */
+export async function login(deps: LoginDeps, input: LoginInput, requestId: string): Promise<LoginResult> {
+  validate(input);
+  const candidate = await findCandidate(deps.knex, input);
+  const passwordOk = await verifyPassword(input.password, candidate?.password_hash ?? UNUSABLE_PASSWORD_HASH);
+  if (!candidate) throw new UnauthenticatedError(FAILED);
+
+  const outcome = await deps.knex.transaction(async (trx) => {
+    const user = await trx("users").where("id", candidate.id).forUpdate().first<UserRow>();
+    if (!user) return { error: new UnauthenticatedError(FAILED) };
+    const now = deps.clock.now();
+    if (user.locked_until && new Date(user.locked_until) > now) {
+      return { error: new PermissionDeniedError(`Login refused: account is locked until ${new Date(user.locked_until).toISOString()} after ${LOCKOUT_THRESHOLD} failed attempts`) };
+    }
+    if (user.status !== "active") {
+      return { error: new PermissionDeniedError(`Login refused: account is ${user.status}`) };
+    }
+    const actor = { userId: user.id, username: user.username };
+    if (!passwordOk) {
+      const failures = user.failed_login_count + 1;
+      const locks = failures >= LOCKOUT_THRESHOLD;
+      await trx("users").where("id", user.id).update({
+        failed_login_count: locks ? 0 : failures,
+        locked_until: locks ? new Date(now.getTime() + LOCKOUT_MS) : null,
+      });
+      await recordAudit(trx, {
+        actor, tenantId: user.tenant_id, action: locks ? "auth.lockout" : "auth.login_failed",
+        targetType: "user", targetId: user.id, after: { failed_login_count: failures }, requestId, at: now,
+      });
+      return { error: new UnauthenticatedError(FAILED) };
+    }
+    if (!isRole(user.role)) return { error: new PermissionDeniedError(`Login refused: account has unknown role ${user.role}`) };
+    await trx("users").where("id", user.id).update({ failed_login_count: 0, locked_until: null, last_login_at: now });
+    const issued = await issueToken(trx, user.id, now, deps.tokenTtlSeconds);
+    await recordAudit(trx, { actor, tenantId: user.tenant_id, action: "auth.login", targetType: "user", targetId: user.id, requestId, at: now });
+    const principal: Principal = { userId: user.id, username: user.username, role: user.role, tenantId: user.tenant_id };
+    return { result: { ...issued, principal } };
+  });
+  // Failed attempts commit their counters before the error reaches the caller.
+  if ("error" in outcome) throw outcome.error;
+  return outcome.result;
+}

@@ -1,0 +1,121 @@
+import { Command, InvalidArgumentError, Option } from "commander";
+import path from "node:path";
+
+export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The hub's configuration, parsed once at start and frozen. Only this file reads process.env. */
+export interface HubConfig {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  /** postgres://… selects PostgreSQL; undefined selects embedded PGlite under dataDir. */
+  readonly databaseUrl: string | undefined;
+  /** Password of the first admin; generated and printed once when undefined. */
+  readonly adminPassword: string | undefined;
+  readonly logLevel: LogLevel;
+  readonly logPretty: boolean | undefined;
+  /** Lifetime of a bearer token from AuthService.Login. */
+  readonly tokenTtlSeconds: number;
+  /** Largest admin API request body accepted, in bytes. */
+  readonly maxRequestBytes: number;
+  /** Hostnames and IPs written into the agent endpoint's server certificate. */
+  readonly advertisedNames: readonly string[];
+  /** Upper bound for a graceful stop before the hub gives up waiting. */
+  readonly shutdownTimeoutMs: number;
+  /** Identifies this hub among several sharing one database. */
+  readonly hubId: string | undefined;
+  /** Agent heartbeat interval sent in Welcome. */
+  readonly heartbeatIntervalMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function port(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0 || n > 65535) {
+      throw new InvalidArgumentError(`${name} must be an integer from 0 to 65535, got "${value}"`);
+    }
+    return n;
+  };
+}
+
+function positiveInt(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}"`);
+    return n;
+  };
+}
+
+function logLevel(value: string): LogLevel {
+  if (!(LOG_LEVELS as readonly string[]).includes(value)) {
+    throw new InvalidArgumentError(`log level must be one of ${LOG_LEVELS.join(", ")}, got "${value}"`);
+  }
+  return value as LogLevel;
+}
+
+/** Builds the command-line definition; environment variables are the defaults, flags win. */
+export function hubCommand(): Command {
+  return new Command("edgehub")
+    .description("edgehub hub: the authoritative fleet model, the admin API and the agent endpoint")
+    .addOption(new Option("--data-dir <dir>", "data directory (embedded database, CA, certificates)").env("HUB_DATA_DIR").default("./data"))
+    .addOption(new Option("--host <address>", "address to listen on").env("HUB_HOST").default("0.0.0.0"))
+    .addOption(new Option("--http-port <port>", "admin API port (Connect, gRPC, gRPC-web; /healthz, /metrics)").env("HUB_HTTP_PORT").default(8080).argParser(port("--http-port")))
+    .addOption(new Option("--grpc-port <port>", "agent endpoint port (gRPC over TLS)").env("HUB_GRPC_PORT").default(9443).argParser(port("--grpc-port")))
+    .addOption(new Option("--database-url <url>", "PostgreSQL URL; embedded PGlite when unset").env("DATABASE_URL"))
+    .addOption(new Option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`).env("HUB_LOG_LEVEL").default("info").argParser(logLevel))
+    .addOption(new Option("--log-format <format>", "json or pretty; pretty when stdout is a TTY").env("HUB_LOG_FORMAT").choices(["json", "pretty"]))
+    .addOption(new Option("--token-ttl <seconds>", "bearer token lifetime").env("HUB_TOKEN_TTL_SECONDS").default(12 * 3600).argParser(positiveInt("--token-ttl")))
+    .addOption(new Option("--max-request-bytes <bytes>", "largest admin API request body").env("HUB_MAX_REQUEST_BYTES").default(4 * 1024 * 1024).argParser(positiveInt("--max-request-bytes")))
+    .addOption(new Option("--advertise <names>", "comma-separated hostnames/IPs for the agent endpoint certificate").env("HUB_ADVERTISE").default("localhost,127.0.0.1"))
+    .addOption(new Option("--hub-id <id>", "name of this hub among several on one database; hostname:port when unset").env("HUB_ID"))
+    .addOption(new Option("--heartbeat-interval <ms>", "agent heartbeat interval sent in Welcome").env("HUB_HEARTBEAT_INTERVAL_MS").default(10_000).argParser(positiveInt("--heartbeat-interval")))
+    .addOption(new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop").env("HUB_SHUTDOWN_TIMEOUT_MS").default(8_000).argParser(positiveInt("--shutdown-timeout")))
+    .helpOption("-h, --help", "show this help")
+    .showHelpAfterError()
+    .allowExcessArguments(false);
+}
+
+/** Parses argv (without node and script) and the environment into a frozen HubConfig. */
+export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): HubConfig {
+  const command = hubCommand();
+  // commander reads option env vars from process.env; scope it to the env we were given.
+  const saved = process.env;
+  process.env = env;
+  try {
+    command.parse([...argv], { from: "user" });
+  } finally {
+    process.env = saved;
+  }
+  const o = command.opts<{
+    dataDir: string; host: string; httpPort: number | string; grpcPort: number | string; databaseUrl?: string;
+    logLevel: string; logFormat?: string; tokenTtl: number | string; maxRequestBytes: number | string;
+    advertise: string; hubId?: string; heartbeatInterval: number | string; shutdownTimeout: number | string;
+  }>();
+  // Defaults given as numbers skip argParser; env values are strings that went through it.
+  const databaseUrl = o.databaseUrl?.trim() || undefined;
+  if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, got "${databaseUrl.replace(/\/\/.*@/, "//…@")}"`);
+  }
+  return Object.freeze({
+    dataDir: path.resolve(o.dataDir),
+    host: o.host,
+    httpPort: Number(o.httpPort),
+    grpcPort: Number(o.grpcPort),
+    databaseUrl,
+    adminPassword: env.HUB_ADMIN_PASSWORD || undefined,
+    logLevel: logLevel(o.logLevel),
+    logPretty: o.logFormat === undefined ? undefined : o.logFormat === "pretty",
+    tokenTtlSeconds: Number(o.tokenTtl),
+    maxRequestBytes: Number(o.maxRequestBytes),
+    advertisedNames: Object.freeze(o.advertise.split(",").map((s) => s.trim()).filter(Boolean)),
+    shutdownTimeoutMs: Number(o.shutdownTimeout),
+    hubId: o.hubId,
+    heartbeatIntervalMs: Number(o.heartbeatInterval),
+  });
+}

@@ -1,0 +1,116 @@
+import fs from "node:fs";
+import path from "node:path";
+import knexFactory, { type Knex } from "knex";
+import ClientPgLite from "knex-pglite";
+import { PGlite } from "@electric-sql/pglite";
+import pg from "pg";
+import { DataDirLock } from "./data-dir-lock.js";
+
+// pg parses int8/numeric as strings by default; counters and sizes here fit in a double.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+pg.types.setTypeParser(pg.types.builtins.NUMERIC, (v) => Number(v));
+
+export type DatabaseKind = "pglite" | "postgres";
+
+/** A database handle: knex for queries, plus LISTEN for cross-hub notifications. */
+export interface Database {
+  readonly kind: DatabaseKind;
+  readonly knex: Knex;
+  /** Subscribes to a NOTIFY channel; returns the unsubscribe function. */
+  listen(channel: string, onPayload: (payload: string) => void): Promise<() => Promise<void>>;
+  /** Runs `fn` while holding a cluster-wide advisory lock (serialises e.g. migrations across hubs). */
+  withAdvisoryLock<T>(key: number, fn: () => Promise<T>): Promise<T>;
+  close(): Promise<void>;
+}
+
+export interface OpenDatabaseOptions {
+  /** postgres://… or undefined for PGlite. */
+  databaseUrl: string | undefined;
+  /** PGlite files live in `<dataDir>/pglite`; ignored for PostgreSQL. `memory://` keeps PGlite in memory. */
+  dataDir: string | "memory://";
+  poolMax?: number;
+}
+
+export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolMax ?? 10) : openPglite(options.dataDir);
+}
+
+async function openPostgres(url: string, poolMax: number): Promise<Database> {
+  const knex = knexFactory({ client: "pg", connection: url, pool: { min: 0, max: poolMax } });
+  // One dedicated connection for LISTEN; created lazily.
+  let listener: pg.Client | undefined;
+  const handlers = new Map<string, Set<(payload: string) => void>>();
+  return {
+    kind: "postgres",
+    knex,
+    async listen(channel, onPayload) {
+      if (!listener) {
+        listener = new pg.Client({ connectionString: url });
+        await listener.connect();
+        listener.on("notification", (n) => handlers.get(n.channel)?.forEach((h) => h(n.payload ?? "")));
+      }
+      let set = handlers.get(channel);
+      if (!set) {
+        set = new Set();
+        handlers.set(channel, set);
+        await listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
+      }
+      set.add(onPayload);
+      return async () => {
+        set.delete(onPayload);
+      };
+    },
+    async withAdvisoryLock(key, fn) {
+      const client = new pg.Client({ connectionString: url });
+      await client.connect();
+      try {
+        await client.query("SELECT pg_advisory_lock($1)", [key]);
+        return await fn();
+      } finally {
+        await client.query("SELECT pg_advisory_unlock($1)", [key]).catch(() => undefined);
+        await client.end();
+      }
+    },
+    async close() {
+      await listener?.end().catch(() => undefined);
+      await knex.destroy();
+    },
+  };
+}
+
+async function openPglite(dataDir: string): Promise<Database> {
+  let lock: DataDirLock | undefined;
+  let pglite: PGlite;
+  if (dataDir === "memory://") {
+    pglite = new PGlite();
+  } else {
+    fs.mkdirSync(dataDir, { recursive: true });
+    // PGlite is one process only: two hubs on one directory would corrupt it.
+    lock = DataDirLock.acquire(path.join(dataDir, "pglite.lock"));
+    pglite = new PGlite(path.join(dataDir, "pglite"));
+  }
+  try {
+    await pglite.waitReady;
+  } catch (err) {
+    lock?.release();
+    throw err;
+  }
+  const knex = knexFactory({ client: ClientPgLite, connection: () => ({ pglite }) as object });
+  return {
+    kind: "pglite",
+    knex,
+    async listen(channel, onPayload) {
+      const unsubscribe = await pglite.listen(channel, onPayload);
+      return async () => unsubscribe();
+    },
+    // One process holds the whole database, so the lock is already ours.
+    async withAdvisoryLock(_key, fn) {
+      return fn();
+    },
+    async close() {
+      await knex.destroy();
+      if (!pglite.closed) await pglite.close();
+      lock?.release();
+    },
+  };
+}

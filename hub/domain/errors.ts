@@ -1,0 +1,82 @@
+/**
+ * Typed domain errors. Rules and stores throw these; hub/api/connect-errors.ts maps them to
+ * Connect codes in one place. Never branch on message text.
+ */
+export abstract class DomainError extends Error {
+  abstract readonly code:
+    | "invalid_argument"
+    | "not_found"
+    | "already_exists"
+    | "permission_denied"
+    | "failed_precondition"
+    | "resource_exhausted"
+    | "unauthenticated"
+    | "aborted";
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/** A request field is malformed or out of range; `field` names it (dotted path for nested fields). */
+export class InvalidArgumentError extends DomainError {
+  override readonly name = "InvalidArgumentError";
+  readonly code = "invalid_argument" as const;
+  constructor(readonly field: string, detail: string) {
+    super(`Invalid ${field}: ${detail}`);
+  }
+}
+
+export class NotFoundError extends DomainError {
+  override readonly name = "NotFoundError";
+  readonly code = "not_found" as const;
+  constructor(readonly resourceType: string, readonly resourceId: string) {
+    super(`Cannot find ${resourceType} ${resourceId}`);
+  }
+}
+
+export class AlreadyExistsError extends DomainError {
+  override readonly name = "AlreadyExistsError";
+  readonly code = "already_exists" as const;
+  constructor(readonly resourceType: string, detail: string) {
+    super(`Cannot create ${resourceType}: ${detail}`);
+  }
+}
+
+export class PermissionDeniedError extends DomainError {
+  override readonly name = "PermissionDeniedError";
+  readonly code = "permission_denied" as const;
+}
+
+export class FailedPreconditionError extends DomainError {
+  override readonly name = "FailedPreconditionError";
+  readonly code = "failed_precondition" as const;
+}
+
+export class UnauthenticatedError extends DomainError {
+  override readonly name = "UnauthenticatedError";
+  readonly code = "unauthenticated" as const;
+}
+
+/** A concurrent change won; the caller may retry. */
+export class ConflictError extends DomainError {
+  override readonly name = "ConflictError";
+  readonly code = "aborted" as const;
+  readonly retryable = true;
+}
+
+/** One quota dimension that a request would exceed. */
+export interface ExceededDimension {
+  dimension: string;
+  used: number;
+  requested: number;
+  limit: number;
+  scope: string;
+}
+
+export class ResourceExhaustedError extends DomainError {
+  override readonly name = "ResourceExhaustedError";
+  readonly code = "resource_exhausted" as const;
+  constructor(message: string, readonly exceeded: readonly ExceededDimension[] = []) {
+    super(message);
+  }
+}

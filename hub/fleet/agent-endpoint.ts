@@ -1,0 +1,63 @@
+import * as grpc from "@grpc/grpc-js";
+import type { PemPair } from "../pki/hub-ca.js";
+
+/** A gRPC service definition and its handlers, as grpc-js takes them. */
+export interface AgentEndpointService {
+  definition: grpc.ServiceDefinition;
+  implementation: grpc.UntypedServiceImplementation;
+}
+
+export interface AgentEndpointOptions {
+  caPem: string;
+  server: PemPair;
+  services: readonly AgentEndpointService[];
+  /** Largest message accepted from an agent. */
+  maxReceiveMessageBytes: number;
+}
+
+/**
+ * The agent endpoint: gRPC over TLS with the hub CA. Client certificates are requested but not
+ * required at the TLS layer, because Enroll runs before an agent has one; the stream handler
+ * checks the peer certificate itself.
+ */
+export class AgentEndpoint {
+  readonly server: grpc.Server;
+  private readonly credentials: grpc.ServerCredentials;
+
+  constructor(options: AgentEndpointOptions) {
+    this.server = new grpc.Server({
+      "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
+      "grpc.keepalive_time_ms": 20_000,
+      "grpc.keepalive_timeout_ms": 10_000,
+      "grpc.keepalive_permit_without_calls": 1,
+      "grpc.http2.min_ping_interval_without_data_ms": 5_000,
+    });
+    for (const service of options.services) this.server.addService(service.definition, service.implementation);
+    this.credentials = grpc.ServerCredentials.createSsl(
+      Buffer.from(options.caPem),
+      [{ cert_chain: Buffer.from(options.server.certPem), private_key: Buffer.from(options.server.keyPem) }],
+      false,
+    );
+  }
+
+  listen(host: string, port: number): Promise<number> {
+    return new Promise((resolve, reject) => {
+      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, this.credentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+    });
+  }
+
+  /** Stops accepting and waits for calls to end, forcing them closed after `timeoutMs`. */
+  close(timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, timeoutMs);
+      timer.unref();
+      this.server.tryShutdown(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+}

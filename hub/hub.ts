@@ -1,0 +1,109 @@
+import os from "node:os";
+import type { ConnectRouter } from "@connectrpc/connect";
+import { connectNodeAdapter } from "@connectrpc/connect-node";
+import type { Logger } from "pino";
+import { systemClock, type Clock } from "../lib/clock/clock.js";
+import { AdminHttpServer } from "./api/admin-http-server.js";
+import type { ApiDeps } from "./api/api-deps.js";
+import { authInterceptor } from "./api/auth-interceptor.js";
+import { PolicyRegistry } from "./api/method-policy.js";
+import { outcomeInterceptor } from "./api/outcome-interceptor.js";
+import { createPlainHttpApp } from "./api/plain-http-routes.js";
+import { registerRoutes } from "./api/routes.js";
+import { ensureFirstAdmin } from "./auth/first-admin.js";
+import type { HubConfig } from "./config.js";
+import { openDatabase, type Database } from "./db/database.js";
+import { migrateToLatest } from "./db/migrate.js";
+import { AgentEndpoint } from "./fleet/agent-endpoint.js";
+import { createHubMetrics, type HubMetrics } from "./observability/hub-metrics.js";
+import { loadOrCreateHubCa, writeCaCertificate } from "./pki/ca-store.js";
+import type { HubCa } from "./pki/hub-ca.js";
+
+/** Serialises first-start work (migrations, CA, first admin) across hubs sharing a database. */
+const BOOTSTRAP_LOCK_KEY = 0x65646768;
+const MAX_AGENT_MESSAGE_BYTES = 4 * 1024 * 1024;
+
+export type HubState = "created" | "starting" | "running" | "stopping" | "stopped";
+
+export interface RunningHub {
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  readonly hubId: string;
+  readonly db: Database;
+  readonly ca: HubCa;
+  readonly metrics: HubMetrics;
+  /** Graceful stop; safe to call more than once. */
+  stop(): Promise<void>;
+}
+
+export interface HubDeps {
+  log: Logger;
+  clock?: Clock;
+  /** Where the one-time admin password goes; stdout by default. */
+  announce?: (text: string) => void;
+}
+
+/** The composition root: builds every component of a hub from its config and starts them in order. */
+export async function startHub(config: HubConfig, deps: HubDeps): Promise<RunningHub> {
+  const log = deps.log;
+  const clock = deps.clock ?? systemClock;
+  const announce = deps.announce ?? ((text: string) => process.stdout.write(text));
+  const metrics = createHubMetrics();
+
+  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
+  const cleanup: (() => Promise<void>)[] = [() => db.close()];
+  try {
+    log.info({ database: db.kind, dataDir: config.dataDir }, "Database opened");
+    const { ca } = await db.withAdvisoryLock(BOOTSTRAP_LOCK_KEY, async () => {
+      const migration = await migrateToLatest(db);
+      if (migration.applied.length > 0) log.info({ applied: migration.applied }, "Database migrated");
+      const now = clock.now();
+      const caResult = await loadOrCreateHubCa(db.knex, now);
+      if (caResult.created) log.info({ fingerprint: caResult.ca.fingerprint }, "Hub CA created");
+      const admin = await ensureFirstAdmin(db.knex, { password: config.adminPassword, now });
+      if (admin.generatedPassword) {
+        announce(`\nFirst start: created user "admin" with password ${admin.generatedPassword}\nIt is shown once; set HUB_ADMIN_PASSWORD to choose it instead.\n\n`);
+      } else if (admin.created) {
+        log.info("First start: created user admin with the password from HUB_ADMIN_PASSWORD");
+      }
+      return caResult;
+    });
+    writeCaCertificate(config.dataDir, ca);
+    const serverCert = await ca.issueServerCertificate(config.advertisedNames, clock.now());
+
+    const apiDeps: ApiDeps = { db, knex: db.knex, clock, log: log.child({ component: "api" }), metrics, tokenTtlSeconds: config.tokenTtlSeconds };
+    const policies = new PolicyRegistry();
+    const handler = connectNodeAdapter({
+      routes: (router: ConnectRouter) => registerRoutes(router, policies, apiDeps),
+      interceptors: [outcomeInterceptor({ log: apiDeps.log, metrics }), authInterceptor({ knex: db.knex, clock, policies })],
+      readMaxBytes: config.maxRequestBytes,
+      fallback: createPlainHttpApp({ knex: db.knex, registry: metrics.registry }).callback() as never,
+    });
+    const http = new AdminHttpServer(handler);
+    const httpPort = await http.listen(config.httpPort, config.host);
+    cleanup.unshift(() => http.close(config.shutdownTimeoutMs));
+
+    const agents = new AgentEndpoint({ caPem: ca.certPem, server: serverCert, services: [], maxReceiveMessageBytes: MAX_AGENT_MESSAGE_BYTES });
+    const grpcPort = await agents.listen(config.host, config.grpcPort);
+    cleanup.unshift(() => agents.close(config.shutdownTimeoutMs));
+    const hubId = config.hubId ?? `${os.hostname()}:${grpcPort}`;
+    log.info({ httpPort, grpcPort, hubId, caFingerprint: ca.fingerprint }, "Hub running");
+
+    let stopping: Promise<void> | undefined;
+    return {
+      httpPort, grpcPort, hubId, db, ca, metrics,
+      stop() {
+        // Reverse start order, once: stop accepting, finish in-flight calls, close the database.
+        stopping ??= (async () => {
+          log.info("Hub stopping");
+          for (const step of cleanup) await step().catch((err) => log.warn({ err }, "Shutdown step failed"));
+          log.info("Hub stopped");
+        })();
+        return stopping;
+      },
+    };
+  } catch (err) {
+    for (const step of cleanup) await step().catch(() => undefined);
+    throw err;
+  }
+}
