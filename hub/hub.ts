@@ -41,6 +41,8 @@ export interface HubDeps {
   clock?: Clock;
   /** Where the one-time admin password goes; stdout by default. */
   announce?: (text: string) => void;
+  /** An already open database (tests); the hub then leaves closing it to the caller. */
+  database?: Database;
 }
 
 /** The composition root: builds every component of a hub from its config and starts them in order. */
@@ -50,8 +52,8 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
   const announce = deps.announce ?? ((text: string) => process.stdout.write(text));
   const metrics = createHubMetrics();
 
-  const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const cleanup: (() => Promise<void>)[] = [() => db.close()];
+  const db = deps.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const cleanup: (() => Promise<void>)[] = deps.database ? [] : [() => db.close()];
   try {
     log.info({ database: db.kind, dataDir: config.dataDir }, "Database opened");
     const { ca } = await db.withAdvisoryLock(BOOTSTRAP_LOCK_KEY, async () => {

@@ -1,0 +1,16 @@
+import type { Context } from "mocha";
+
+/** In CI (`REQUIRE_REAL_BACKENDS=1`) a missing backend is a failure, never a skip. */
+export const realBackendsRequired = process.env.REQUIRE_REAL_BACKENDS === "1";
+
+/**
+ * Skips the suite or test loudly when a real backend is missing, or fails it when CI requires
+ * every real backend. `what` names the backend and how to get it.
+ */
+export function skipUnlessBackend(ctx: Context, available: boolean, what: string): void {
+  if (available) return;
+  const message = `REAL BACKEND MISSING: ${what}`;
+  if (realBackendsRequired) throw new Error(`${message} (REQUIRE_REAL_BACKENDS=1 forbids skipping)`);
+  process.stderr.write(`\n  !!! SKIPPED — ${message}\n`);
+  ctx.skip();
+}
