@@ -11,4 +11,5 @@ echo "== type check"
 npx tsc -p tsconfig.json --noEmit
 
 echo "== mocha ($( [ -n "${DATABASE_URL:-}" ] && echo "PostgreSQL: ${DATABASE_URL}" || echo "embedded PGlite"))"
+if [ $# -eq 0 ]; then set -- "test/**/*.test.ts"; fi
 npx mocha "$@"

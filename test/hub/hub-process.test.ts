@@ -1,0 +1,115 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { spawnHub, type HubProcess } from "../support/hub-process.js";
+
+const PASSWORD = "process-test-password";
+
+async function login(port: number, password = PASSWORD): Promise<Response> {
+  return fetch(`http://127.0.0.1:${port}/edgehub.admin.v1.AuthService/Login`, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ username: "admin", password }),
+  });
+}
+
+/** Checks every line is a comment or `name{labels} value`, the Prometheus text format. */
+function assertPrometheusText(text: string): void {
+  const sample = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?([0-9.e+-]+|NaN|\+Inf|-Inf)( [0-9]+)?$/;
+  const lines = text.split("\n").filter((l) => l.trim() !== "");
+  expect(lines.length).to.be.greaterThan(10);
+  for (const line of lines) {
+    if (line.startsWith("# HELP ") || line.startsWith("# TYPE ")) continue;
+    expect(line, `metrics line: ${line}`).to.match(sample);
+  }
+}
+
+describe("hub process (PGlite data directory)", function () {
+  this.timeout(90_000);
+  let dataDir: string;
+  let hub: HubProcess | undefined;
+  const args = () => ["--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0"];
+
+  before(() => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-process-"));
+  });
+  afterEach(async () => {
+    if (hub && hub.proc.exitCode === null && hub.proc.signalCode === null) await hub.signal("SIGKILL");
+    hub = undefined;
+  });
+  after(() => fs.rmSync(dataDir, { recursive: true, force: true }));
+
+  it("first start creates the data directory, the CA file and the admin; serves healthz, login and metrics", async () => {
+    hub = await spawnHub({ args: args(), env: { HUB_ADMIN_PASSWORD: PASSWORD } });
+    expect(fs.existsSync(path.join(dataDir, "pglite"))).to.equal(true);
+    expect(fs.readFileSync(path.join(dataDir, "pki", "hub-ca.crt"), "utf8")).to.contain("BEGIN CERTIFICATE");
+
+    const health = await fetch(`http://127.0.0.1:${hub.httpPort}/healthz`);
+    expect(health.status).to.equal(200);
+    const res = await login(hub.httpPort);
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as { token: string; expiresAt: string };
+    expect(body.token).to.match(/^ehb_/);
+    expect(Date.parse(body.expiresAt)).to.be.greaterThan(Date.now());
+
+    const metrics = await fetch(`http://127.0.0.1:${hub.httpPort}/metrics`);
+    expect(metrics.headers.get("content-type")).to.contain("text/plain");
+    const text = await metrics.text();
+    assertPrometheusText(text);
+    expect(text).to.match(/edgehub_api_request_duration_seconds_count\{method="edgehub.admin.v1.AuthService\/Login",code="ok"\} 1/);
+  });
+
+  it("SIGTERM finishes an in-flight call, then exits 0 well within 10 s", async () => {
+    hub = await spawnHub({ args: args() });
+    const inFlight = login(hub.httpPort); // scrypt keeps it busy for a while
+    await new Promise((r) => setTimeout(r, 10));
+    const exit = hub.signal("SIGTERM");
+    const res = await inFlight;
+    expect(res.status).to.equal(200);
+    const { code, ms } = await exit;
+    expect(code).to.equal(0);
+    expect(ms).to.be.lessThan(10_000);
+    expect(hub.output()).to.contain("Hub stopped");
+  });
+
+  it("a restart keeps the data: the token issued before still works, and no new admin is made", async () => {
+    hub = await spawnHub({ args: args() });
+    const token = ((await (await login(hub.httpPort)).json()) as { token: string }).token;
+    expect((await hub.signal("SIGTERM")).code).to.equal(0);
+
+    hub = await spawnHub({ args: args(), env: { HUB_ADMIN_PASSWORD: "a-different-password" } });
+    expect(hub.output()).not.to.contain("First start");
+    const me = await fetch(`http://127.0.0.1:${hub.httpPort}/edgehub.admin.v1.AuthService/WhoAmI`, {
+      method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: "{}",
+    });
+    expect(me.status).to.equal(200);
+    // The first password still holds; the new env var does not reset it.
+    expect((await login(hub.httpPort, "a-different-password")).status).to.equal(401);
+  });
+
+  it("refuses a second hub on the same data directory", async () => {
+    hub = await spawnHub({ args: args() });
+    let error: Error | undefined;
+    try {
+      const second = await spawnHub({ args: args(), timeoutMs: 20_000 });
+      await second.signal("SIGKILL");
+    } catch (err) {
+      error = err as Error;
+    }
+    expect(error?.message).to.contain("held by running process");
+  });
+
+  it("generates and prints the admin password once when none is given", async () => {
+    const fresh = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-fresh-"));
+    try {
+      hub = await spawnHub({ args: ["--data-dir", fresh, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0"], env: { HUB_ADMIN_PASSWORD: undefined } });
+      const m = /created user "admin" with password (\S+)/.exec(hub.output());
+      expect(m, hub.output()).to.not.equal(null);
+      expect((await login(hub.httpPort, m![1]!)).status).to.equal(200);
+      await hub.signal("SIGTERM");
+    } finally {
+      fs.rmSync(fresh, { recursive: true, force: true });
+    }
+  });
+});

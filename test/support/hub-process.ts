@@ -1,0 +1,72 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
+
+export interface HubProcess {
+  readonly proc: ChildProcess;
+  readonly httpPort: number;
+  readonly grpcPort: number;
+  /** Everything the process wrote so far (stdout + stderr). */
+  output(): string;
+  /** Sends a signal and resolves with the exit code (or signal name) and how long the exit took. */
+  signal(sig: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null; ms: number }>;
+  /** Resolves when the process has exited. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export interface SpawnHubOptions {
+  args: string[];
+  env?: Record<string, string | undefined>;
+  /** How long to wait for "Hub running". */
+  timeoutMs?: number;
+}
+
+/** Starts `hub/main.ts` as a real child process and waits until it logs "Hub running". */
+export function spawnHub(options: SpawnHubOptions): Promise<HubProcess> {
+  const env: NodeJS.ProcessEnv = { ...process.env, HUB_LOG_FORMAT: "json", HUB_LOG_LEVEL: "info" };
+  delete env.DATABASE_URL;
+  for (const [k, v] of Object.entries(options.env ?? {})) {
+    if (v === undefined) delete env[k];
+    else env[k] = v;
+  }
+  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "hub/main.ts"), ...options.args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      proc.kill("SIGKILL");
+      reject(new Error(`Hub did not start within ${options.timeoutMs ?? 30000} ms:\n${out}`));
+    }, options.timeoutMs ?? 30000);
+    const onData = (chunk: Buffer) => {
+      out += chunk.toString();
+      for (const line of out.split("\n")) {
+        if (!line.includes('"Hub running"')) continue;
+        try {
+          const entry = JSON.parse(line) as { httpPort: number; grpcPort: number };
+          clearTimeout(timer);
+          resolve({
+            proc, httpPort: entry.httpPort, grpcPort: entry.grpcPort, exited,
+            output: () => out,
+            async signal(sig) {
+              const started = Date.now();
+              proc.kill(sig);
+              const r = await exited;
+              return { ...r, ms: Date.now() - started };
+            },
+          });
+          return;
+        } catch {
+          // partial line; wait for more
+        }
+      }
+    };
+    proc.stdout!.on("data", onData);
+    proc.stderr!.on("data", (c: Buffer) => (out += c.toString()));
+    void exited.then((r) => {
+      clearTimeout(timer);
+      reject(new Error(`Hub exited early (${r.code ?? r.signal}):\n${out}`));
+    });
+  });
+}
