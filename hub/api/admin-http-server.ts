@@ -1,6 +1,7 @@
 import http from "node:http";
 import http2 from "node:http2";
 import net from "node:net";
+import { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 
 type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
@@ -55,10 +56,16 @@ export class AdminHttpServer {
       const isH2 = buffered.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
       if (isH2 && buffered.length < H2_PREFACE.length) return; // need more bytes to decide
       socket.off("data", onData);
-      socket.pause();
-      socket.unshift(buffered);
-      (isH2 ? this.h2 : this.h1).emit("connection", socket);
-      socket.resume();
+      if (isH2) {
+        // node's http2 reads the socket's native handle, so bytes already read cannot be
+        // unshifted back; hand it a JS stream that replays them instead.
+        this.h2.emit("connection", replayingStream(socket, buffered));
+      } else {
+        socket.pause();
+        socket.unshift(buffered);
+        this.h1.emit("connection", socket);
+        socket.resume();
+      }
     };
     socket.on("data", onData);
   }
@@ -93,4 +100,30 @@ export class AdminHttpServer {
     for (const socket of this.sockets) socket.destroy();
     await closed;
   }
+}
+
+/** A duplex over `socket` whose readable side starts with `head`, the bytes consumed while sniffing. */
+function replayingStream(socket: net.Socket, head: Buffer): Duplex {
+  const duplex = new Duplex({
+    read() {
+      socket.resume();
+    },
+    write(chunk: Buffer, _encoding, callback) {
+      socket.write(chunk, callback);
+    },
+    final(callback) {
+      socket.end(callback);
+    },
+    destroy(err, callback) {
+      socket.destroy(err ?? undefined);
+      callback(err);
+    },
+  });
+  duplex.push(head);
+  socket.on("data", (chunk: Buffer) => {
+    if (!duplex.push(chunk)) socket.pause();
+  });
+  socket.once("end", () => duplex.push(null));
+  socket.once("close", () => duplex.destroy());
+  return duplex;
 }
