@@ -78,7 +78,9 @@ export function hubCommand(): Command {
     .addOption(new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop").env("HUB_SHUTDOWN_TIMEOUT_MS").default(8_000).argParser(positiveInt("--shutdown-timeout")))
     .helpOption("-h, --help", "show this help")
     .showHelpAfterError()
-    .allowExcessArguments(false);
+    .allowExcessArguments(false)
+    // Throw instead of process.exit so callers (and tests) decide; main.ts maps it to an exit code.
+    .exitOverride();
 }
 
 /** Parses argv (without node and script) and the environment into a frozen HubConfig. */
