@@ -1,5 +1,6 @@
 import * as grpc from "@grpc/grpc-js";
 import type { PemPair } from "../pki/hub-ca.js";
+import { StaticCertificateProvider } from "./static-certificate-provider.js";
 
 /** A gRPC service definition and its handlers, as grpc-js takes them. */
 export interface AgentEndpointService {
@@ -33,11 +34,12 @@ export class AgentEndpoint {
       "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     });
     for (const service of options.services) this.server.addService(service.definition, service.implementation);
-    this.credentials = grpc.ServerCredentials.createSsl(
-      Buffer.from(options.caPem),
-      [{ cert_chain: Buffer.from(options.server.certPem), private_key: Buffer.from(options.server.keyPem) }],
-      false,
-    );
+    // createSsl(…, false) would not even request a client certificate; the certificate-provider
+    // credentials request one without requiring it, which Enroll (no certificate yet) needs.
+    // The CA goes out after the leaf so a first-contact agent can pin it by its fingerprint.
+    const identity = { certPem: `${options.server.certPem.trimEnd()}\n${options.caPem}`, keyPem: options.server.keyPem };
+    const provider = new StaticCertificateProvider(options.caPem, identity);
+    this.credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
   }
 
   listen(host: string, port: number): Promise<number> {

@@ -1,0 +1,73 @@
+import type { Knex } from "knex";
+import type { Clock } from "../../lib/clock/clock.js";
+import { LEASE_KEYS, withLease } from "./lease.js";
+
+export interface LivenessOptions {
+  heartbeatIntervalMs: number;
+  /** Silence after which an agent is offline: three missed heartbeats. */
+  offlineAfterMs: number;
+  /** After this hub starts, nobody is declared offline by it for this long (agents are coming back). */
+  restartGraceMs: number;
+  startedAt: Date;
+}
+
+/**
+ * Heartbeats stay in memory and go to the database in one statement per flush, so writes stay
+ * flat as the fleet grows; the offline sweep runs under a lease so one hub of N does it.
+ */
+export class AgentLiveness {
+  private pending = new Map<string, Date>();
+
+  constructor(
+    private readonly knex: Knex,
+    private readonly clock: Clock,
+    readonly options: LivenessOptions,
+  ) {}
+
+  recordHeartbeat(agentId: string): void {
+    this.pending.set(agentId, this.clock.now());
+  }
+
+  /** Writes the buffered heartbeats; an agent liveness had marked offline is connected again (returned). */
+  async flush(): Promise<string[]> {
+    if (this.pending.size === 0) return [];
+    const batch = [...this.pending];
+    this.pending = new Map();
+    const values = batch.map(() => "(?::uuid, ?::timestamptz)").join(", ");
+    const bindings = batch.flatMap(([id, at]) => [id, at.toISOString()]);
+    const res = (await this.knex.raw(
+      `WITH v(id, at) AS (VALUES ${values}),
+         revived AS (SELECT a.id FROM agents a JOIN v ON a.id = v.id WHERE a.status = 'offline')
+       UPDATE agents AS a SET last_heartbeat_at = GREATEST(a.last_heartbeat_at, v.at),
+         status = CASE WHEN a.status = 'offline' THEN 'connected' ELSE a.status END
+       FROM v WHERE a.id = v.id AND a.status <> 'revoked'
+       RETURNING a.id, (a.id IN (SELECT id FROM revived)) AS revived`,
+      bindings,
+    )) as { rows: { id: string; revived: boolean }[] };
+    const revived = res.rows.filter((r) => r.revived).map((r) => r.id);
+    if (revived.length > 0) {
+      await this.knex("compute_machines").whereIn("agent_id", revived).where({ status: "offline" }).whereNull("deleted_at").update({ status: "active", updated_at: this.clock.now() });
+    }
+    return revived;
+  }
+
+  /** Marks silent agents and their machines offline; returns the agents it took offline. */
+  async sweep(): Promise<string[]> {
+    const now = this.clock.now();
+    if (now.getTime() - this.options.startedAt.getTime() < this.options.restartGraceMs) return [];
+    const cutoff = new Date(now.getTime() - this.options.offlineAfterMs);
+    const result = await withLease(this.knex, LEASE_KEYS.liveness, async (trx) => {
+      const rows = await trx("agents")
+        .whereIn("status", ["connected", "disconnected", "enrolled"])
+        .where((q) => q.where("last_heartbeat_at", "<", cutoff).orWhere((q2) => q2.whereNull("last_heartbeat_at").where("enrolled_at", "<", cutoff)))
+        .update({ status: "offline", updated_at: now })
+        .returning<{ id: string }[]>("id");
+      const ids = rows.map((r) => r.id);
+      if (ids.length > 0) {
+        await trx("compute_machines").whereIn("agent_id", ids).where({ status: "active" }).whereNull("deleted_at").update({ status: "offline", updated_at: now });
+      }
+      return ids;
+    });
+    return result.ran ? result.value : [];
+  }
+}

@@ -1,0 +1,119 @@
+import type { Knex } from "knex";
+import type { HostInventory } from "../../lib/host-facts/host-facts.js";
+import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
+import type { AgentRole, MachineType } from "./agent-role.js";
+import { isUuid } from "./command-store.js";
+
+/** An agent's connection status as the fleet sees it (revoked is final). */
+export type AgentStatus = "enrolled" | "connected" | "disconnected" | "offline" | "revoked";
+
+export interface AgentRecord {
+  id: string;
+  role: AgentRole;
+  hostname: string;
+  status: AgentStatus;
+  edgeDataCenterId: string | null;
+  computePoolId: string | null;
+  machineType: MachineType | null;
+  certificateSerial: string;
+  agentVersion: string;
+  inventory: HostInventory | null;
+  lastHeartbeatAt: Date | null;
+  enrolledAt: Date;
+  revokedAt: Date | null;
+  computeMachineId: string | null;
+  hubId: string | null;
+}
+
+interface AgentRow {
+  id: string; role: AgentRole; hostname: string; status: AgentStatus; edge_data_center_id: string | null; compute_pool_id: string | null;
+  machine_type: MachineType | null; certificate_serial: string; agent_version: string; inventory: HostInventory | null;
+  last_heartbeat_at: Date | null; enrolled_at: Date; revoked_at: Date | null; compute_machine_id: string | null; hub_id: string | null;
+}
+
+function toAgent(r: AgentRow): AgentRecord {
+  return {
+    id: r.id, role: r.role, hostname: r.hostname, status: r.status, edgeDataCenterId: r.edge_data_center_id, computePoolId: r.compute_pool_id,
+    machineType: r.machine_type, certificateSerial: r.certificate_serial, agentVersion: r.agent_version, inventory: r.inventory,
+    lastHeartbeatAt: r.last_heartbeat_at ? new Date(r.last_heartbeat_at) : null, enrolledAt: new Date(r.enrolled_at),
+    revokedAt: r.revoked_at ? new Date(r.revoked_at) : null, computeMachineId: r.compute_machine_id, hubId: r.hub_id,
+  };
+}
+
+function agentQuery(knex: Knex) {
+  return knex("agents as a")
+    .leftJoin("compute_machines as m", function () {
+      this.on("m.agent_id", "=", "a.id").andOnNull("m.deleted_at");
+    })
+    .leftJoin("agent_sessions as s", "s.agent_id", "a.id")
+    .select<AgentRow[]>(
+      "a.id", "a.role", "a.hostname", "a.status", "a.edge_data_center_id", "a.compute_pool_id", "a.machine_type", "a.certificate_serial",
+      "a.agent_version", "a.inventory", "a.last_heartbeat_at", "a.enrolled_at", "a.revoked_at", "m.id as compute_machine_id", "s.hub_id",
+    );
+}
+
+export async function getAgent(knex: Knex, agentId: string): Promise<AgentRecord> {
+  if (!isUuid(agentId)) throw new InvalidArgumentError("agent_id", "must be a UUID");
+  const [row] = await agentQuery(knex).where("a.id", agentId);
+  if (!row) throw new NotFoundError("agent", agentId);
+  return toAgent(row);
+}
+
+export async function listAgents(knex: Knex, filter: { role?: string }): Promise<AgentRecord[]> {
+  const q = agentQuery(knex).orderBy("a.enrolled_at");
+  if (filter.role) q.where("a.role", filter.role);
+  return (await q).map(toAgent);
+}
+
+/** Revokes the agent's certificate (by marking the agent); its stream is closed by the holder on NOTIFY. */
+export async function revokeAgent(trx: Knex.Transaction, agentId: string, reason: string, now: Date): Promise<AgentRecord> {
+  const agent = await getAgent(trx, agentId);
+  await trx("agents").where({ id: agentId }).update({ status: "revoked", revoked_at: agent.revokedAt ?? now, revoked_reason: reason, updated_at: now });
+  await trx("agent_sessions").where({ agent_id: agentId }).delete();
+  await trx("compute_machines").where({ agent_id: agentId, status: "active" }).update({ status: "offline", updated_at: now });
+  return { ...agent, status: "revoked", revokedAt: agent.revokedAt ?? now };
+}
+
+export interface SessionOpen {
+  agentId: string;
+  sessionId: string;
+  hubId: string;
+  hostname: string;
+  agentVersion: string;
+  inventory: HostInventory | null;
+  now: Date;
+}
+
+/** Records a new stream: this hub holds the agent now (a reconnect elsewhere overwrites the row). */
+export async function openSession(trx: Knex.Transaction, s: SessionOpen): Promise<void> {
+  await trx("agent_sessions")
+    .insert({ agent_id: s.agentId, session_id: s.sessionId, hub_id: s.hubId, connected_at: s.now })
+    .onConflict("agent_id")
+    .merge(["session_id", "hub_id", "connected_at"]);
+  await trx("agents").where({ id: s.agentId }).update({
+    status: "connected", hostname: s.hostname, agent_version: s.agentVersion, connected_at: s.now, last_heartbeat_at: s.now, updated_at: s.now,
+    ...(s.inventory ? { inventory: JSON.stringify(s.inventory) } : {}),
+  });
+  // A machine taken offline by liveness comes back; maintenance and decommissioning stay as set.
+  await trx("compute_machines").where({ agent_id: s.agentId, status: "offline" }).whereNull("deleted_at").update({ status: "active", updated_at: s.now });
+}
+
+/** A stream closed: if it was still the agent's current session, the agent is disconnected at once. */
+export async function closeSession(knex: Knex, agentId: string, sessionId: string, now: Date): Promise<boolean> {
+  return knex.transaction(async (trx) => {
+    const n = await trx("agent_sessions").where({ agent_id: agentId, session_id: sessionId }).delete();
+    if (n === 0) return false;
+    await trx("agents").where({ id: agentId, status: "connected" }).update({ status: "disconnected", disconnected_at: now, updated_at: now });
+    return true;
+  });
+}
+
+/** At start: sessions a previous run of this hub left behind (it was killed) are closed. */
+export async function closeStaleSessions(knex: Knex, hubId: string, now: Date): Promise<number> {
+  return knex.transaction(async (trx) => {
+    const rows = await trx("agent_sessions").where({ hub_id: hubId }).delete().returning<{ agent_id: string }[]>("agent_id");
+    if (rows.length === 0) return 0;
+    await trx("agents").whereIn("id", rows.map((r) => r.agent_id)).where({ status: "connected" }).update({ status: "disconnected", disconnected_at: now, updated_at: now });
+    return rows.length;
+  });
+}

@@ -1,0 +1,177 @@
+import type { Knex } from "knex";
+import { newId } from "../db/ids.js";
+import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
+import { isCommandState, isFinal, PENDING_STATES, statesAllowing, type CommandState } from "./command-lifecycle.js";
+
+export interface AgentCommand {
+  id: string;
+  agentId: string;
+  kind: string;
+  payload: unknown;
+  state: CommandState;
+  idempotencyKey: string | null;
+  deadline: Date;
+  deliveryCount: number;
+  result: unknown;
+  error: string | null;
+  createdAt: Date;
+  finishedAt: Date | null;
+}
+
+interface CommandRow {
+  id: string;
+  agent_id: string;
+  kind: string;
+  payload: unknown;
+  state: CommandState;
+  idempotency_key: string | null;
+  deadline: Date;
+  delivery_count: number;
+  result: unknown;
+  error: string | null;
+  created_at: Date;
+  finished_at: Date | null;
+}
+
+const COLUMNS = ["id", "agent_id", "kind", "payload", "state", "idempotency_key", "deadline", "delivery_count", "result", "error", "created_at", "finished_at"];
+
+function toCommand(r: CommandRow): AgentCommand {
+  return {
+    id: r.id, agentId: r.agent_id, kind: r.kind, payload: r.payload, state: r.state, idempotencyKey: r.idempotency_key,
+    deadline: new Date(r.deadline), deliveryCount: r.delivery_count, result: r.result, error: r.error,
+    createdAt: new Date(r.created_at), finishedAt: r.finished_at ? new Date(r.finished_at) : null,
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
+}
+
+export interface CreateCommandInput {
+  agentId: string;
+  kind: string;
+  payload: unknown;
+  deadline: Date;
+  idempotencyKey: string | null;
+  createdBy: string | null;
+  now: Date;
+}
+
+/** Queues a command; with an idempotency key already used for this agent, returns that command instead. */
+export async function createCommand(trx: Knex.Transaction, input: CreateCommandInput): Promise<{ command: AgentCommand; created: boolean }> {
+  if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(input.kind)) throw new InvalidArgumentError("kind", "must be a lower-case executor name such as echo");
+  if (input.idempotencyKey !== null) {
+    const existing = await trx("agent_commands").where({ agent_id: input.agentId, idempotency_key: input.idempotencyKey }).first<CommandRow | undefined>(COLUMNS);
+    if (existing) return { command: toCommand(existing), created: false };
+  }
+  const [row] = await trx("agent_commands")
+    .insert({
+      id: newId(), agent_id: input.agentId, kind: input.kind, payload: JSON.stringify(input.payload ?? {}), state: "queued",
+      idempotency_key: input.idempotencyKey, deadline: input.deadline, created_at: input.now, created_by: input.createdBy,
+    })
+    .returning<CommandRow[]>(COLUMNS);
+  return { command: toCommand(row!), created: true };
+}
+
+/** Unfinished commands of an agent, oldest first; `queuedOnly` for the incremental pump after a NOTIFY. */
+export async function pendingCommands(knex: Knex, agentId: string, now: Date, queuedOnly: boolean, limit = 5000): Promise<AgentCommand[]> {
+  const rows = await knex("agent_commands")
+    .where({ agent_id: agentId })
+    .whereIn("state", queuedOnly ? ["queued"] : [...PENDING_STATES])
+    .where("deadline", ">", now)
+    .orderBy([{ column: "created_at" }, { column: "id" }])
+    .limit(limit)
+    .select<CommandRow[]>(COLUMNS);
+  return rows.map(toCommand);
+}
+
+/** Records that commands went out on a stream (a re-delivery keeps its state, counts the delivery). */
+export async function markDelivered(knex: Knex, ids: readonly string[], now: Date): Promise<void> {
+  if (ids.length === 0) return;
+  await knex("agent_commands")
+    .whereIn("id", ids)
+    .whereIn("state", [...PENDING_STATES])
+    .update({
+      state: knex.raw("CASE WHEN state = 'queued' THEN 'delivered' ELSE state END"),
+      delivery_count: knex.raw("delivery_count + 1"),
+      delivered_at: now,
+    });
+}
+
+export interface AgentReport {
+  state: "running" | "succeeded" | "failed" | "cancelled";
+  result: unknown;
+  error: string | null;
+}
+
+export type ReportOutcome =
+  | { kind: "applied"; command: AgentCommand }
+  | { kind: "ignored"; command: AgentCommand }
+  | { kind: "unknown" };
+
+/** Applies an agent's report with a guarded update; a report for a finished command is ignored, one for a command the agent was never given is "unknown". */
+export async function applyAgentReport(knex: Knex, agentId: string, commandId: string, report: AgentReport, now: Date): Promise<ReportOutcome> {
+  if (!isUuid(commandId)) return { kind: "unknown" };
+  const final = isFinal(report.state);
+  const [row] = await knex("agent_commands")
+    .where({ id: commandId, agent_id: agentId })
+    .whereIn("state", statesAllowing(report.state).filter((s) => s !== "queued"))
+    .update({
+      state: report.state,
+      ...(report.state === "running" ? { started_at: now } : {}),
+      ...(final ? { finished_at: now, result: report.result === undefined ? null : JSON.stringify(report.result), error: report.error } : {}),
+    })
+    .returning<CommandRow[]>(COLUMNS);
+  if (row) return { kind: "applied", command: toCommand(row) };
+  const existing = await knex("agent_commands").where({ id: commandId, agent_id: agentId }).first<CommandRow | undefined>(COLUMNS);
+  if (!existing || existing.state === "queued") return { kind: "unknown" };
+  return { kind: "ignored", command: toCommand(existing) };
+}
+
+/** Cancels a queued, delivered or running command; returns it and whether an agent may hold it. */
+export async function cancelCommand(trx: Knex.Transaction, commandId: string, reason: string, now: Date): Promise<{ command: AgentCommand; reachedAgent: boolean }> {
+  const current = await getCommand(trx, commandId, true);
+  if (isFinal(current.state)) return { command: current, reachedAgent: false };
+  const [row] = await trx("agent_commands")
+    .where({ id: commandId })
+    .update({ state: "cancelled", finished_at: now, error: reason })
+    .returning<CommandRow[]>(COLUMNS);
+  return { command: toCommand(row!), reachedAgent: current.state !== "queued" };
+}
+
+/** Expires every unfinished command past its deadline; returns them so holders can tell their agents. */
+export async function expireOverdue(trx: Knex.Transaction, now: Date, limit = 1000): Promise<{ id: string; agentId: string; reachedAgent: boolean; kind: string; createdAt: Date }[]> {
+  const rows = await trx("agent_commands")
+    .whereIn("state", [...PENDING_STATES])
+    .where("deadline", "<=", now)
+    .orderBy("deadline")
+    .limit(limit)
+    .forUpdate()
+    .skipLocked()
+    .select<{ id: string; agent_id: string; state: CommandState; kind: string; created_at: Date }[]>("id", "agent_id", "state", "kind", "created_at");
+  if (rows.length === 0) return [];
+  await trx("agent_commands").whereIn("id", rows.map((r) => r.id)).update({ state: "expired", finished_at: now, error: "Deadline passed before the agent finished the command" });
+  return rows.map((r) => ({ id: r.id, agentId: r.agent_id, reachedAgent: r.state !== "queued", kind: r.kind, createdAt: new Date(r.created_at) }));
+}
+
+export async function getCommand(knex: Knex, commandId: string, forUpdate = false): Promise<AgentCommand> {
+  if (!isUuid(commandId)) throw new InvalidArgumentError("command_id", "must be a UUID");
+  const q = knex("agent_commands").where({ id: commandId });
+  const row = await (forUpdate ? q.forUpdate() : q).first<CommandRow | undefined>(COLUMNS);
+  if (!row) throw new NotFoundError("command", commandId);
+  return toCommand(row);
+}
+
+export async function listCommands(knex: Knex, filter: { agentId?: string; state?: string; limit: number }): Promise<AgentCommand[]> {
+  const q = knex("agent_commands").select<CommandRow[]>(COLUMNS).orderBy([{ column: "created_at", order: "desc" }, { column: "id", order: "desc" }]).limit(filter.limit);
+  if (filter.agentId) {
+    if (!isUuid(filter.agentId)) throw new InvalidArgumentError("agent_id", "must be a UUID");
+    q.where({ agent_id: filter.agentId });
+  }
+  if (filter.state) {
+    if (!isCommandState(filter.state)) throw new InvalidArgumentError("state", `is not a command state: "${filter.state}"`);
+    q.where({ state: filter.state });
+  }
+  return (await q).map(toCommand);
+}

@@ -1,0 +1,19 @@
+import type * as grpc from "@grpc/grpc-js";
+import type { PemPair } from "../pki/hub-ca.js";
+
+/** Fixed CA and identity for grpc-js certificate-provider credentials (the hub CA never rotates while running). */
+export class StaticCertificateProvider implements grpc.experimental.CertificateProvider {
+  constructor(
+    private readonly caPem: string,
+    private readonly identity: PemPair,
+  ) {}
+
+  addCaCertificateListener(listener: grpc.experimental.CaCertificateUpdateListener): void {
+    listener({ caCertificate: Buffer.from(this.caPem) });
+  }
+  removeCaCertificateListener(): void {}
+  addIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
+    listener({ certificate: Buffer.from(this.identity.certPem), privateKey: Buffer.from(this.identity.keyPem) });
+  }
+  removeIdentityCertificateListener(): void {}
+}
