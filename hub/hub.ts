@@ -15,6 +15,10 @@ import type { HubConfig } from "./config.js";
 import { openDatabase, type Database } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { AgentEndpoint } from "./fleet/agent-endpoint.js";
+import { agentServiceGrpc } from "./fleet/agent-service-grpc.js";
+import { FleetAdmin } from "./fleet/fleet-admin.js";
+import { FleetRuntime } from "./fleet/fleet-runtime.js";
+import { recordMetrics } from "./monitoring/record-metrics.js";
 import { createHubMetrics, type HubMetrics } from "./observability/hub-metrics.js";
 import { loadOrCreateHubCa, writeCaCertificate } from "./pki/ca-store.js";
 import type { HubCa } from "./pki/hub-ca.js";
@@ -73,7 +77,16 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     writeCaCertificate(config.dataDir, ca);
     const serverCert = await ca.issueServerCertificate(config.advertisedNames, clock.now());
 
-    const apiDeps: ApiDeps = { db, knex: db.knex, clock, log: log.child({ component: "api" }), metrics, tokenTtlSeconds: config.tokenTtlSeconds };
+    const fleet = new FleetRuntime({
+      db, ca, clock, log: log.child({ component: "fleet" }), metrics,
+      options: {
+        heartbeatIntervalMs: config.heartbeatIntervalMs, metricsIntervalMs: config.metricsIntervalMs, restartGraceMs: config.restartGraceMs,
+        drainSpreadMs: config.drainSpreadMs, certificateValidDays: 365,
+      },
+      onMetrics: async (agentId, sample) => void (await recordMetrics(db.knex, { agentId, sample, at: clock.now() })),
+    });
+    const fleetAdmin = new FleetAdmin({ knex: db.knex, clock, ca });
+    const apiDeps: ApiDeps = { db, knex: db.knex, clock, log: log.child({ component: "api" }), metrics, tokenTtlSeconds: config.tokenTtlSeconds, fleetAdmin, hubCaFingerprint: ca.fingerprint };
     const policies = new PolicyRegistry();
     const handler = connectNodeAdapter({
       routes: (router: ConnectRouter) => registerRoutes(router, policies, apiDeps),
@@ -85,10 +98,16 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const httpPort = await http.listen(config.httpPort, config.host);
     cleanup.unshift(() => http.close(config.shutdownTimeoutMs));
 
-    const agents = new AgentEndpoint({ caPem: ca.certPem, server: serverCert, services: [], maxReceiveMessageBytes: MAX_AGENT_MESSAGE_BYTES });
+    // Stop order: drain agents and close the endpoint, then the fleet loops, then the rest.
+    cleanup.unshift(() => fleet.stop());
+    const agents = new AgentEndpoint({ caPem: ca.certPem, server: serverCert, services: [agentServiceGrpc(fleet)], maxReceiveMessageBytes: MAX_AGENT_MESSAGE_BYTES });
     const grpcPort = await agents.listen(config.host, config.grpcPort);
-    cleanup.unshift(() => agents.close(config.shutdownTimeoutMs));
+    cleanup.unshift(async () => {
+      fleet.drainAgents();
+      await agents.close(config.shutdownTimeoutMs);
+    });
     const hubId = config.hubId ?? `${os.hostname()}:${grpcPort}`;
+    await fleet.start(hubId);
     log.info({ httpPort, grpcPort, hubId, caFingerprint: ca.fingerprint }, "Hub running");
 
     let stopping: Promise<void> | undefined;

@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { Clock } from "../../lib/clock/clock.js";
 import type { Database } from "../db/database.js";
+import type { FleetAdmin } from "../fleet/fleet-admin.js";
 import type { HubMetrics } from "../observability/hub-metrics.js";
 
 /** What admin API services are built from; assembled once in hub/hub.ts. */
@@ -12,4 +13,6 @@ export interface ApiDeps {
   log: Logger;
   metrics: HubMetrics;
   tokenTtlSeconds: number;
+  fleetAdmin: FleetAdmin;
+  hubCaFingerprint: string;
 }

@@ -1,7 +1,9 @@
 import type { DescService } from "@bufbuild/protobuf";
 import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
 import { AuthService } from "../../gen/edgehub/admin/v1/auth_pb.js";
+import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { authServicePolicy, createAuthService } from "../auth/auth-service.js";
+import { createFleetService, fleetServicePolicy } from "../fleet/fleet-service.js";
 import type { ApiDeps } from "./api-deps.js";
 import type { PolicyRegistry, ServicePolicy } from "./method-policy.js";
 
@@ -12,4 +14,5 @@ export function registerRoutes(router: ConnectRouter, policies: PolicyRegistry, 
     router.service(service, impl);
   }
   serve(AuthService, createAuthService(deps), authServicePolicy);
+  serve(FleetService, createFleetService({ knex: deps.knex, admin: deps.fleetAdmin, caFingerprint: deps.hubCaFingerprint }), fleetServicePolicy);
 }

@@ -136,6 +136,7 @@ export class AgentStream implements LocalSession {
   }
 
   private async onHello(hello: Hello): Promise<void> {
+    await this.fleet.ready;
     const identity = this.identity!;
     if (hello.agentId !== identity.agentId) throw new UnauthenticatedError(`Agent stream refused: Hello names agent ${hello.agentId} but the certificate is for ${identity.agentId}`);
     const role = ROLE_FROM_WIRE[hello.role];

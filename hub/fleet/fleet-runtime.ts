@@ -67,6 +67,9 @@ export class FleetRuntime {
   readonly liveness: AgentLiveness;
   readonly caCertificate: X509Certificate;
   hubId = "";
+  private markReady!: () => void;
+  /** Resolves once start() knows the hub id; streams wait for it before recording a session. */
+  readonly ready = new Promise<void>((resolve) => (this.markReady = resolve));
   private tasks: PeriodicTask[] = [];
   private unlisten: (() => Promise<void>) | undefined;
 
@@ -98,6 +101,7 @@ export class FleetRuntime {
       new PeriodicTask("queued-poll", 5000, async () => this.pollQueued(), this.deps.log),
     ];
     for (const t of this.tasks) t.start();
+    this.markReady();
   }
 
   register(session: LocalSession): void {
