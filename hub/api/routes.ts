@@ -4,6 +4,16 @@ import { AuthService } from "../../gen/edgehub/admin/v1/auth_pb.js";
 import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { authServicePolicy, createAuthService } from "../auth/auth-service.js";
 import { createFleetService, fleetServicePolicy } from "../fleet/fleet-service.js";
+import { AuditService } from "../../gen/edgehub/admin/v1/audit_pb.js";
+import { QuotaService } from "../../gen/edgehub/admin/v1/quota_pb.js";
+import { TenantService } from "../../gen/edgehub/admin/v1/tenant_pb.js";
+import { UserGroupService } from "../../gen/edgehub/admin/v1/user_group_pb.js";
+import { UserService } from "../../gen/edgehub/admin/v1/user_pb.js";
+import { auditServicePolicy, createAuditService } from "../audit/audit-service.js";
+import { createTenantService, tenantServicePolicy } from "../identity/tenant-service.js";
+import { createUserGroupService, userGroupServicePolicy } from "../identity/user-group-service.js";
+import { createUserService, userServicePolicy } from "../identity/user-service.js";
+import { createQuotaService, quotaServicePolicy } from "../quota/quota-service.js";
 import type { ApiDeps } from "./api-deps.js";
 import type { PolicyRegistry, ServicePolicy } from "./method-policy.js";
 
@@ -15,4 +25,9 @@ export function registerRoutes(router: ConnectRouter, policies: PolicyRegistry, 
   }
   serve(AuthService, createAuthService(deps), authServicePolicy);
   serve(FleetService, createFleetService({ knex: deps.knex, admin: deps.fleetAdmin, caFingerprint: deps.hubCaFingerprint }), fleetServicePolicy);
+  serve(TenantService, createTenantService(deps), tenantServicePolicy);
+  serve(UserService, createUserService(deps), userServicePolicy);
+  serve(UserGroupService, createUserGroupService(deps), userGroupServicePolicy);
+  serve(QuotaService, createQuotaService(deps), quotaServicePolicy);
+  serve(AuditService, createAuditService(deps), auditServicePolicy);
 }

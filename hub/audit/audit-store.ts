@@ -1,0 +1,57 @@
+import type { Knex } from "knex";
+import { pageOf } from "../identity/page-token.js";
+
+export interface AuditRecord {
+  id: string;
+  at: Date;
+  actorUserId: string | null;
+  actorUsername: string;
+  tenantId: string | null;
+  action: string;
+  targetType: string;
+  targetId: string | null;
+  before: unknown;
+  after: unknown;
+  requestId: string;
+}
+
+export interface AuditQuery {
+  tenantId: string | null;
+  actorUserId: string | null;
+  action: string;
+  targetType: string;
+  targetId: string;
+  since: Date | null;
+  until: Date | null;
+  pageSize: number;
+  /** Keyset cursor: the (at, id) of the last entry of the previous page. */
+  after: { at: string; id: string } | undefined;
+}
+
+function parseJson(v: unknown): unknown {
+  return typeof v === "string" ? JSON.parse(v) : v;
+}
+
+/** Newest first, ties broken by id, keyset-paginated so pages stay stable while new rows arrive. */
+export async function listAuditLog(knex: Knex, q: AuditQuery): Promise<{ items: AuditRecord[]; nextPageToken: string }> {
+  const query = knex("audit_log").orderBy([{ column: "at", order: "desc" }, { column: "id", order: "desc" }]).limit(q.pageSize + 1)
+    .select("id", "at", "actor_user_id", "actor_username", "tenant_id", "action", "target_type", "target_id", "before", "after", "request_id");
+  if (q.tenantId) query.where("tenant_id", q.tenantId);
+  if (q.actorUserId) query.where("actor_user_id", q.actorUserId);
+  if (q.action) query.where("action", q.action);
+  if (q.targetType) query.where("target_type", q.targetType);
+  if (q.targetId) query.where("target_id", q.targetId);
+  if (q.since) query.where("at", ">=", q.since);
+  if (q.until) query.where("at", "<", q.until);
+  if (q.after) query.whereRaw("(at, id) < (?::timestamptz, ?::uuid)", [q.after.at, q.after.id]);
+  const rows = (await query) as Record<string, unknown>[];
+  const page = pageOf(rows, q.pageSize, (r) => [new Date(r.at as string).toISOString(), r.id as string]);
+  return {
+    items: page.items.map((r) => ({
+      id: r.id as string, at: new Date(r.at as string), actorUserId: (r.actor_user_id as string | null) ?? null, actorUsername: r.actor_username as string,
+      tenantId: (r.tenant_id as string | null) ?? null, action: r.action as string, targetType: r.target_type as string,
+      targetId: (r.target_id as string | null) ?? null, before: parseJson(r.before), after: parseJson(r.after), requestId: r.request_id as string,
+    })),
+    nextPageToken: page.nextPageToken,
+  };
+}

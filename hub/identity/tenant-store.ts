@@ -1,0 +1,155 @@
+import type { Knex } from "knex";
+import { recordChange, type ChangeContext } from "../audit/change-context.js";
+import { newId } from "../db/ids.js";
+import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "../domain/errors.js";
+import { configFromLimits, limitsFromConfig, type QuotaLimits } from "../quota/quota-dimensions.js";
+import type { TenantStatus } from "./identity-rules.js";
+import { pageOf } from "./page-token.js";
+
+export interface Tenant {
+  id: string;
+  name: string;
+  description: string;
+  status: TenantStatus;
+  adminUserId: string | null;
+  vlanId: number | null;
+  quota: QuotaLimits;
+  createdAt: Date;
+  updatedAt: Date;
+  createdBy: string | null;
+  updatedBy: string | null;
+}
+
+/** 1–99 are reserved for infrastructure networks (issue 4); 4095 is not a usable VLAN id. */
+export const TENANT_VLAN_MIN = 100;
+export const TENANT_VLAN_MAX = 4094;
+const VLAN_LOCK = "edgehub.tenant_vlan";
+
+const COLUMNS = ["id", "name", "description", "status", "admin_user_id", "vlan_id", "quota_config", "created_at", "updated_at", "created_by", "updated_by"];
+
+function toTenant(r: Record<string, unknown>): Tenant {
+  return {
+    id: r.id as string, name: r.name as string, description: r.description as string, status: r.status as TenantStatus,
+    adminUserId: (r.admin_user_id as string | null) ?? null, vlanId: (r.vlan_id as number | null) ?? null,
+    quota: limitsFromConfig(r.quota_config), createdAt: new Date(r.created_at as string), updatedAt: new Date(r.updated_at as string),
+    createdBy: (r.created_by as string | null) ?? null, updatedBy: (r.updated_by as string | null) ?? null,
+  };
+}
+
+export async function getTenant(knex: Knex | Knex.Transaction, id: string, options: { forUpdate?: boolean } = {}): Promise<Tenant> {
+  const q = knex("tenants").where("id", id).whereNull("deleted_at").first(COLUMNS);
+  if (options.forUpdate) q.forNoKeyUpdate();
+  const row = await q;
+  if (!row) throw new NotFoundError("tenant", id);
+  return toTenant(row);
+}
+
+export interface TenantListQuery {
+  status: string | null;
+  nameContains: string;
+  /** Confines the list to one tenant (scoped callers). */
+  onlyTenantId: string | null;
+  pageSize: number;
+  afterId: string | undefined;
+}
+
+/** Stable order: by id (UUIDv7, creation order), keyset-paginated. */
+export async function listTenants(knex: Knex, q: TenantListQuery): Promise<{ items: Tenant[]; nextPageToken: string }> {
+  const query = knex("tenants").whereNull("deleted_at").orderBy("id").limit(q.pageSize + 1).select(COLUMNS);
+  if (q.status) query.where("status", q.status);
+  if (q.nameContains) query.whereRaw("position(lower(?) in lower(name)) > 0", [q.nameContains]);
+  if (q.onlyTenantId) query.where("id", q.onlyTenantId);
+  if (q.afterId) query.where("id", ">", q.afterId);
+  const page = pageOf((await query) as Record<string, unknown>[], q.pageSize, (r) => [r.id as string]);
+  return { items: page.items.map(toTenant), nextPageToken: page.nextPageToken };
+}
+
+/** The lowest free VLAN id, under a transaction-scoped lock so concurrent creations never pick the same one. */
+async function allocateVlan(trx: Knex.Transaction): Promise<number> {
+  await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [VLAN_LOCK]);
+  const res = await trx.raw(
+    `SELECT min(v) AS vlan FROM generate_series(?::int, ?::int) AS v
+     WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.vlan_id = v AND t.deleted_at IS NULL)`,
+    [TENANT_VLAN_MIN, TENANT_VLAN_MAX],
+  );
+  const vlan = (res.rows as { vlan: number | null }[])[0]?.vlan;
+  if (vlan === null || vlan === undefined) throw new ResourceExhaustedError(`Cannot create tenant: all VLAN ids ${TENANT_VLAN_MIN}–${TENANT_VLAN_MAX} are in use`);
+  return Number(vlan);
+}
+
+async function assertNameFree(trx: Knex.Transaction, name: string, exceptId?: string): Promise<void> {
+  const q = trx("tenants").whereNull("deleted_at").whereRaw("lower(name) = lower(?)", [name]).first("id");
+  if (exceptId) q.whereNot("id", exceptId);
+  if (await q) throw new AlreadyExistsError("tenant", `name ${JSON.stringify(name)} is taken`);
+}
+
+export interface NewTenant {
+  name: string;
+  description: string;
+  quota: QuotaLimits;
+}
+
+export async function createTenant(knex: Knex, ctx: ChangeContext, input: NewTenant): Promise<Tenant> {
+  return knex.transaction(async (trx) => {
+    await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [VLAN_LOCK]); // also serialises the name check
+    await assertNameFree(trx, input.name);
+    const id = newId();
+    const vlanId = await allocateVlan(trx);
+    await trx("tenants").insert({
+      id, name: input.name, description: input.description, status: "active", vlan_id: vlanId,
+      quota_config: JSON.stringify(configFromLimits(input.quota)), created_at: ctx.at, updated_at: ctx.at,
+      created_by: ctx.principal.userId, updated_by: ctx.principal.userId,
+    });
+    const tenant = await getTenant(trx, id);
+    await recordChange(trx, ctx, { tenantId: id, action: "tenant.create", targetType: "tenant", targetId: id, after: tenant });
+    return tenant;
+  });
+}
+
+export interface TenantPatch {
+  name?: string;
+  description?: string;
+  status?: TenantStatus;
+  /** null clears the tenant admin. */
+  adminUserId?: string | null;
+}
+
+export async function updateTenant(knex: Knex, ctx: ChangeContext, id: string, patch: TenantPatch): Promise<Tenant> {
+  return knex.transaction(async (trx) => {
+    const before = await getTenant(trx, id, { forUpdate: true });
+    const row: Record<string, unknown> = { updated_at: ctx.at, updated_by: ctx.principal.userId };
+    if (patch.name !== undefined) {
+      await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [VLAN_LOCK]);
+      await assertNameFree(trx, patch.name, id);
+      row.name = patch.name;
+    }
+    if (patch.description !== undefined) row.description = patch.description;
+    if (patch.status !== undefined) row.status = patch.status;
+    if (patch.adminUserId !== undefined) {
+      if (patch.adminUserId !== null) {
+        const admin = await trx("users").where({ id: patch.adminUserId, tenant_id: id }).whereNull("deleted_at").first("role");
+        if (!admin) throw new InvalidArgumentError("admin_user_id", `user ${patch.adminUserId} is not a user of tenant ${id}`);
+        if (admin.role !== "tenant_admin") throw new InvalidArgumentError("admin_user_id", `user ${patch.adminUserId} has role ${admin.role}, not tenant_admin`);
+      }
+      row.admin_user_id = patch.adminUserId;
+    }
+    await trx("tenants").where("id", id).update(row);
+    const after = await getTenant(trx, id);
+    await recordChange(trx, ctx, { tenantId: id, action: "tenant.update", targetType: "tenant", targetId: id, before, after });
+    return after;
+  });
+}
+
+/** Soft delete; refused while the tenant still has live users or groups, which would be orphaned. */
+export async function deleteTenant(knex: Knex, ctx: ChangeContext, id: string): Promise<void> {
+  await knex.transaction(async (trx) => {
+    const before = await getTenant(trx, id, { forUpdate: true });
+    const users = await trx("users").where("tenant_id", id).whereNull("deleted_at").count({ n: "*" }).first();
+    const groups = await trx("user_groups").where("tenant_id", id).whereNull("deleted_at").count({ n: "*" }).first();
+    if (Number(users?.n) > 0 || Number(groups?.n) > 0) {
+      throw new FailedPreconditionError(`Cannot delete tenant ${id}: it still has ${Number(users?.n)} users and ${Number(groups?.n)} groups; delete them first`);
+    }
+    await trx("tenants").where("id", id).update({ deleted_at: ctx.at, updated_at: ctx.at, updated_by: ctx.principal.userId });
+    await recordChange(trx, ctx, { tenantId: id, action: "tenant.delete", targetType: "tenant", targetId: id, before });
+  });
+}
