@@ -1,0 +1,45 @@
+import type { Knex } from "knex";
+import type { Principal } from "../auth/principal.js";
+import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
+import type { Image, ImageVersion } from "./image.js";
+import { checkImageRequirements, type InstanceSpec } from "./image-requirements.js";
+import { getImageRequirements } from "./image-requirements-store.js";
+import { getImage, findVisibleImageByName } from "./image-store.js";
+import { parseImageReference } from "./image-tag-rules.js";
+import { findTag } from "./image-tag-store.js";
+import { getImageVersion } from "./image-version-store.js";
+
+/**
+ * ResolveImage("name:tag") → the version the tag points at (000 §6.4.2 "用户引用方式"), among the
+ * images `p` may see. The version is returned whatever its status: creating an instance from it is
+ * checked separately (checkImageVersionForInstance), so a deprecated version tag still resolves.
+ */
+export async function resolveImageReference(knex: Knex, p: Principal, reference: string): Promise<{ image: Image; version: ImageVersion; tag: string }> {
+  const { imageName, tag } = parseImageReference("reference", reference);
+  const image = await findVisibleImageByName(knex, imageName, p);
+  if (!image) throw new NotFoundError("image", imageName);
+  const found = await findTag(knex, image.id, tag);
+  if (!found) throw new NotFoundError("image tag", `${imageName}:${tag}`);
+  return { image, version: await getImageVersion(knex, found.versionId), tag };
+}
+
+/**
+ * The check other issues call before creating an instance, resizing it or changing its image
+ * (000 §9.2): the version must exist; for a new instance it (and its image) must be active; and
+ * `spec` must meet the image's minimum in every dimension, else ImageRequirementsNotMetError
+ * (failed_precondition) listing each short dimension with its minimum and recommended value.
+ */
+export async function checkImageVersionForInstance(
+  knex: Knex, imageVersionId: string, spec: InstanceSpec, options: { newInstance: boolean },
+): Promise<{ image: Image; version: ImageVersion }> {
+  const version = await getImageVersion(knex, imageVersionId);
+  const image = await getImage(knex, version.imageId);
+  if (options.newInstance && version.status !== "active") {
+    throw new FailedPreconditionError(`Cannot create an instance from image ${image.name} ${version.versionNumber}: the version is ${version.status}`);
+  }
+  if (options.newInstance && image.status !== "active") {
+    throw new FailedPreconditionError(`Cannot create an instance from image ${image.name}: the image is ${image.status}`);
+  }
+  checkImageRequirements(`${image.name} ${version.versionNumber}`, spec, await getImageRequirements(knex, image.id));
+  return { image, version };
+}

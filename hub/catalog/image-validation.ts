@@ -1,0 +1,35 @@
+import { InvalidArgumentError } from "../domain/errors.js";
+import { ARCHITECTURES, IMAGE_TYPES, VISIBILITIES, parseEnum } from "./catalog-vocabulary.js";
+import type { ImageFields } from "./image-store.js";
+
+const MD5 = /^[0-9a-f]{32}$/;
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/;
+
+export function validateImageName(field: string, name: string): string {
+  if (name === "") throw new InvalidArgumentError(field, "is required");
+  // No ":" — ResolveImage splits "name:tag" on it.
+  if (!NAME.test(name)) throw new InvalidArgumentError(field, `"${name}" must be 1–128 letters, digits, ".", "_" or "-", starting with a letter or digit`);
+  return name;
+}
+
+export function validateChecksum(field: string, checksum: string): string {
+  if (checksum !== "" && !MD5.test(checksum)) throw new InvalidArgumentError(field, "must be 32 lower-case hex digits (an MD5 sum)");
+  return checksum;
+}
+
+export function validateSize(field: string, sizeGb: number): number {
+  if (!Number.isFinite(sizeGb) || sizeGb < 0) throw new InvalidArgumentError(field, `${sizeGb} must be a non-negative number of GB`);
+  return sizeGb;
+}
+
+/** Validates image fields a caller supplies (all of them on create, the present ones on update). */
+export function validateImageFields<T extends Partial<ImageFields>>(f: T): T {
+  if (f.name !== undefined) validateImageName("name", f.name);
+  if (f.imageType !== undefined) parseEnum("image_type", f.imageType, IMAGE_TYPES);
+  if (f.architecture !== undefined) parseEnum("architecture", f.architecture, ARCHITECTURES);
+  if (f.visibility !== undefined) parseEnum("visibility", f.visibility, VISIBILITIES);
+  if (f.sizeGb !== undefined) validateSize("size_gb", f.sizeGb);
+  if (f.checksumMd5 !== undefined) validateChecksum("checksum_md5", f.checksumMd5);
+  if (f.description !== undefined && f.description.length > 4000) throw new InvalidArgumentError("description", "is longer than 4000 characters");
+  return f;
+}
