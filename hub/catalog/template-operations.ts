@@ -1,0 +1,130 @@
+import type { Knex } from "knex";
+import { recordAudit } from "../audit/audit-writer.js";
+import { newId } from "../db/ids.js";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from "../domain/errors.js";
+import { tenantForNewItem } from "./catalog-access.js";
+import type { CatalogCaller, CatalogDeps } from "./catalog-deps.js";
+import { CATALOG_STATUSES, VISIBILITIES, parseEnum, type CatalogStatus, type Visibility } from "./catalog-vocabulary.js";
+import { isUuid } from "./catalog-page.js";
+import { bumpPatch, compareSemver, parseSemver } from "./semver.js";
+import type { TemplateConfig } from "./template-config.js";
+import { checkTemplateReferences, templateForManagement } from "./template-checks.js";
+import {
+  getLatestTemplateVersion, getTemplateVersion, insertLatestTemplateVersion, insertTemplate, softDeleteTemplate, updateTemplateRow,
+} from "./template-store.js";
+import { validateTemplateConfig } from "./template-validation.js";
+import type { Template, TemplateVersion } from "./template.js";
+
+export const FIRST_TEMPLATE_VERSION = "v1.0.0";
+
+export interface CreateTemplateInput {
+  config: TemplateConfig;
+  visibility: Visibility;
+  tenantId: string | null;
+  /** Empty: v1.0.0. */
+  versionNumber: string;
+  changelog: string;
+}
+
+export async function createTemplate(deps: CatalogDeps, caller: CatalogCaller, input: CreateTemplateInput): Promise<Template> {
+  validateTemplateConfig(input.config);
+  parseEnum("visibility", input.visibility, VISIBILITIES);
+  const version = parseSemver("version_number", input.versionNumber || FIRST_TEMPLATE_VERSION);
+  if (input.tenantId !== null && !isUuid(input.tenantId)) throw new InvalidArgumentError("tenant_id", `"${input.tenantId}" is not a tenant id`);
+  const p = caller.principal;
+  const placement = tenantForNewItem(p, input.tenantId);
+  if (!placement) throw new PermissionDeniedError("Cannot create template: only an admin, or a tenant_admin in its own tenant, may");
+  return deps.knex.transaction(async (trx) => {
+    if (placement.tenantId !== null && !(await trx("tenants").where({ id: placement.tenantId }).whereNull("deleted_at").first("id"))) {
+      throw new NotFoundError("tenant", placement.tenantId);
+    }
+    await checkTemplateReferences(trx, p, placement.tenantId, input.config);
+    const now = deps.clock.now();
+    const template = await insertTemplate(trx, { id: newId(), config: input.config, visibility: input.visibility, ownerId: p.userId, tenantId: placement.tenantId, version: version.text, actorId: p.userId, now });
+    await insertLatestTemplateVersion(trx, { id: newId(), templateId: template.id, versionNumber: version.text, config: input.config, changelog: input.changelog || "Initial version", actorId: p.userId, now });
+    await recordAudit(trx, { actor: p, tenantId: template.tenantId, action: "template.create", targetType: "template", targetId: template.id, after: template, requestId: caller.requestId, at: now });
+    return template;
+  });
+}
+
+export interface UpdateTemplateInput {
+  /** Changed config fields; template_type cannot change. */
+  config: Partial<Omit<TemplateConfig, "templateType">>;
+  visibility?: Visibility;
+  /** Empty: the latest version with its patch number bumped. */
+  versionNumber: string;
+  changelog: string;
+}
+
+/** The next version number: the requested one (newer than the latest), or the latest's patch bumped. */
+function nextVersion(latest: string, requested: string): string {
+  const current = parseSemver("version_number", latest);
+  if (requested === "") return bumpPatch(current).text;
+  const next = parseSemver("version_number", requested);
+  if (compareSemver(next, current) <= 0) throw new InvalidArgumentError("version_number", `${requested} must be newer than the latest version ${latest}`);
+  return next.text;
+}
+
+/** Every update makes a new latest version holding the full configuration (000 §6.2.3). */
+export async function updateTemplate(deps: CatalogDeps, caller: CatalogCaller, templateId: string, input: UpdateTemplateInput): Promise<{ template: Template; version: TemplateVersion }> {
+  if (input.visibility !== undefined) parseEnum("visibility", input.visibility, VISIBILITIES);
+  if ("templateType" in input.config) throw new InvalidArgumentError("template_type", "cannot change after creation");
+  return deps.knex.transaction(async (trx) => {
+    const before = await templateForManagement(trx, caller.principal, templateId);
+    if (before.status === "archived") throw new FailedPreconditionError(`Cannot update template ${before.config.name}: it is archived`);
+    const config = validateTemplateConfig({ ...before.config, ...input.config });
+    await checkTemplateReferences(trx, caller.principal, before.tenantId, config);
+    return writeNewVersion(deps, caller, trx, before, config, nextVersion(before.version, input.versionNumber), input.changelog, "template.update", input.visibility);
+  });
+}
+
+/** Rollback (000 §6.2 "版本管理: 支持回滚"): an old snapshot becomes a new latest version, so history only grows. */
+export async function rollbackTemplate(deps: CatalogDeps, caller: CatalogCaller, templateId: string, toVersionId: string, changelog: string): Promise<{ template: Template; version: TemplateVersion }> {
+  return deps.knex.transaction(async (trx) => {
+    const before = await templateForManagement(trx, caller.principal, templateId);
+    if (before.status === "archived") throw new FailedPreconditionError(`Cannot roll back template ${before.config.name}: it is archived`);
+    const target = await getTemplateVersion(trx, templateId, toVersionId);
+    const latest = await getLatestTemplateVersion(trx, templateId);
+    if (target.id === latest.id) throw new FailedPreconditionError(`Cannot roll back template ${before.config.name} to ${target.versionNumber}: it is already the latest version`);
+    await checkTemplateReferences(trx, caller.principal, before.tenantId, target.config);
+    const note = `Rollback to ${target.versionNumber}${changelog ? `: ${changelog}` : ""}`;
+    return writeNewVersion(deps, caller, trx, before, target.config, nextVersion(before.version, ""), note, "template.rollback");
+  });
+}
+
+async function writeNewVersion(
+  deps: CatalogDeps, caller: CatalogCaller, trx: Knex.Transaction, before: Template, config: TemplateConfig,
+  versionNumber: string, changelog: string, action: string, visibility?: Visibility,
+): Promise<{ template: Template; version: TemplateVersion }> {
+  const now = deps.clock.now();
+  const actorId = caller.principal.userId;
+  const template = await updateTemplateRow(trx, before.id, { config, version: versionNumber, ...(visibility ? { visibility } : {}) }, actorId, now);
+  const version = await insertLatestTemplateVersion(trx, { id: newId(), templateId: before.id, versionNumber, config, changelog, actorId, now });
+  await recordAudit(trx, { actor: caller.principal, tenantId: template.tenantId, action, targetType: "template", targetId: template.id, before, after: template, requestId: caller.requestId, at: now });
+  return { template, version };
+}
+
+/** active ⇄ deprecated; archived is final (000 §6.2.1: archived templates cannot be used again). */
+export async function setTemplateStatus(deps: CatalogDeps, caller: CatalogCaller, templateId: string, status: CatalogStatus): Promise<Template> {
+  parseEnum("status", status, CATALOG_STATUSES);
+  return deps.knex.transaction(async (trx) => {
+    const before = await templateForManagement(trx, caller.principal, templateId);
+    if (before.status === "archived" && status !== "archived") throw new FailedPreconditionError(`Cannot set template ${before.config.name} ${status}: it is archived`);
+    const now = deps.clock.now();
+    const after = await updateTemplateRow(trx, templateId, { status }, caller.principal.userId, now);
+    await recordAudit(trx, { actor: caller.principal, tenantId: after.tenantId, action: "template.set_status", targetType: "template", targetId: templateId, before: { status: before.status }, after: { status }, requestId: caller.requestId, at: now });
+    return after;
+  });
+}
+
+/** Soft delete; refused while a live instance-set template lists it as a member. */
+export async function deleteTemplate(deps: CatalogDeps, caller: CatalogCaller, templateId: string): Promise<void> {
+  await deps.knex.transaction(async (trx) => {
+    const before = await templateForManagement(trx, caller.principal, templateId);
+    const parent = await trx("templates").whereNull("deleted_at").whereRaw("member_template_ids @> ?::jsonb", [JSON.stringify([templateId])]).first("name");
+    if (parent) throw new FailedPreconditionError(`Cannot delete template ${before.config.name}: instance-set template ${parent.name} uses it`);
+    const now = deps.clock.now();
+    await softDeleteTemplate(trx, templateId, caller.principal.userId, now);
+    await recordAudit(trx, { actor: caller.principal, tenantId: before.tenantId, action: "template.delete", targetType: "template", targetId: templateId, before, requestId: caller.requestId, at: now });
+  });
+}
