@@ -35,7 +35,9 @@ function parseJson(v: unknown): unknown {
 /** Newest first, ties broken by id, keyset-paginated so pages stay stable while new rows arrive. */
 export async function listAuditLog(knex: Knex, q: AuditQuery): Promise<{ items: AuditRecord[]; nextPageToken: string }> {
   const query = knex("audit_log").orderBy([{ column: "at", order: "desc" }, { column: "id", order: "desc" }]).limit(q.pageSize + 1)
-    .select("id", "at", "actor_user_id", "actor_username", "tenant_id", "action", "target_type", "target_id", "before", "after", "request_id");
+    .select("id", "at", "actor_user_id", "actor_username", "tenant_id", "action", "target_type", "target_id", "before", "after", "request_id",
+      // Full-precision text of `at` for the cursor: a JS Date would truncate microseconds and skip rows.
+      knex.raw("at::text AS at_key"));
   if (q.tenantId) query.where("tenant_id", q.tenantId);
   if (q.actorUserId) query.where("actor_user_id", q.actorUserId);
   if (q.action) query.where("action", q.action);
@@ -45,7 +47,7 @@ export async function listAuditLog(knex: Knex, q: AuditQuery): Promise<{ items: 
   if (q.until) query.where("at", "<", q.until);
   if (q.after) query.whereRaw("(at, id) < (?::timestamptz, ?::uuid)", [q.after.at, q.after.id]);
   const rows = (await query) as Record<string, unknown>[];
-  const page = pageOf(rows, q.pageSize, (r) => [new Date(r.at as string).toISOString(), r.id as string]);
+  const page = pageOf(rows, q.pageSize, (r) => [r.at_key as string, r.id as string]);
   return {
     items: page.items.map((r) => ({
       id: r.id as string, at: new Date(r.at as string), actorUserId: (r.actor_user_id as string | null) ?? null, actorUsername: r.actor_username as string,
