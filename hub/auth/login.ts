@@ -87,6 +87,12 @@ export async function login(deps: LoginDeps, input: LoginInput, requestId: strin
     if (user.status !== "active") {
       return { error: new PermissionDeniedError(`Login refused: account is ${user.status}`) };
     }
+    if (user.tenant_id) {
+      const tenant = await trx("tenants").where("id", user.tenant_id).first("status", "deleted_at");
+      if (!tenant || tenant.deleted_at || tenant.status !== "active") {
+        return { error: new PermissionDeniedError(`Login refused: tenant is ${tenant?.deleted_at ? "deleted" : tenant?.status}`) };
+      }
+    }
     const actor = { userId: user.id, username: user.username };
     if (!passwordOk) {
       const failures = user.failed_login_count + 1;

@@ -134,6 +134,10 @@ export async function updateTenant(knex: Knex, ctx: ChangeContext, id: string, p
       row.admin_user_id = patch.adminUserId;
     }
     await trx("tenants").where("id", id).update(row);
+    // A tenant taken out of service ends its users' sessions; login refuses them until it is active again.
+    if (patch.status !== undefined && patch.status !== "active") {
+      await trx("auth_tokens").whereNull("revoked_at").whereIn("user_id", trx("users").where("tenant_id", id).select("id")).update({ revoked_at: ctx.at });
+    }
     const after = await getTenant(trx, id);
     await recordChange(trx, ctx, { tenantId: id, action: "tenant.update", targetType: "tenant", targetId: id, before, after });
     return after;
@@ -146,8 +150,9 @@ export async function deleteTenant(knex: Knex, ctx: ChangeContext, id: string): 
     const before = await getTenant(trx, id, { forUpdate: true });
     const users = await trx("users").where("tenant_id", id).whereNull("deleted_at").count({ n: "*" }).first();
     const groups = await trx("user_groups").where("tenant_id", id).whereNull("deleted_at").count({ n: "*" }).first();
-    if (Number(users?.n) > 0 || Number(groups?.n) > 0) {
-      throw new FailedPreconditionError(`Cannot delete tenant ${id}: it still has ${Number(users?.n)} users and ${Number(groups?.n)} groups; delete them first`);
+    const held = await trx("quota_consumers").where("tenant_id", id).count({ n: "*" }).first();
+    if (Number(users?.n) > 0 || Number(groups?.n) > 0 || Number(held?.n) > 0) {
+      throw new FailedPreconditionError(`Cannot delete tenant ${id}: it still has ${Number(users?.n)} users, ${Number(groups?.n)} groups and ${Number(held?.n)} instances or disks; delete them first`);
     }
     await trx("tenants").where("id", id).update({ deleted_at: ctx.at, updated_at: ctx.at, updated_by: ctx.principal.userId });
     await recordChange(trx, ctx, { tenantId: id, action: "tenant.delete", targetType: "tenant", targetId: id, before });

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { InvalidArgumentError, NotFoundError, ResourceExhaustedError, type ExceededDimension } from "../domain/errors.js";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, type ExceededDimension } from "../domain/errors.js";
 import { occupancy, type ConsumerType, type OccupancyOptions } from "./occupancy.js";
 import {
   DIMENSIONS, addResources, limitsFromConfig, normalizeResources, round3, subtractResources, zeroResources,
@@ -38,6 +38,7 @@ interface Holder {
 
 interface LockedHolders {
   tenant: Holder;
+  tenantStatus: string;
   groups: (Holder & { id: string; mode: QuotaMode })[];
   user: (Holder & { id: string }) | undefined;
   instanceSet: (Holder & { id: string }) | undefined;
@@ -49,7 +50,7 @@ interface LockedHolders {
  * UPDATE, so inserts referencing these rows (foreign keys take KEY SHARE) are not blocked.
  */
 async function lockHolders(trx: Knex.Transaction, req: QuotaRequest): Promise<LockedHolders> {
-  const tenant = await trx("tenants").where("id", req.tenantId).whereNull("deleted_at").forNoKeyUpdate().first("id", "quota_config");
+  const tenant = await trx("tenants").where("id", req.tenantId).whereNull("deleted_at").forNoKeyUpdate().first("id", "quota_config", "status");
   if (!tenant) throw new NotFoundError("tenant", req.tenantId);
   let groups: LockedHolders["groups"] = [];
   let user: LockedHolders["user"];
@@ -72,7 +73,7 @@ async function lockHolders(trx: Knex.Transaction, req: QuotaRequest): Promise<Lo
     // An instance set without a quota row has no limits (the quota is optional, 000 §10.4.2 step 4).
     instanceSet = { id: req.instanceSetId, scope: `instance_set ${req.instanceSetId}`, limits: row ? limitsFromConfig(row.quota_config) : {} };
   }
-  return { tenant: { scope: `tenant ${tenant.id}`, limits: limitsFromConfig(tenant.quota_config) }, groups, user, instanceSet };
+  return { tenant: { scope: `tenant ${tenant.id}`, limits: limitsFromConfig(tenant.quota_config) }, tenantStatus: tenant.status, groups, user, instanceSet };
 }
 
 function positivePart(r: Resources): Resources {
@@ -123,6 +124,10 @@ export async function checkQuota(trx: Knex.Transaction, req: QuotaRequest): Prom
   const increase = positivePart(delta);
   const increasing = DIMENSIONS.some((d) => increase[d] > 0);
 
+  // An inactive or suspended tenant is frozen (000 §4.1): it may release but not take more.
+  if (increasing && holders.tenantStatus !== "active") {
+    throw new FailedPreconditionError(`Cannot reserve quota for ${req.consumer.type} ${req.consumer.id}: tenant ${req.tenantId} is ${holders.tenantStatus}`);
+  }
   const exceeded: ExceededDimension[] = [];
   exceeded.push(...exceededAt(holders.tenant, await ledgerUsage(trx, "tenant", req.tenantId), increase, increasing));
   const userUsed = holders.user ? await ledgerUsage(trx, "user", holders.user.id) : zeroResources();

@@ -1,8 +1,10 @@
 import { expect } from "chai";
 import { Code } from "@connectrpc/connect";
+import { AuthService } from "../../gen/edgehub/admin/v1/auth_pb.js";
 import { TenantService } from "../../gen/edgehub/admin/v1/tenant_pb.js";
+import { UserService } from "../../gen/edgehub/admin/v1/user_pb.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
-import { buildWorld, codeOf, countRows, errorOf, type World } from "./identity-fixtures.js";
+import { buildWorld, codeOf, countRows, errorOf, PASSWORD, type World } from "./identity-fixtures.js";
 
 describe("TenantService", function () {
   this.timeout(60_000);
@@ -70,6 +72,17 @@ describe("TenantService", function () {
     const audit = await t.hub.db.knex("audit_log").where({ action: "tenant.update", target_id: w.a.tenantId }).orderBy("at", "desc").first();
     expect(audit.before.description).to.equal("");
     expect(audit.after.description).to.equal("faculty");
+  });
+
+  it("suspending a tenant ends its users' sessions and refuses their logins until it is active again", async () => {
+    const x = (await admin().createTenant({ name: "ten-susp" })).tenant!;
+    await t.client(UserService, w.adminToken).createUser({ tenantId: x.id, username: "ten-susp-user", password: PASSWORD, role: "user" });
+    const token = await t.login("ten-susp-user", PASSWORD, "ten-susp");
+    await admin().updateTenant({ id: x.id, status: "suspended" });
+    expect(await codeOf(t.client(AuthService, token).whoAmI({}))).to.equal(Code.Unauthenticated);
+    expect(await codeOf(t.login("ten-susp-user", PASSWORD, "ten-susp"))).to.equal(Code.PermissionDenied);
+    await admin().updateTenant({ id: x.id, status: "active" });
+    expect(await t.login("ten-susp-user", PASSWORD, "ten-susp")).to.match(/^ehb_/);
   });
 
   it("refuses deleting a tenant that still has users", async () => {

@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import type { Knex } from "knex";
 import { newId } from "../../hub/db/ids.js";
-import { ResourceExhaustedError } from "../../hub/domain/errors.js";
+import { FailedPreconditionError, ResourceExhaustedError } from "../../hub/domain/errors.js";
 import { reserve, release, type QuotaRequest } from "../../hub/quota/quota-ledger.js";
 import { ledgerUsage } from "../../hub/quota/quota-usage.js";
 import { INSTANCE_QUOTA_STATES } from "../../hub/quota/occupancy.js";
@@ -126,6 +126,19 @@ describe("quota ledger", function () {
     await knex.transaction((trx) => reserve(trx, instance(tenant, user, "running", { cpu_cores: 4 }))); // outside the set
     const err = await refusal(knex, { ...instance(tenant, user, "creating", { cpu_cores: 4 }), instanceSetId: set });
     expect(err.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 4, requested: 4, limit: 6, scope: `instance_set ${set}` }]);
+  });
+
+  it("a suspended tenant may release but not take more", async () => {
+    const tenant = await insertTenant(knex);
+    const user = await insertUser(knex, tenant);
+    const inst = instance(tenant, user, "running", { cpu_cores: 2 });
+    await knex.transaction((trx) => reserve(trx, inst));
+    await knex("tenants").where("id", tenant).update({ status: "suspended" });
+    const err = await knex.transaction((trx) => reserve(trx, instance(tenant, user, "creating", { cpu_cores: 1 }))).catch((e: unknown) => e);
+    expect(err).to.be.instanceOf(FailedPreconditionError);
+    await knex.transaction((trx) => reserve(trx, { ...inst, state: "stopped" }));
+    expect((await ledgerUsage(knex, "tenant", tenant)).cpu_cores).to.equal(0);
+    expect((await ledgerUsage(knex, "tenant", tenant)).instances).to.equal(1);
   });
 
   it("always allows shrinking, and release frees everything", async () => {
