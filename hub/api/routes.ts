@@ -14,6 +14,10 @@ import { createTenantService, tenantServicePolicy } from "../identity/tenant-ser
 import { createUserGroupService, userGroupServicePolicy } from "../identity/user-group-service.js";
 import { createUserService, userServicePolicy } from "../identity/user-service.js";
 import { createQuotaService, quotaServicePolicy } from "../quota/quota-service.js";
+import { ImageService } from "../../gen/edgehub/admin/v1/image_pb.js";
+import { TemplateService } from "../../gen/edgehub/admin/v1/template_pb.js";
+import { createImageService, imageServicePolicy } from "../catalog/image-service.js";
+import { createTemplateService, templateServicePolicy } from "../catalog/template-service.js";
 import type { ApiDeps } from "./api-deps.js";
 import type { PolicyRegistry, ServicePolicy } from "./method-policy.js";
 
@@ -30,4 +34,6 @@ export function registerRoutes(router: ConnectRouter, policies: PolicyRegistry, 
   serve(UserGroupService, createUserGroupService(deps), userGroupServicePolicy);
   serve(QuotaService, createQuotaService(deps), quotaServicePolicy);
   serve(AuditService, createAuditService(deps), auditServicePolicy);
+  serve(ImageService, createImageService(deps), imageServicePolicy);
+  serve(TemplateService, createTemplateService(deps), templateServicePolicy);
 }
