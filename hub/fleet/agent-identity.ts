@@ -20,7 +20,7 @@ export function normaliseSerial(serial: string): string {
  * and must be refused here; the handshake has already proven the peer holds its key.
  */
 export function verifyAgentCertificate(der: Buffer | undefined, ca: X509Certificate, now: Date): AgentIdentity {
-  if (!der || der.length === 0) throw new UnauthenticatedError("Agent stream refused: no client certificate (enroll first)");
+  if (!der || der.length === 0) throw new UnauthenticatedError("Agent stream refused: no client certificate issued by this hub's CA was presented (enroll first)");
   let cert: X509Certificate;
   try {
     cert = new X509Certificate(der);

@@ -1,0 +1,72 @@
+import os from "node:os";
+import path from "node:path";
+import { Command, InvalidArgumentError, Option } from "commander";
+import { FLEET_ROLES, type FleetRole } from "../lib/fleet-session/fleet-role.js";
+
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
+type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The agent's configuration, parsed once at start and frozen. Only this file reads process.env. */
+export interface AgentConfig {
+  readonly hub: string;
+  readonly joinToken: string | undefined;
+  readonly hubCaFile: string | undefined;
+  readonly stateDir: string;
+  readonly role: FleetRole;
+  readonly hostname: string;
+  readonly logLevel: LogLevel;
+  readonly logPretty: boolean | undefined;
+  readonly metrics: boolean;
+  /** Test only: enables the `count` executor, which appends each executed command id to this file. */
+  readonly testCountFile: string | undefined;
+}
+
+export class AgentConfigError extends Error {
+  override readonly name = "AgentConfigError";
+}
+
+function hubAddress(value: string): string {
+  if (!/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(value)) throw new InvalidArgumentError(`--hub must be host:port, got "${value}"`);
+  return value;
+}
+
+export function agentCommand(): Command {
+  return new Command("edgehub-agent")
+    .description("edgehub agent: enrolls with a hub, holds an mTLS session and runs the hub's commands on this machine")
+    .addOption(new Option("--hub <host:port>", "the hub's agent endpoint").env("EDGEHUB_HUB").argParser(hubAddress).makeOptionMandatory())
+    .addOption(new Option("--join-token <token>", "join token from FleetService/CreateJoinToken (first run only)").env("EDGEHUB_JOIN_TOKEN"))
+    .addOption(new Option("--hub-ca <file>", "hub CA certificate, instead of pinning by the token's fingerprint").env("EDGEHUB_HUB_CA"))
+    .addOption(new Option("--state-dir <dir>", "where the key, certificate, hub CA and command journal live").env("EDGEHUB_STATE_DIR").default("/var/lib/edgehub-agent"))
+    .addOption(new Option("--role <role>", "machine role").choices([...FLEET_ROLES]).env("EDGEHUB_ROLE").default("compute"))
+    .addOption(new Option("--hostname <name>", "name to enroll and report as").env("EDGEHUB_HOSTNAME"))
+    .addOption(new Option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`).choices([...LOG_LEVELS]).env("EDGEHUB_LOG_LEVEL").default("info"))
+    .addOption(new Option("--log-format <format>", "json or pretty").choices(["json", "pretty"]).env("EDGEHUB_LOG_FORMAT"))
+    .addOption(new Option("--no-metrics", "do not send host metrics"))
+    .helpOption("-h, --help", "show this help")
+    .showHelpAfterError()
+    .allowExcessArguments(false);
+}
+
+export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
+  const command = agentCommand();
+  const saved = process.env;
+  process.env = env;
+  try {
+    command.parse([...argv], { from: "user" });
+  } finally {
+    process.env = saved;
+  }
+  const o = command.opts<{ hub: string; joinToken?: string; hubCa?: string; stateDir: string; role: FleetRole; hostname?: string; logLevel: LogLevel; logFormat?: string; metrics: boolean }>();
+  return Object.freeze({
+    hub: o.hub,
+    joinToken: o.joinToken?.trim() || undefined,
+    hubCaFile: o.hubCa ? path.resolve(o.hubCa) : undefined,
+    stateDir: path.resolve(o.stateDir),
+    role: o.role,
+    hostname: o.hostname?.trim() || os.hostname(),
+    logLevel: o.logLevel,
+    logPretty: o.logFormat === undefined ? undefined : o.logFormat === "pretty",
+    metrics: o.metrics,
+    testCountFile: env.EDGEHUB_AGENT_TEST_COUNT_FILE || undefined,
+  });
+}

@@ -1,0 +1,72 @@
+#!/usr/bin/env node
+import { CommanderError } from "commander";
+import { collectInventory, type CollectInventoryOptions } from "../lib/host-facts/collect-inventory.js";
+import type { HostInventory } from "../lib/host-facts/host-facts.js";
+import { sampleMetrics } from "../lib/host-facts/sample-metrics.js";
+import type { CommandExecutor } from "../lib/fleet-session/command-dispatcher.js";
+import { FleetSession } from "../lib/fleet-session/fleet-session.js";
+import { createLogger } from "../lib/logging/create-logger.js";
+import { parseAgentConfig, type AgentConfig } from "./config.js";
+import { collectInventoryExecutor } from "./executors/collect-inventory.js";
+import { countingExecutor } from "./executors/counting.js";
+import { echoExecutor } from "./executors/echo.js";
+
+export const AGENT_VERSION = "0.1.0";
+
+/** The role-specific executor set behind the one session core. */
+function executorsFor(config: AgentConfig, inventory: () => Promise<HostInventory>): Map<string, CommandExecutor> {
+  const executors = new Map<string, CommandExecutor>([
+    ["echo", echoExecutor],
+    ["collect_inventory", collectInventoryExecutor(inventory)],
+  ]);
+  if (config.testCountFile) executors.set("count", countingExecutor(config.testCountFile));
+  return executors;
+}
+
+async function main(): Promise<number> {
+  let config: AgentConfig;
+  try {
+    config = parseAgentConfig(process.argv.slice(2));
+  } catch (err) {
+    if (err instanceof CommanderError) return err.exitCode;
+    throw err;
+  }
+  const log = createLogger({ name: "edgehub-agent", level: config.logLevel, ...(config.logPretty === undefined ? {} : { pretty: config.logPretty }) });
+  const inventoryOptions: CollectInventoryOptions = {};
+  // The name the operator enrolled the machine under wins over the kernel's hostname.
+  const inventory = async () => ({ ...(await collectInventory(inventoryOptions)), hostname: config.hostname });
+  return new Promise<number>((resolve) => {
+    const session = new FleetSession({
+      hub: config.hub, role: config.role, stateDir: config.stateDir, joinToken: config.joinToken, hubCaFile: config.hubCaFile,
+      hostname: config.hostname, agentVersion: AGENT_VERSION, executors: executorsFor(config, inventory), collectInventory: inventory,
+      sampleMetrics: config.metrics ? () => sampleMetrics() : undefined, log,
+      onFatal: (err) => {
+        log.fatal({ err }, err.message);
+        void session.stop().then(() => resolve(3));
+      },
+    });
+    session.start().catch((err) => {
+      log.fatal({ err }, `Agent failed to start: ${(err as Error).message}`);
+      resolve(1);
+    });
+    let signals = 0;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (++signals > 1) resolve(1);
+      log.info({ signal }, "Signal received, stopping");
+      void session.stop().then(() => resolve(0));
+    };
+    process.on("SIGTERM", onSignal);
+    process.on("SIGINT", onSignal);
+  });
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    setTimeout(() => process.exit(code), 200).unref();
+  },
+  (err) => {
+    process.stderr.write(`edgehub-agent: ${(err as Error).stack ?? String(err)}\n`);
+    process.exit(1);
+  },
+);

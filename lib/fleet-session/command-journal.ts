@@ -1,0 +1,60 @@
+import fs from "node:fs";
+
+export type FinishedState = "succeeded" | "failed" | "cancelled";
+
+export interface JournalEntry {
+  readonly id: string;
+  readonly state: FinishedState;
+  readonly resultJson: string;
+  readonly error: string;
+}
+
+const KEEP = 10_000;
+
+/**
+ * The agent's record of finished commands (an append-only JSON-lines file in the state dir). A
+ * command delivered again — the hub lost our report, or restarted — is answered from here instead
+ * of being executed twice. Written before the report leaves, so a report is never ahead of it.
+ */
+export class CommandJournal {
+  private readonly entries = new Map<string, JournalEntry>();
+  private lines = 0;
+  last: string | undefined;
+
+  constructor(private readonly file: string) {
+    if (!fs.existsSync(file)) return;
+    for (const line of fs.readFileSync(file, "utf8").split("\n")) {
+      if (!line.trim()) continue;
+      try {
+        const e = JSON.parse(line) as JournalEntry;
+        this.entries.set(e.id, e);
+        this.last = e.id;
+        this.lines++;
+      } catch {
+        // A torn last line after a crash: that command was not reported, so a re-run is correct.
+      }
+    }
+  }
+
+  get(id: string): JournalEntry | undefined {
+    return this.entries.get(id);
+  }
+
+  record(entry: JournalEntry): void {
+    fs.appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    this.entries.set(entry.id, entry);
+    this.last = entry.id;
+    if (++this.lines > 2 * KEEP) this.compact();
+  }
+
+  /** Keeps the newest entries; the hub expires commands long before this many newer ones finish. */
+  private compact(): void {
+    const keep = [...this.entries.values()].slice(-KEEP);
+    this.entries.clear();
+    for (const e of keep) this.entries.set(e.id, e);
+    const tmp = `${this.file}.tmp`;
+    fs.writeFileSync(tmp, keep.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    fs.renameSync(tmp, this.file);
+    this.lines = keep.length;
+  }
+}

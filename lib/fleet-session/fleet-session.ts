@@ -1,0 +1,265 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
+import * as grpc from "@grpc/grpc-js";
+import type { Logger } from "pino";
+import {
+  AgentMessageSchema,
+  CommandState as CommandStatePb,
+  type AgentMessage,
+  type HubMessage,
+} from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import { FullJitterBackoff } from "../backoff/full-jitter-backoff.js";
+import type { HostInventory, HostMetricsSample } from "../host-facts/host-facts.js";
+import { inventoryToProto, metricsToProto } from "../host-facts/host-facts-proto.js";
+import { CommandDispatcher, type CommandExecutor, type CommandReport } from "./command-dispatcher.js";
+import { CommandJournal } from "./command-journal.js";
+import { enrollAgent } from "./enroll-agent.js";
+import { ROLE_TO_WIRE, type FleetRole } from "./fleet-role.js";
+import { HubClient } from "./hub-client.js";
+import { StateDir, type StoredIdentity } from "./state-dir.js";
+
+/** idle → enrolling → connecting → established → waiting (backoff or drain) → connecting … → stopped. */
+export type SessionState = "idle" | "enrolling" | "connecting" | "established" | "waiting" | "stopped";
+
+const TRANSITIONS: Record<SessionState, readonly SessionState[]> = {
+  idle: ["enrolling", "connecting", "stopped"],
+  enrolling: ["connecting", "stopped"],
+  connecting: ["established", "waiting", "stopped"],
+  established: ["waiting", "stopped"],
+  waiting: ["connecting", "stopped"],
+  stopped: [],
+};
+
+export interface FleetSessionOptions {
+  /** host:port of the hub's agent endpoint. */
+  hub: string;
+  role: FleetRole;
+  stateDir: string;
+  /** Needed only for the first run (no identity in the state dir yet). */
+  joinToken?: string | undefined;
+  hubCaFile?: string | undefined;
+  hostname: string;
+  agentVersion: string;
+  executors: ReadonlyMap<string, CommandExecutor>;
+  collectInventory: () => Promise<HostInventory>;
+  /** Host metrics every metrics interval from Welcome; none when absent. */
+  sampleMetrics?: (() => Promise<HostMetricsSample>) | undefined;
+  log: Logger;
+  backoff?: FullJitterBackoff;
+  /** Called when the hub refuses this agent for good (revoked, unknown): the program should exit. */
+  onFatal?: (err: Error) => void;
+}
+
+const REPORT_TO_WIRE: Record<CommandReport["state"], CommandStatePb> = {
+  running: CommandStatePb.RUNNING,
+  succeeded: CommandStatePb.SUCCEEDED,
+  failed: CommandStatePb.FAILED,
+  cancelled: CommandStatePb.CANCELLED,
+};
+
+/**
+ * The agent-side session core shared by edgehub-agent and cloudbox-firmware-client: enrollment,
+ * the mTLS stream (Hello → Welcome), heartbeats and metrics at the hub's intervals, command
+ * dispatch with the finished-command journal, reconnects with full-jitter backoff, and Drain.
+ */
+export class FleetSession {
+  state: SessionState = "idle";
+  identity: StoredIdentity | undefined;
+  /** The hub this session last got a Welcome from. */
+  hubId = "";
+  private readonly stateDir: StateDir;
+  private readonly dispatcher: CommandDispatcher;
+  private readonly backoff: FullJitterBackoff;
+  private call: grpc.ClientDuplexStream<AgentMessage, HubMessage> | undefined;
+  private client: HubClient | undefined;
+  private timers: NodeJS.Timeout[] = [];
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private heartbeatSeq = 0n;
+
+  constructor(private readonly options: FleetSessionOptions) {
+    this.stateDir = new StateDir(options.stateDir);
+    this.backoff = options.backoff ?? new FullJitterBackoff();
+    const journal = new CommandJournal(this.stateDir.journalFile);
+    this.dispatcher = new CommandDispatcher(options.executors, journal, (r) => this.sendReport(r), options.log);
+  }
+
+  private transition(to: SessionState): void {
+    if (!TRANSITIONS[this.state].includes(to)) throw new Error(`Illegal session transition ${this.state} → ${to}`);
+    this.options.log.debug({ from: this.state, to }, "Session state");
+    this.state = to;
+  }
+
+  /** Enrolls if the state dir holds no identity, then keeps a session until stop(). */
+  async start(): Promise<void> {
+    this.identity = this.stateDir.loadIdentity();
+    if (!this.identity) {
+      if (!this.options.joinToken) throw new Error(`No identity in ${this.options.stateDir} and no --join-token to enroll with`);
+      this.transition("enrolling");
+      this.identity = await enrollAgent({
+        hub: this.options.hub, joinToken: this.options.joinToken, role: this.options.role, hostname: this.options.hostname,
+        hubCaFile: this.options.hubCaFile, stateDir: this.stateDir,
+      });
+      this.options.log.info({ agentId: this.identity.agentId }, "Enrolled with the hub");
+    } else if (this.identity.role !== this.options.role) {
+      throw new Error(`The state dir holds a ${this.identity.role} identity, not ${this.options.role}`);
+    }
+    this.loop = this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (this.state !== "stopped") {
+      this.transition("connecting");
+      const outcome = await this.connectOnce();
+      if ((this.state as SessionState) === "stopped") break;
+      this.transition("waiting");
+      const delay = outcome.drainDelayMs ?? this.backoff.next();
+      this.options.log.info({ delayMs: delay, reason: outcome.reason }, "Hub stream ended; reconnecting");
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, delay);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  private connectOnce(): Promise<{ reason: string; drainDelayMs?: number }> {
+    const id = this.identity!;
+    return new Promise((resolve) => {
+      let drainDelayMs: number | undefined;
+      let settled = false;
+      const finish = (reason: string) => {
+        if (settled) return;
+        settled = true;
+        this.clearTimers();
+        this.call = undefined;
+        this.client?.close();
+        this.client = undefined;
+        resolve(drainDelayMs === undefined ? { reason } : { reason, drainDelayMs });
+      };
+      this.client = new HubClient(this.options.hub, grpc.credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.keyPem), Buffer.from(id.certPem)));
+      const call = this.client.connect();
+      this.call = call;
+      call.on("data", (m: HubMessage) => {
+        const d = this.onHubMessage(m);
+        if (d !== undefined) drainDelayMs = d;
+      });
+      call.on("error", (err: grpc.ServiceError) => {
+        if (err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.UNAUTHENTICATED) {
+          this.options.log.error({ code: grpc.status[err.code], details: err.details }, "The hub refused this agent");
+          if (err.code === grpc.status.PERMISSION_DENIED) this.options.onFatal?.(new Error(`The hub refused this agent: ${err.details}`));
+        }
+        finish(`${grpc.status[err.code] ?? err.code}: ${err.details ?? err.message}`);
+      });
+      call.on("end", () => finish("hub ended the stream"));
+      call.on("close", () => finish("stream closed"));
+      void this.sendHello(call).catch((err) => {
+        call.cancel();
+        finish(`Hello failed: ${(err as Error).message}`);
+      });
+    });
+  }
+
+  private async sendHello(call: grpc.ClientDuplexStream<AgentMessage, HubMessage>): Promise<void> {
+    const inventory = await this.options.collectInventory();
+    call.write(create(AgentMessageSchema, {
+      kind: {
+        case: "hello",
+        value: {
+          agentId: this.identity!.agentId, role: ROLE_TO_WIRE[this.options.role], agentVersion: this.options.agentVersion,
+          inventory: inventoryToProto(inventory), lastFinishedCommandId: this.dispatcher.lastFinished ?? "",
+        },
+      },
+    }));
+  }
+
+  /** Returns a drain delay when the hub asks us to go away. */
+  private onHubMessage(m: HubMessage): number | undefined {
+    const kind = m.kind;
+    if (this.state !== "established" && kind.case !== "welcome") {
+      this.options.log.warn({ got: kind.case }, "Hub sent a message before Welcome; closing the stream");
+      this.call?.cancel();
+      return undefined;
+    }
+    switch (kind.case) {
+      case "welcome": {
+        this.transition("established");
+        this.hubId = kind.value.hubId;
+        this.backoff.reset();
+        this.options.log.info({ hub: kind.value.hubId, heartbeatMs: kind.value.heartbeatIntervalMs }, "Connected to the hub");
+        this.startTimers(kind.value.heartbeatIntervalMs || 10_000, kind.value.metricsIntervalMs || 30_000);
+        return undefined;
+      }
+      case "command": {
+        const c = kind.value;
+        this.dispatcher.dispatch({ commandId: c.commandId, kind: c.kind, payloadJson: c.payloadJson, deadline: c.deadline ? timestampDate(c.deadline) : undefined });
+        return undefined;
+      }
+      case "cancel":
+        this.dispatcher.cancel(kind.value.commandId, kind.value.reason);
+        return undefined;
+      case "drain":
+        this.options.log.info({ delayMs: kind.value.reconnectAfterMs, reason: kind.value.reason }, "Hub asked us to drain");
+        return kind.value.reconnectAfterMs;
+      case undefined:
+        return undefined;
+      default: {
+        const never: never = kind;
+        this.options.log.warn({ kind: (never as { case: string }).case }, "Unknown hub message ignored");
+        return undefined;
+      }
+    }
+  }
+
+  private startTimers(heartbeatMs: number, metricsMs: number): void {
+    const beat = () => this.write(create(AgentMessageSchema, { kind: { case: "heartbeat", value: { sequence: ++this.heartbeatSeq, sentAt: timestampFromDate(new Date()) } } }));
+    beat();
+    this.timers.push(setInterval(beat, heartbeatMs));
+    const sample = this.options.sampleMetrics;
+    if (sample) {
+      const send = () => void sample().then(
+        (s) => this.write(create(AgentMessageSchema, { kind: { case: "metrics", value: { sample: metricsToProto(s) } } })),
+        (err) => this.options.log.warn({ err }, "Metrics sample failed"),
+      );
+      this.timers.push(setInterval(send, metricsMs));
+    }
+  }
+
+  private clearTimers(): void {
+    for (const t of this.timers) clearInterval(t);
+    this.timers = [];
+  }
+
+  private sendReport(r: CommandReport): void {
+    this.write(create(AgentMessageSchema, {
+      kind: { case: "commandUpdate", value: { commandId: r.commandId, state: REPORT_TO_WIRE[r.state], resultJson: r.resultJson, error: r.error } },
+    }));
+  }
+
+  /** Sends an event (health change, lifecycle) on the current stream; dropped when disconnected. */
+  sendEvent(event: { kind: string; severity: "info" | "warning" | "critical"; message: string; attributes?: Record<string, string> }): void {
+    this.write(create(AgentMessageSchema, {
+      kind: { case: "event", value: { ...event, attributes: event.attributes ?? {}, occurredAt: timestampFromDate(new Date()) } },
+    }));
+  }
+
+  private write(m: AgentMessage): void {
+    // Only on an established stream: reports lost here are answered from the journal on re-delivery.
+    if (this.state !== "established" || !this.call || !this.call.writable) return;
+    this.call.write(m);
+  }
+
+  async stop(): Promise<void> {
+    if (this.state === "stopped") return;
+    this.state = "stopped";
+    this.dispatcher.abortAll("agent stopping");
+    this.clearTimers();
+    this.call?.end();
+    this.call?.cancel();
+    this.wake?.();
+    await this.loop;
+  }
+}

@@ -1,0 +1,43 @@
+import * as grpc from "@grpc/grpc-js";
+import type { ClientDuplexStream } from "@grpc/grpc-js";
+import { AgentService, AgentMessageSchema, EnrollRequestSchema, EnrollResponseSchema, HubMessageSchema, type AgentMessage, type EnrollRequest, type EnrollResponse, type HubMessage } from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import { deserializerOf, grpcPath, serializerOf } from "../grpc-protobuf/grpc-service-definition.js";
+
+const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  // Keepalive on the agent side too: a dead hub or a silent NAT drop is noticed without a heartbeat timeout.
+  "grpc.keepalive_time_ms": 20_000,
+  "grpc.keepalive_timeout_ms": 10_000,
+  "grpc.keepalive_permit_without_calls": 1,
+  // The session core does its own reconnects with jittered backoff.
+  "grpc.initial_reconnect_backoff_ms": 1000,
+  "grpc.max_receive_message_length": 16 * 1024 * 1024,
+};
+
+/** A typed grpc-js client for AgentService, built from the protobuf-es descriptor. */
+export class HubClient {
+  private readonly client: grpc.Client;
+
+  constructor(target: string, credentials: grpc.ChannelCredentials) {
+    this.client = new grpc.Client(target, credentials, CHANNEL_OPTIONS);
+  }
+
+  enroll(request: Omit<EnrollRequest, "$typeName">, timeoutMs = 30_000): Promise<EnrollResponse> {
+    const method = AgentService.method.enroll;
+    return new Promise((resolve, reject) => {
+      this.client.makeUnaryRequest(
+        grpcPath(method), serializerOf(EnrollRequestSchema), deserializerOf(EnrollResponseSchema),
+        { $typeName: "edgehub.fleet.v1.EnrollRequest", ...request } as EnrollRequest,
+        { deadline: Date.now() + timeoutMs },
+        (err, res) => (err || !res ? reject(err ?? new Error("Enroll returned nothing")) : resolve(res)),
+      );
+    });
+  }
+
+  connect(): ClientDuplexStream<AgentMessage, HubMessage> {
+    return this.client.makeBidiStreamRequest(grpcPath(AgentService.method.connect), serializerOf(AgentMessageSchema), deserializerOf(HubMessageSchema));
+  }
+
+  close(): void {
+    this.client.close();
+  }
+}
