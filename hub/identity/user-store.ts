@@ -106,6 +106,12 @@ export async function createUser(knex: Knex, ctx: ChangeContext, input: NewUser)
   });
 }
 
+/** Tenant row before user row: the order quota reservations lock in, so the two never deadlock. */
+async function lockTenantOf(trx: Knex.Transaction, userId: string): Promise<void> {
+  const current = await getUser(trx, userId);
+  if (current.tenantId) await trx("tenants").where("id", current.tenantId).forNoKeyUpdate().first("id");
+}
+
 export interface UserPatch {
   email?: string | null;
   role?: Role;
@@ -117,6 +123,7 @@ export interface UserPatch {
 export async function updateUser(knex: Knex, ctx: ChangeContext, id: string, patch: UserPatch, authorize: (current: User) => void): Promise<User> {
   const passwordHash = patch.password === undefined ? undefined : await hashPassword(patch.password);
   return knex.transaction(async (trx) => {
+    await lockTenantOf(trx, id);
     const before = await getUser(trx, id, { forUpdate: true });
     authorize(before);
     const row: Record<string, unknown> = { updated_at: ctx.at, updated_by: ctx.principal.userId };
@@ -126,6 +133,10 @@ export async function updateUser(knex: Knex, ctx: ChangeContext, id: string, pat
     if (passwordHash !== undefined) row.password_hash = passwordHash;
     if (patch.status === "active") Object.assign(row, { failed_login_count: 0, locked_until: null });
     await trx("users").where("id", id).update(row);
+    // A tenant's admin must hold the tenant_admin role (000 §4.1); a demotion clears the link.
+    if (patch.role !== undefined && patch.role !== "tenant_admin") {
+      await trx("tenants").where("admin_user_id", id).update({ admin_user_id: null, updated_at: ctx.at, updated_by: ctx.principal.userId });
+    }
     // A locked or disabled account, or a changed password, ends every session at once.
     if ((patch.status !== undefined && patch.status !== "active") || passwordHash !== undefined) await revokeUserTokens(trx, id, ctx.at);
     const after = await getUser(trx, id);
@@ -137,6 +148,7 @@ export async function updateUser(knex: Knex, ctx: ChangeContext, id: string, pat
 /** Soft delete; refused while the user still holds quota (owns resources), which would be orphaned. */
 export async function deleteUser(knex: Knex, ctx: ChangeContext, id: string, authorize: (current: User) => void): Promise<void> {
   await knex.transaction(async (trx) => {
+    await lockTenantOf(trx, id);
     const before = await getUser(trx, id, { forUpdate: true });
     authorize(before);
     const held = await trx("quota_consumers").where("user_id", id).count({ n: "*" }).first();

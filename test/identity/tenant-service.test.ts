@@ -69,6 +69,11 @@ describe("TenantService", function () {
     expect(wrongTenant.code).to.equal(Code.InvalidArgument);
     expect(wrongTenant.rawMessage).to.contain("admin_user_id");
     expect(await codeOf(admin().updateTenant({ id: w.a.tenantId, adminUserId: w.a.userId }))).to.equal(Code.InvalidArgument);
+    // Demoting the tenant admin clears the link, so admin_user_id never names a non-tenant_admin.
+    const extra = (await t.client(UserService, w.adminToken).createUser({ tenantId: w.b.tenantId, username: "ten-b-admin2", password: PASSWORD, role: "tenant_admin" })).user!;
+    await admin().updateTenant({ id: w.b.tenantId, adminUserId: extra.id });
+    await t.client(UserService, w.adminToken).updateUser({ id: extra.id, role: "user" });
+    expect((await t.hub.db.knex("tenants").where("id", w.b.tenantId).first()).admin_user_id).to.equal(null);
     const audit = await t.hub.db.knex("audit_log").where({ action: "tenant.update", target_id: w.a.tenantId }).orderBy("at", "desc").first();
     expect(audit.before.description).to.equal("");
     expect(audit.after.description).to.equal("faculty");

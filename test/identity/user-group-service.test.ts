@@ -52,6 +52,19 @@ describe("UserGroupService", function () {
     expect((await c.updateUserGroup({ id: cc.id, parentGroupId: "" })).group!.parentGroupId).to.equal("");
   });
 
+  it("never closes a cycle when two groups are re-parented under each other at the same time", async () => {
+    const c = groups(w.adminToken);
+    const x = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-race-x" })).group!;
+    const y = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-race-y" })).group!;
+    const results = await Promise.allSettled([
+      c.updateUserGroup({ id: x.id, parentGroupId: y.id }),
+      c.updateUserGroup({ id: y.id, parentGroupId: x.id }),
+    ]);
+    expect(results.filter((r) => r.status === "fulfilled").length).to.equal(1);
+    const rows = await t.hub.db.knex("user_groups").whereIn("id", [x.id, y.id]).pluck("parent_group_id");
+    expect(rows.filter((r) => r !== null).length).to.equal(1);
+  });
+
   it("refuses empty names, duplicate names, unknown modes and negative quotas, writing nothing", async () => {
     const c = groups(w.adminToken);
     const before = [await countRows(t, "user_groups"), await countRows(t, "audit_log")];
@@ -126,8 +139,15 @@ describe("UserGroupService", function () {
 
   it("operator manages no groups", async () => {
     const c = groups(w.operatorToken);
+    const g = (await groups(w.adminToken).createUserGroup({ tenantId: w.a.tenantId, name: "grp-op-target" })).group!;
     expect(await codeOf(c.listUserGroups({}))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(c.getUserGroup({ id: g.id }))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-op" }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(c.updateUserGroup({ id: g.id, name: "grp-op-renamed" }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(c.deleteUserGroup({ id: g.id }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(c.addGroupMembers({ groupId: g.id, userIds: [w.a.userId] }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(c.removeGroupMembers({ groupId: g.id, userIds: [w.a.userId] }))).to.equal(Code.PermissionDenied);
+    expect((await t.hub.db.knex("user_groups").where("id", g.id).first()).name).to.equal("grp-op-target");
   });
 
   it("paginates groups in a stable id order", async () => {
