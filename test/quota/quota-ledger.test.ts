@@ -2,7 +2,7 @@ import { expect } from "chai";
 import type { Knex } from "knex";
 import { newId } from "../../hub/db/ids.js";
 import { FailedPreconditionError, ResourceExhaustedError } from "../../hub/domain/errors.js";
-import { reserve, release, type QuotaRequest } from "../../hub/quota/quota-ledger.js";
+import { checkQuota, reserve, release, type QuotaRequest } from "../../hub/quota/quota-ledger.js";
 import { ledgerUsage } from "../../hub/quota/quota-usage.js";
 import { INSTANCE_QUOTA_STATES } from "../../hub/quota/occupancy.js";
 import type { Resources } from "../../hub/quota/quota-dimensions.js";
@@ -52,6 +52,41 @@ describe("quota ledger", function () {
     expect(seen.terminating).to.include({ instances: 0, cpu_cores: 0, memory_gb: 0, storage_gb: 100, bandwidth_gbps: 0, ip_addresses: 0 });
     expect(seen.deleted).to.deep.include({ instances: 0, storage_gb: 0 });
     expect(await knex("quota_consumers").where("consumer_id", id).first()).to.equal(undefined);
+  });
+
+  // Limits that fit exactly what a stopped instance holds: entering each state of the table is
+  // allowed only when that state's row holds no more than that.
+  const ENTER: [string, string[]][] = [
+    ["creating", ["cpu_cores", "memory_gb", "bandwidth_gbps"]],
+    ["initializing", ["cpu_cores", "memory_gb", "bandwidth_gbps"]],
+    ["running", ["cpu_cores", "memory_gb", "bandwidth_gbps"]],
+    ["suspended", ["cpu_cores", "memory_gb"]],
+    ["stopping", ["cpu_cores", "memory_gb"]],
+    ["stopped", []],
+    ["terminating", []],
+    ["deleted", []],
+  ];
+  for (const [state, refused] of ENTER) {
+    it(`enforces the ${state} row: ${refused.length ? `refuses ${refused.join(", ")}` : "fits storage and IP only"}`, async () => {
+      const tenant = await insertTenant(knex);
+      const user = await insertUser(knex, tenant, { instances: 1, cpu_cores: 0, memory_gb: 0, bandwidth_gbps: 0, storage_gb: 100, ip_addresses: 1 });
+      const req = instance(tenant, user, state, { cpu_cores: 2, memory_gb: 4, bandwidth_gbps: 1, storage_gb: 100, ip_addresses: 1 });
+      const err = await knex.transaction((trx) => reserve(trx, req)).then(() => undefined, (e: unknown) => e as ResourceExhaustedError);
+      expect(err?.exceeded.map((e) => e.dimension) ?? []).to.deep.equal(refused);
+      const rows = await knex("quota_consumers").where("consumer_id", req.consumer.id).count({ n: "*" }).first();
+      expect(Number(rows!.n)).to.equal(refused.length === 0 && state !== "deleted" ? 1 : 0);
+    });
+  }
+
+  it("checkQuota decides without writing", async () => {
+    const tenant = await insertTenant(knex);
+    const user = await insertUser(knex, tenant, { cpu_cores: 2 });
+    const verdict = await knex.transaction((trx) => checkQuota(trx, instance(tenant, user, "running", { cpu_cores: 3 })));
+    expect(verdict.allowed).to.equal(false);
+    expect(verdict.exceeded[0]).to.include({ dimension: "cpu_cores", used: 0, requested: 3, limit: 2 });
+    const ok = await knex.transaction((trx) => checkQuota(trx, instance(tenant, user, "running", { cpu_cores: 2 })));
+    expect(ok.allowed).to.equal(true);
+    expect(await knex("quota_consumers").where("tenant_id", tenant).count({ n: "*" }).first()).to.deep.equal({ n: 0 });
   });
 
   it("§3.0.4: counts system disks 300/500 GB and data disks 1 800/2 000 GB, refusing past either limit", async () => {
