@@ -38,7 +38,10 @@ function fieldsToRow(f: Partial<ImageFields>): Record<string, unknown> {
     filePath: "file_path", checksumMd5: "checksum_md5",
   };
   const row: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(f)) if (v !== undefined) row[map[k as keyof ImageFields]] = v;
+  for (const [key, column] of Object.entries(map)) {
+    const value = f[key as keyof ImageFields];
+    if (value !== undefined) row[column] = value;
+  }
   return row;
 }
 
