@@ -1,0 +1,100 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import type { Client } from "@connectrpc/connect";
+import type { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { spawnHub, type HubProcess } from "../support/hub-process.js";
+import { createScratchPostgres, selectedBackend } from "../support/test-database.js";
+import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
+import { fleetClientFor, freePort, inParallel } from "./support/hub-admin.js";
+
+const PASSWORD = "crash-test-password";
+const TOTAL = 1000;
+const BEFORE_KILL = 600;
+
+describe("durable commands across a hub crash (real hub and agent processes)", function () {
+  this.timeout(180_000);
+  let dataDir: string;
+  let countFile: string;
+  let scratch: { url: string; drop(): Promise<void> } | undefined;
+  let hub: HubProcess | undefined;
+  let agent: AgentProcess | undefined;
+  let grpcPort: number;
+
+  before(async () => {
+    dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-crash-"));
+    countFile = path.join(dataDir, "executions.txt");
+    if (selectedBackend() === "postgres") scratch = await createScratchPostgres({ migrated: true });
+    grpcPort = await freePort();
+  });
+  after(async () => {
+    await agent?.kill();
+    if (hub && hub.proc.exitCode === null && hub.proc.signalCode === null) await hub.signal("SIGKILL");
+    await scratch?.drop();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  const startHub = () =>
+    spawnHub({
+      args: ["--data-dir", path.join(dataDir, "hub"), "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", String(grpcPort),
+        "--heartbeat-interval", "500", "--restart-grace", "5000"],
+      env: { HUB_ADMIN_PASSWORD: PASSWORD, HUB_LOG_LEVEL: "info", ...(scratch ? { DATABASE_URL: scratch.url } : {}) },
+    });
+
+  const executions = () => (fs.existsSync(countFile) ? fs.readFileSync(countFile, "utf8").split("\n").filter(Boolean) : []);
+
+  async function queue(client: Client<typeof FleetService>, agentId: string, from: number, to: number): Promise<string[]> {
+    const indexes = Array.from({ length: to - from }, (_, i) => from + i);
+    return inParallel(indexes, 8, async (i) => {
+      // The idempotency key makes a retried create safe; each command is its own key.
+      const { command } = await client.runDiagnostic({ agentId, kind: "count", idempotencyKey: `crash-${i}`, deadlineSeconds: 600 });
+      return command!.commandId;
+    });
+  }
+
+  it("runs every one of 1 000 commands exactly once although the hub is SIGKILLed in the middle", async () => {
+    hub = await startHub();
+    let client = await fleetClientFor(hub.httpPort, PASSWORD);
+    const { edgeDataCenterId } = await client.createEdgeDataCenter({ name: "crash-dc" });
+    const { computePoolId } = await client.createComputePool({ name: "crash-pool" });
+    const { token } = await client.createJoinToken({ role: "compute", edgeDataCenterId, computePoolId, maxUses: 1, ttlSeconds: 600 });
+    agent = spawnAgent({ hub: `127.0.0.1:${grpcPort}`, joinToken: token, hostname: "crash-node", env: { EDGEHUB_AGENT_TEST_COUNT_FILE: countFile } });
+    const agentId = await waitFor("the agent to connect", async () => {
+      const { agents } = await client.listAgents({});
+      return agents[0]?.status === "connected" ? agents[0].agentId : undefined;
+    });
+
+    const ids = await queue(client, agentId, 0, BEFORE_KILL);
+    await waitFor("some commands to run", () => executions().length >= 150, 60_000, 20);
+    const killed = await hub.signal("SIGKILL");
+    expect(killed.signal).to.equal("SIGKILL");
+    const atKill = executions().length;
+
+    hub = await startHub();
+    client = await fleetClientFor(hub.httpPort, PASSWORD);
+    ids.push(...(await queue(client, agentId, BEFORE_KILL, TOTAL)));
+    expect(new Set(ids).size).to.equal(TOTAL);
+
+    await waitFor("all commands to succeed", async () => {
+      const { commands } = await client.listCommands({ agentId, state: "succeeded", limit: 1000 });
+      return commands.length === TOTAL;
+    }, 120_000, 250);
+
+    const { commands: finished } = await client.listCommands({ agentId, state: "succeeded", limit: 1000 });
+    const redelivered = finished.filter((c) => c.deliveryCount > 1).length;
+    if (process.env.TEST_VERBOSE) process.stderr.write(`executed before the kill: ${atKill}; re-delivered after restart: ${redelivered}\n`);
+    const ran = executions();
+    const counts = new Map<string, number>();
+    for (const id of ran) counts.set(id, (counts.get(id) ?? 0) + 1);
+    const twice = [...counts].filter(([, n]) => n > 1);
+    expect(twice, "commands executed more than once").to.deep.equal([]);
+    expect(counts.size).to.equal(TOTAL);
+    expect([...counts.keys()].sort()).to.deep.equal([...ids].sort());
+    expect(atKill).to.be.lessThan(TOTAL);
+    // The agent came back with its stored certificate: still one agent, never re-enrolled.
+    const { agents } = await client.listAgents({});
+    expect(agents.map((a) => a.agentId)).to.deep.equal([agentId]);
+    expect(agent.output().split("Enrolled with the hub").length - 1).to.equal(1);
+  });
+});
