@@ -8,7 +8,7 @@ import { rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { principalOf } from "../api/request-context.js";
 import { changeContextOf } from "../audit/change-context.js";
 import { assertTenantVisible, tenantFilterFor } from "../authz/tenant-scope.js";
-import { quotaLimitsFromProto, quotaLimitsToProto } from "../quota/quota-limits-proto.js";
+import { quotaLimitsFromProto, quotaLimitsToProto } from "../quota/quota-service.js";
 import { TENANT_STATUSES, oneOf, optionalId, requireId, validName } from "./identity-rules.js";
 import { decodePageToken, pageSizeOf } from "./page-token.js";
 import { createTenant, deleteTenant, getTenant, listTenants, updateTenant, type Tenant, type TenantPatch } from "./tenant-store.js";

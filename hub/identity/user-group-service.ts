@@ -10,7 +10,7 @@ import type { Principal } from "../auth/principal.js";
 import { changeContextOf } from "../audit/change-context.js";
 import { assertTenantVisible, scopeTenantFilter } from "../authz/tenant-scope.js";
 import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
-import { quotaLimitsFromProto, quotaLimitsToProto } from "../quota/quota-limits-proto.js";
+import { quotaLimitsFromProto, quotaLimitsToProto } from "../quota/quota-service.js";
 import { QUOTA_MODES, oneOf, optionalId, requireId, validName } from "./identity-rules.js";
 import { decodePageToken, pageSizeOf } from "./page-token.js";
 import { changeMembers, createUserGroup, deleteUserGroup, getUserGroup, listUserGroups, updateUserGroup, type UserGroup, type UserGroupPatch } from "./user-group-store.js";

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
-import { DimensionUsageSchema, QuotaService } from "../../gen/edgehub/admin/v1/quota_pb.js";
+import { DimensionUsageSchema, QuotaLimitsSchema, QuotaService, type QuotaLimits as QuotaLimitsMessage } from "../../gen/edgehub/admin/v1/quota_pb.js";
 import { rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { principalOf } from "../api/request-context.js";
 import type { Principal } from "../auth/principal.js";
@@ -10,7 +10,7 @@ import { changeContextOf } from "../audit/change-context.js";
 import { assertTenantVisible, denyUnless } from "../authz/tenant-scope.js";
 import { NotFoundError } from "../domain/errors.js";
 import { oneOf, requireId } from "../identity/identity-rules.js";
-import { quotaLimitsFromProto, quotaLimitsToProto } from "./quota-limits-proto.js";
+import { validateLimits, type QuotaLimits } from "./quota-dimensions.js";
 import { holderQuota, overLimit, setQuota, type HolderQuota, type ManagedHolderType } from "./quota-holders.js";
 import { usageReport } from "./usage-report.js";
 
@@ -18,6 +18,22 @@ export const quotaServicePolicy: ServicePolicy<typeof QuotaService> = {
   getUsage: rolesAllowed("admin", "tenant_admin", "user"),
   setQuota: rolesAllowed("admin", "tenant_admin"),
 };
+
+// Wire ⇄ domain mapping of QuotaLimits, also used by the tenant and group services.
+export function quotaLimitsFromProto(m: QuotaLimitsMessage | undefined, field: string): QuotaLimits {
+  if (!m) return {};
+  return validateLimits({
+    instances: m.maxInstances, cpu_cores: m.maxCpuCores, memory_gb: m.maxMemoryGb, storage_gb: m.maxStorageGb,
+    private_data_disk_gb: m.maxPrivateDataDiskGb, ip_addresses: m.maxIpAddresses, bandwidth_gbps: m.maxBandwidthGbps,
+  }, field);
+}
+
+export function quotaLimitsToProto(l: QuotaLimits): QuotaLimitsMessage {
+  return create(QuotaLimitsSchema, {
+    maxInstances: l.instances, maxCpuCores: l.cpu_cores, maxMemoryGb: l.memory_gb, maxStorageGb: l.storage_gb,
+    maxPrivateDataDiskGb: l.private_data_disk_gb, maxIpAddresses: l.ip_addresses, maxBandwidthGbps: l.bandwidth_gbps,
+  });
+}
 
 const HOLDER_TYPES: readonly ManagedHolderType[] = ["tenant", "group", "user"];
 const NOUN: Record<ManagedHolderType, string> = { tenant: "tenant", group: "user group", user: "user" };
