@@ -94,6 +94,19 @@ describe("UserGroupService", function () {
   });
 
   describe("tenant_admin", () => {
+    it("updates, re-parents, changes members of and deletes its own tenant's groups", async () => {
+      const c = groups(w.a.tenantAdminToken);
+      const p = (await c.createUserGroup({ name: "grp-ta-p" })).group!;
+      const g = (await c.createUserGroup({ name: "grp-ta-g" })).group!;
+      const upd = (await c.updateUserGroup({ id: g.id, name: "grp-ta-g2", parentGroupId: p.id, quotaMode: "shared" })).group!;
+      expect([upd.name, upd.parentGroupId, upd.quotaMode, upd.updatedBy]).to.deep.equal(["grp-ta-g2", p.id, "shared", w.a.tenantAdminId]);
+      await c.addGroupMembers({ groupId: g.id, userIds: [w.a.userId, w.a.tenantAdminId] });
+      expect((await c.removeGroupMembers({ groupId: g.id, userIds: [w.a.tenantAdminId] })).group!.memberUserIds).to.deep.equal([w.a.userId]);
+      await c.deleteUserGroup({ id: g.id });
+      await c.deleteUserGroup({ id: p.id });
+      expect(await t.hub.db.knex("user_groups").whereIn("id", [p.id, g.id]).whereNull("deleted_at").count({ n: "*" }).first()).to.deep.equal({ n: 0 });
+    });
+
     it("manages groups of its tenant only; another tenant's groups, users and ids answer not_found", async () => {
       const mine = (await groups(w.a.tenantAdminToken).createUserGroup({ name: "grp-ta" })).group!;
       expect(mine.tenantId).to.equal(w.a.tenantId);

@@ -48,6 +48,15 @@ describe("UserService", function () {
       expect(other.tenantId).to.equal(w.b.tenantId);
     });
 
+    it("creates one of two concurrent requests for the same username; the other is already_exists", async () => {
+      const make = () => users(w.adminToken).createUser({ tenantId: w.a.tenantId, username: "usr-race", password: PASSWORD, role: "user" });
+      const results = await Promise.allSettled([make(), make()]);
+      expect(results.filter((r) => r.status === "fulfilled").length).to.equal(1);
+      const rejected = results.find((r) => r.status === "rejected") as PromiseRejectedResult;
+      expect(await codeOf(Promise.reject(rejected.reason))).to.equal(Code.AlreadyExists);
+      expect(await t.hub.db.knex("users").whereRaw("lower(username) = 'usr-race'").count({ n: "*" }).first()).to.deep.equal({ n: 1 });
+    });
+
     it("refuses a tenant for system roles and a missing tenant for tenant roles", async () => {
       expect(await codeOf(users(w.adminToken).createUser({ tenantId: w.a.tenantId, username: "usr-op2", password: PASSWORD, role: "operator" }))).to.equal(Code.InvalidArgument);
       expect(await codeOf(users(w.adminToken).createUser({ username: "usr-u2", password: PASSWORD, role: "user" }))).to.equal(Code.InvalidArgument);
