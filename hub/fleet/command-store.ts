@@ -118,7 +118,8 @@ export async function applyAgentReport(knex: Knex, agentId: string, commandId: s
     .where({ id: commandId, agent_id: agentId })
     .whereIn("state", statesAllowing(report.state).filter((s) => s !== "queued"))
     .update({
-      state: report.state,
+      // An agent that gave up at the deadline reports cancelled or failed; the hub's word for it is expired.
+      state: report.state === "failed" || report.state === "cancelled" ? knex.raw("CASE WHEN deadline <= ? THEN 'expired' ELSE ? END", [now, report.state]) : report.state,
       ...(report.state === "running" ? { started_at: now } : {}),
       ...(final ? { finished_at: now, result: report.result === undefined ? null : JSON.stringify(report.result), error: report.error } : {}),
     })

@@ -1,0 +1,118 @@
+import { expect } from "chai";
+import * as grpc from "@grpc/grpc-js";
+import { create } from "@bufbuild/protobuf";
+import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { AgentMessageSchema, AgentRole } from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import { HubClient } from "../../lib/fleet-session/hub-client.js";
+import { StateDir } from "../../lib/fleet-session/state-dir.js";
+import { startTestHub, type TestHub } from "../support/test-hub.js";
+import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
+import { createSite, mintToken, type Site } from "./support/fleet-fixtures.js";
+
+const HEARTBEAT_MS = 200;
+
+describe("Fleet liveness and revocation (real agent processes)", function () {
+  let t: TestHub;
+  let site: Site;
+  let hub: string;
+  const agents: AgentProcess[] = [];
+
+  before(async () => {
+    t = await startTestHub({ args: ["--heartbeat-interval", String(HEARTBEAT_MS), "--restart-grace", "0"] });
+    site = await createSite(t);
+    hub = `127.0.0.1:${t.hub.grpcPort}`;
+  });
+  after(async () => {
+    await Promise.all(agents.map((a) => a.kill()));
+    await t?.stop();
+  });
+
+  const fleet = async () => t.client(FleetService, await t.adminToken());
+  const statusOf = async (agentId: string) => (await (await fleet()).getAgent({ agentId })).agent!.status;
+  const machineStatus = async (agentId: string) => (await t.hub.db.knex("compute_machines").where({ agent_id: agentId }).first("status"))?.status as string;
+
+  async function startConnected(hostname: string, stateDir?: string, joinToken?: string): Promise<{ proc: AgentProcess; agentId: string }> {
+    const proc = spawnAgent({ hub, joinToken: joinToken ?? (await mintToken(t, site)), hostname, ...(stateDir ? { stateDir } : {}) });
+    agents.push(proc);
+    const agentId = await waitFor(`${hostname} to connect`, async () => {
+      const { agents: list } = await (await fleet()).listAgents({});
+      const a = list.find((x) => x.hostname === hostname);
+      return a?.status === "connected" ? a.agentId : undefined;
+    });
+    return { proc, agentId };
+  }
+
+  it("marks a killed agent disconnected at once, offline (with its machine) after three intervals, and online again on restart without re-enrolling", async () => {
+    const { proc, agentId } = await startConnected("live-1");
+    const bystander = await startConnected("live-2");
+    expect(await machineStatus(agentId)).to.equal("active");
+    // Heartbeats reach the database through the batched flush.
+    const first = (await (await fleet()).getAgent({ agentId })).agent!.lastHeartbeatAt!;
+    await waitFor("a later flushed heartbeat", async () => {
+      const later = (await (await fleet()).getAgent({ agentId })).agent!.lastHeartbeatAt!;
+      return later.seconds > first.seconds || later.nanos > first.nanos;
+    });
+
+    await proc.kill("SIGKILL");
+    // The stream closing is enough: no heartbeat timeout is involved in "disconnected".
+    await waitFor("disconnected", async () => (await statusOf(agentId)) === "disconnected", 5_000, 20);
+    await waitFor("offline", async () => (await statusOf(agentId)) === "offline", 10_000, 50);
+    expect(await machineStatus(agentId)).to.equal("offline");
+    expect(await statusOf(bystander.agentId)).to.equal("connected");
+
+    // Restart from the same state directory: no token, same identity.
+    const again = spawnAgent({ hub, stateDir: proc.stateDir, hostname: "live-1" });
+    agents.push(again);
+    await waitFor("back online", async () => (await statusOf(agentId)) === "connected");
+    expect(await machineStatus(agentId)).to.equal("active");
+    expect(again.output()).not.to.contain("Enrolled with the hub");
+    const { agents: list } = await (await fleet()).listAgents({});
+    expect(list.filter((a) => a.hostname === "live-1")).to.have.length(1);
+  });
+
+  it("revokes an agent: its stream closes at once, it stops, and its certificate is refused afterwards", async () => {
+    const { proc, agentId } = await startConnected("revoke-me");
+    const bystander = await startConnected("keep-me");
+    await (await fleet()).revokeAgent({ agentId, reason: "stolen disk" });
+    const exit = await proc.exited;
+    expect(exit.code).to.equal(3);
+    expect(proc.output()).to.contain("Agent certificate revoked");
+    expect(await statusOf(agentId)).to.equal("revoked");
+    expect(await machineStatus(agentId)).to.equal("offline");
+    // A reconnect with the revoked certificate is refused with a reason.
+    const id = new StateDir(proc.stateDir).loadIdentity()!;
+    const client = new HubClient(hub, grpc.credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.keyPem), Buffer.from(id.certPem)));
+    try {
+      const call = client.connect();
+      call.write(create(AgentMessageSchema, { kind: { case: "hello", value: { agentId, role: AgentRole.COMPUTE } } }));
+      const err = await new Promise<grpc.ServiceError>((resolve) => {
+        call.on("error", resolve);
+        call.on("data", () => undefined);
+      });
+      expect(err.code).to.equal(grpc.status.PERMISSION_DENIED);
+      expect(err.details).to.equal(`Agent stream refused: the certificate of agent ${agentId} was revoked`);
+    } finally {
+      client.close();
+    }
+    expect(await statusOf(bystander.agentId)).to.equal("connected");
+  });
+
+  it("cancels queued and running commands and expires overdue ones", async () => {
+    const { agentId } = await startConnected("cmd-node");
+    const client = await fleet();
+    const slow = (await client.runDiagnostic({ agentId, kind: "echo", payloadJson: JSON.stringify({ delayMs: 60_000 }) })).command!;
+    await waitFor("the slow command to run", async () => (await client.getCommand({ commandId: slow.commandId })).command!.state === "running");
+    const cancelled = await client.cancelCommand({ commandId: slow.commandId, reason: "changed my mind" });
+    expect(cancelled.command!.state).to.equal("cancelled");
+    const expiring = (await client.runDiagnostic({ agentId, kind: "echo", payloadJson: JSON.stringify({ delayMs: 60_000 }), deadlineSeconds: 1 })).command!;
+    await waitFor("expiry", async () => (await client.getCommand({ commandId: expiring.commandId })).command!.state === "expired", 10_000);
+    // The agent still answers afterwards, and the cancelled command's late result changed nothing.
+    const quick = (await client.runDiagnostic({ agentId, kind: "echo", payloadJson: "{}" })).command!;
+    await waitFor("a quick command", async () => (await client.getCommand({ commandId: quick.commandId })).command!.state === "succeeded");
+    expect((await client.getCommand({ commandId: slow.commandId })).command!.state).to.equal("cancelled");
+    // An idempotency key returns the same command.
+    const a = (await client.runDiagnostic({ agentId, kind: "echo", idempotencyKey: "once" })).command!;
+    const b = (await client.runDiagnostic({ agentId, kind: "echo", idempotencyKey: "once" })).command!;
+    expect(b.commandId).to.equal(a.commandId);
+  });
+});
