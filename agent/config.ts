@@ -25,15 +25,18 @@ export class AgentConfigError extends Error {
   override readonly name = "AgentConfigError";
 }
 
+/** host:port, or several comma-separated for a site with several hubs. */
 function hubAddress(value: string): string {
-  if (!/^(\[[^\]]+\]|[^:\s]+):\d{1,5}$/.test(value)) throw new InvalidArgumentError(`--hub must be host:port, got "${value}"`);
+  for (const hub of value.split(",")) {
+    if (!/^(\[[^\]]+\]|[^:\s,]+):\d{1,5}$/.test(hub.trim())) throw new InvalidArgumentError(`--hub must be host:port[,host:port…], got "${value}"`);
+  }
   return value;
 }
 
 export function agentCommand(): Command {
   return new Command("edgehub-agent")
     .description("edgehub agent: enrolls with a hub, holds an mTLS session and runs the hub's commands on this machine")
-    .addOption(new Option("--hub <host:port>", "the hub's agent endpoint").env("EDGEHUB_HUB").argParser(hubAddress).makeOptionMandatory())
+    .addOption(new Option("--hub <host:port>", "the hub's agent endpoint; comma-separated for several hubs").env("EDGEHUB_HUB").argParser(hubAddress).makeOptionMandatory())
     .addOption(new Option("--join-token <token>", "join token from FleetService/CreateJoinToken (first run only)").env("EDGEHUB_JOIN_TOKEN"))
     .addOption(new Option("--hub-ca <file>", "hub CA certificate, instead of pinning by the token's fingerprint").env("EDGEHUB_HUB_CA"))
     .addOption(new Option("--state-dir <dir>", "where the key, certificate, hub CA and command journal live").env("EDGEHUB_STATE_DIR").default("/var/lib/edgehub-agent"))

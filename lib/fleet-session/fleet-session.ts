@@ -31,7 +31,7 @@ const TRANSITIONS: Record<SessionState, readonly SessionState[]> = {
 };
 
 export interface FleetSessionOptions {
-  /** host:port of the hub's agent endpoint. */
+  /** host:port of the hub's agent endpoint; several, comma-separated, for a multi-hub site (tried in turn). */
   hub: string;
   role: FleetRole;
   stateDir: string;
@@ -76,9 +76,14 @@ export class FleetSession {
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private heartbeatSeq = 0n;
+  private readonly hubs: string[];
+  /** Index into `hubs` of the one to try next; it stays put while connections succeed. */
+  private hubIndex = 0;
 
   constructor(private readonly options: FleetSessionOptions) {
     this.stateDir = new StateDir(options.stateDir);
+    this.hubs = options.hub.split(",").map((h) => h.trim()).filter(Boolean);
+    if (this.hubs.length === 0) throw new Error("No hub address given");
     this.backoff = options.backoff ?? new FullJitterBackoff();
     const journal = new CommandJournal(this.stateDir.journalFile);
     this.dispatcher = new CommandDispatcher(options.executors, journal, (r) => this.sendReport(r), options.log);
@@ -97,7 +102,7 @@ export class FleetSession {
       if (!this.options.joinToken) throw new Error(`No identity in ${this.options.stateDir} and no --join-token to enroll with`);
       this.transition("enrolling");
       this.identity = await enrollAgent({
-        hub: this.options.hub, joinToken: this.options.joinToken, role: this.options.role, hostname: this.options.hostname,
+        hub: this.hubs[0]!, joinToken: this.options.joinToken, role: this.options.role, hostname: this.options.hostname,
         hubCaFile: this.options.hubCaFile, stateDir: this.stateDir,
       });
       this.options.log.info({ agentId: this.identity.agentId }, "Enrolled with the hub");
@@ -110,8 +115,10 @@ export class FleetSession {
   private async run(): Promise<void> {
     while (this.state !== "stopped") {
       this.transition("connecting");
-      const outcome = await this.connectOnce();
+      const outcome = await this.connectOnce(this.hubs[this.hubIndex]!);
       if ((this.state as SessionState) === "stopped") break;
+      // A hub that failed us (or drained) is not tried first next time; another one of the site is.
+      this.hubIndex = (this.hubIndex + 1) % this.hubs.length;
       this.transition("waiting");
       const delay = outcome.drainDelayMs ?? this.backoff.next();
       this.options.log.info({ delayMs: delay, reason: outcome.reason }, "Hub stream ended; reconnecting");
@@ -126,7 +133,7 @@ export class FleetSession {
     }
   }
 
-  private connectOnce(): Promise<{ reason: string; drainDelayMs?: number }> {
+  private connectOnce(hub: string): Promise<{ reason: string; drainDelayMs?: number }> {
     const id = this.identity!;
     return new Promise((resolve) => {
       let drainDelayMs: number | undefined;
@@ -140,7 +147,7 @@ export class FleetSession {
         this.client = undefined;
         resolve(drainDelayMs === undefined ? { reason } : { reason, drainDelayMs });
       };
-      this.client = new HubClient(this.options.hub, grpc.credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.keyPem), Buffer.from(id.certPem)));
+      this.client = new HubClient(hub, grpc.credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.keyPem), Buffer.from(id.certPem)));
       const call = this.client.connect();
       this.call = call;
       call.on("data", (m: HubMessage) => {
