@@ -1,5 +1,7 @@
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { DomainError } from "../domain/errors.js";
+import { QuotaExceededSchema } from "../../gen/edgehub/admin/v1/quota_pb.js";
+import { DomainError, ResourceExhaustedError } from "../domain/errors.js";
 
 const CODES: Record<DomainError["code"], Code> = {
   invalid_argument: Code.InvalidArgument,
@@ -26,6 +28,11 @@ const PG_CODES: Record<string, Code> = {
 /** Translates anything a handler threw into a ConnectError; undefined means an internal error. */
 export function toConnectError(err: unknown): ConnectError | undefined {
   if (err instanceof ConnectError) return err;
+  if (err instanceof ResourceExhaustedError && err.exceeded.length > 0) {
+    // Structured detail so clients can show used/requested/limit without parsing the message.
+    const detail = { desc: QuotaExceededSchema, value: create(QuotaExceededSchema, { dimensions: err.exceeded.map((e) => ({ ...e })) }) };
+    return new ConnectError(err.message, Code.ResourceExhausted, undefined, [detail], err);
+  }
   if (err instanceof DomainError) return new ConnectError(err.message, CODES[err.code], undefined, undefined, err);
   const pgCode = (err as { code?: unknown } | null)?.code;
   if (typeof pgCode === "string" && PG_CODES[pgCode] !== undefined) {

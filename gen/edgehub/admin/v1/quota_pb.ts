@@ -10,7 +10,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file edgehub/admin/v1/quota.proto.
  */
 export const file_edgehub_admin_v1_quota: GenFile = /*@__PURE__*/
-  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL3F1b3RhLnByb3RvEhBlZGdlaHViLmFkbWluLnYxIvcCCgtRdW90YUxpbWl0cxIaCg1tYXhfaW5zdGFuY2VzGAEgASgFSACIAQESGgoNbWF4X2NwdV9jb3JlcxgCIAEoBUgBiAEBEhoKDW1heF9tZW1vcnlfZ2IYAyABKAFIAogBARIbCg5tYXhfc3RvcmFnZV9nYhgEIAEoAUgDiAEBEiUKGG1heF9wcml2YXRlX2RhdGFfZGlza19nYhgFIAEoAUgEiAEBEh0KEG1heF9pcF9hZGRyZXNzZXMYBiABKAVIBYgBARIfChJtYXhfYmFuZHdpZHRoX2dicHMYByABKAFIBogBAUIQCg5fbWF4X2luc3RhbmNlc0IQCg5fbWF4X2NwdV9jb3Jlc0IQCg5fbWF4X21lbW9yeV9nYkIRCg9fbWF4X3N0b3JhZ2VfZ2JCGwoZX21heF9wcml2YXRlX2RhdGFfZGlza19nYkITChFfbWF4X2lwX2FkZHJlc3Nlc0IVChNfbWF4X2JhbmR3aWR0aF9nYnBzIjkKD0dldFVzYWdlUmVxdWVzdBITCgtob2xkZXJfdHlwZRgBIAEoCRIRCglob2xkZXJfaWQYAiABKAkidAoORGltZW5zaW9uVXNhZ2USEQoJZGltZW5zaW9uGAEgASgJEgwKBHVzZWQYAiABKAESDwoHbGltaXRlZBgDIAEoCBINCgVsaW1pdBgEIAEoARISCgpwZXJjZW50YWdlGAUgASgBEg0KBWxldmVsGAYgASgJIpgBChBHZXRVc2FnZVJlc3BvbnNlEhMKC2hvbGRlcl90eXBlGAEgASgJEhEKCWhvbGRlcl9pZBgCIAEoCRISCgpxdW90YV9tb2RlGAMgASgJEjQKCmRpbWVuc2lvbnMYBCADKAsyIC5lZGdlaHViLmFkbWluLnYxLkRpbWVuc2lvblVzYWdlEhIKCm92ZXJfcXVvdGEYBSABKAgihAEKD1NldFF1b3RhUmVxdWVzdBITCgtob2xkZXJfdHlwZRgBIAEoCRIRCglob2xkZXJfaWQYAiABKAkSLQoGbGltaXRzGAMgASgLMh0uZWRnZWh1Yi5hZG1pbi52MS5RdW90YUxpbWl0cxIaChJyZWZ1c2VfaWZfb3Zlcl91c2UYBCABKAgiYAoQU2V0UXVvdGFSZXNwb25zZRItCgZsaW1pdHMYASABKAsyHS5lZGdlaHViLmFkbWluLnYxLlF1b3RhTGltaXRzEh0KFW92ZXJfcXVvdGFfZGltZW5zaW9ucxgCIAMoCTK0AQoMUXVvdGFTZXJ2aWNlElEKCEdldFVzYWdlEiEuZWRnZWh1Yi5hZG1pbi52MS5HZXRVc2FnZVJlcXVlc3QaIi5lZGdlaHViLmFkbWluLnYxLkdldFVzYWdlUmVzcG9uc2USUQoIU2V0UXVvdGESIS5lZGdlaHViLmFkbWluLnYxLlNldFF1b3RhUmVxdWVzdBoiLmVkZ2VodWIuYWRtaW4udjEuU2V0UXVvdGFSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL3F1b3RhLnByb3RvEhBlZGdlaHViLmFkbWluLnYxIvcCCgtRdW90YUxpbWl0cxIaCg1tYXhfaW5zdGFuY2VzGAEgASgFSACIAQESGgoNbWF4X2NwdV9jb3JlcxgCIAEoBUgBiAEBEhoKDW1heF9tZW1vcnlfZ2IYAyABKAFIAogBARIbCg5tYXhfc3RvcmFnZV9nYhgEIAEoAUgDiAEBEiUKGG1heF9wcml2YXRlX2RhdGFfZGlza19nYhgFIAEoAUgEiAEBEh0KEG1heF9pcF9hZGRyZXNzZXMYBiABKAVIBYgBARIfChJtYXhfYmFuZHdpZHRoX2dicHMYByABKAFIBogBAUIQCg5fbWF4X2luc3RhbmNlc0IQCg5fbWF4X2NwdV9jb3Jlc0IQCg5fbWF4X21lbW9yeV9nYkIRCg9fbWF4X3N0b3JhZ2VfZ2JCGwoZX21heF9wcml2YXRlX2RhdGFfZGlza19nYkITChFfbWF4X2lwX2FkZHJlc3Nlc0IVChNfbWF4X2JhbmR3aWR0aF9nYnBzIjkKD0dldFVzYWdlUmVxdWVzdBITCgtob2xkZXJfdHlwZRgBIAEoCRIRCglob2xkZXJfaWQYAiABKAkidAoORGltZW5zaW9uVXNhZ2USEQoJZGltZW5zaW9uGAEgASgJEgwKBHVzZWQYAiABKAESDwoHbGltaXRlZBgDIAEoCBINCgVsaW1pdBgEIAEoARISCgpwZXJjZW50YWdlGAUgASgBEg0KBWxldmVsGAYgASgJIpgBChBHZXRVc2FnZVJlc3BvbnNlEhMKC2hvbGRlcl90eXBlGAEgASgJEhEKCWhvbGRlcl9pZBgCIAEoCRISCgpxdW90YV9tb2RlGAMgASgJEjQKCmRpbWVuc2lvbnMYBCADKAsyIC5lZGdlaHViLmFkbWluLnYxLkRpbWVuc2lvblVzYWdlEhIKCm92ZXJfcXVvdGEYBSABKAgihAEKD1NldFF1b3RhUmVxdWVzdBITCgtob2xkZXJfdHlwZRgBIAEoCRIRCglob2xkZXJfaWQYAiABKAkSLQoGbGltaXRzGAMgASgLMh0uZWRnZWh1Yi5hZG1pbi52MS5RdW90YUxpbWl0cxIaChJyZWZ1c2VfaWZfb3Zlcl91c2UYBCABKAgiYAoQU2V0UXVvdGFSZXNwb25zZRItCgZsaW1pdHMYASABKAsyHS5lZGdlaHViLmFkbWluLnYxLlF1b3RhTGltaXRzEh0KFW92ZXJfcXVvdGFfZGltZW5zaW9ucxgCIAMoCSJICg1RdW90YUV4Y2VlZGVkEjcKCmRpbWVuc2lvbnMYASADKAsyIy5lZGdlaHViLmFkbWluLnYxLkV4Y2VlZGVkRGltZW5zaW9uImUKEUV4Y2VlZGVkRGltZW5zaW9uEhEKCWRpbWVuc2lvbhgBIAEoCRIMCgR1c2VkGAIgASgBEhEKCXJlcXVlc3RlZBgDIAEoARINCgVsaW1pdBgEIAEoARINCgVzY29wZRgFIAEoCTK0AQoMUXVvdGFTZXJ2aWNlElEKCEdldFVzYWdlEiEuZWRnZWh1Yi5hZG1pbi52MS5HZXRVc2FnZVJlcXVlc3QaIi5lZGdlaHViLmFkbWluLnYxLkdldFVzYWdlUmVzcG9uc2USUQoIU2V0UXVvdGESIS5lZGdlaHViLmFkbWluLnYxLlNldFF1b3RhUmVxdWVzdBoiLmVkZ2VodWIuYWRtaW4udjEuU2V0UXVvdGFSZXNwb25zZWIGcHJvdG8z");
 
 /**
  * QuotaLimits are the seven quota dimensions; an unset field means no limit.
@@ -241,6 +241,69 @@ export type SetQuotaResponse = Message<"edgehub.admin.v1.SetQuotaResponse"> & {
  */
 export const SetQuotaResponseSchema: GenMessage<SetQuotaResponse> = /*@__PURE__*/
   messageDesc(file_edgehub_admin_v1_quota, 5);
+
+/**
+ * QuotaExceeded is attached as a Connect error detail to every resource_exhausted refusal
+ * caused by a quota, so clients need not parse the message.
+ *
+ * @generated from message edgehub.admin.v1.QuotaExceeded
+ */
+export type QuotaExceeded = Message<"edgehub.admin.v1.QuotaExceeded"> & {
+  /**
+   * @generated from field: repeated edgehub.admin.v1.ExceededDimension dimensions = 1;
+   */
+  dimensions: ExceededDimension[];
+};
+
+/**
+ * Describes the message edgehub.admin.v1.QuotaExceeded.
+ * Use `create(QuotaExceededSchema)` to create a new message.
+ */
+export const QuotaExceededSchema: GenMessage<QuotaExceeded> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_quota, 6);
+
+/**
+ * ExceededDimension is one quota dimension, at one level, that a request would exceed.
+ *
+ * @generated from message edgehub.admin.v1.ExceededDimension
+ */
+export type ExceededDimension = Message<"edgehub.admin.v1.ExceededDimension"> & {
+  /**
+   * One of instances, cpu_cores, memory_gb, storage_gb, private_data_disk_gb, ip_addresses, bandwidth_gbps.
+   *
+   * @generated from field: string dimension = 1;
+   */
+  dimension: string;
+
+  /**
+   * @generated from field: double used = 2;
+   */
+  used: number;
+
+  /**
+   * @generated from field: double requested = 3;
+   */
+  requested: number;
+
+  /**
+   * @generated from field: double limit = 4;
+   */
+  limit: number;
+
+  /**
+   * "tenant <id>", "group <id>", "user <id>" or "instance_set <id>".
+   *
+   * @generated from field: string scope = 5;
+   */
+  scope: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ExceededDimension.
+ * Use `create(ExceededDimensionSchema)` to create a new message.
+ */
+export const ExceededDimensionSchema: GenMessage<ExceededDimension> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_quota, 7);
 
 /**
  * QuotaService reports quota usage and sets the limits of tenants, user groups and users.
