@@ -1,0 +1,133 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import * as grpc from "@grpc/grpc-js";
+import { create, toBinary } from "@bufbuild/protobuf";
+import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { AgentMessageSchema, AgentRole, CommandState, HubMessageSchema, type AgentMessage, type HubMessage } from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import { deserializerOf } from "../../lib/grpc-protobuf/grpc-service-definition.js";
+import { enrollAgent } from "../../lib/fleet-session/enroll-agent.js";
+import { StateDir, type StoredIdentity } from "../../lib/fleet-session/state-dir.js";
+import { startTestHub, type TestHub } from "../support/test-hub.js";
+import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
+import { createSite, mintToken } from "./support/fleet-fixtures.js";
+
+const hello = (id: StoredIdentity): AgentMessage =>
+  create(AgentMessageSchema, { kind: { case: "hello", value: { agentId: id.agentId, role: AgentRole.COMPUTE, agentVersion: "test" } } });
+
+/** A raw stream with the agent's certificate: frames are written as given bytes, so tests can send anything. */
+class RawStream {
+  readonly received: HubMessage[] = [];
+  readonly status: Promise<grpc.ServiceError | undefined>;
+  private readonly client: grpc.Client;
+  private readonly call: grpc.ClientDuplexStream<Buffer, HubMessage>;
+
+  constructor(hub: string, id: StoredIdentity) {
+    this.client = new grpc.Client(hub, grpc.credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.keyPem), Buffer.from(id.certPem)), { "grpc.max_send_message_length": 64 * 1024 * 1024 });
+    this.call = this.client.makeBidiStreamRequest("/edgehub.fleet.v1.AgentService/Connect", (b: Buffer) => b, deserializerOf(HubMessageSchema));
+    this.call.on("data", (m: HubMessage) => this.received.push(m));
+    this.status = new Promise((resolve) => {
+      this.call.on("error", (err: grpc.ServiceError) => resolve(err));
+      this.call.on("end", () => resolve(undefined));
+    });
+  }
+  send(m: AgentMessage | Buffer): void {
+    this.call.write(Buffer.isBuffer(m) ? m : Buffer.from(toBinary(AgentMessageSchema, m)));
+  }
+  async welcomed(): Promise<void> {
+    await waitFor("Welcome", () => this.received.some((m) => m.kind.case === "welcome"), 10_000, 20);
+  }
+  close(): void {
+    this.call.cancel();
+    this.client.close();
+  }
+}
+
+describe("bad input on the agent stream", function () {
+  let t: TestHub;
+  let hub: string;
+  let identity: StoredIdentity;
+  let bystander: AgentProcess;
+  const dirs: string[] = [];
+  const streams: RawStream[] = [];
+
+  before(async () => {
+    t = await startTestHub({ args: ["--heartbeat-interval", "200", "--restart-grace", "0"] });
+    hub = `127.0.0.1:${t.hub.grpcPort}`;
+    const site = await createSite(t);
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-bad-input-"));
+    dirs.push(dir);
+    identity = await enrollAgent({ hub, joinToken: await mintToken(t, site), role: "compute", hostname: "prober", stateDir: new StateDir(dir) });
+    bystander = spawnAgent({ hub, joinToken: await mintToken(t, site), hostname: "bystander" });
+    await waitFor("the bystander to connect", async () => {
+      const { agents } = await t.client(FleetService, await t.adminToken()).listAgents({});
+      return agents.find((a) => a.hostname === "bystander")?.status === "connected";
+    });
+  });
+  afterEach(() => {
+    for (const s of streams.splice(0)) s.close();
+  });
+  after(async () => {
+    await bystander?.kill();
+    await t?.stop();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  const open = () => {
+    const s = new RawStream(hub, identity);
+    streams.push(s);
+    return s;
+  };
+  const statusOfProber = async () => (await t.client(FleetService, await t.adminToken()).getAgent({ agentId: identity.agentId })).agent!.status;
+
+  it("closes a stream whose first message is not Hello", async () => {
+    const s = open();
+    s.send(create(AgentMessageSchema, { kind: { case: "heartbeat", value: { sequence: 1n } } }));
+    const err = await s.status;
+    expect(err?.code).to.equal(grpc.status.INVALID_ARGUMENT);
+    expect(err?.details).to.equal("Invalid message: expected Hello as the first message, got heartbeat");
+  });
+
+  it("closes a stream that reports a result for a command it was never given", async () => {
+    const s = open();
+    s.send(hello(identity));
+    await s.welcomed();
+    s.send(create(AgentMessageSchema, { kind: { case: "commandUpdate", value: { commandId: "0190b3a0-0000-7000-8000-000000000001", state: CommandState.SUCCEEDED } } }));
+    const err = await s.status;
+    expect(err?.code).to.equal(grpc.status.INVALID_ARGUMENT);
+    expect(err?.details).to.equal(`Invalid command_update.command_id: 0190b3a0-0000-7000-8000-000000000001 is not a command sent to agent ${identity.agentId}`);
+    await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === "disconnected");
+  });
+
+  it("closes a stream that sends garbage bytes", async () => {
+    const s = open();
+    s.send(hello(identity));
+    await s.welcomed();
+    s.send(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x0f, 0x01, 0x02]));
+    const err = await s.status;
+    expect(err?.code).to.equal(grpc.status.INVALID_ARGUMENT);
+    expect(err?.details).to.match(/^Invalid message: cannot decode edgehub\.fleet\.v1\.AgentMessage: /);
+    await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === "disconnected");
+  });
+
+  it("closes a stream that sends an oversized message", async () => {
+    const s = open();
+    s.send(hello(identity));
+    await s.welcomed();
+    s.send(create(AgentMessageSchema, { kind: { case: "event", value: { kind: "flood", message: "x".repeat(5 * 1024 * 1024) } } }));
+    const err = await s.status;
+    expect(err?.code).to.equal(grpc.status.RESOURCE_EXHAUSTED);
+    expect(err?.details).to.match(/message larger than max/i);
+    await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === "disconnected");
+  });
+
+  it("leaves other agents untouched", async () => {
+    const client = t.client(FleetService, await t.adminToken());
+    const { agents } = await client.listAgents({});
+    const b = agents.find((a) => a.hostname === "bystander")!;
+    expect(b.status).to.equal("connected");
+    const { command } = await client.runDiagnostic({ agentId: b.agentId, kind: "echo", payloadJson: "{}" });
+    await waitFor("the bystander's command", async () => (await client.getCommand({ commandId: command!.commandId })).command!.state === "succeeded");
+  });
+});
