@@ -38,7 +38,7 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
   const startHub = () =>
     spawnHub({
       args: ["--data-dir", path.join(dataDir, "hub"), "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", String(grpcPort),
-        "--heartbeat-interval", "500", "--restart-grace", "5000"],
+        "--heartbeat-interval", "500", "--restart-grace", "5000", "--drain-spread", "1500"],
       env: { HUB_ADMIN_PASSWORD: PASSWORD, HUB_LOG_LEVEL: "info", ...(scratch ? { DATABASE_URL: scratch.url } : {}) },
     });
 
@@ -96,5 +96,17 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
     const { agents } = await client.listAgents({});
     expect(agents.map((a) => a.agentId)).to.deep.equal([agentId]);
     expect(agent.output().split("Enrolled with the hub").length - 1).to.equal(1);
+  });
+
+  it("drains agents on a graceful stop; they come back to the restarted hub on their own", async () => {
+    const stopped = await hub!.signal("SIGTERM");
+    expect(stopped.code).to.equal(0);
+    await waitFor("the agent to see Drain", () => agent!.output().includes("Hub asked us to drain"), 10_000, 20);
+    hub = await startHub();
+    const client = await fleetClientFor(hub.httpPort, PASSWORD);
+    await waitFor("the agent back", async () => (await client.listAgents({})).agents[0]?.status === "connected");
+    const metrics = await (await fetch(`http://127.0.0.1:${hub.httpPort}/metrics`)).text();
+    expect(metrics).to.match(/edgehub_agents_connected\{role="compute"\} 1/);
+    expect(metrics).to.match(/edgehub_agent_stream_events_total\{event="open"\} \d+/);
   });
 });
