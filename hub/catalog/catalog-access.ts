@@ -13,7 +13,9 @@ import type { CatalogStatus, Visibility } from "./catalog-vocabulary.js";
  *                     public → yes; private → only the owner; group_specific → the owner and
  *                     members of a live group the owner belongs to (direct membership)
  *
- * "Use" (creating an instance) additionally needs status active.
+ * "Use" (creating an instance) additionally needs status active. Templates also carry `listed`
+ * (seed 002 上架/下架): an unlisted template is not offered to users — lists hide it from them and
+ * they cannot create instances from it — while admins and tenant_admins still can.
  */
 export interface CatalogItemAccess {
   ownerId: string;
@@ -54,4 +56,9 @@ export function tenantForNewItem(p: Principal, requestedTenantId: string | null)
   if (p.role === "admin") return { tenantId: requestedTenantId };
   if (p.role === "tenant_admin" && p.tenantId !== null && (requestedTenantId === null || requestedTenantId === p.tenantId)) return { tenantId: p.tenantId };
   return undefined;
+}
+
+/** Template use: canUseCatalogItem, and a `user` only from listed templates (seed 002). */
+export function canUseTemplate(p: Principal, template: CatalogItemAccess & { listed: boolean }, sharesGroupWithOwner: boolean): boolean {
+  return canUseCatalogItem(p, template, sharesGroupWithOwner) && (template.listed || p.role !== "user");
 }

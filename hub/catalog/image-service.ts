@@ -6,7 +6,9 @@ import {
   type Image as ImageMessage, type ImageRequirements as RequirementsMessage, type ImageTag as TagMessage, type ImageVersion as VersionMessage,
 } from "../../gen/edgehub/admin/v1/image_pb.js";
 import { AUTHENTICATED, rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
+import { scopeTenantFilter } from "../authz/tenant-scope.js";
 import { principalOf, requestIdOf } from "../api/request-context.js";
+import type { Principal } from "../auth/principal.js";
 import type { CatalogCaller, CatalogDeps } from "./catalog-deps.js";
 import { ARCHITECTURES, CATALOG_STATUSES, IMAGE_TYPES, VISIBILITIES, parseEnum, parseOptionalEnum } from "./catalog-vocabulary.js";
 import { parsePage } from "./catalog-page.js";
@@ -28,6 +30,11 @@ export const imageServicePolicy: ServicePolicy<typeof ImageService> = {
   setImageTag: MANAGE, deleteImageTag: MANAGE, listImageTags: AUTHENTICATED, resolveImage: AUTHENTICATED,
   setImageRequirements: MANAGE, getImageRequirements: AUTHENTICATED, checkImageRequirements: AUTHENTICATED,
 };
+
+/** A list's tenant_id filter: empty means no filter (platform items included); another tenant's id is not_found for tenant-scoped callers. */
+export function tenantFilter(p: Principal, requested: string): string | undefined {
+  return requested === "" ? undefined : (scopeTenantFilter(p, requested) ?? undefined);
+}
 
 export function callerOf(ctx: HandlerContext): CatalogCaller {
   return { principal: principalOf(ctx), requestId: requestIdOf(ctx) };
@@ -93,7 +100,7 @@ export function createImageService(deps: CatalogDeps): ServiceImpl<typeof ImageS
       const page = await listImages(knex, principalOf(ctx), {
         imageType: parseOptionalEnum("image_type", req.imageType, IMAGE_TYPES), baseOs: req.baseOs || undefined,
         visibility: parseOptionalEnum("visibility", req.visibility, VISIBILITIES), status: parseOptionalEnum("status", req.status, CATALOG_STATUSES),
-        tenantId: req.tenantId || undefined,
+        tenantId: tenantFilter(principalOf(ctx), req.tenantId),
       }, parsePage(req.pageSize, req.pageToken));
       return { images: page.items.map(imageMessage), nextPageToken: page.nextPageToken };
     },

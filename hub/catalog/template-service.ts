@@ -11,7 +11,7 @@ import { InvalidArgumentError } from "../domain/errors.js";
 import type { CatalogDeps } from "./catalog-deps.js";
 import { CATALOG_STATUSES, TEMPLATE_TYPES, USE_CASES, VISIBILITIES, parseEnum, parseOptionalEnum } from "./catalog-vocabulary.js";
 import { parsePage } from "./catalog-page.js";
-import { callerOf } from "./image-service.js";
+import { callerOf, tenantFilter } from "./image-service.js";
 import type { NetworkConfig, TemplateConfig } from "./template-config.js";
 import type { MergedInstanceConfig, TemplateOverrides } from "./template-config-merge.js";
 import { createTemplate, deleteTemplate, rollbackTemplate, setTemplateStatus, updateTemplate } from "./template-operations.js";
@@ -148,7 +148,7 @@ export function createTemplateService(deps: CatalogDeps): ServiceImpl<typeof Tem
       const page = await listTemplates(knex, principalOf(ctx), {
         useCase: parseOptionalEnum("use_case", req.useCase, USE_CASES), templateType: parseOptionalEnum("template_type", req.templateType, TEMPLATE_TYPES),
         visibility: parseOptionalEnum("visibility", req.visibility, VISIBILITIES), status: parseOptionalEnum("status", req.status, CATALOG_STATUSES),
-        listed: req.listed, tenantId: req.tenantId || undefined, baseImageId: req.baseImageId || undefined, nameContains: req.nameContains || undefined,
+        listed: req.listed, tenantId: tenantFilter(principalOf(ctx), req.tenantId), baseImageId: req.baseImageId || undefined, nameContains: req.nameContains || undefined,
       }, parsePage(req.pageSize, req.pageToken));
       return { templates: page.items.map(templateMessage), nextPageToken: page.nextPageToken };
     },

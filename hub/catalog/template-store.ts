@@ -53,6 +53,8 @@ export async function listTemplates(knex: Knex, p: Principal, f: TemplateFilter,
   if (f.visibility) q.where("templates.visibility", f.visibility);
   if (f.status) q.where("templates.status", f.status);
   if (f.listed !== undefined) q.where("templates.listed", f.listed);
+  // Unlisted templates are not offered to users (catalog-access.ts).
+  if (p.role === "user") q.where("templates.listed", true);
   if (f.tenantId) q.where("templates.tenant_id", f.tenantId);
   if (f.baseImageId) q.where("templates.base_image_id", f.baseImageId);
   if (f.nameContains) q.whereRaw("position(lower(?) in lower(templates.name)) > 0", [f.nameContains]);

@@ -10,7 +10,7 @@ import { getLatestTemplateVersion, getTemplateVersion, getVisibleTemplate } from
 /**
  * What the instance issue calls to turn "template (+ version) + overrides" into an instance
  * configuration: the template must be visible to `p` (else not_found) and active (else
- * failed_precondition, 000 §6.2.1); `templateVersionId` empty means the latest version; the merge
+ * failed_precondition, 000 §6.2.1) and, for a `user`, listed (seed 002); `templateVersionId` empty means the latest version; the merge
  * follows 000 §6.2.1; an unset image version becomes the image's default (else latest) version;
  * and the result must meet the image's requirements (000 §9.2). Reads only; writes nothing.
  */
@@ -20,6 +20,9 @@ export async function instanceConfigFromTemplate(
   const template = await getVisibleTemplate(knex, input.templateId, p);
   if (template.status !== "active") {
     throw new FailedPreconditionError(`Cannot use template ${template.config.name}: it is ${template.status}; only active templates can create instances`);
+  }
+  if (!template.config.listed && p.role === "user") {
+    throw new FailedPreconditionError(`Cannot use template ${template.config.name}: it is not listed (not offered to users)`);
   }
   const version = input.templateVersionId
     ? await getTemplateVersion(knex, template.id, input.templateVersionId)

@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { Principal } from "../../hub/auth/principal.js";
-import { canManageCatalogItem, canSeeCatalogItem, canUseCatalogItem, tenantForNewItem, type CatalogItemAccess } from "../../hub/catalog/catalog-access.js";
+import { canManageCatalogItem, canSeeCatalogItem, canUseCatalogItem, canUseTemplate, tenantForNewItem, type CatalogItemAccess } from "../../hub/catalog/catalog-access.js";
 
 const T1 = "11111111-1111-1111-1111-111111111111";
 const T2 = "22222222-2222-2222-2222-222222222222";
@@ -37,6 +37,12 @@ describe("catalog access rules (pure, 000 §6.2.1)", () => {
     expect(canUseCatalogItem(peer, item("public"), false)).to.equal(true);
     expect(canUseCatalogItem(peer, { ...item("public"), status: "deprecated" }, false)).to.equal(false);
     expect(canUseCatalogItem(admin, { ...item("public"), status: "archived" }, false)).to.equal(false);
+  });
+
+  it("users use only listed templates; managers also unlisted ones", () => {
+    expect(canUseTemplate(peer, { ...item("public"), listed: false }, false)).to.equal(false);
+    expect(canUseTemplate(peer, { ...item("public"), listed: true }, false)).to.equal(true);
+    expect(canUseTemplate(tenantAdmin, { ...item("public"), listed: false }, false)).to.equal(true);
   });
 
   it("admin manages everything, tenant_admin only its tenant's items, users nothing", () => {

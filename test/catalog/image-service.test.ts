@@ -81,6 +81,9 @@ describe("ImageService: images, visibility, tenants, requirements", function () 
     // A tenant_admin cannot change platform images either.
     const platform = (await typedAdmin().listImages({ imageType: "os_base" })).images[0]!;
     expect((await failure(as(taA).updateImage({ id: platform.id, description: "x" }))).code).to.equal(Code.PermissionDenied);
+    // Filtering a list by another tenant is not_found too, as in the identity API.
+    expect((await failure(as(carol).listImages({ tenantId: taA.tenantId! }))).code).to.equal(Code.NotFound);
+    expect((await as(taA).listImages({ tenantId: taA.tenantId! })).images.map((i) => i.name)).to.deep.equal(["a-custom"]);
     // And a malformed id is not_found, not a database error.
     expect((await failure(as(alice).getImage({ id: "not-a-uuid" }))).code).to.equal(Code.NotFound);
   });

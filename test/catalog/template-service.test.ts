@@ -174,6 +174,11 @@ describe("TemplateService: templates, access rules, versions", function () {
     expect(await list({ listed: false })).to.deep.equal([]);
     await admin.updateTemplate({ id: (await admin.listTemplates({ nameContains: "merge-example" })).templates[0]!.id, config: { listed: false }, updateMask: { paths: ["listed"] } });
     expect(await list({ listed: false })).to.deep.equal(["merge-example"]);
+    // Unlisted (seed 002 下架): hidden from users' lists and not usable by them; managers still can.
+    const hidden = (await admin.listTemplates({ nameContains: "merge-example" })).templates[0]!;
+    expect((await as(carol).listTemplates({})).templates.map((x) => x.config!.name)).to.not.include("merge-example");
+    expect((await failure(as(carol).previewInstanceConfig({ templateId: hidden.id }))).rawMessage).to.contain("it is not listed");
+    expect((await admin.previewInstanceConfig({ templateId: hidden.id })).config!.cpuCores).to.equal(4);
     expect(await list({ visibility: "private", tenantId: taA.tenantId! })).to.deep.equal(["dev-box", "private-one"]);
     const all = await list({});
     const paged: string[] = [];
