@@ -1,0 +1,77 @@
+import { expect } from "chai";
+import { Code } from "@connectrpc/connect";
+import { ManualClock } from "../../lib/clock/clock.js";
+import { ImageService } from "../../gen/edgehub/admin/v1/image_pb.js";
+import { TemplateService } from "../../gen/edgehub/admin/v1/template_pb.js";
+import { newId } from "../../hub/db/ids.js";
+import { startTestHub, type TestHub } from "../support/test-hub.js";
+import { counts, failure } from "./catalog-fixtures.js";
+
+describe("ImageService: image status, update, delete and the latest tag", function () {
+  let t: TestHub;
+  let api: ReturnType<typeof t.client<typeof ImageService>>;
+  let templates: ReturnType<typeof t.client<typeof TemplateService>>;
+
+  before(async () => {
+    t = await startTestHub({ clock: new ManualClock() });
+    const token = await t.adminToken();
+    api = t.client(ImageService, token);
+    templates = t.client(TemplateService, token);
+  });
+  after(async () => t?.stop());
+
+  const newImage = async (name: string) => (await api.createImage({ name, imageType: "os_base", visibility: "public" })).image!;
+
+  it("updates only the fields sent, validates them, and audits before/after", async () => {
+    const img = await newImage("debian");
+    const res = await api.updateImage({ id: img.id, description: "Debian 12", osVersion: "12" });
+    expect(res.image).to.include({ name: "debian", description: "Debian 12", osVersion: "12", visibility: "public" });
+    expect((await failure(api.updateImage({ id: img.id, checksumMd5: "nope" }))).rawMessage).to.contain("Invalid checksum_md5");
+    const audit = await t.hub.db.knex("audit_log").where({ action: "image.update", target_id: img.id }).first();
+    expect(audit.before.description).to.equal("");
+    expect(audit.after.description).to.equal("Debian 12");
+  });
+
+  it("deleting the latest tag clears is_latest; re-setting it restores both", async () => {
+    const img = await newImage("alpine");
+    const v1 = (await api.publishImageVersion({ imageId: img.id, versionNumber: "v3.19.0" })).version!;
+    await api.deleteImageTag({ imageId: img.id, tagName: "latest" });
+    expect((await api.getImageVersion({ id: v1.id })).version).to.include({ isLatest: false });
+    expect((await failure(api.resolveImage({ reference: "alpine" }))).code).to.equal(Code.NotFound);
+    await api.setImageTag({ imageId: img.id, tagName: "latest", versionId: v1.id });
+    expect((await api.getImageVersion({ id: v1.id })).version).to.include({ isLatest: true });
+    expect((await failure(api.deleteImageTag({ imageId: img.id, tagName: "nightly" }))).code).to.equal(Code.NotFound);
+  });
+
+  it("archives an image only when no version is active, and refuses new versions of a non-active image", async () => {
+    const img = await newImage("fedora");
+    const v = (await api.publishImageVersion({ imageId: img.id, versionNumber: "v1.0.0" })).version!;
+    const refused = await failure(api.setImageStatus({ id: img.id, status: "archived" }));
+    expect(refused.rawMessage).to.equal("Cannot archive image fedora: version v1.0.0 is still active");
+    await api.setImageStatus({ id: img.id, status: "deprecated" });
+    const publish = await failure(api.publishImageVersion({ imageId: img.id, versionNumber: "v1.1.0" }));
+    expect(publish.code).to.equal(Code.FailedPrecondition);
+    expect(publish.rawMessage).to.contain("the image is deprecated");
+    await api.deprecateImageVersion({ id: v.id });
+    await api.setImageStatus({ id: img.id, status: "archived" });
+    expect((await failure(api.setImageStatus({ id: img.id, status: "active" }))).rawMessage).to.contain("it is archived");
+    expect((await failure(api.setImageStatus({ id: img.id, status: "gone" }))).rawMessage).to.contain("Invalid status");
+  });
+
+  it("deletes an image softly, only when no template and no instance uses it; the name becomes free again", async () => {
+    const img = await newImage("rocky");
+    const v = (await api.publishImageVersion({ imageId: img.id, versionNumber: "v9.0.0" })).version!;
+    const tpl = (await templates.createTemplate({ config: { name: "rocky-box", baseImageId: img.id, defaultCpuCores: 2, defaultMemoryGb: 4, defaultStorageGb: 40 } })).template!;
+    expect((await failure(api.deleteImage({ id: img.id }))).rawMessage).to.equal("Cannot delete image rocky: template rocky-box uses it");
+    await templates.deleteTemplate({ id: tpl.id });
+    await t.hub.db.knex("image_version_usage").insert({ instance_id: newId(), image_version_id: v.id, image_id: img.id });
+    expect((await failure(api.deleteImage({ id: img.id }))).rawMessage).to.equal("Cannot delete image rocky: instances still use it");
+    await t.hub.db.knex("image_version_usage").where({ image_id: img.id }).delete();
+    const before = await counts(t.hub.db.knex, ["images"]);
+    await api.deleteImage({ id: img.id });
+    expect(await counts(t.hub.db.knex, ["images"])).to.deep.equal(before, "soft delete keeps the row");
+    expect((await failure(api.getImage({ id: img.id }))).code).to.equal(Code.NotFound);
+    expect((await t.hub.db.knex("images").where({ id: img.id }).first()).deleted_at).to.not.equal(null);
+    expect((await newImage("rocky")).id).to.not.equal(img.id);
+  });
+});
