@@ -9,6 +9,8 @@ import { createImage } from "../../hub/catalog/image-operations.js";
 import { archiveImageVersion, deprecateImageVersion, publishImageVersion } from "../../hub/catalog/image-version-operations.js";
 import { recordImageVersionUse } from "../../hub/catalog/image-version-usage.js";
 import { listImageVersions } from "../../hub/catalog/image-version-store.js";
+import { createTemplate, updateTemplate } from "../../hub/catalog/template-operations.js";
+import { listTemplateVersions } from "../../hub/catalog/template-store.js";
 import { newId } from "../../hub/db/ids.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 import { CatalogPeople, type TestUser } from "./catalog-fixtures.js";
@@ -76,6 +78,22 @@ describe("catalog stores: visibility SQL agrees with the pure rule; concurrent v
     const latestTag = await db.db.knex("image_tags").where({ image_id: image.id, tag_name: "latest" }).whereNull("deleted_at").select("version_id");
     expect(latestTag).to.have.length(1);
     expect(latestTag[0].version_id).to.equal(versions.find((v) => v.isLatest)!.id);
+  });
+
+  it("numbers concurrent template updates uniquely, with one latest version holding the last write", async () => {
+    const image = await createImage(deps, admin, { name: "tpl-base", description: "", imageType: "os_base", baseOs: "", osVersion: "", architecture: "x86_64", sizeGb: 0, visibility: "public", fileServerId: "", filePath: "", checksumMd5: "", tenantId: null });
+    const template = await createTemplate(deps, admin, {
+      config: { name: "busy-template", description: "", useCase: "general", templateType: "instance", baseImageId: image.id, defaultCpuCores: 1, defaultMemoryGb: 1, defaultStorageGb: 10, defaultGpuCount: 0, gpuModel: "", defaultBandwidthGbps: null, networkConfig: {}, userData: "", tags: {}, pricePerHour: 0, listed: true, instanceSet: null },
+      visibility: "public", tenantId: null, versionNumber: "", changelog: "",
+    });
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => updateTemplate(deps, admin, template.id, { config: { defaultCpuCores: i + 2 }, versionNumber: "", changelog: `cpu ${i + 2}` })));
+    const versions = await listTemplateVersions(db.db.knex, template.id);
+    expect(versions.map((v) => v.versionNumber).sort()).to.deep.equal(["v1.0.0", "v1.0.1", "v1.0.2", "v1.0.3", "v1.0.4", "v1.0.5", "v1.0.6"]);
+    const latest = versions.filter((v) => v.isLatest);
+    expect(latest).to.have.length(1);
+    expect(latest[0]!.versionNumber).to.equal("v1.0.6");
+    const last = results.find((r) => r.version.versionNumber === "v1.0.6")!;
+    expect(latest[0]!.config.defaultCpuCores).to.equal(last.template.config.defaultCpuCores);
   });
 
   it("archive racing the release of the last use never leaves a used version archived; new uses of a deprecated version are refused", async () => {
