@@ -100,6 +100,19 @@ describe("ImageService: images, visibility, tenants, requirements", function () 
     expect(carolSees).to.deep.equal(["ubuntu-server"]);
   });
 
+  it("lets an operator read every image and its usage but change none", async () => {
+    const people = new CatalogPeople(t.hub.db.knex);
+    const op = await people.user("op", "operator", null);
+    const opApi = t.client(ImageService, await t.login("op", PASSWORD));
+    const priv = (await as(taA).listImages({ visibility: "private" })).images[0]!;
+    expect((await opApi.getImage({ id: priv.id })).image!.name).to.equal("a-private");
+    expect((await opApi.getImageVersionUsage({ imageId: priv.id })).versions).to.deep.equal([]);
+    expect((await failure(opApi.createImage(image({ name: "op-image" })))).code).to.equal(Code.PermissionDenied);
+    expect((await failure(opApi.setImageStatus({ id: priv.id, status: "deprecated" }))).code).to.equal(Code.PermissionDenied);
+    expect((await failure(as(alice).getImageVersionUsage({ imageId: priv.id }))).code).to.equal(Code.PermissionDenied);
+    expect(op.role).to.equal("operator");
+  });
+
   it("filters by type, os, visibility and status, and paginates without gaps or repeats", async () => {
     await typedAdmin().createImage(image({ name: "centos-apps", imageType: "application_layer", baseOs: "centos", osVersion: "8" }));
     await typedAdmin().createImage(image({ name: "old-ubuntu", baseOs: "ubuntu" }));
