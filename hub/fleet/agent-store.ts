@@ -36,7 +36,9 @@ function toAgent(r: AgentRow): AgentRecord {
     id: r.id, role: r.role, hostname: r.hostname, status: r.status, edgeDataCenterId: r.edge_data_center_id, computePoolId: r.compute_pool_id,
     machineType: r.machine_type, certificateSerial: r.certificate_serial, agentVersion: r.agent_version, inventory: r.inventory,
     lastHeartbeatAt: r.last_heartbeat_at ? new Date(r.last_heartbeat_at) : null, enrolledAt: new Date(r.enrolled_at),
-    revokedAt: r.revoked_at ? new Date(r.revoked_at) : null, computeMachineId: r.compute_machine_id, hubId: r.hub_id,
+    revokedAt: r.revoked_at ? new Date(r.revoked_at) : null, computeMachineId: r.compute_machine_id,
+    // A session row left by a hub that died names no holder once the agent is no longer connected.
+    hubId: r.status === "connected" ? r.hub_id : null,
   };
 }
 

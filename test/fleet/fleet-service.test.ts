@@ -1,0 +1,85 @@
+import { expect } from "chai";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { enrollAgent } from "../../lib/fleet-session/enroll-agent.js";
+import { StateDir } from "../../lib/fleet-session/state-dir.js";
+import { startTestHub, type TestHub } from "../support/test-hub.js";
+import { createSite, type Site } from "./support/fleet-fixtures.js";
+
+async function failure(p: Promise<unknown>): Promise<ConnectError> {
+  try {
+    await p;
+  } catch (err) {
+    return ConnectError.from(err);
+  }
+  throw new Error("expected the call to fail");
+}
+
+describe("FleetService", function () {
+  let t: TestHub;
+  let site: Site;
+  const dirs: string[] = [];
+
+  before(async () => {
+    t = await startTestHub();
+    site = await createSite(t);
+  });
+  after(async () => {
+    await t?.stop();
+    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  const fleet = async () => t.client(FleetService, await t.adminToken());
+
+  it("rejects bad join token requests with the field named, writing nothing", async () => {
+    const client = await fleet();
+    const base = { role: "compute", edgeDataCenterId: site.edgeDataCenterId, computePoolId: site.computePoolId, ttlSeconds: 60, maxUses: 1 };
+    const cases: [Partial<typeof base> & { machineType?: string }, Code, string][] = [
+      [{ role: "router" }, Code.InvalidArgument, "role"],
+      [{ computePoolId: "" }, Code.InvalidArgument, "compute_pool_id"],
+      [{ edgeDataCenterId: "nope" }, Code.InvalidArgument, "edge_data_center_id"],
+      [{ edgeDataCenterId: "0190b3a0-0000-7000-8000-000000000009" }, Code.NotFound, "edge data center"],
+      [{ machineType: "mainframe" }, Code.InvalidArgument, "machine_type"],
+      [{ ttlSeconds: 365 * 24 * 3600 }, Code.InvalidArgument, "ttl_seconds"],
+    ];
+    for (const [patch, code, word] of cases) {
+      const err = await failure(client.createJoinToken({ ...base, ...patch }));
+      expect(err.code, JSON.stringify(patch)).to.equal(code);
+      expect(err.rawMessage).to.contain(word);
+    }
+    const rows = await t.hub.db.knex("join_tokens").count<{ n: number }[]>({ n: "*" });
+    expect(Number(rows[0]!.n)).to.equal(0);
+  });
+
+  it("refuses enrollment with a revoked token", async () => {
+    const client = await fleet();
+    const { token, joinTokenId, caFingerprintSha256 } = await client.createJoinToken({ role: "ceph_gateway", edgeDataCenterId: site.edgeDataCenterId, ttlSeconds: 600, maxUses: 5 });
+    expect(token.endsWith(`.${caFingerprintSha256}`)).to.equal(true);
+    await client.revokeJoinToken({ joinTokenId });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-revoked-token-"));
+    dirs.push(dir);
+    let message = "";
+    await enrollAgent({ hub: `127.0.0.1:${t.hub.grpcPort}`, joinToken: token, role: "ceph_gateway", hostname: "gw-1", stateDir: new StateDir(dir) }).catch((err: Error) => (message = err.message));
+    expect(message).to.equal("Enrollment refused by the hub (PERMISSION_DENIED): Cannot enroll: the join token was revoked");
+    // A role other than the token's is refused too.
+    const other = await client.createJoinToken({ role: "cloud_box", edgeDataCenterId: site.edgeDataCenterId, ttlSeconds: 600, maxUses: 1 });
+    await enrollAgent({ hub: `127.0.0.1:${t.hub.grpcPort}`, joinToken: other.token, role: "compute", hostname: "gw-2", stateDir: new StateDir(dir) }).catch((err: Error) => (message = err.message));
+    expect(message).to.equal("Enrollment refused by the hub (PERMISSION_DENIED): Cannot enroll: the join token is for role cloud_box, the agent asked for compute");
+  });
+
+  it("answers not_found and invalid_argument for unknown or malformed ids", async () => {
+    const client = await fleet();
+    expect((await failure(client.getAgent({ agentId: "0190b3a0-0000-7000-8000-000000000009" }))).code).to.equal(Code.NotFound);
+    expect((await failure(client.getAgent({ agentId: "x" }))).code).to.equal(Code.InvalidArgument);
+    expect((await failure(client.runDiagnostic({ agentId: "0190b3a0-0000-7000-8000-000000000009", kind: "echo" }))).code).to.equal(Code.NotFound);
+    expect((await failure(client.getCommand({ commandId: "0190b3a0-0000-7000-8000-000000000009" }))).code).to.equal(Code.NotFound);
+    expect((await failure(client.listCommands({ state: "bogus" }))).rawMessage).to.contain("state");
+  });
+
+  it("requires a bearer token", async () => {
+    expect((await failure(t.client(FleetService).listAgents({}))).code).to.equal(Code.Unauthenticated);
+  });
+});
