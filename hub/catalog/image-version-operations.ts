@@ -13,9 +13,12 @@ import { assertArchivable, assertRollbackTarget } from "./image-version-rules.js
 import {
   findImageVersionByNumber, getImageVersion, insertImageVersion, listImageVersions, moveVersionFlag, setImageVersionStatus,
 } from "./image-version-store.js";
-import { parseSemver } from "./semver.js";
+import { bumpPatch, parseSemver } from "./semver.js";
+
+export const FIRST_IMAGE_VERSION = "v1.0.0";
 
 export interface PublishVersionInput {
+  /** Empty: the patch after the highest existing version (v1.0.0 for the first). */
   versionNumber: string;
   versionName: string;
   parentVersionId: string | null;
@@ -57,12 +60,15 @@ async function pointTag(trx: Knex.Transaction, image: Image, tagName: string, ve
 
 /** 000 §6.4.3 "发布新版本": the version, its immutable version tag, and optionally `latest`. */
 export async function publishImageVersion(deps: CatalogDeps, caller: CatalogCaller, imageId: string, input: PublishVersionInput): Promise<ImageVersion> {
-  const version = parseSemver("version_number", input.versionNumber);
+  const requested = input.versionNumber === "" ? undefined : parseSemver("version_number", input.versionNumber);
   validateSize("size_gb", input.sizeGb);
   validateChecksum("checksum_md5", input.checksumMd5);
   if (input.versionName.length > 100) throw new InvalidArgumentError("version_name", "is longer than 100 characters");
   return audited(deps, caller, imageId, async (trx, image, now) => {
     if (image.status !== "active") throw new FailedPreconditionError(`Cannot publish a version of image ${image.name}: the image is ${image.status}`);
+    const existing = await listImageVersions(trx, imageId);
+    // 000 §6.4.3 "自动递增版本号（或用户指定）": no number means the patch after the highest one.
+    const version = requested ?? (existing[0] ? bumpPatch(parseSemver("version_number", existing[0].versionNumber)) : parseSemver("version_number", FIRST_IMAGE_VERSION));
     if (await findImageVersionByNumber(trx, imageId, version.text)) throw new AlreadyExistsError("image version", `image ${image.name} already has version ${version.text}`);
     if (input.parentVersionId !== null) {
       await getImageVersion(trx, input.parentVersionId, { imageId }).catch((err: unknown) => {
@@ -70,7 +76,7 @@ export async function publishImageVersion(deps: CatalogDeps, caller: CatalogCall
         throw err;
       });
     }
-    const first = (await listImageVersions(trx, imageId)).length === 0;
+    const first = existing.length === 0;
     const actorId = caller.principal.userId;
     let created = await insertImageVersion(trx, { id: newId(), imageId, version, versionName: input.versionName, parentVersionId: input.parentVersionId,
       sizeGb: input.sizeGb, filePath: input.filePath, checksumMd5: input.checksumMd5, releaseNotes: input.releaseNotes, actorId, now });

@@ -48,7 +48,7 @@ describe("ImageService: versions, tags and the operations of 000 §6.4.3", funct
 
   it("validates version numbers precisely and refuses duplicates and foreign parents, writing nothing", async () => {
     const before = await counts(t.hub.db.knex, ["image_versions", "image_tags", "audit_log"]);
-    for (const [n, why] of [["1.3.0", `must start with "v"`], ["v1.3", "three non-negative integers"], ["v1.03.0", "leading zero"], ["", "is required"]]) {
+    for (const [n, why] of [["1.3.0", `must start with "v"`], ["v1.3", "three non-negative integers"], ["v1.03.0", "leading zero"], ["v1.3.0 ", "three non-negative integers"]]) {
       const err = await failure(api.publishImageVersion({ imageId, versionNumber: n! }));
       expect(err.code).to.equal(Code.InvalidArgument);
       expect(err.rawMessage).to.contain("Invalid version_number").and.contain(why);
@@ -63,6 +63,9 @@ describe("ImageService: versions, tags and the operations of 000 §6.4.3", funct
     expect(parent.rawMessage).to.contain("Invalid parent_version_id");
     expect(await counts(t.hub.db.knex, ["image_versions", "image_tags"])).to.deep.equal(before2);
     expect(before.image_versions).to.equal(4);
+    // No number: the patch after the highest version (000 §6.4.3 "自动递增版本号").
+    const auto = (await api.publishImageVersion({ imageId: other })).version!;
+    expect(auto.versionNumber).to.equal("v1.0.1");
   });
 
   it("sets system and custom tags and resolves name:tag as in the 000 §6.4.2 example", async () => {

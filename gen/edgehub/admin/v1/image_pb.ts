@@ -708,7 +708,8 @@ export type PublishImageVersionRequest = Message<"edgehub.admin.v1.PublishImageV
   imageId: string;
 
   /**
-   * vMAJOR.MINOR.PATCH, unique per image.
+   * vMAJOR.MINOR.PATCH, unique per image; empty means the patch after the highest version
+   * (v1.0.0 for the first).
    *
    * @generated from field: string version_number = 2;
    */
