@@ -26,7 +26,7 @@ const MANAGE = rolesAllowed("admin", "tenant_admin");
 export const imageServicePolicy: ServicePolicy<typeof ImageService> = {
   createImage: MANAGE, getImage: AUTHENTICATED, listImages: AUTHENTICATED, updateImage: MANAGE, setImageStatus: MANAGE, deleteImage: MANAGE,
   publishImageVersion: MANAGE, getImageVersion: AUTHENTICATED, listImageVersions: AUTHENTICATED, deprecateImageVersion: MANAGE,
-  archiveImageVersion: MANAGE, rollbackImage: MANAGE, getImageVersionUsage: rolesAllowed("admin", "tenant_admin", "operator"),
+  archiveImageVersion: MANAGE, rollbackImage: MANAGE, setDefaultImageVersion: MANAGE, getImageVersionUsage: rolesAllowed("admin", "tenant_admin", "operator"),
   setImageTag: MANAGE, deleteImageTag: MANAGE, listImageTags: AUTHENTICATED, resolveImage: AUTHENTICATED,
   setImageRequirements: MANAGE, getImageRequirements: AUTHENTICATED, checkImageRequirements: AUTHENTICATED,
 };

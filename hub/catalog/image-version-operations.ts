@@ -157,3 +157,14 @@ export async function archiveImageVersion(deps: CatalogDeps, caller: CatalogCall
     return { result: archived, audit: { action: "image.archive_version", before: { status: version.status }, after: { status: "archived", versionId } } };
   });
 }
+
+/** The version used when an instance names none (template-use.ts); only an active version can be the default. */
+export async function setDefaultImageVersion(deps: CatalogDeps, caller: CatalogCaller, imageId: string, versionId: string): Promise<ImageVersion> {
+  return audited(deps, caller, imageId, async (trx, _image, now) => {
+    const version = await getImageVersion(trx, versionId, { imageId, forUpdate: true });
+    if (version.status !== "active") throw new FailedPreconditionError(`Cannot make image version ${version.versionNumber} the default: it is ${version.status}`);
+    const before = (await listImageVersions(trx, imageId)).find((v) => v.isDefault);
+    await moveVersionFlag(trx, imageId, "is_default", versionId, now);
+    return { result: await getImageVersion(trx, versionId), audit: { action: "image.set_default_version", before: { default: before?.versionNumber ?? null }, after: { default: version.versionNumber } } };
+  });
+}

@@ -9,12 +9,12 @@ import { getVisibleImage } from "./image-store.js";
 import { listTags } from "./image-tag-store.js";
 import { imageVersionUsage } from "./image-version-usage.js";
 import {
-  archiveImageVersion, deleteImageTag, deprecateImageVersion, publishImageVersion, rollbackImage, setImageTag,
+  archiveImageVersion, deleteImageTag, deprecateImageVersion, publishImageVersion, rollbackImage, setDefaultImageVersion, setImageTag,
 } from "./image-version-operations.js";
 import { getImageVersion, listImageVersions } from "./image-version-store.js";
 
 type VersionMethods = "publishImageVersion" | "getImageVersion" | "listImageVersions" | "deprecateImageVersion" | "archiveImageVersion"
-  | "rollbackImage" | "getImageVersionUsage" | "setImageTag" | "deleteImageTag" | "listImageTags" | "resolveImage";
+  | "rollbackImage" | "setDefaultImageVersion" | "getImageVersionUsage" | "setImageTag" | "deleteImageTag" | "listImageTags" | "resolveImage";
 
 /** The version, tag and usage half of ImageService (its policy is in image-service.ts). */
 export function imageVersionHandlers(deps: CatalogDeps): Pick<ServiceImpl<typeof ImageService>, VersionMethods> {
@@ -56,6 +56,10 @@ export function imageVersionHandlers(deps: CatalogDeps): Pick<ServiceImpl<typeof
     async rollbackImage(req, ctx) {
       const { latest, deprecated } = await rollbackImage(deps, callerOf(ctx), req.imageId, req.toVersionId);
       return { latest: await withTags(latest), deprecated: await withTags(deprecated) };
+    },
+    async setDefaultImageVersion(req, ctx) {
+      const { imageId } = await visibleVersion(req.id, ctx);
+      return { version: await withTags(await setDefaultImageVersion(deps, callerOf(ctx), imageId, req.id)) };
     },
     async getImageVersionUsage(req, ctx) {
       const image = await getVisibleImage(knex, req.imageId, principalOf(ctx));

@@ -43,6 +43,16 @@ describe("ImageService: image status, update, delete and the latest tag", functi
     expect((await failure(api.deleteImageTag({ imageId: img.id, tagName: "nightly" }))).code).to.equal(Code.NotFound);
   });
 
+  it("moves the default version to an active version only", async () => {
+    const img = await newImage("arch");
+    const v1 = (await api.publishImageVersion({ imageId: img.id, versionNumber: "v1.0.0" })).version!;
+    const v2 = (await api.publishImageVersion({ imageId: img.id, versionNumber: "v2.0.0" })).version!;
+    expect((await api.setDefaultImageVersion({ id: v2.id })).version).to.include({ isDefault: true });
+    expect((await api.getImageVersion({ id: v1.id })).version).to.include({ isDefault: false });
+    await api.deprecateImageVersion({ id: v1.id });
+    expect((await failure(api.setDefaultImageVersion({ id: v1.id }))).rawMessage).to.equal("Cannot make image version v1.0.0 the default: it is deprecated");
+  });
+
   it("archives an image only when no version is active, and refuses new versions of a non-active image", async () => {
     const img = await newImage("fedora");
     const v = (await api.publishImageVersion({ imageId: img.id, versionNumber: "v1.0.0" })).version!;
