@@ -80,10 +80,13 @@ describe("Fleet enrollment (real agent processes)", function () {
   });
 
   it("refuses a used-up token with a clear error", async () => {
-    const token = await mintToken(t, site, { maxUses: 1 });
+    const token = await mintToken(t, site, { maxUses: 1, machineType: "pc_farm" });
     const first = spawnAgent({ hub, joinToken: token, hostname: "node-c" });
     agents.push(first);
     await waitFor("node-c to enroll", () => first.output().includes("Enrolled with the hub"));
+    // The token's machine type wins over what the inventory suggests.
+    const machine = await waitFor("node-c's machine row", () => t.hub.db.knex("compute_machines").where({ hostname: "node-c" }).first("machine_type"));
+    expect(machine.machine_type).to.equal("pc_farm");
     const second = spawnAgent({ hub, joinToken: token, hostname: "node-d" });
     agents.push(second);
     const exit = await second.exited;
