@@ -18,6 +18,7 @@ import { AgentEndpoint } from "./fleet/agent-endpoint.js";
 import { agentServiceGrpc } from "./fleet/agent-service-grpc.js";
 import { FleetAdmin } from "./fleet/fleet-admin.js";
 import { FleetRuntime } from "./fleet/fleet-runtime.js";
+import { recordMetrics } from "./monitoring/record-metrics.js";
 import { createHubMetrics, type HubMetrics } from "./observability/hub-metrics.js";
 import { loadOrCreateHubCa, writeCaCertificate } from "./pki/ca-store.js";
 import type { HubCa } from "./pki/hub-ca.js";
@@ -82,7 +83,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
         heartbeatIntervalMs: config.heartbeatIntervalMs, metricsIntervalMs: config.metricsIntervalMs, restartGraceMs: config.restartGraceMs,
         drainSpreadMs: config.drainSpreadMs, certificateValidDays: 365,
       },
-      // Metrics samples go to hub/monitoring's recordMetrics once that lands (see hub/fleet/README.md).
+      onMetrics: async (agentId, sample) => void (await recordMetrics(db.knex, { agentId, sample, at: clock.now() })),
     });
     const fleetAdmin = new FleetAdmin({ knex: db.knex, clock, ca });
     const apiDeps: ApiDeps = { db, knex: db.knex, clock, log: log.child({ component: "api" }), metrics, tokenTtlSeconds: config.tokenTtlSeconds, fleetAdmin, hubCaFingerprint: ca.fingerprint };

@@ -19,7 +19,7 @@ describe("Fleet enrollment (real agent processes)", function () {
   const agents: AgentProcess[] = [];
 
   before(async () => {
-    t = await startTestHub({ args: ["--heartbeat-interval", "200", "--restart-grace", "0"] });
+    t = await startTestHub({ args: ["--heartbeat-interval", "200", "--restart-grace", "0", "--metrics-interval", "300"] });
     site = await createSite(t);
     hub = `127.0.0.1:${t.hub.grpcPort}`;
   });
@@ -154,6 +154,21 @@ describe("Fleet enrollment (real agent processes)", function () {
     expect(sameName.code, sameName.details).to.be.oneOf([grpc.status.UNAVAILABLE, grpc.status.UNAUTHENTICATED]);
     const { agent } = await client.getAgent({ agentId: victim });
     expect(agent!.status).to.equal("connected");
+  });
+
+  it("stores the host metrics an agent sends at the interval from Welcome", async () => {
+    const agent = spawnAgent({ hub, joinToken: await mintToken(t, site), hostname: "node-metrics", metrics: true });
+    agents.push(agent);
+    const agentId = await waitFor("node-metrics to connect", async () => {
+      const { agents: list } = await (await fleet()).listAgents({});
+      return list.find((a) => a.hostname === "node-metrics" && a.status === "connected")?.agentId;
+    });
+    await waitFor("two stored samples", async () => {
+      const rows = await t.hub.db.knex("host_metrics_raw").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" });
+      return Number(rows[0]!.n) >= 2;
+    }, 20_000, 100);
+    const health = await t.hub.db.knex("compute_machines").where({ agent_id: agentId }).first("health_status");
+    expect(health.health_status).to.be.oneOf(["healthy", "warning", "critical"]);
   });
 
   it("keeps the enrolled identity in the state directory", async () => {

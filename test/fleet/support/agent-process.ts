@@ -23,13 +23,16 @@ export interface SpawnAgentOptions {
   env?: Record<string, string>;
   extraArgs?: string[];
   program?: "agent" | "cloudbox";
+  /** Send host metrics (off by default to keep tests light). */
+  metrics?: boolean;
 }
 
 /** Starts `agent/main.ts` (or the cloud box client) as a real child process. */
 export function spawnAgent(options: SpawnAgentOptions): AgentProcess {
   const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-agent-"));
   const script = options.program === "cloudbox" ? "cloudbox-firmware-client/main.ts" : "agent/main.ts";
-  const args = ["--import", "tsx", path.join(ROOT, script), "--hub", options.hub, "--state-dir", stateDir, "--log-format", "json", "--no-metrics"];
+  const args = ["--import", "tsx", path.join(ROOT, script), "--hub", options.hub, "--state-dir", stateDir, "--log-format", "json"];
+  if (!options.metrics) args.push("--no-metrics");
   if (options.joinToken) args.push("--join-token", options.joinToken);
   if (options.role && options.program !== "cloudbox") args.push("--role", options.role);
   if (options.hostname) args.push("--hostname", options.hostname);
