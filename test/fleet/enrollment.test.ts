@@ -85,7 +85,7 @@ describe("Fleet enrollment (real agent processes)", function () {
     agents.push(first);
     await waitFor("node-c to enroll", () => first.output().includes("Enrolled with the hub"));
     // The token's machine type wins over what the inventory suggests.
-    const machine = await waitFor("node-c's machine row", () => t.hub.db.knex("compute_machines").where({ hostname: "node-c" }).first("machine_type"));
+    const machine = await waitFor("node-c's machine row", async () => (await t.hub.db.knex("compute_machines").where({ hostname: "node-c" }).first<{ machine_type: string } | undefined>("machine_type")));
     expect(machine.machine_type).to.equal("pc_farm");
     const second = spawnAgent({ hub, joinToken: token, hostname: "node-d" });
     agents.push(second);
