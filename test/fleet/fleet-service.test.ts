@@ -70,6 +70,23 @@ describe("FleetService", function () {
     expect(message).to.equal("Enrollment refused by the hub (PERMISSION_DENIED): Cannot enroll: the join token is for role cloud_box, the agent asked for compute");
   });
 
+  it("enrolls with an operator-supplied CA file instead of pinning, and cancels a queued command before delivery", async () => {
+    const client = await fleet();
+    const { token } = await client.createJoinToken({ role: "compute", edgeDataCenterId: site.edgeDataCenterId, computePoolId: site.computePoolId, ttlSeconds: 600, maxUses: 1 });
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-ca-file-"));
+    dirs.push(dir);
+    const caFile = path.join(t.config.dataDir, "pki", "hub-ca.crt");
+    const id = await enrollAgent({ hub: `127.0.0.1:${t.hub.grpcPort}`, joinToken: token, role: "compute", hostname: "ca-file", hubCaFile: caFile, stateDir: new StateDir(dir) });
+    expect((await client.getAgent({ agentId: id.agentId })).agent!.status).to.equal("enrolled");
+    // Never connected: the command stays queued until cancelled, and is never delivered.
+    const { command } = await client.runDiagnostic({ agentId: id.agentId, kind: "echo" });
+    expect(command!.state).to.equal("queued");
+    const cancelled = (await client.cancelCommand({ commandId: command!.commandId, reason: "not needed" })).command!;
+    expect(cancelled).to.include({ state: "cancelled", error: "not needed", deliveryCount: 0 });
+    // Cancelling again changes nothing.
+    expect((await client.cancelCommand({ commandId: command!.commandId })).command!.state).to.equal("cancelled");
+  });
+
   it("answers not_found and invalid_argument for unknown or malformed ids", async () => {
     const client = await fleet();
     expect((await failure(client.getAgent({ agentId: "0190b3a0-0000-7000-8000-000000000009" }))).code).to.equal(Code.NotFound);
