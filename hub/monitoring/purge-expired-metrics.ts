@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { affectedRows } from "./affected-rows.js";
 
 const DAY_MS = 86_400_000;
 
@@ -27,9 +28,9 @@ export async function purgeExpiredMetrics(knex: Knex, now: Date, retention = MET
   for (const { table, column, kind } of TABLES) {
     const cutoff = new Date(now.getTime() - (kind === "raw" ? retention.rawMs : retention.hourlyMs));
     for (;;) {
-      const deleted = await knex(table)
-        .whereIn("ctid", knex(table).select("ctid").where(column, "<", cutoff).limit(batchSize))
-        .delete();
+      const deleted = affectedRows(
+        await knex.raw(`DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE ${column} < ? LIMIT ?)`, [cutoff, batchSize]),
+      );
       result[kind] += deleted;
       if (deleted < batchSize) break;
     }

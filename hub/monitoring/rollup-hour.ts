@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { affectedRows } from "./affected-rows.js";
 
 export const HOUR_MS = 3_600_000;
 
@@ -62,11 +63,5 @@ export async function rollupHour(knex: Knex, hourStart: Date, now: Date = new Da
         rolled_up_at = EXCLUDED.rolled_up_at`,
     [from, now, from, to],
   );
-  return { hostRows: rowCount(host), gpuRows: rowCount(gpu) };
-}
-
-/** knex.raw returns the driver's result: pg and PGlite both report affected rows, under different names. */
-function rowCount(result: unknown): number {
-  const r = result as { rowCount?: number | null; affectedRows?: number };
-  return Number(r.rowCount ?? r.affectedRows ?? 0);
+  return { hostRows: affectedRows(host), gpuRows: affectedRows(gpu) };
 }
