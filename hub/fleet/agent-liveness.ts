@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
+import { recordFleetEvents } from "./fleet-event-log.js";
 import { LEASE_KEYS, withLease } from "./lease.js";
 
 export interface LivenessOptions {
@@ -65,6 +66,10 @@ export class AgentLiveness {
       const ids = rows.map((r) => r.id);
       if (ids.length > 0) {
         await trx("compute_machines").whereIn("agent_id", ids).where({ status: "active" }).whereNull("deleted_at").update({ status: "offline", updated_at: now });
+        await recordFleetEvents(trx, ids.map((agentId) => ({
+          agentId, kind: "agent_offline", severity: "warning", occurredAt: now,
+          message: `Agent offline: no heartbeat for ${Math.round(this.options.offlineAfterMs / 1000)} s`,
+        })));
       }
       return ids;
     });

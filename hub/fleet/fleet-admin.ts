@@ -8,6 +8,7 @@ import { FailedPreconditionError, InvalidArgumentError } from "../domain/errors.
 import type { HubCa } from "../pki/hub-ca.js";
 import { getAgent, revokeAgent } from "./agent-store.js";
 import { cancelCommand, createCommand, type AgentCommand } from "./command-store.js";
+import { recordFleetEvents } from "./fleet-event-log.js";
 import { notifyFleet } from "./fleet-notifier.js";
 import { createJoinToken, revokeJoinToken, type CreateJoinTokenInput } from "./join-token-store.js";
 
@@ -75,6 +76,7 @@ export class FleetAdmin {
   async revokeAgent(actor: Actor, agentId: string, reason: string): Promise<void> {
     await this.deps.knex.transaction(async (trx) => {
       await revokeAgent(trx, agentId, reason || "revoked by an administrator", this.deps.clock.now());
+      await recordFleetEvents(trx, [{ agentId, kind: "agent_revoked", severity: "warning", message: `Agent revoked by ${actor.principal.username}: ${reason || "no reason given"}`, occurredAt: this.deps.clock.now() }]);
       await this.audit(trx, actor, "agent.revoke", "agent", agentId, { reason });
       await notifyFleet(trx, { t: "revoke", agentId });
     });

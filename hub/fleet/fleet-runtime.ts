@@ -10,6 +10,7 @@ import { AgentLiveness } from "./agent-liveness.js";
 import { closeStaleSessions } from "./agent-store.js";
 import { expireOverdue } from "./command-store.js";
 import { LEASE_KEYS, withLease } from "./lease.js";
+import { recordFleetEvents } from "./fleet-event-log.js";
 import { listenFleet, notifyFleet, type FleetNotice } from "./fleet-notifier.js";
 import { PeriodicTask } from "./periodic-task.js";
 
@@ -55,6 +56,7 @@ export interface FleetRuntimeDeps {
   options: FleetOptions;
   /** Called with each Metrics message (hub/monitoring's ingest). */
   onMetrics?: (agentId: string, sample: HostMetricsSample) => Promise<void>;
+  /** Agent Event messages; by default appended to fleet_events. */
   onEvent?: (event: AgentEventRecord) => Promise<void>;
 }
 
@@ -74,6 +76,7 @@ export class FleetRuntime {
   private unlisten: (() => Promise<void>) | undefined;
 
   constructor(readonly deps: FleetRuntimeDeps) {
+    deps.onEvent ??= (e) => recordFleetEvents(deps.db.knex, [{ agentId: e.agentId, kind: e.kind, severity: e.severity, message: e.message, details: e.attributes, occurredAt: e.occurredAt }]);
     const interval = deps.options.heartbeatIntervalMs;
     this.liveness = new AgentLiveness(deps.db.knex, deps.clock, {
       heartbeatIntervalMs: interval, offlineAfterMs: 3 * interval, restartGraceMs: deps.options.restartGraceMs, startedAt: deps.clock.now(),

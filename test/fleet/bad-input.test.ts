@@ -122,6 +122,16 @@ describe("bad input on the agent stream", function () {
     await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === "disconnected");
   });
 
+  it("records the events an agent reports", async () => {
+    const s = open();
+    s.send(hello(identity));
+    await s.welcomed();
+    s.send(create(AgentMessageSchema, { kind: { case: "event", value: { kind: "vm_lifecycle", severity: "warning", message: "Domain i-1 crashed", attributes: { domain: "i-1" } } } }));
+    const row = await waitFor("the event row", () => t.hub.db.knex("fleet_events").where({ agent_id: identity.agentId, kind: "vm_lifecycle" }).first("severity", "message", "details"));
+    expect(row).to.deep.include({ severity: "warning", message: "Domain i-1 crashed" });
+    expect(row.details).to.deep.equal({ domain: "i-1" });
+  });
+
   it("leaves other agents untouched", async () => {
     const client = t.client(FleetService, await t.adminToken());
     const { agents } = await client.listAgents({});

@@ -59,6 +59,9 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     await waitFor("offline", async () => (await statusOf(agentId)) === "offline", 10_000, 50);
     expect(await machineStatus(agentId)).to.equal("offline");
     expect(await statusOf(bystander.agentId)).to.equal("connected");
+    const offlineEvents = await t.hub.db.knex("fleet_events").where({ agent_id: agentId, kind: "agent_offline" }).select("severity", "machine_id");
+    expect(offlineEvents).to.have.length(1);
+    expect(offlineEvents[0].machine_id).to.match(/^[0-9a-f-]{36}$/);
 
     // Restart from the same state directory: no token, same identity.
     const again = spawnAgent({ hub, stateDir: proc.stateDir, hostname: "live-1" });
@@ -78,6 +81,7 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     expect(exit.code).to.equal(3);
     expect(proc.output()).to.contain("Agent certificate revoked");
     expect(await statusOf(agentId)).to.equal("revoked");
+    expect(await t.hub.db.knex("fleet_events").where({ agent_id: agentId, kind: "agent_revoked" }).first("message")).to.deep.equal({ message: "Agent revoked by admin: stolen disk" });
     expect(await machineStatus(agentId)).to.equal("offline");
     // A reconnect with the revoked certificate is refused with a reason.
     const id = new StateDir(proc.stateDir).loadIdentity()!;

@@ -1,0 +1,37 @@
+import type { Knex } from "knex";
+import { newId } from "../db/ids.js";
+
+export type EventSeverity = "info" | "warning" | "critical";
+
+export interface FleetEventInput {
+  agentId: string;
+  kind: string;
+  severity: string;
+  message: string;
+  details?: Record<string, unknown>;
+  occurredAt: Date;
+}
+
+/**
+ * Appends to fleet_events (hub/monitoring's table, shared by every source of fleet events): what
+ * agents report (Event messages) and what the fleet decides about them (offline, revoked). The
+ * machine id is looked up so people can find a compute machine's history without the agent id.
+ */
+export async function recordFleetEvents(knex: Knex, events: readonly FleetEventInput[]): Promise<void> {
+  if (events.length === 0) return;
+  const machines = await knex("compute_machines")
+    .whereIn("agent_id", [...new Set(events.map((e) => e.agentId))])
+    .whereNull("deleted_at")
+    .select<{ id: string; agent_id: string }[]>("id", "agent_id");
+  const machineOf = new Map(machines.map((m) => [m.agent_id, m.id]));
+  await knex("fleet_events").insert(events.map((e) => ({
+    id: newId(),
+    occurred_at: e.occurredAt,
+    kind: e.kind.slice(0, 128),
+    severity: e.severity === "warning" || e.severity === "critical" ? e.severity : "info",
+    agent_id: e.agentId,
+    machine_id: machineOf.get(e.agentId) ?? null,
+    message: e.message.slice(0, 4000),
+    details: JSON.stringify(e.details ?? {}),
+  })));
+}
