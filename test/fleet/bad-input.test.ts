@@ -127,7 +127,8 @@ describe("bad input on the agent stream", function () {
     s.send(hello(identity));
     await s.welcomed();
     s.send(create(AgentMessageSchema, { kind: { case: "event", value: { kind: "vm_lifecycle", severity: "warning", message: "Domain i-1 crashed", attributes: { domain: "i-1" } } } }));
-    const row = await waitFor("the event row", () => t.hub.db.knex("fleet_events").where({ agent_id: identity.agentId, kind: "vm_lifecycle" }).first("severity", "message", "details"));
+    const row = await waitFor("the event row", async () =>
+      (await t.hub.db.knex("fleet_events").where({ agent_id: identity.agentId, kind: "vm_lifecycle" }).first<{ severity: string; message: string; details: unknown } | undefined>("severity", "message", "details")));
     expect(row).to.deep.include({ severity: "warning", message: "Domain i-1 crashed" });
     expect(row.details).to.deep.equal({ domain: "i-1" });
   });
