@@ -24,7 +24,18 @@ export interface EnrollOptions {
 
 export class EnrollmentError extends Error {
   override readonly name = "EnrollmentError";
+  /** True for transport failures (hub down, timeout); false when the hub refused us. */
+  constructor(message: string, readonly retryable = false) {
+    super(message);
+  }
 }
+
+/** Whether a failed enrollment is worth retrying: the hub was unreachable, not unwilling. */
+export function isRetryableEnrollmentError(err: unknown): boolean {
+  return (err instanceof EnrollmentError || err instanceof HubPinningError) && err.retryable;
+}
+
+const RETRYABLE_CODES = new Set([grpc.status.UNAVAILABLE, grpc.status.DEADLINE_EXCEEDED]);
 
 export function splitHostPort(hub: string): { host: string; port: number } {
   const m = /^\[?([^\]]+?)\]?:(\d+)$/.exec(hub);
@@ -64,7 +75,10 @@ export async function enrollAgent(options: EnrollOptions): Promise<StoredIdentit
     return identity;
   } catch (err) {
     const e = err as grpc.ServiceError;
-    if (typeof e.code === "number") throw new EnrollmentError(`Enrollment refused by the hub (${grpc.status[e.code]}): ${e.details}`);
+    if (typeof e.code === "number") {
+      if (RETRYABLE_CODES.has(e.code)) throw new EnrollmentError(`Cannot reach the hub at ${options.hub} to enroll (${grpc.status[e.code]}): ${e.details}`, true);
+      throw new EnrollmentError(`Enrollment refused by the hub (${grpc.status[e.code]}): ${e.details}`);
+    }
     throw err;
   } finally {
     client.close();

@@ -13,7 +13,7 @@ import type { HostInventory, HostMetricsSample } from "../host-facts/host-facts.
 import { inventoryToProto, metricsToProto } from "../host-facts/host-facts-proto.js";
 import { CommandDispatcher, type CommandExecutor, type CommandReport } from "./command-dispatcher.js";
 import { CommandJournal } from "./command-journal.js";
-import { enrollAgent } from "./enroll-agent.js";
+import { enrollAgent, isRetryableEnrollmentError } from "./enroll-agent.js";
 import { ROLE_TO_WIRE, type FleetRole } from "./fleet-role.js";
 import { HubClient } from "./hub-client.js";
 import { StateDir, type StoredIdentity } from "./state-dir.js";
@@ -101,15 +101,29 @@ export class FleetSession {
     if (!this.identity) {
       if (!this.options.joinToken) throw new Error(`No identity in ${this.options.stateDir} and no --join-token to enroll with`);
       this.transition("enrolling");
-      this.identity = await enrollAgent({
-        hub: this.hubs[0]!, joinToken: this.options.joinToken, role: this.options.role, hostname: this.options.hostname,
-        hubCaFile: this.options.hubCaFile, stateDir: this.stateDir,
-      });
+      this.identity = await this.enrollWithRetries(this.options.joinToken);
       this.options.log.info({ agentId: this.identity.agentId }, "Enrolled with the hub");
     } else if (this.identity.role !== this.options.role) {
       throw new Error(`The state dir holds a ${this.identity.role} identity, not ${this.options.role}`);
     }
     this.loop = this.run();
+  }
+
+  /** First boot may come before the hub is up: unreachable hubs are retried with backoff, refusals are final. */
+  private async enrollWithRetries(joinToken: string): Promise<StoredIdentity> {
+    for (let attempt = 0; ; attempt++) {
+      const hub = this.hubs[attempt % this.hubs.length]!;
+      try {
+        const identity = await enrollAgent({ hub, joinToken, role: this.options.role, hostname: this.options.hostname, hubCaFile: this.options.hubCaFile, stateDir: this.stateDir });
+        this.backoff.reset();
+        return identity;
+      } catch (err) {
+        if (!isRetryableEnrollmentError(err) || (this.state as SessionState) === "stopped") throw err;
+        const delay = this.backoff.next();
+        this.options.log.warn({ hub, delayMs: delay, reason: (err as Error).message }, "Cannot reach the hub to enroll; retrying");
+        await new Promise((resolve) => setTimeout(resolve, delay));
+      }
+    }
   }
 
   private async run(): Promise<void> {

@@ -3,6 +3,10 @@ import tls from "node:tls";
 
 export class HubPinningError extends Error {
   override readonly name = "HubPinningError";
+  /** True when the hub could not be reached (try again later); false when it is not the pinned hub. */
+  constructor(message: string, readonly retryable = false) {
+    super(message);
+  }
 }
 
 /**
@@ -13,10 +17,10 @@ export class HubPinningError extends Error {
 export function fetchPinnedHubCa(host: string, port: number, caFingerprint: string, timeoutMs = 10_000): Promise<string> {
   return new Promise((resolve, reject) => {
     const socket = tls.connect({ host, port, rejectUnauthorized: false, ALPNProtocols: ["h2"], ...(isIp(host) ? {} : { servername: host }) });
-    const timer = setTimeout(() => socket.destroy(new HubPinningError(`Cannot reach the hub at ${host}:${port}: TLS handshake timed out`)), timeoutMs);
+    const timer = setTimeout(() => socket.destroy(new HubPinningError(`Cannot reach the hub at ${host}:${port}: TLS handshake timed out`, true)), timeoutMs);
     socket.once("error", (err) => {
       clearTimeout(timer);
-      reject(err instanceof HubPinningError ? err : new HubPinningError(`Cannot reach the hub at ${host}:${port}: ${err.message}`));
+      reject(err instanceof HubPinningError ? err : new HubPinningError(`Cannot reach the hub at ${host}:${port}: ${err.message}`, true));
     });
     socket.once("secureConnect", () => {
       clearTimeout(timer);

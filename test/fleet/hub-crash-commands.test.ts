@@ -109,4 +109,21 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
     expect(metrics).to.match(/edgehub_agents_connected\{role="compute"\} 1/);
     expect(metrics).to.match(/edgehub_agent_stream_events_total\{event="open"\} \d+/);
   });
+
+  it("enrolls an agent that boots while the hub is down once the hub is back", async () => {
+    let client = await fleetClientFor(hub!.httpPort, PASSWORD);
+    const { agents: before } = await client.listAgents({});
+    const { edgeDataCenterId, computePoolId } = (await client.getAgent({ agentId: before[0]!.agentId })).agent!;
+    const { token } = await client.createJoinToken({ role: "compute", edgeDataCenterId, computePoolId, maxUses: 1, ttlSeconds: 600 });
+    expect((await hub!.signal("SIGTERM")).code).to.equal(0);
+    const late = spawnAgent({ hub: `127.0.0.1:${grpcPort}`, joinToken: token, hostname: "early-bird" });
+    try {
+      await waitFor("the agent to retry", () => late.output().includes("Cannot reach the hub to enroll; retrying"), 15_000, 20);
+      hub = await startHub();
+      client = await fleetClientFor(hub.httpPort, PASSWORD);
+      await waitFor("early-bird connected", async () => (await client.listAgents({})).agents.some((a) => a.hostname === "early-bird" && a.status === "connected"), 60_000, 200);
+    } finally {
+      await late.kill();
+    }
+  });
 });
