@@ -101,7 +101,7 @@ export class FleetRuntime {
       new PeriodicTask("liveness-sweep", Math.max(100, Math.min(5000, interval)), async () => this.sweepLiveness(), this.deps.log),
       new PeriodicTask("command-expiry", Math.max(200, Math.min(5000, interval)), async () => this.expireCommands(), this.deps.log),
       // Safety net for a lost NOTIFY (listener reconnect): pump the held agents that have queued work.
-      new PeriodicTask("queued-poll", 5000, async () => this.pollQueued(), this.deps.log),
+      new PeriodicTask("session-poll", Math.max(200, Math.min(5000, 5 * interval)), async () => this.pollQueued(), this.deps.log),
     ];
     for (const t of this.tasks) t.start();
     this.markReady();
@@ -170,8 +170,29 @@ export class FleetRuntime {
     }
   }
 
+  /**
+   * Safety net for lost notices (the LISTEN connection can drop): streams whose session row no
+   * longer names them were revoked or taken over elsewhere and are closed; held agents with
+   * queued commands are pumped.
+   */
   private async pollQueued(): Promise<void> {
     if (this.sessions.size === 0) return;
+    // Snapshot first: a session registers only after its row committed, so the query below sees it.
+    const held = [...this.sessions.values()];
+    const rows = await this.knex("agent_sessions").where({ hub_id: this.hubId }).select<{ agent_id: string; session_id: string }[]>("agent_id", "session_id");
+    const current = new Set(rows.map((r) => `${r.agent_id}/${r.session_id}`));
+    const stale = held.filter((s) => !current.has(`${s.agentId}/${s.sessionId}`));
+    if (stale.length > 0) {
+      const revoked = new Set((await this.knex("agents").whereIn("id", stale.map((s) => s.agentId)).where({ status: "revoked" }).select<{ id: string }[]>("id")).map((r) => r.id));
+      for (const s of stale) {
+        if (revoked.has(s.agentId)) s.fail("permission_denied", "Agent certificate revoked: reconnects are refused");
+        else s.fail("aborted", "Agent stream replaced by a newer session of the same agent");
+      }
+    }
+    await this.pumpHeldWithQueued();
+  }
+
+  private async pumpHeldWithQueued(): Promise<void> {
     const rows = await this.knex("agent_commands as c")
       .join("agent_sessions as s", "s.agent_id", "c.agent_id")
       .where("s.hub_id", this.hubId)

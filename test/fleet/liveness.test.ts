@@ -101,6 +101,17 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     expect(await statusOf(bystander.agentId)).to.equal("connected");
   });
 
+  it("closes a revoked agent's stream even when the NOTIFY is lost", async () => {
+    const { proc, agentId } = await startConnected("lost-notice");
+    // What RevokeAgent writes, without its NOTIFY: the holder's session poll must notice.
+    await t.hub.db.knex.transaction(async (trx) => {
+      await trx("agents").where({ id: agentId }).update({ status: "revoked", revoked_at: new Date() });
+      await trx("agent_sessions").where({ agent_id: agentId }).delete();
+    });
+    expect((await proc.exited).code).to.equal(3);
+    expect(proc.output()).to.contain("Agent certificate revoked");
+  });
+
   it("cancels queued and running commands and expires overdue ones", async () => {
     const { agentId } = await startConnected("cmd-node");
     const client = await fleet();
