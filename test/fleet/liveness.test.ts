@@ -54,9 +54,16 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     });
 
     await proc.kill("SIGKILL");
-    // The stream closing is enough: no heartbeat timeout is involved in "disconnected".
-    await waitFor("disconnected", async () => (await statusOf(agentId)) === "disconnected", 5_000, 20);
+    // The stream closing is enough: no heartbeat timeout is involved in "disconnected". On a busy
+    // machine a poll can miss the short disconnected window, so the timestamps prove the order too.
+    await waitFor("disconnected", async () => ["disconnected", "offline"].includes(await statusOf(agentId)), 5_000, 20);
     await waitFor("offline", async () => (await statusOf(agentId)) === "offline", 10_000, 50);
+    const marks = await t.hub.db.knex("agents").where({ id: agentId }).first("disconnected_at", "last_heartbeat_at");
+    const offlineAt = (await t.hub.db.knex("fleet_events").where({ agent_id: agentId, kind: "agent_offline" }).first("occurred_at")).occurred_at as Date;
+    expect(marks.disconnected_at, "disconnected before offline").to.be.instanceOf(Date);
+    expect(new Date(marks.disconnected_at).getTime()).to.be.lessThan(new Date(offlineAt).getTime());
+    // Offline only after three intervals of silence (a rule, not a timing measurement).
+    expect(new Date(offlineAt).getTime() - new Date(marks.last_heartbeat_at).getTime()).to.be.at.least(3 * HEARTBEAT_MS);
     expect(await machineStatus(agentId)).to.equal("offline");
     expect(await statusOf(bystander.agentId)).to.equal("connected");
     const offlineEvents = await t.hub.db.knex("fleet_events").where({ agent_id: agentId, kind: "agent_offline" }).select("severity", "machine_id");
