@@ -66,7 +66,7 @@ export async function enrollAgent(options: EnrollOptions): Promise<StoredIdentit
     signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
   });
   const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY");
-  const client = new HubClient(options.hub, grpc.credentials.createSsl(Buffer.from(caPem)));
+  const client = new HubClient(options.hub, { caPem });
   try {
     const res = await client.enroll({ joinToken: options.joinToken, csrPem: csr.toString("pem"), hostname: options.hostname, role: ROLE_TO_WIRE[options.role] });
     if (certificateSha256(res.caCertificatePem) !== token.caFingerprint) throw new EnrollmentError("Cannot enroll: the hub answered with a CA other than the pinned one");

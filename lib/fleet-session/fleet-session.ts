@@ -161,7 +161,7 @@ export class FleetSession {
         this.client = undefined;
         resolve(drainDelayMs === undefined ? { reason } : { reason, drainDelayMs });
       };
-      this.client = new HubClient(hub, grpc.credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.keyPem), Buffer.from(id.certPem)));
+      this.client = new HubClient(hub, id);
       const call = this.client.connect();
       this.call = call;
       call.on("data", (m: HubMessage) => {

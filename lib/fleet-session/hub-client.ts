@@ -1,3 +1,5 @@
+import net from "node:net";
+import tls from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
 import { AgentService, AgentMessageSchema, EnrollRequestSchema, EnrollResponseSchema, HubMessageSchema, type AgentMessage, type EnrollRequest, type EnrollResponse, type HubMessage } from "../../gen/edgehub/fleet/v1/agent_pb.js";
@@ -13,12 +15,36 @@ const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc.max_receive_message_length": 16 * 1024 * 1024,
 };
 
+/** What a connection to a hub trusts (the hub CA) and, once enrolled, presents (key + certificate). */
+export interface HubTls {
+  caPem: string;
+  keyPem?: string | undefined;
+  certPem?: string | undefined;
+}
+
+/** A stand-in TLS server name for hubs addressed by IP (SNI may not carry an IP, RFC 6066). */
+const IP_SERVER_NAME = "edgehub-hub";
+
 /** A typed grpc-js client for AgentService, built from the protobuf-es descriptor. */
 export class HubClient {
   private readonly client: grpc.Client;
 
-  constructor(target: string, credentials: grpc.ChannelCredentials) {
-    this.client = new grpc.Client(target, credentials, CHANNEL_OPTIONS);
+  constructor(target: string, t: HubTls, extraOptions: grpc.ChannelOptions = {}) {
+    const host = target.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
+    const byIp = net.isIP(host) !== 0;
+    // For an IP target the SNI name is a placeholder, but the certificate is still checked against the IP.
+    const credentials = grpc.credentials.createSsl(
+      Buffer.from(t.caPem),
+      t.keyPem ? Buffer.from(t.keyPem) : null,
+      t.certPem ? Buffer.from(t.certPem) : null,
+      byIp ? { checkServerIdentity: (_name, cert) => tls.checkServerIdentity(host, cert) } : {},
+    );
+    this.client = new grpc.Client(target, credentials, { ...CHANNEL_OPTIONS, ...(byIp ? { "grpc.ssl_target_name_override": IP_SERVER_NAME } : {}), ...extraOptions });
+  }
+
+  /** The raw grpc-js client, for tests that need to send bytes the typed methods would not. */
+  get raw(): grpc.Client {
+    return this.client;
   }
 
   enroll(request: Omit<EnrollRequest, "$typeName">, timeoutMs = 30_000): Promise<EnrollResponse> {

@@ -8,6 +8,7 @@ import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { AgentMessageSchema, AgentRole, CommandState, HubMessageSchema, type AgentMessage, type HubMessage } from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { deserializerOf } from "../../lib/grpc-protobuf/grpc-service-definition.js";
 import { enrollAgent } from "../../lib/fleet-session/enroll-agent.js";
+import { HubClient } from "../../lib/fleet-session/hub-client.js";
 import { StateDir, type StoredIdentity } from "../../lib/fleet-session/state-dir.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
@@ -20,11 +21,13 @@ const hello = (id: StoredIdentity): AgentMessage =>
 class RawStream {
   readonly received: HubMessage[] = [];
   readonly status: Promise<grpc.ServiceError | undefined>;
+  private readonly hubClient: HubClient;
   private readonly client: grpc.Client;
   private readonly call: grpc.ClientDuplexStream<Buffer, HubMessage>;
 
   constructor(hub: string, id: StoredIdentity) {
-    this.client = new grpc.Client(hub, grpc.credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.keyPem), Buffer.from(id.certPem)), { "grpc.max_send_message_length": 64 * 1024 * 1024 });
+    this.hubClient = new HubClient(hub, id, { "grpc.max_send_message_length": 64 * 1024 * 1024 });
+    this.client = this.hubClient.raw;
     this.call = this.client.makeBidiStreamRequest("/edgehub.fleet.v1.AgentService/Connect", (b: Buffer) => b, deserializerOf(HubMessageSchema));
     this.call.on("data", (m: HubMessage) => this.received.push(m));
     this.status = new Promise((resolve) => {

@@ -129,7 +129,7 @@ describe("Fleet enrollment (real agent processes)", function () {
   }
 
   async function connectWith(identity: { keyPem: string; certPem: string }, agentId: string): Promise<grpc.ServiceError> {
-    const hubClient = new HubClient(hub, grpc.credentials.createSsl(Buffer.from(t.hub.ca.certPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem)));
+    const hubClient = new HubClient(hub, { caPem: t.hub.ca.certPem, keyPem: identity.keyPem, certPem: identity.certPem });
     try {
       const call = hubClient.connect();
       call.write(create(AgentMessageSchema, { kind: { case: "hello", value: { agentId, role: AgentRole.COMPUTE } } }));

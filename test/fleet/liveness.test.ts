@@ -92,7 +92,7 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     expect(await machineStatus(agentId)).to.equal("offline");
     // A reconnect with the revoked certificate is refused with a reason.
     const id = new StateDir(proc.stateDir).loadIdentity()!;
-    const client = new HubClient(hub, grpc.credentials.createSsl(Buffer.from(id.caPem), Buffer.from(id.keyPem), Buffer.from(id.certPem)));
+    const client = new HubClient(hub, id);
     try {
       const call = client.connect();
       call.write(create(AgentMessageSchema, { kind: { case: "hello", value: { agentId, role: AgentRole.COMPUTE } } }));
