@@ -47,7 +47,9 @@ export function agentCommand(): Command {
     .addOption(new Option("--no-metrics", "do not send host metrics"))
     .helpOption("-h, --help", "show this help")
     .showHelpAfterError()
-    .allowExcessArguments(false);
+    .allowExcessArguments(false)
+    // Throw instead of exiting so main() decides the exit code (and tests can parse bad input).
+    .exitOverride();
 }
 
 export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
