@@ -29,7 +29,10 @@ export class AgentLiveness {
     this.pending.set(agentId, this.clock.now());
   }
 
-  /** Writes the buffered heartbeats; an agent liveness had marked offline is connected again (returned). */
+  /**
+   * Writes the buffered heartbeats; an agent liveness had marked offline is connected again
+   * (returned) if it still has a session: a late heartbeat of a closed stream revives nobody.
+   */
   async flush(): Promise<string[]> {
     if (this.pending.size === 0) return [];
     const batch = [...this.pending];
@@ -38,9 +41,9 @@ export class AgentLiveness {
     const bindings = batch.flatMap(([id, at]) => [id, at.toISOString()]);
     const res = (await this.knex.raw(
       `WITH v(id, at) AS (VALUES ${values}),
-         revived AS (SELECT a.id FROM agents a JOIN v ON a.id = v.id WHERE a.status = 'offline')
+         revived AS (SELECT a.id FROM agents a JOIN v ON a.id = v.id JOIN agent_sessions s ON s.agent_id = a.id WHERE a.status = 'offline')
        UPDATE agents AS a SET last_heartbeat_at = GREATEST(a.last_heartbeat_at, v.at),
-         status = CASE WHEN a.status = 'offline' THEN 'connected' ELSE a.status END
+         status = CASE WHEN a.id IN (SELECT id FROM revived) THEN 'connected' ELSE a.status END
        FROM v WHERE a.id = v.id AND a.status <> 'revoked'
        RETURNING a.id, (a.id IN (SELECT id FROM revived)) AS revived`,
       bindings,

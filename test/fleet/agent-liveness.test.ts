@@ -60,7 +60,10 @@ describe("agent liveness (batched heartbeats, offline sweep, restart grace)", fu
     expect(offline).not.to.include(chatty);
     expect((await t.db.knex("agents").where({ id: silent }).first("status")).status).to.equal("offline");
     expect((await t.db.knex("compute_machines").where({ agent_id: silent }).first("status")).status).to.equal("offline");
-    // A heartbeat on a live stream brings the agent and its machine back.
+    // A late heartbeat of a closed stream revives nobody; one on a live stream (a session) does.
+    liveness.recordHeartbeat(silent!);
+    expect(await liveness.flush()).to.deep.equal([]);
+    await t.db.knex("agent_sessions").insert({ agent_id: silent, session_id: newId(), hub_id: "hub-test", connected_at: clock.now() });
     liveness.recordHeartbeat(silent!);
     expect(await liveness.flush()).to.deep.equal([silent]);
     expect((await t.db.knex("compute_machines").where({ agent_id: silent }).first("status")).status).to.equal("active");
