@@ -37,18 +37,21 @@ export class AgentLiveness {
     if (this.pending.size === 0) return [];
     const batch = [...this.pending];
     this.pending = new Map();
-    const values = batch.map(() => "(?::uuid, ?::timestamptz)").join(", ");
-    const bindings = batch.flatMap(([id, at]) => [id, at.toISOString()]);
+    // Two array parameters whatever the fleet size (no VALUES list growing into the bind limit).
+    const ids = `{${batch.map(([id]) => id).join(",")}}`;
+    const ats = `{${batch.map(([, at]) => at.toISOString()).join(",")}}`;
     const res = (await this.knex.raw(
-      `WITH v(id, at) AS (VALUES ${values}),
-         revived AS (SELECT a.id FROM agents a JOIN v ON a.id = v.id JOIN agent_sessions s ON s.agent_id = a.id WHERE a.status = 'offline')
-       UPDATE agents AS a SET last_heartbeat_at = GREATEST(a.last_heartbeat_at, v.at),
-         status = CASE WHEN a.id IN (SELECT id FROM revived) THEN 'connected' ELSE a.status END
-       FROM v WHERE a.id = v.id AND a.status <> 'revoked'
-       RETURNING a.id, (a.id IN (SELECT id FROM revived)) AS revived`,
-      bindings,
-    )) as { rows: { id: string; revived: boolean }[] };
-    const revived = res.rows.filter((r) => r.revived).map((r) => r.id);
+      `WITH v(id, at) AS (SELECT * FROM unnest(?::uuid[], ?::timestamptz[])),
+         revived AS (SELECT a.id FROM agents a JOIN v ON a.id = v.id JOIN agent_sessions s ON s.agent_id = a.id WHERE a.status = 'offline'),
+         updated AS (
+           UPDATE agents AS a SET last_heartbeat_at = GREATEST(a.last_heartbeat_at, v.at),
+             status = CASE WHEN a.id IN (SELECT id FROM revived) THEN 'connected' ELSE a.status END
+           FROM v WHERE a.id = v.id AND a.status <> 'revoked'
+           RETURNING a.id)
+       SELECT id FROM revived WHERE id IN (SELECT id FROM updated)`,
+      [ids, ats],
+    )) as { rows: { id: string }[] };
+    const revived = res.rows.map((r) => r.id);
     if (revived.length > 0) {
       await this.knex("compute_machines").whereIn("agent_id", revived).where({ status: "offline" }).whereNull("deleted_at").update({ status: "active", updated_at: this.clock.now() });
     }
