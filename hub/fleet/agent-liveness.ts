@@ -3,6 +3,8 @@ import type { Clock } from "../../lib/clock/clock.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
 import { LEASE_KEYS, withLease } from "./lease.js";
 
+const SWEEP_BATCH = 2000;
+
 export interface LivenessOptions {
   heartbeatIntervalMs: number;
   /** Silence after which an agent is offline: three missed heartbeats. */
@@ -64,11 +66,15 @@ export class AgentLiveness {
     if (now.getTime() - this.options.startedAt.getTime() < this.options.restartGraceMs) return [];
     const cutoff = new Date(now.getTime() - this.options.offlineAfterMs);
     const result = await withLease(this.knex, LEASE_KEYS.liveness, async (trx) => {
-      const rows = await trx("agents")
+      // A bounded batch per round (a whole site losing power is caught up over a few rounds)
+      // keeps the statements below inside PostgreSQL's bind-parameter limit.
+      const silent = trx("agents")
         .whereIn("status", ["connected", "disconnected", "enrolled"])
         .where((q) => q.where("last_heartbeat_at", "<", cutoff).orWhere((q2) => q2.whereNull("last_heartbeat_at").where("enrolled_at", "<", cutoff)))
-        .update({ status: "offline", updated_at: now })
-        .returning<{ id: string }[]>("id");
+        .orderBy("id")
+        .limit(SWEEP_BATCH)
+        .select("id");
+      const rows = await trx("agents").whereIn("id", silent).update({ status: "offline", updated_at: now }).returning<{ id: string }[]>("id");
       const ids = rows.map((r) => r.id);
       if (ids.length > 0) {
         await trx("compute_machines").whereIn("agent_id", ids).where({ status: "active" }).whereNull("deleted_at").update({ status: "offline", updated_at: now });
