@@ -103,8 +103,9 @@ export async function openSession(trx: Knex.Transaction, s: SessionOpen): Promis
 /** A stream closed: if it was still the agent's current session, the agent is disconnected at once. */
 export async function closeSession(knex: Knex, agentId: string, sessionId: string, now: Date): Promise<boolean> {
   return knex.transaction(async (trx) => {
-    const n = await trx("agent_sessions").where({ agent_id: agentId, session_id: sessionId }).delete();
-    if (n === 0) return false;
+    // RETURNING, not the affected count: knex-pglite answers delete() with a result object, not a number.
+    const gone = await trx("agent_sessions").where({ agent_id: agentId, session_id: sessionId }).delete().returning<{ agent_id: string }[]>("agent_id");
+    if (gone.length === 0) return false;
     await trx("agents").where({ id: agentId, status: "connected" }).update({ status: "disconnected", disconnected_at: now, updated_at: now });
     return true;
   });

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import { newId } from "../db/ids.js";
 import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
-import { isCommandState, isFinal, PENDING_STATES, statesAllowing, type CommandState } from "./command-lifecycle.js";
+import { FINAL_STATES, isCommandState, isFinal, PENDING_STATES, statesAllowing, type CommandState } from "./command-lifecycle.js";
 
 export interface AgentCommand {
   id: string;
@@ -154,6 +154,12 @@ export async function expireOverdue(trx: Knex.Transaction, now: Date, limit = 10
   if (rows.length === 0) return [];
   await trx("agent_commands").whereIn("id", rows.map((r) => r.id)).update({ state: "expired", finished_at: now, error: "Deadline passed before the agent finished the command" });
   return rows.map((r) => ({ id: r.id, agentId: r.agent_id, reachedAgent: r.state !== "queued", kind: r.kind, createdAt: new Date(r.created_at) }));
+}
+
+/** Deletes finished commands older than `before` (a bounded batch per call): the queue table stays small. */
+export async function purgeFinished(trx: Knex.Transaction, before: Date, limit = 1000): Promise<number> {
+  const old = trx("agent_commands").whereIn("state", [...FINAL_STATES]).where("finished_at", "<", before).limit(limit).select("id");
+  return (await trx("agent_commands").whereIn("id", old).delete().returning<{ id: string }[]>("id")).length;
 }
 
 export async function getCommand(knex: Knex, commandId: string, forUpdate = false): Promise<AgentCommand> {

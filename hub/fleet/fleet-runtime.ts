@@ -8,11 +8,14 @@ import type { HubCa } from "../pki/hub-ca.js";
 import type { AgentRole } from "./agent-role.js";
 import { AgentLiveness } from "./agent-liveness.js";
 import { closeStaleSessions } from "./agent-store.js";
-import { expireOverdue } from "./command-store.js";
+import { expireOverdue, purgeFinished } from "./command-store.js";
 import { LEASE_KEYS, withLease } from "./lease.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
 import { listenFleet, notifyFleet, type FleetNotice } from "./fleet-notifier.js";
 import { PeriodicTask } from "./periodic-task.js";
+
+/** Finished commands are kept this long for ListCommands and investigations, then purged. */
+const FINISHED_COMMAND_RETENTION_MS = 30 * 24 * 3600 * 1000;
 
 /** A stream this hub holds, as the runtime drives it (implemented by the stream edge). */
 export interface LocalSession {
@@ -158,6 +161,7 @@ export class FleetRuntime {
     const now = this.deps.clock.now();
     const res = await withLease(this.knex, LEASE_KEYS.expiry, async (trx) => {
       const expired = await expireOverdue(trx, now);
+      await purgeFinished(trx, new Date(now.getTime() - FINISHED_COMMAND_RETENTION_MS));
       for (const c of expired) {
         if (c.reachedAgent) await notifyFleet(trx, { t: "cancel", agentId: c.agentId, commandId: c.id, reason: "deadline passed" });
       }

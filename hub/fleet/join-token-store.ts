@@ -84,6 +84,6 @@ export async function consumeJoinToken(trx: Knex.Transaction, secret: string, no
 
 export async function revokeJoinToken(trx: Knex.Transaction, id: string, now: Date): Promise<void> {
   if (!UUID.test(id)) throw new InvalidArgumentError("join_token_id", "must be a UUID");
-  const n = await trx("join_tokens").where({ id }).update({ revoked_at: trx.raw("COALESCE(revoked_at, ?)", [now]) });
-  if (n === 0) throw new NotFoundError("join token", id);
+  const rows = await trx("join_tokens").where({ id }).update({ revoked_at: trx.raw("COALESCE(revoked_at, ?)", [now]) }).returning<{ id: string }[]>("id");
+  if (rows.length === 0) throw new NotFoundError("join token", id);
 }

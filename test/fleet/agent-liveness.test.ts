@@ -3,6 +3,7 @@ import type { Knex } from "knex";
 import { ManualClock } from "../../lib/clock/clock.js";
 import { newId } from "../../hub/db/ids.js";
 import { AgentLiveness } from "../../hub/fleet/agent-liveness.js";
+import { purgeFinished } from "../../hub/fleet/command-store.js";
 import { LEASE_KEYS, withLease } from "../../hub/fleet/lease.js";
 import { openDatabase } from "../../hub/db/database.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
@@ -96,5 +97,24 @@ describe("agent liveness (batched heartbeats, offline sweep, restart grace)", fu
       await other.close();
       await scratch.drop();
     }
+  });
+});
+
+describe("finished command purge", () => {
+  let t: TestDatabase;
+  before(async () => {
+    t = await createTestDatabase();
+  });
+  after(async () => t?.drop());
+
+  it("deletes finished commands older than the retention and keeps pending and recent ones", async () => {
+    const now = new Date();
+    const [agentId] = await seedAgents(t.db.knex, 1, now);
+    const old = new Date(now.getTime() - 40 * 24 * 3600_000);
+    const row = (state: string, finishedAt: Date | null) => ({ id: newId(), agent_id: agentId, kind: "echo", state, deadline: now, finished_at: finishedAt, created_at: old });
+    await t.db.knex("agent_commands").insert([row("succeeded", old), row("expired", old), row("succeeded", now), row("queued", null)]);
+    const deleted = await t.db.knex.transaction((trx) => purgeFinished(trx, new Date(now.getTime() - 30 * 24 * 3600_000)));
+    expect(deleted).to.equal(2);
+    expect((await t.db.knex("agent_commands").orderBy("state").select("state")).map((r) => r.state)).to.deep.equal(["queued", "succeeded"]);
   });
 });

@@ -125,6 +125,21 @@ describe("bad input on the agent stream", function () {
     await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === "disconnected");
   });
 
+  it("closes the older stream when the same agent opens a second one, and the agent stays connected", async () => {
+    const first = open();
+    first.send(hello(identity));
+    await first.welcomed();
+    const second = open();
+    second.send(hello(identity));
+    await second.welcomed();
+    const err = await first.status;
+    expect(err?.code).to.equal(grpc.status.ABORTED);
+    expect(err?.details).to.equal("Agent stream replaced by a newer session of the same agent");
+    // The old stream's close must not mark the agent disconnected: its session is no longer current.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await statusOfProber()).to.equal("connected");
+  });
+
   it("records the events an agent reports", async () => {
     const s = open();
     s.send(hello(identity));
