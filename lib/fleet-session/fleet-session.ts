@@ -50,6 +50,8 @@ export interface FleetSessionOptions {
   onFatal?: (err: Error) => void;
 }
 
+const WELCOME_TIMEOUT_MS = 20_000;
+
 const REPORT_TO_WIRE: Record<CommandReport["state"], CommandStatePb> = {
   running: CommandStatePb.RUNNING,
   succeeded: CommandStatePb.SUCCEEDED,
@@ -177,6 +179,15 @@ export class FleetSession {
       });
       call.on("end", () => finish("hub ended the stream"));
       call.on("close", () => finish("stream closed"));
+      // A hub that accepts the stream but never welcomes us is as good as down.
+      const welcomeTimer = setTimeout(() => {
+        if (this.state !== "established" && !settled) {
+          call.cancel();
+          finish(`no Welcome within ${WELCOME_TIMEOUT_MS} ms`);
+        }
+      }, WELCOME_TIMEOUT_MS);
+      welcomeTimer.unref();
+      this.timers.push(welcomeTimer);
       void this.sendHello(call).catch((err) => {
         call.cancel();
         finish(`Hello failed: ${(err as Error).message}`);
