@@ -19,6 +19,7 @@ const KEEP = 10_000;
 export class CommandJournal {
   private readonly entries = new Map<string, JournalEntry>();
   private lines = 0;
+  private fd: number | undefined;
   last: string | undefined;
 
   constructor(private readonly file: string) {
@@ -41,7 +42,10 @@ export class CommandJournal {
   }
 
   record(entry: JournalEntry): void {
-    fs.appendFileSync(this.file, `${JSON.stringify(entry)}\n`);
+    // fdatasync before the report leaves: after a power cut the journal still knows what ran.
+    this.fd ??= fs.openSync(this.file, "a");
+    fs.writeSync(this.fd, `${JSON.stringify(entry)}\n`);
+    fs.fdatasyncSync(this.fd);
     this.entries.set(entry.id, entry);
     this.last = entry.id;
     if (++this.lines > 2 * KEEP) this.compact();
@@ -52,6 +56,8 @@ export class CommandJournal {
     const keep = [...this.entries.values()].slice(-KEEP);
     this.entries.clear();
     for (const e of keep) this.entries.set(e.id, e);
+    if (this.fd !== undefined) fs.closeSync(this.fd);
+    this.fd = undefined;
     const tmp = `${this.file}.tmp`;
     fs.writeFileSync(tmp, keep.map((e) => `${JSON.stringify(e)}\n`).join(""));
     fs.renameSync(tmp, this.file);
