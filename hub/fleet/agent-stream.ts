@@ -123,7 +123,7 @@ export class AgentStream implements LocalSession {
           occurredAt: e.occurredAt ? timestampDate(e.occurredAt) : this.fleet.deps.clock.now(),
         };
         this.log.info({ event: record }, `Agent event ${e.kind}`);
-        await this.fleet.deps.onEvent?.(record).catch((err) => this.log.warn({ err }, "Agent event not stored"));
+        await this.fleet.onEvent(record).catch((err) => this.log.warn({ err }, "Agent event not stored"));
         return;
       }
       case undefined:

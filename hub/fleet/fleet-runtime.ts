@@ -71,6 +71,8 @@ export class FleetRuntime {
   readonly sessions = new Map<string, LocalSession>();
   readonly liveness: AgentLiveness;
   readonly caCertificate: X509Certificate;
+  /** Where agent Event messages go: deps.onEvent, or fleet_events. */
+  readonly onEvent: (event: AgentEventRecord) => Promise<void>;
   hubId = "";
   private markReady!: () => void;
   /** Resolves once start() knows the hub id; streams wait for it before recording a session. */
@@ -79,7 +81,7 @@ export class FleetRuntime {
   private unlisten: (() => Promise<void>) | undefined;
 
   constructor(readonly deps: FleetRuntimeDeps) {
-    deps.onEvent ??= (e) => recordFleetEvents(deps.db.knex, [{ agentId: e.agentId, kind: e.kind, severity: e.severity, message: e.message, details: e.attributes, occurredAt: e.occurredAt }]);
+    this.onEvent = deps.onEvent ?? ((e) => recordFleetEvents(deps.db.knex, [{ agentId: e.agentId, kind: e.kind, severity: e.severity, message: e.message, details: e.attributes, occurredAt: e.occurredAt }]));
     const interval = deps.options.heartbeatIntervalMs;
     this.liveness = new AgentLiveness(deps.db.knex, deps.clock, {
       heartbeatIntervalMs: interval, offlineAfterMs: 3 * interval, restartGraceMs: deps.options.restartGraceMs, startedAt: deps.clock.now(),
