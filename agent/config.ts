@@ -17,6 +17,8 @@ export interface AgentConfig {
   readonly logLevel: LogLevel;
   readonly logPretty: boolean | undefined;
   readonly metrics: boolean;
+  /** host:port for the agent's own /metrics; undefined serves none. */
+  readonly metricsListen: { host: string; port: number } | undefined;
   /** Test only: enables the `count` executor, which appends each executed command id to this file. */
   readonly testCountFile: string | undefined;
 }
@@ -33,6 +35,12 @@ function hubAddress(value: string): string {
   return value;
 }
 
+function listenAddress(value: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(value);
+  if (!m || Number(m[2]) > 65535) throw new InvalidArgumentError(`--metrics-listen must be host:port, got "${value}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
+
 export function agentCommand(): Command {
   return new Command("edgehub-agent")
     .description("edgehub agent: enrolls with a hub, holds an mTLS session and runs the hub's commands on this machine")
@@ -45,6 +53,7 @@ export function agentCommand(): Command {
     .addOption(new Option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`).choices([...LOG_LEVELS]).env("EDGEHUB_LOG_LEVEL").default("info"))
     .addOption(new Option("--log-format <format>", "json or pretty").choices(["json", "pretty"]).env("EDGEHUB_LOG_FORMAT"))
     .addOption(new Option("--no-metrics", "do not send host metrics"))
+    .addOption(new Option("--metrics-listen <host:port>", "serve the agent's Prometheus metrics at http://host:port/metrics").env("EDGEHUB_METRICS_LISTEN").argParser(listenAddress))
     .helpOption("-h, --help", "show this help")
     .showHelpAfterError()
     .allowExcessArguments(false)
@@ -61,7 +70,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   } finally {
     process.env = saved;
   }
-  const o = command.opts<{ hub: string; joinToken?: string; hubCa?: string; stateDir: string; role: FleetRole; hostname?: string; logLevel: LogLevel; logFormat?: string; metrics: boolean }>();
+  const o = command.opts<{ hub: string; joinToken?: string; hubCa?: string; stateDir: string; role: FleetRole; hostname?: string; logLevel: LogLevel; logFormat?: string; metrics: boolean; metricsListen?: { host: string; port: number } }>();
   return Object.freeze({
     hub: o.hub,
     joinToken: o.joinToken?.trim() || undefined,
@@ -72,6 +81,7 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     logLevel: o.logLevel,
     logPretty: o.logFormat === undefined ? undefined : o.logFormat === "pretty",
     metrics: o.metrics,
+    metricsListen: o.metricsListen,
     testCountFile: env.EDGEHUB_AGENT_TEST_COUNT_FILE || undefined,
   });
 }

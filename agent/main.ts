@@ -6,6 +6,7 @@ import { sampleMetrics } from "../lib/host-facts/sample-metrics.js";
 import type { CommandExecutor } from "../lib/fleet-session/command-dispatcher.js";
 import { FleetSession } from "../lib/fleet-session/fleet-session.js";
 import { createLogger } from "../lib/logging/create-logger.js";
+import { createAgentMetrics, serveMetrics } from "./agent-metrics.js";
 import { parseAgentConfig, type AgentConfig } from "./config.js";
 import { collectInventoryExecutor } from "./executors/collect-inventory.js";
 import { countingExecutor } from "./executors/counting.js";
@@ -35,11 +36,14 @@ async function main(): Promise<number> {
   const inventoryOptions: CollectInventoryOptions = {};
   // The name the operator enrolled the machine under wins over the kernel's hostname.
   const inventory = async () => ({ ...(await collectInventory(inventoryOptions)), hostname: config.hostname });
-  return new Promise<number>((resolve) => {
+  const agentMetrics = createAgentMetrics();
+  const metricsServer = config.metricsListen ? await serveMetrics(agentMetrics.registry, config.metricsListen.host, config.metricsListen.port) : undefined;
+  if (metricsServer) log.info({ port: metricsServer.port }, "Serving agent metrics");
+  const code = await new Promise<number>((resolve) => {
     const session = new FleetSession({
       hub: config.hub, role: config.role, stateDir: config.stateDir, joinToken: config.joinToken, hubCaFile: config.hubCaFile,
       hostname: config.hostname, agentVersion: AGENT_VERSION, executors: executorsFor(config, inventory), collectInventory: inventory,
-      sampleMetrics: config.metrics ? () => sampleMetrics() : undefined, log,
+      sampleMetrics: config.metrics ? () => sampleMetrics() : undefined, log, observer: agentMetrics.observer,
       onFatal: (err) => {
         log.fatal({ err }, err.message);
         void session.stop().then(() => resolve(3));
@@ -58,6 +62,8 @@ async function main(): Promise<number> {
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
   });
+  await metricsServer?.close();
+  return code;
 }
 
 main().then(

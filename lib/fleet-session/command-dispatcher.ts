@@ -38,6 +38,7 @@ export class CommandDispatcher {
     private readonly journal: CommandJournal,
     private readonly report: (r: CommandReport) => void,
     private readonly log: Logger,
+    private readonly onFinished?: (kind: string, state: FinishedState, seconds: number) => void,
   ) {}
 
   get lastFinished(): string | undefined {
@@ -71,6 +72,7 @@ export class CommandDispatcher {
     const deadline = cmd.deadline ?? new Date(Date.now() + 300_000);
     const timer = setTimeout(() => controller.abort(new Error("deadline passed")), Math.max(0, deadline.getTime() - Date.now()));
     timer.unref();
+    const started = performance.now();
     let state: FinishedState;
     let resultJson = "";
     let error = "";
@@ -92,6 +94,7 @@ export class CommandDispatcher {
     if (this.stopping && controller.signal.aborted) return;
     // Journal first, then report: a lost report is repaired by re-delivery, never by re-execution.
     this.journal.record({ id: cmd.commandId, state, resultJson, error });
+    this.onFinished?.(cmd.kind, state, (performance.now() - started) / 1000);
     this.running.delete(cmd.commandId);
     this.report({ commandId: cmd.commandId, state, resultJson, error });
   }

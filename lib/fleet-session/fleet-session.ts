@@ -48,6 +48,17 @@ export interface FleetSessionOptions {
   backoff?: FullJitterBackoff;
   /** Called when the hub refuses this agent for good (revoked, unknown): the program should exit. */
   onFatal?: (err: Error) => void;
+  /** Session events for the program's own metrics (the agent's /metrics). */
+  observer?: SessionObserver | undefined;
+}
+
+/** What a program may count about its session; every method is optional. */
+export interface SessionObserver {
+  connected?(hubId: string): void;
+  disconnected?(reason: string): void;
+  heartbeatSent?(): void;
+  /** A command finished here (not a journal replay), with how long the executor ran. */
+  commandFinished?(kind: string, state: "succeeded" | "failed" | "cancelled", seconds: number): void;
 }
 
 const WELCOME_TIMEOUT_MS = 20_000;
@@ -88,7 +99,7 @@ export class FleetSession {
     if (this.hubs.length === 0) throw new Error("No hub address given");
     this.backoff = options.backoff ?? new FullJitterBackoff();
     const journal = new CommandJournal(this.stateDir.journalFile);
-    this.dispatcher = new CommandDispatcher(options.executors, journal, (r) => this.sendReport(r), options.log);
+    this.dispatcher = new CommandDispatcher(options.executors, journal, (r) => this.sendReport(r), options.log, options.observer?.commandFinished?.bind(options.observer));
   }
 
   private transition(to: SessionState): void {
@@ -132,6 +143,7 @@ export class FleetSession {
     while (this.state !== "stopped") {
       this.transition("connecting");
       const outcome = await this.connectOnce(this.hubs[this.hubIndex]!);
+      this.options.observer?.disconnected?.(outcome.reason);
       if ((this.state as SessionState) === "stopped") break;
       // A hub that failed us (or drained) is not tried first next time; another one of the site is.
       this.hubIndex = (this.hubIndex + 1) % this.hubs.length;
@@ -221,6 +233,7 @@ export class FleetSession {
         this.transition("established");
         this.hubId = kind.value.hubId;
         this.backoff.reset();
+        this.options.observer?.connected?.(kind.value.hubId);
         this.options.log.info({ hub: kind.value.hubId, heartbeatMs: kind.value.heartbeatIntervalMs }, "Connected to the hub");
         this.startTimers(kind.value.heartbeatIntervalMs || 10_000, kind.value.metricsIntervalMs || 30_000);
         return undefined;
@@ -247,7 +260,10 @@ export class FleetSession {
   }
 
   private startTimers(heartbeatMs: number, metricsMs: number): void {
-    const beat = () => this.write(create(AgentMessageSchema, { kind: { case: "heartbeat", value: { sequence: ++this.heartbeatSeq, sentAt: timestampFromDate(new Date()) } } }));
+    const beat = () => {
+      this.write(create(AgentMessageSchema, { kind: { case: "heartbeat", value: { sequence: ++this.heartbeatSeq, sentAt: timestampFromDate(new Date()) } } }));
+      this.options.observer?.heartbeatSent?.();
+    };
     beat();
     this.timers.push(setInterval(beat, heartbeatMs));
     const sample = this.options.sampleMetrics;

@@ -157,7 +157,7 @@ describe("Fleet enrollment (real agent processes)", function () {
   });
 
   it("stores the host metrics an agent sends at the interval from Welcome", async () => {
-    const agent = spawnAgent({ hub, joinToken: await mintToken(t, site), hostname: "node-metrics", metrics: true });
+    const agent = spawnAgent({ hub, joinToken: await mintToken(t, site), hostname: "node-metrics", metrics: true, extraArgs: ["--metrics-listen", "127.0.0.1:0"] });
     agents.push(agent);
     const agentId = await waitFor("node-metrics to connect", async () => {
       const { agents: list } = await (await fleet()).listAgents({});
@@ -169,6 +169,16 @@ describe("Fleet enrollment (real agent processes)", function () {
     }, 20_000, 100);
     const health = await t.hub.db.knex("compute_machines").where({ agent_id: agentId }).first("health_status");
     expect(health.health_status).to.be.oneOf(["healthy", "warning", "critical"]);
+    // The agent's own /metrics counts its session and the commands it ran.
+    const port = Number(/"port":(\d+),"msg":"Serving agent metrics"/.exec(agent.output())?.[1]);
+    const { command } = await (await fleet()).runDiagnostic({ agentId, kind: "echo" });
+    await waitFor("echo done", async () => (await (await fleet()).getCommand({ commandId: command!.commandId })).command!.state === "succeeded");
+    const text = await waitFor("agent metrics", async () => {
+      const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+      return body.includes('edgehub_agent_commands_total{kind="echo",outcome="succeeded"} 1') ? body : undefined;
+    });
+    expect(text).to.match(/^edgehub_agent_connected 1$/m);
+    expect(text).to.match(/^edgehub_agent_heartbeats_sent_total [1-9]\d*$/m);
   });
 
   it("keeps the enrolled identity in the state directory", async () => {
