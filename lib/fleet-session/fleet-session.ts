@@ -1,7 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
-import type { Logger } from "pino";
 import {
   AgentMessageSchema,
   CommandState as CommandStatePb,
@@ -9,14 +8,16 @@ import {
   type HubMessage,
 } from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { FullJitterBackoff } from "../backoff/full-jitter-backoff.js";
-import type { HostInventory, HostMetricsSample } from "../host-facts/host-facts.js";
 import { inventoryToProto, metricsToProto } from "../host-facts/host-facts-proto.js";
-import { CommandDispatcher, type CommandExecutor, type CommandReport } from "./command-dispatcher.js";
+import { CommandDispatcher, type CommandReport } from "./command-dispatcher.js";
 import { CommandJournal } from "./command-journal.js";
 import { enrollAgent, isRetryableEnrollmentError } from "./enroll-agent.js";
-import { ROLE_TO_WIRE, type FleetRole } from "./fleet-role.js";
+import type { FleetSessionOptions } from "./fleet-session-options.js";
+import { ROLE_TO_WIRE } from "./fleet-role.js";
 import { HubClient } from "./hub-client.js";
 import { StateDir, type StoredIdentity } from "./state-dir.js";
+
+export type { FleetSessionOptions, SessionObserver } from "./fleet-session-options.js";
 
 /** idle → enrolling → connecting → established → waiting (backoff or drain) → connecting … → stopped. */
 export type SessionState = "idle" | "enrolling" | "connecting" | "established" | "waiting" | "stopped";
@@ -29,37 +30,6 @@ const TRANSITIONS: Record<SessionState, readonly SessionState[]> = {
   waiting: ["connecting", "stopped"],
   stopped: [],
 };
-
-export interface FleetSessionOptions {
-  /** host:port of the hub's agent endpoint; several, comma-separated, for a multi-hub site (tried in turn). */
-  hub: string;
-  role: FleetRole;
-  stateDir: string;
-  /** Needed only for the first run (no identity in the state dir yet). */
-  joinToken?: string | undefined;
-  hubCaFile?: string | undefined;
-  hostname: string;
-  agentVersion: string;
-  executors: ReadonlyMap<string, CommandExecutor>;
-  collectInventory: () => Promise<HostInventory>;
-  /** Host metrics every metrics interval from Welcome; none when absent. */
-  sampleMetrics?: (() => Promise<HostMetricsSample>) | undefined;
-  log: Logger;
-  backoff?: FullJitterBackoff;
-  /** Called when the hub refuses this agent for good (revoked, unknown): the program should exit. */
-  onFatal?: (err: Error) => void;
-  /** Session events for the program's own metrics (the agent's /metrics). */
-  observer?: SessionObserver | undefined;
-}
-
-/** What a program may count about its session; every method is optional. */
-export interface SessionObserver {
-  connected?(hubId: string): void;
-  disconnected?(reason: string): void;
-  heartbeatSent?(): void;
-  /** A command finished here (not a journal replay), with how long the executor ran. */
-  commandFinished?(kind: string, state: "succeeded" | "failed" | "cancelled", seconds: number): void;
-}
 
 const WELCOME_TIMEOUT_MS = 20_000;
 

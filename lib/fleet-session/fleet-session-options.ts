@@ -1,0 +1,36 @@
+import type { Logger } from "pino";
+import type { FullJitterBackoff } from "../backoff/full-jitter-backoff.js";
+import type { HostInventory, HostMetricsSample } from "../host-facts/host-facts.js";
+import type { CommandExecutor } from "./command-dispatcher.js";
+import type { FleetRole } from "./fleet-role.js";
+
+export interface FleetSessionOptions {
+  /** host:port of the hub's agent endpoint; several, comma-separated, for a multi-hub site (tried in turn). */
+  hub: string;
+  role: FleetRole;
+  stateDir: string;
+  /** Needed only for the first run (no identity in the state dir yet). */
+  joinToken?: string | undefined;
+  hubCaFile?: string | undefined;
+  hostname: string;
+  agentVersion: string;
+  executors: ReadonlyMap<string, CommandExecutor>;
+  collectInventory: () => Promise<HostInventory>;
+  /** Host metrics every metrics interval from Welcome; none when absent. */
+  sampleMetrics?: (() => Promise<HostMetricsSample>) | undefined;
+  log: Logger;
+  backoff?: FullJitterBackoff;
+  /** Called when the hub refuses this agent for good (revoked, unknown): the program should exit. */
+  onFatal?: (err: Error) => void;
+  /** Session events for the program's own metrics (the agent's /metrics). */
+  observer?: SessionObserver | undefined;
+}
+
+/** What a program may count about its session; every method is optional. */
+export interface SessionObserver {
+  connected?(hubId: string): void;
+  disconnected?(reason: string): void;
+  heartbeatSent?(): void;
+  /** A command finished here (not a journal replay), with how long the executor ran. */
+  commandFinished?(kind: string, state: "succeeded" | "failed" | "cancelled", seconds: number): void;
+}
