@@ -21,6 +21,7 @@ describe("two hubs on one PostgreSQL (real processes)", function () {
   let a: HubProcess;
   let b: HubProcess;
   let client: Client<typeof FleetService>;
+  let startHub: (name: string) => Promise<HubProcess>;
 
   before(async function () {
     skipUnlessBackend(this, await postgresReachable(), "PostgreSQL on 127.0.0.1:5432");
@@ -36,6 +37,7 @@ describe("two hubs on one PostgreSQL (real processes)", function () {
       hubs.push(hub);
       return hub;
     };
+    startHub = start;
     [a, b] = [await start("hub-a"), await start("hub-b")];
     client = await fleetClientFor(a.httpPort, PASSWORD);
   });
@@ -91,5 +93,22 @@ describe("two hubs on one PostgreSQL (real processes)", function () {
     await waitFor("all queued and in-flight commands to succeed", () => succeeded([...inFlight, ...queued]), 30_000, 200);
     const sessions = await client.listAgents({});
     expect(sessions.agents.map((x) => x.hubId)).to.deep.equal(["hub-a", "hub-a"]);
+  });
+
+  it("revokes through hub A an agent held by a restarted hub B: B's stream closes at once", async () => {
+    b = await startHub("hub-b");
+    const grpcB = `127.0.0.1:${b.grpcPort}`;
+    const m1 = (await agentOn("multi-1"))!;
+    const { token } = await client.createJoinToken({ role: "compute", edgeDataCenterId: m1.edgeDataCenterId, computePoolId: m1.computePoolId, maxUses: 1, ttlSeconds: 600 });
+    const victim = spawnAgent({ hub: grpcB, joinToken: token, hostname: "multi-3" });
+    agents.push(victim);
+    const v = await waitFor("multi-3 on the new hub B", async () => {
+      const x = await agentOn("multi-3");
+      return x?.status === "connected" && x.hubId === "hub-b" ? x : undefined;
+    });
+    await client.revokeAgent({ agentId: v.agentId, reason: "decommissioned" });
+    expect((await victim.exited).code).to.equal(3);
+    expect(victim.output()).to.contain("Agent certificate revoked");
+    expect((await agentOn("multi-3"))!.status).to.equal("revoked");
   });
 });
