@@ -1,4 +1,6 @@
 import { fork, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import path from "node:path";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { Worker } from "node:worker_threads";
@@ -23,9 +25,17 @@ export interface ForkedChild<R> {
 
 /** Forks a bench child (.ts through tsx) with IPC and waits for its `{type: "ready"}` message. */
 export function forkChild<R>(script: URL, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 120_000): Promise<ForkedChild<R>> {
-  const proc = fork(script, args, { execArgv: TSX, env, stdio: ["ignore", "ignore", "pipe", "ipc"] });
+  const proc = fork(script, args, { execArgv: TSX, env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   let err = "";
   proc.stderr!.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-20_000)));
+  // BENCH_LOG_DIR keeps each child's output (the hub logs JSON at warn to stdout) for a post-mortem.
+  if (process.env.BENCH_LOG_DIR) {
+    const log = fs.createWriteStream(path.join(process.env.BENCH_LOG_DIR, `${path.basename(script.pathname, ".ts")}-${proc.pid}.log`));
+    proc.stdout!.pipe(log);
+    proc.stderr!.pipe(log);
+  } else {
+    proc.stdout!.resume();
+  }
   const exited = new Promise<number | null>((resolve) => proc.once("exit", (code) => resolve(code)));
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {

@@ -23,6 +23,7 @@ const { values: a } = parseArgs({
     "storm-observe-s": { type: "string", default: "80" },
     // A PostgreSQL server: the bench creates a scratch database on it and drops it at the end.
     postgres: { type: "string" },
+    "hub-log-level": { type: "string", default: "warn" },
     "skip-baseline": { type: "boolean", default: false },
     "skip-storm": { type: "boolean", default: false },
   },
@@ -52,7 +53,7 @@ async function main() {
     result.baseline = await runEchoBaseline({ agents, workers, intervalMs: heartbeatMs, windowMs });
   }
 
-  const hubArgs = ["--data-dir", path.join(workDir, "hub"), "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--log-level", "warn", "--heartbeat-interval", String(heartbeatMs)];
+  const hubArgs = ["--data-dir", path.join(workDir, "hub"), "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--log-level", a["hub-log-level"]!, "--heartbeat-interval", String(heartbeatMs)];
   progress("hub: starting");
   hub = await startHubChild(hubArgs, databaseUrl);
   // Restart on the same ports (agents know the address) and the same hub id.
