@@ -124,4 +124,15 @@ describe("recordMetrics", function () {
     await recordMetrics(knex, { agentId, sample: sampleAt(at(30), { disks: fullRoot }), at: at(31) });
     expect((await knex("compute_machines").where({ id: late.machineId }).first()).health_status).to.equal("critical");
   });
+
+  it("writes exactly one event when concurrent samples race on an agent's first report", async () => {
+    const { agentId } = await insertAgent(knex, { withMachine: true });
+    const results = await Promise.all(
+      Array.from({ length: 8 }, (_, i) => recordMetrics(knex, { agentId, sample: sampleAt(at(i), { disks: fullRoot }), at: at(i + 1) })),
+    );
+    expect(results.filter((r) => r.changed)).to.have.length(1);
+    expect(results.every((r) => r.stored)).to.equal(true);
+    const ev = await events(agentId);
+    expect(ev.map((e) => [e.details.from, e.details.to])).to.deep.equal([["unknown", "critical"]]);
+  });
 });
