@@ -36,6 +36,12 @@ async function main(): Promise<number> {
   const inventoryOptions: CollectInventoryOptions = {};
   // The name the operator enrolled the machine under wins over the kernel's hostname.
   const inventory = async () => ({ ...(await collectInventory(inventoryOptions)), hostname: config.hostname });
+  // GPUs seen at start: if nvidia-smi later fails they are reported in error instead of vanishing.
+  let expectedGpus: HostInventory["gpus"] | undefined;
+  const sampleMetricsWithInventoryGpus = async () => {
+    expectedGpus ??= (await inventory()).gpus;
+    return sampleMetrics({ expectedGpus });
+  };
   const agentMetrics = createAgentMetrics();
   const metricsServer = config.metricsListen ? await serveMetrics(agentMetrics.registry, config.metricsListen.host, config.metricsListen.port) : undefined;
   if (metricsServer) log.info({ port: metricsServer.port }, "Serving agent metrics");
@@ -43,7 +49,7 @@ async function main(): Promise<number> {
     const session = new FleetSession({
       hub: config.hub, role: config.role, stateDir: config.stateDir, joinToken: config.joinToken, hubCaFile: config.hubCaFile,
       hostname: config.hostname, agentVersion: AGENT_VERSION, executors: executorsFor(config, inventory), collectInventory: inventory,
-      sampleMetrics: config.metrics ? () => sampleMetrics() : undefined, log, observer: agentMetrics.observer,
+      sampleMetrics: config.metrics ? () => sampleMetricsWithInventoryGpus() : undefined, log, observer: agentMetrics.observer,
       onFatal: (err) => {
         log.fatal({ err }, err.message);
         void session.stop().then(() => resolve(3));

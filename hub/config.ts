@@ -30,6 +30,8 @@ export interface HubConfig {
   readonly heartbeatIntervalMs: number;
   /** Agent metrics interval sent in Welcome. */
   readonly metricsIntervalMs: number;
+  /** Time between metrics rollup/retention passes. */
+  readonly metricsMaintenanceIntervalMs: number;
   /** After a start, this hub declares no agent offline for this long (agents are reconnecting). */
   readonly restartGraceMs: number;
   /** On shutdown, agents are told to reconnect at a random point in this window. */
@@ -90,6 +92,7 @@ export function hubCommand(): Command {
     .addOption(new Option("--hub-id <id>", "name of this hub among several on one database; hostname:port when unset").env("HUB_ID"))
     .addOption(new Option("--heartbeat-interval <ms>", "agent heartbeat interval sent in Welcome").env("HUB_HEARTBEAT_INTERVAL_MS").default(10_000).argParser(positiveInt("--heartbeat-interval")))
     .addOption(new Option("--metrics-interval <ms>", "agent metrics interval sent in Welcome").env("HUB_METRICS_INTERVAL_MS").default(30_000).argParser(positiveInt("--metrics-interval")))
+    .addOption(new Option("--metrics-maintenance-interval <ms>", "time between hourly-rollup and retention passes").env("HUB_METRICS_MAINTENANCE_INTERVAL_MS").default(60_000).argParser(positiveInt("--metrics-maintenance-interval")))
     .addOption(new Option("--restart-grace <ms>", "after start, no agent is declared offline for this long").env("HUB_RESTART_GRACE_MS").default(60_000).argParser(nonNegativeInt("--restart-grace")))
     .addOption(new Option("--drain-spread <ms>", "on shutdown, agents reconnect spread over this window").env("HUB_DRAIN_SPREAD_MS").default(10_000).argParser(nonNegativeInt("--drain-spread")))
     .addOption(new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop").env("HUB_SHUTDOWN_TIMEOUT_MS").default(8_000).argParser(positiveInt("--shutdown-timeout")))
@@ -115,7 +118,7 @@ export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     dataDir: string; host: string; httpPort: number | string; grpcPort: number | string; databaseUrl?: string;
     logLevel: string; logFormat?: string; tokenTtl: number | string; maxRequestBytes: number | string;
     advertise: string; hubId?: string; heartbeatInterval: number | string; shutdownTimeout: number | string;
-    metricsInterval: number | string; restartGrace: number | string; drainSpread: number | string;
+    metricsInterval: number | string; metricsMaintenanceInterval: number | string; restartGrace: number | string; drainSpread: number | string;
   }>();
   // Defaults given as numbers skip argParser; env values are strings that went through it.
   const databaseUrl = o.databaseUrl?.trim() || undefined;
@@ -138,6 +141,7 @@ export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     hubId: o.hubId,
     heartbeatIntervalMs: Number(o.heartbeatInterval),
     metricsIntervalMs: Number(o.metricsInterval),
+    metricsMaintenanceIntervalMs: Number(o.metricsMaintenanceInterval),
     restartGraceMs: Number(o.restartGrace),
     drainSpreadMs: Number(o.drainSpread),
   });

@@ -18,6 +18,7 @@ import { AgentEndpoint } from "./fleet/agent-endpoint.js";
 import { agentServiceGrpc } from "./fleet/agent-service-grpc.js";
 import { FleetAdmin } from "./fleet/fleet-admin.js";
 import { FleetRuntime } from "./fleet/fleet-runtime.js";
+import { startMetricsMaintenance } from "./monitoring/metrics-maintenance.js";
 import { recordMetrics } from "./monitoring/record-metrics.js";
 import { createHubMetrics, type HubMetrics } from "./observability/hub-metrics.js";
 import { loadOrCreateHubCa, writeCaCertificate } from "./pki/ca-store.js";
@@ -56,7 +57,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
   const announce = deps.announce ?? ((text: string) => process.stdout.write(text));
   const metrics = createHubMetrics();
 
-  const db = deps.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const db = deps.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log: log.child({ component: "db" }) }));
   const cleanup: (() => Promise<void>)[] = deps.database ? [] : [() => db.close()];
   try {
     log.info({ database: db.kind, dataDir: config.dataDir }, "Database opened");
@@ -85,6 +86,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       },
       onMetrics: async (agentId, sample) => void (await recordMetrics(db.knex, { agentId, sample, at: clock.now() })),
     });
+    // Hourly rollups and retention; the lease inside makes N hubs share one pass.
+    const maintenance = startMetricsMaintenance({ db, clock, intervalMs: config.metricsMaintenanceIntervalMs, log: log.child({ component: "metrics-maintenance" }) });
+    cleanup.unshift(() => maintenance.stop());
     const fleetAdmin = new FleetAdmin({ knex: db.knex, clock, ca });
     const apiDeps: ApiDeps = { db, knex: db.knex, clock, log: log.child({ component: "api" }), metrics, tokenTtlSeconds: config.tokenTtlSeconds, fleetAdmin, hubCaFingerprint: ca.fingerprint };
     const policies = new PolicyRegistry();

@@ -4,7 +4,9 @@ import knexFactory, { type Knex } from "knex";
 import ClientPgLite from "knex-pglite";
 import { PGlite } from "@electric-sql/pglite";
 import pg from "pg";
+import type { Logger } from "pino";
 import { DataDirLock } from "./data-dir-lock.js";
+import { PgListener } from "./pg-listener.js";
 
 // pg parses int8/numeric as strings by default; counters and sizes here fit in a double.
 pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
@@ -29,39 +31,25 @@ export interface OpenDatabaseOptions {
   /** PGlite files live in `<dataDir>/pglite`; ignored for PostgreSQL. `memory://` keeps PGlite in memory. */
   dataDir: string | "memory://";
   poolMax?: number;
+  /** Where a lost LISTEN connection is reported (PostgreSQL only). */
+  log?: Logger;
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolMax ?? 10) : openPglite(options.dataDir);
+  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolMax ?? 10, options.log) : openPglite(options.dataDir);
 }
 
-async function openPostgres(url: string, poolMax: number): Promise<Database> {
+async function openPostgres(url: string, poolMax: number, log: Logger | undefined): Promise<Database> {
   const knex = knexFactory({ client: "pg", connection: url, pool: { min: 0, max: poolMax } });
-  // One dedicated connection for LISTEN; created lazily.
-  let listener: pg.Client | undefined;
-  const handlers = new Map<string, Set<(payload: string) => void>>();
+  const listener = new PgListener(url, log);
   return {
     kind: "postgres",
     knex,
-    async listen(channel, onPayload) {
-      if (!listener) {
-        listener = new pg.Client({ connectionString: url });
-        await listener.connect();
-        listener.on("notification", (n) => handlers.get(n.channel)?.forEach((h) => h(n.payload ?? "")));
-      }
-      let set = handlers.get(channel);
-      if (!set) {
-        set = new Set();
-        handlers.set(channel, set);
-        await listener.query(`LISTEN ${pg.escapeIdentifier(channel)}`);
-      }
-      set.add(onPayload);
-      return async () => {
-        set.delete(onPayload);
-      };
-    },
+    listen: (channel, onPayload) => listener.listen(channel, onPayload),
     async withAdvisoryLock(key, fn) {
       const client = new pg.Client({ connectionString: url });
+      // A dropped connection rejects the pending query; without a listener its 'error' event would kill the process.
+      client.on("error", () => undefined);
       await client.connect();
       try {
         await client.query("SELECT pg_advisory_lock($1)", [key]);
@@ -72,7 +60,7 @@ async function openPostgres(url: string, poolMax: number): Promise<Database> {
       }
     },
     async close() {
-      await listener?.end().catch(() => undefined);
+      await listener.close();
       await knex.destroy();
     },
   };

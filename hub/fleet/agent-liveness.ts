@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
+import { whereUuidIn } from "../db/uuid-array.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
 import { LEASE_KEYS, withLease } from "./lease.js";
 
@@ -55,7 +56,7 @@ export class AgentLiveness {
     )) as { rows: { id: string }[] };
     const revived = res.rows.map((r) => r.id);
     if (revived.length > 0) {
-      await this.knex("compute_machines").whereIn("agent_id", revived).where({ status: "offline" }).whereNull("deleted_at").update({ status: "active", updated_at: this.clock.now() });
+      await whereUuidIn(this.knex("compute_machines"), "agent_id", revived).where({ status: "offline" }).whereNull("deleted_at").update({ status: "active", updated_at: this.clock.now() });
     }
     return revived;
   }
@@ -77,7 +78,7 @@ export class AgentLiveness {
       const rows = await trx("agents").whereIn("id", silent).update({ status: "offline", updated_at: now }).returning<{ id: string }[]>("id");
       const ids = rows.map((r) => r.id);
       if (ids.length > 0) {
-        await trx("compute_machines").whereIn("agent_id", ids).where({ status: "active" }).whereNull("deleted_at").update({ status: "offline", updated_at: now });
+        await whereUuidIn(trx("compute_machines"), "agent_id", ids).where({ status: "active" }).whereNull("deleted_at").update({ status: "offline", updated_at: now });
         await recordFleetEvents(trx, ids.map((agentId) => ({
           agentId, kind: "agent_offline", severity: "warning", occurredAt: now,
           message: `Agent offline: no heartbeat for ${Math.round(this.options.offlineAfterMs / 1000)} s`,

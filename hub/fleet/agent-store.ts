@@ -3,6 +3,7 @@ import type { HostInventory } from "../../lib/host-facts/host-facts.js";
 import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
 import type { AgentRole, MachineType } from "./agent-role.js";
 import { isUuid } from "./command-store.js";
+import { whereUuidIn } from "../db/uuid-array.js";
 
 /** An agent's connection status as the fleet sees it (revoked is final). */
 export type AgentStatus = "enrolled" | "connected" | "disconnected" | "offline" | "revoked";
@@ -116,7 +117,7 @@ export async function closeStaleSessions(knex: Knex, hubId: string, now: Date): 
   return knex.transaction(async (trx) => {
     const rows = await trx("agent_sessions").where({ hub_id: hubId }).delete().returning<{ agent_id: string }[]>("agent_id");
     if (rows.length === 0) return 0;
-    await trx("agents").whereIn("id", rows.map((r) => r.agent_id)).where({ status: "connected" }).update({ status: "disconnected", disconnected_at: now, updated_at: now });
+    await whereUuidIn(trx("agents"), "id", rows.map((r) => r.agent_id)).where({ status: "connected" }).update({ status: "disconnected", disconnected_at: now, updated_at: now });
     return rows.length;
   });
 }

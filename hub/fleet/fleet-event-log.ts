@@ -1,5 +1,8 @@
 import type { Knex } from "knex";
 import { newId } from "../db/ids.js";
+import { whereUuidIn } from "../db/uuid-array.js";
+
+const INSERT_CHUNK = 1000;
 
 export type EventSeverity = "info" | "warning" | "critical";
 
@@ -19,12 +22,12 @@ export interface FleetEventInput {
  */
 export async function recordFleetEvents(knex: Knex, events: readonly FleetEventInput[]): Promise<void> {
   if (events.length === 0) return;
-  const machines = await knex("compute_machines")
-    .whereIn("agent_id", [...new Set(events.map((e) => e.agentId))])
+  const agentIds = [...new Set(events.map((e) => e.agentId))];
+  const machines = await whereUuidIn(knex("compute_machines"), "agent_id", agentIds)
     .whereNull("deleted_at")
     .select<{ id: string; agent_id: string }[]>("id", "agent_id");
   const machineOf = new Map(machines.map((m) => [m.agent_id, m.id]));
-  await knex("fleet_events").insert(events.map((e) => ({
+  const rows = events.map((e) => ({
     id: newId(),
     occurred_at: e.occurredAt,
     kind: e.kind.slice(0, 128),
@@ -33,5 +36,7 @@ export async function recordFleetEvents(knex: Knex, events: readonly FleetEventI
     machine_id: machineOf.get(e.agentId) ?? null,
     message: e.message.slice(0, 4000),
     details: JSON.stringify(e.details ?? {}),
-  })));
+  }));
+  // 8 columns a row: chunks keep each INSERT far below PostgreSQL's 65 535 bind parameters.
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await knex("fleet_events").insert(rows.slice(i, i + INSERT_CHUNK));
 }

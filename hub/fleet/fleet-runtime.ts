@@ -13,6 +13,7 @@ import { LEASE_KEYS, withLease } from "./lease.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
 import { listenFleet, notifyFleet, type FleetNotice } from "./fleet-notifier.js";
 import { PeriodicTask } from "./periodic-task.js";
+import { whereUuidIn } from "../db/uuid-array.js";
 
 /** Finished commands are kept this long for ListCommands and investigations, then purged. */
 const FINISHED_COMMAND_RETENTION_MS = 30 * 24 * 3600 * 1000;
@@ -189,7 +190,7 @@ export class FleetRuntime {
     const current = new Set(rows.map((r) => `${r.agent_id}/${r.session_id}`));
     const stale = held.filter((s) => !current.has(`${s.agentId}/${s.sessionId}`));
     if (stale.length > 0) {
-      const revoked = new Set((await this.knex("agents").whereIn("id", stale.map((s) => s.agentId)).where({ status: "revoked" }).select<{ id: string }[]>("id")).map((r) => r.id));
+      const revoked = new Set((await whereUuidIn(this.knex("agents"), "id", stale.map((s) => s.agentId)).where({ status: "revoked" }).select<{ id: string }[]>("id")).map((r) => r.id));
       for (const s of stale) {
         if (revoked.has(s.agentId)) s.fail("permission_denied", "Agent certificate revoked: reconnects are refused");
         else s.fail("aborted", "Agent stream replaced by a newer session of the same agent");

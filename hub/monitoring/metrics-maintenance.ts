@@ -52,7 +52,7 @@ export async function runMetricsMaintenance(knex: Knex, now: Date, retention = M
 export interface MetricsMaintenanceDeps {
   db: Pick<Database, "knex">;
   clock: Clock;
-  /** Time between passes; the first pass runs at once. One minute is plenty for hourly rollups. */
+  /** Time between passes, and before the first: a hub's first seconds belong to reconnecting agents. One minute is plenty for hourly rollups. */
   intervalMs?: number;
   log?: Logger;
   retention?: typeof METRICS_RETENTION;
@@ -83,7 +83,7 @@ export function startMetricsMaintenance(deps: MetricsMaintenanceDeps): MetricsMa
         if (!stopped) timer = setTimeout(tick, intervalMs);
       });
   };
-  timer = setTimeout(tick, 0);
+  timer = setTimeout(tick, intervalMs);
 
   return {
     async stop() {

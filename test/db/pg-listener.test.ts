@@ -1,0 +1,63 @@
+import { expect } from "chai";
+import pg from "pg";
+import { PgListener } from "../../hub/db/pg-listener.js";
+import { skipUnlessBackend } from "../support/real-backends.js";
+import { createScratchPostgres, postgresReachable } from "../support/test-database.js";
+
+async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe("PgListener (PostgreSQL LISTEN connection)", function () {
+  this.timeout(30_000);
+
+  it("survives its connection being killed: no crash, reconnects and LISTENs again", async function () {
+    skipUnlessBackend(this, await postgresReachable(), "PostgreSQL on 127.0.0.1:5432");
+    const scratch = await createScratchPostgres({ migrated: false });
+    const listener = new PgListener(scratch.url);
+    const admin = new pg.Client({ connectionString: scratch.url });
+    await admin.connect();
+    try {
+      const got: string[] = [];
+      await listener.listen("edgehub_test", (p) => got.push(p));
+      await admin.query("SELECT pg_notify('edgehub_test', 'before')");
+      await until("the first notice", () => got.includes("before"));
+
+      // What a server restart or an operator's pg_terminate_backend does to the hub's LISTEN connection.
+      const killed = await admin.query(
+        "SELECT pg_terminate_backend(pid) AS ok FROM pg_stat_activity WHERE datname = current_database() AND query ILIKE 'LISTEN%' AND pid <> pg_backend_pid()",
+      );
+      expect(killed.rows.map((r: { ok: boolean }) => r.ok)).to.deep.equal([true]);
+      await until("the listener to notice the loss", () => !listener.isConnected);
+      await until("the listener to reconnect", () => listener.isConnected);
+
+      await admin.query("SELECT pg_notify('edgehub_test', 'after')");
+      await until("a notice after the reconnect", () => got.includes("after"));
+      expect(got).to.deep.equal(["before", "after"]);
+    } finally {
+      await admin.end();
+      await listener.close();
+      await scratch.drop();
+    }
+  });
+
+  it("stops reconnecting once closed", async function () {
+    skipUnlessBackend(this, await postgresReachable(), "PostgreSQL on 127.0.0.1:5432");
+    const scratch = await createScratchPostgres({ migrated: false });
+    const listener = new PgListener(scratch.url);
+    try {
+      await listener.listen("edgehub_test", () => undefined);
+      expect(listener.isConnected).to.equal(true);
+      await listener.close();
+      expect(listener.isConnected).to.equal(false);
+      await new Promise((r) => setTimeout(r, 500));
+      expect(listener.isConnected).to.equal(false);
+    } finally {
+      await scratch.drop();
+    }
+  });
+});
