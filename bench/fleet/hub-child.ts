@@ -20,6 +20,16 @@ db.knex.on("query", (q: { sql?: string }) => {
 });
 const hub = await startHub(config, { log, database: db, announce: () => undefined });
 
+// A once-a-second timeline in the hub log (BENCH_LOG_DIR): event-loop lag and stream opens, to see where a storm stalls.
+let lastTick = performance.now();
+setInterval(async () => {
+  const now = performance.now();
+  const opens = (await hub.metrics.streamEvents.get()).values.find((v) => v.labels.event === "open")?.value ?? 0;
+  const connected = (await hub.metrics.connectedAgents.get()).values.reduce((s, v) => s + v.value, 0);
+  log.info({ lagMs: Math.round(now - lastTick - 1000), streamOpens: opens, connected }, "bench tick");
+  lastTick = now;
+}, 1000).unref();
+
 serveParent(async (type) => {
   switch (type) {
     case "stats": {

@@ -17,11 +17,9 @@ import { newId } from "../db/ids.js";
 import { DomainError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from "../domain/errors.js";
 import type { AgentRole } from "./agent-role.js";
 import { verifyAgentCertificate, type AgentIdentity } from "./agent-identity.js";
-import { closeSession, getAgent, openSession } from "./agent-store.js";
+import { closeSession } from "./agent-store.js";
 import { isFinal } from "./command-lifecycle.js";
 import { applyAgentReport, markDelivered, pendingCommands, type AgentReport } from "./command-store.js";
-import { registerComputeMachine } from "./compute-machine-registry.js";
-import { notifyFleet } from "./fleet-notifier.js";
 import type { FleetRuntime, LocalSession } from "./fleet-runtime.js";
 import { grpcCode } from "./grpc-status.js";
 
@@ -141,31 +139,22 @@ export class AgentStream implements LocalSession {
     if (hello.agentId !== identity.agentId) throw new UnauthenticatedError(`Agent stream refused: Hello names agent ${hello.agentId} but the certificate is for ${identity.agentId}`);
     const role = ROLE_FROM_WIRE[hello.role];
     if (role !== identity.role) throw new InvalidArgumentError("hello.role", `is ${role ?? "unspecified"} but the certificate says ${identity.role}`);
-    const agent = await getAgent(this.fleet.knex, identity.agentId).catch((err) => {
-      if (err instanceof NotFoundError) throw new UnauthenticatedError(`Agent stream refused: agent ${identity.agentId} is not enrolled with this hub`);
-      throw err;
+    const outcome = await this.fleet.hellos.admit({
+      agentId: identity.agentId, sessionId: this.sessionId, serial: identity.serial, role, agentVersion: hello.agentVersion,
+      inventory: hello.inventory ? inventoryFromProto(hello.inventory) : null,
+      isOpen: () => this.state === "awaiting_hello",
     });
-    if (agent.status === "revoked") throw new PermissionDeniedError(`Agent stream refused: the certificate of agent ${agent.id} was revoked`);
-    if (agent.certificateSerial !== identity.serial) throw new UnauthenticatedError(`Agent stream refused: the certificate of agent ${agent.id} was superseded`);
-    const now = this.fleet.deps.clock.now();
-    const inventory = hello.inventory ? inventoryFromProto(hello.inventory) : null;
-    await this.fleet.knex.transaction(async (trx) => {
-      await openSession(trx, {
-        agentId: agent.id, sessionId: this.sessionId, hubId: this.fleet.hubId, hostname: inventory?.hostname || agent.hostname,
-        agentVersion: hello.agentVersion, inventory, now,
-      });
-      if (role === "compute" && inventory) {
-        await registerComputeMachine(trx, { agentId: agent.id, edgeDataCenterId: agent.edgeDataCenterId, computePoolId: agent.computePoolId, machineType: agent.machineType }, inventory, now);
-      }
-      await notifyFleet(trx, { t: "session", agentId: agent.id, sessionId: this.sessionId });
-    });
+    if (!outcome.ok) {
+      if ("dropped" in outcome) return;
+      throw outcome.error;
+    }
     if (this.state !== "awaiting_hello") {
-      // The stream closed while we wrote; undo the session row we just made.
-      await closeSession(this.fleet.knex, agent.id, this.sessionId, now);
+      // The stream closed while its batch committed; undo the session row just made.
+      await closeSession(this.fleet.knex, identity.agentId, this.sessionId, this.fleet.deps.clock.now());
       return;
     }
     clearTimeout(this.helloTimer);
-    this.agentId = agent.id;
+    this.agentId = identity.agentId;
     this.role = role;
     this.state = "established";
     this.fleet.register(this);
@@ -173,9 +162,9 @@ export class AgentStream implements LocalSession {
     this.log.info({ role, version: hello.agentVersion }, "Agent connected");
     const o = this.fleet.deps.options;
     this.write(create(HubMessageSchema, {
-      kind: { case: "welcome", value: { agentId: agent.id, hubId: this.fleet.hubId, heartbeatIntervalMs: o.heartbeatIntervalMs, metricsIntervalMs: o.metricsIntervalMs } },
+      kind: { case: "welcome", value: { agentId: identity.agentId, hubId: this.fleet.hubId, heartbeatIntervalMs: o.heartbeatIntervalMs, metricsIntervalMs: o.metricsIntervalMs } },
     }));
-    this.pump();
+    // The first pump comes from the batcher: one query finds which of the batch's agents have commands.
   }
 
   private async onCommandUpdate(u: CommandUpdate): Promise<void> {

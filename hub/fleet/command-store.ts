@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { whereUuidIn } from "../db/uuid-array.js";
 import { newId } from "../db/ids.js";
 import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
 import { FINAL_STATES, isCommandState, isFinal, PENDING_STATES, statesAllowing, type CommandState } from "./command-lifecycle.js";
@@ -84,6 +85,16 @@ export async function pendingCommands(knex: Knex, agentId: string, now: Date, qu
     .limit(limit)
     .select<CommandRow[]>(COLUMNS);
   return rows.map(toCommand);
+}
+
+/** Which of these agents have unfinished commands (a just-welcomed batch: only those are pumped). */
+export async function agentsWithPendingCommands(knex: Knex, agentIds: readonly string[], now: Date): Promise<Set<string>> {
+  if (agentIds.length === 0) return new Set();
+  const rows = await whereUuidIn(knex("agent_commands"), "agent_id", agentIds)
+    .whereIn("state", [...PENDING_STATES])
+    .where("deadline", ">", now)
+    .distinct<{ agent_id: string }[]>("agent_id");
+  return new Set(rows.map((r) => r.agent_id));
 }
 
 /** Records that commands went out on a stream (a re-delivery keeps its state, counts the delivery). */

@@ -26,31 +26,54 @@ function hypervisorName(reported: string): string {
   return reported || "none";
 }
 
-/**
- * A compute agent's Hello registers its compute_machines row (spec 000 §1.3) in the token's data
- * center and pool, or refreshes the hardware columns of the row it already has. Allocation
- * counters and operator-set status are left alone.
- */
-export async function registerComputeMachine(trx: Knex.Transaction, grant: ComputeAgentGrant, inventory: HostInventory, now: Date): Promise<string | null> {
-  if (!grant.computePoolId || !grant.edgeDataCenterId) return null;
-  const hardware = {
+function hardwareOf(inventory: HostInventory) {
+  return {
     hostname: inventory.hostname,
     cpu_cores: inventory.cpu.threads || inventory.cpu.cores,
     memory_gb: Math.round((inventory.memoryTotalBytes / GIB) * 100) / 100,
     storage_gb: Math.round((inventory.disks.reduce((sum, d) => sum + d.sizeBytes, 0) / GIB) * 100) / 100,
     gpu_count: inventory.gpus.length,
     hypervisor_type: hypervisorName(inventory.hypervisorType),
-    updated_at: now,
   };
-  const existing = await trx("compute_machines").where({ agent_id: grant.agentId }).whereNull("deleted_at").first<{ id: string } | undefined>("id");
-  if (existing) {
-    await trx("compute_machines").where({ id: existing.id }).update(hardware);
-    return existing.id;
+}
+
+export interface ComputeMachineRegistration {
+  grant: ComputeAgentGrant;
+  inventory: HostInventory;
+}
+
+// 15 columns a row: chunks stay far below PostgreSQL's 65 535 bind parameters.
+const INSERT_CHUNK = 1000;
+
+/**
+ * Compute agents' Hellos register their compute_machines rows (spec 000 §1.3) in the token's data
+ * center and pool, or refresh the hardware columns of the rows they already have, in a fixed
+ * number of statements for any number of agents. Allocation counters and operator-set status are
+ * left alone.
+ */
+export async function registerComputeMachines(trx: Knex.Transaction, items: readonly ComputeMachineRegistration[], now: Date): Promise<void> {
+  const placed = items.filter((i) => i.grant.computePoolId && i.grant.edgeDataCenterId);
+  if (placed.length === 0) return;
+  const existing = new Set(
+    (await trx.raw<{ rows: { agent_id: string }[] }>(
+      `SELECT agent_id FROM compute_machines WHERE agent_id = ANY(?::uuid[]) AND deleted_at IS NULL`,
+      [`{${placed.map((i) => i.grant.agentId).join(",")}}`],
+    )).rows.map((r) => r.agent_id),
+  );
+  const refresh = placed.filter((i) => existing.has(i.grant.agentId));
+  if (refresh.length > 0) {
+    await trx.raw(
+      `UPDATE compute_machines AS m SET hostname = v.hostname, cpu_cores = v.cpu_cores, memory_gb = v.memory_gb, storage_gb = v.storage_gb,
+         gpu_count = v.gpu_count, hypervisor_type = v.hypervisor_type, updated_at = ?
+       FROM jsonb_to_recordset(?::jsonb) AS v(agent_id uuid, hostname text, cpu_cores int, memory_gb float8, storage_gb float8, gpu_count int, hypervisor_type text)
+       WHERE m.agent_id = v.agent_id AND m.deleted_at IS NULL`,
+      [now, JSON.stringify(refresh.map((i) => ({ agent_id: i.grant.agentId, ...hardwareOf(i.inventory) })))],
+    );
   }
-  const id = newId();
-  await trx("compute_machines").insert({
-    id, ...hardware, machine_type: machineTypeFor(grant.machineType, inventory), status: "active", health_status: "unknown", rental_mode: "shared",
-    resource_pool_id: grant.computePoolId, edge_data_center_id: grant.edgeDataCenterId, agent_id: grant.agentId, created_at: now,
-  });
-  return id;
+  const fresh = placed.filter((i) => !existing.has(i.grant.agentId)).map((i) => ({
+    id: newId(), ...hardwareOf(i.inventory), updated_at: now, machine_type: machineTypeFor(i.grant.machineType, i.inventory), status: "active",
+    health_status: "unknown", rental_mode: "shared", resource_pool_id: i.grant.computePoolId, edge_data_center_id: i.grant.edgeDataCenterId,
+    agent_id: i.grant.agentId, created_at: now,
+  }));
+  for (let i = 0; i < fresh.length; i += INSERT_CHUNK) await trx("compute_machines").insert(fresh.slice(i, i + INSERT_CHUNK));
 }

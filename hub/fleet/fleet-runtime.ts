@@ -8,7 +8,8 @@ import type { HubCa } from "../pki/hub-ca.js";
 import type { AgentRole } from "./agent-role.js";
 import { AgentLiveness } from "./agent-liveness.js";
 import { closeStaleSessions } from "./agent-store.js";
-import { expireOverdue, purgeFinished } from "./command-store.js";
+import { agentsWithPendingCommands, expireOverdue, purgeFinished } from "./command-store.js";
+import { HelloBatcher } from "./hello-batcher.js";
 import { LEASE_KEYS, withLease } from "./lease.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
 import { listenFleet, notifyFleet, type FleetNotice } from "./fleet-notifier.js";
@@ -71,6 +72,8 @@ export interface FleetRuntimeDeps {
 export class FleetRuntime {
   readonly sessions = new Map<string, LocalSession>();
   readonly liveness: AgentLiveness;
+  /** Hellos become sessions in batches (one transaction for all that arrived meanwhile). */
+  readonly hellos: HelloBatcher;
   readonly caCertificate: X509Certificate;
   /** Where agent Event messages go: deps.onEvent, or fleet_events. */
   readonly onEvent: (event: AgentEventRecord) => Promise<void>;
@@ -88,6 +91,16 @@ export class FleetRuntime {
       heartbeatIntervalMs: interval, offlineAfterMs: 3 * interval, restartGraceMs: deps.options.restartGraceMs, startedAt: deps.clock.now(),
     });
     this.caCertificate = new X509Certificate(deps.ca.certPem);
+    this.hellos = new HelloBatcher({
+      knex: deps.db.knex, clock: deps.clock, log: deps.log, hubId: () => this.hubId,
+      afterBatch: (agentIds) => this.track(this.pumpWelcomed(agentIds).catch((err) => deps.log.warn({ err }, "First command delivery failed; the poll retries"))),
+    });
+  }
+
+  /** The first pump of just-welcomed streams, for the agents that have unfinished commands (one query per batch). */
+  private async pumpWelcomed(agentIds: string[]): Promise<void> {
+    const pending = await agentsWithPendingCommands(this.knex, agentIds, this.deps.clock.now());
+    for (const id of pending) this.sessions.get(id)?.pump();
   }
 
   get knex() {
