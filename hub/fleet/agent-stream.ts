@@ -28,7 +28,9 @@ export type ConnectCall = grpc.ServerDuplexStream<AgentMessage | DecodeFailure, 
 /** awaiting_hello → established → closed; anything but Hello first closes the stream. */
 type StreamState = "awaiting_hello" | "established" | "closed";
 
-const HELLO_TIMEOUT_MS = 10_000;
+// Generous: after a restart the hub may sit on thousands of fresh streams, and a timer that fires
+// before their already-received Hellos are read would throw away a finished TLS handshake.
+const HELLO_TIMEOUT_MS = 30_000;
 
 export const ROLE_FROM_WIRE: Record<AgentRolePb, AgentRole | undefined> = {
   [AgentRolePb.UNSPECIFIED]: undefined,

@@ -32,6 +32,8 @@ const TRANSITIONS: Record<SessionState, readonly SessionState[]> = {
 };
 
 const WELCOME_TIMEOUT_MS = 20_000;
+/** How long a TCP + TLS + HTTP/2 setup may take before the attempt is given up. */
+const CONNECT_TIMEOUT_MS = 90_000;
 
 const REPORT_TO_WIRE: Record<CommandReport["state"], CommandStatePb> = {
   running: CommandStatePb.RUNNING,
@@ -56,6 +58,7 @@ export class FleetSession {
   private call: grpc.ClientDuplexStream<AgentMessage, HubMessage> | undefined;
   private client: HubClient | undefined;
   private timers: NodeJS.Timeout[] = [];
+  private stopWatching: (() => void) | undefined;
   private wake: (() => void) | undefined;
   private loop: Promise<void> | undefined;
   private heartbeatSeq = 0n;
@@ -139,6 +142,8 @@ export class FleetSession {
       const finish = (reason: string) => {
         if (settled) return;
         settled = true;
+        this.stopWatching?.();
+        this.stopWatching = undefined;
         this.clearTimers();
         this.call = undefined;
         this.client?.close();
@@ -161,15 +166,28 @@ export class FleetSession {
       });
       call.on("end", () => finish("hub ended the stream"));
       call.on("close", () => finish("stream closed"));
-      // A hub that accepts the stream but never welcomes us is as good as down.
-      const welcomeTimer = setTimeout(() => {
-        if (this.state !== "established" && !settled) {
+      // The Welcome timeout starts once the connection is up: under a reconnect storm the hub's TLS
+      // handshakes queue, and abandoning a handshake in progress only to start another one from
+      // scratch is how the fleet overloaded a restarted hub for good (bench/fleet, 6 000 agents).
+      const client = this.client;
+      const stopWatching = client.onceConnected(CONNECT_TIMEOUT_MS, (outcome) => {
+        if (settled) return;
+        if (outcome === "timeout") {
           call.cancel();
-          finish(`no Welcome within ${WELCOME_TIMEOUT_MS} ms`);
+          finish(`no connection to the hub within ${CONNECT_TIMEOUT_MS} ms`);
+          return;
         }
-      }, WELCOME_TIMEOUT_MS);
-      welcomeTimer.unref();
-      this.timers.push(welcomeTimer);
+        // A hub that accepts the stream but never welcomes us is as good as down.
+        const welcomeTimer = setTimeout(() => {
+          if (this.state !== "established" && !settled) {
+            call.cancel();
+            finish(`no Welcome within ${WELCOME_TIMEOUT_MS} ms`);
+          }
+        }, WELCOME_TIMEOUT_MS);
+        welcomeTimer.unref();
+        this.timers.push(welcomeTimer);
+      });
+      this.stopWatching = stopWatching;
       void this.sendHello(call).catch((err) => {
         call.cancel();
         finish(`Hello failed: ${(err as Error).message}`);

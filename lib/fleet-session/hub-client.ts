@@ -63,6 +63,32 @@ export class HubClient {
     return this.client.makeBidiStreamRequest(grpcPath(AgentService.method.connect), serializerOf(AgentMessageSchema), deserializerOf(HubMessageSchema));
   }
 
+  /**
+   * Calls back once the channel is READY (TCP, TLS and HTTP/2 set up), or with "timeout" when it is
+   * still connecting after `timeoutMs`. A refused connection fails the pending call itself, so only
+   * a slow handshake (a hub busy with thousands of them) ends here. Returns a canceller.
+   */
+  onceConnected(timeoutMs: number, callback: (outcome: "ready" | "timeout") => void): () => void {
+    const channel = this.client.getChannel();
+    const deadline = Date.now() + timeoutMs;
+    let cancelled = false;
+    const check = () => {
+      if (cancelled) return;
+      const state = channel.getConnectivityState(true);
+      if (state === grpc.connectivityState.READY) return callback("ready");
+      if (state === grpc.connectivityState.SHUTDOWN) return;
+      channel.watchConnectivityState(state, deadline, (err) => {
+        if (cancelled) return;
+        if (err) callback("timeout");
+        else check();
+      });
+    };
+    check();
+    return () => {
+      cancelled = true;
+    };
+  }
+
   close(): void {
     this.client.close();
   }
