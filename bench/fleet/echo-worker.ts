@@ -22,7 +22,7 @@ let established = 0;
 
 for (let i = 0; i < data.count; i++) {
   // One channel per client, as each agent has its own connection (and TLS session) to the hub.
-  const client = new grpc.Client(`127.0.0.1:${data.port}`, grpc.credentials.createSsl(Buffer.from(data.caPem)), { "grpc.ssl_target_name_override": "localhost" });
+  const client = new grpc.Client(`127.0.0.1:${data.port}`, grpc.credentials.createSsl(Buffer.from(data.caPem)), { "grpc.ssl_target_name_override": "localhost", "grpc.use_local_subchannel_pool": 1 });
   clients.push(client);
   const call = client.makeBidiStreamRequest<Buffer, Buffer>("/bench.Echo/Echo", (b) => b, (b) => b);
   const sent: number[] = [];

@@ -28,8 +28,10 @@ export class AgentEndpoint {
   constructor(options: AgentEndpointOptions) {
     this.server = new grpc.Server({
       "grpc.max_receive_message_length": options.maxReceiveMessageBytes,
-      "grpc.keepalive_time_ms": 20_000,
-      "grpc.keepalive_timeout_ms": 10_000,
+      // A ping unanswered for 30 s means a dead agent; shorter, and a hub busy with a reconnect
+      // storm (event-loop stalls of several seconds) would cut connections it just set up.
+      "grpc.keepalive_time_ms": 30_000,
+      "grpc.keepalive_timeout_ms": 30_000,
       "grpc.keepalive_permit_without_calls": 1,
       "grpc.http2.min_ping_interval_without_data_ms": 5_000,
     });

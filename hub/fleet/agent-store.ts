@@ -1,7 +1,8 @@
 import type { Knex } from "knex";
 import type { HostInventory } from "../../lib/host-facts/host-facts.js";
 import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
-import type { AgentRole, MachineType } from "./agent-role.js";
+import { decodePageToken, pageOf, pageSizeOf } from "../identity/page-token.js";
+import { isAgentRole, type AgentRole, type MachineType } from "./agent-role.js";
 import { isUuid } from "./command-store.js";
 import { whereUuidIn } from "../db/uuid-array.js";
 
@@ -62,10 +63,30 @@ export async function getAgent(knex: Knex, agentId: string): Promise<AgentRecord
   return toAgent(row);
 }
 
-export async function listAgents(knex: Knex, filter: { role?: string }): Promise<AgentRecord[]> {
-  const q = agentQuery(knex).orderBy("a.enrolled_at");
-  if (filter.role) q.where("a.role", filter.role);
-  return (await q).map(toAgent);
+const AGENT_STATUSES: readonly AgentStatus[] = ["enrolled", "connected", "disconnected", "offline", "revoked"];
+
+export interface AgentListQuery {
+  role: string;
+  status: string;
+  pageSize: number;
+  pageToken: string;
+}
+
+/** A page of agents in enrollment order (UUIDv7 ids), keyset-paginated so pages hold while agents enroll. */
+export async function listAgents(knex: Knex, query: AgentListQuery): Promise<{ items: AgentRecord[]; nextPageToken: string }> {
+  if (query.role && !isAgentRole(query.role)) throw new InvalidArgumentError("role", `must be one of compute, ceph_gateway, cloud_box, got "${query.role}"`);
+  if (query.status && !AGENT_STATUSES.includes(query.status as AgentStatus)) throw new InvalidArgumentError("status", `must be one of ${AGENT_STATUSES.join(", ")}, got "${query.status}"`);
+  const size = pageSizeOf(query.pageSize);
+  const after = decodePageToken(query.pageToken, 1);
+  const q = agentQuery(knex).orderBy("a.id").limit(size + 1);
+  if (query.role) q.where("a.role", query.role);
+  if (query.status) q.where("a.status", query.status);
+  if (after) {
+    if (!isUuid(after[0]!)) throw new InvalidArgumentError("page_token", "is not a token returned by this list");
+    q.where("a.id", ">", after[0]!);
+  }
+  const page = pageOf((await q).map(toAgent), size, (a) => [a.id]);
+  return page;
 }
 
 /** Revokes the agent's certificate (by marking the agent); its stream is closed by the holder on NOTIFY. */

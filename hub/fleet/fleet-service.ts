@@ -75,7 +75,8 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
       return {};
     },
     async listAgents(req) {
-      return { agents: (await listAgents(knex, { role: req.role })).map(agentMessage) };
+      const page = await listAgents(knex, { role: req.role, status: req.status, pageSize: req.pageSize, pageToken: req.pageToken });
+      return { agents: page.items.map(agentMessage), nextPageToken: page.nextPageToken };
     },
     async getAgent(req) {
       return { agent: agentMessage(await getAgent(knex, req.agentId)) };

@@ -40,7 +40,7 @@ export class HelloBatcher {
   private readonly maxBatch: number;
 
   constructor(private readonly o: HelloBatcherOptions) {
-    this.maxBatch = o.maxBatch ?? 500;
+    this.maxBatch = o.maxBatch ?? 2000;
   }
 
   /** Resolves when the Hello's batch committed: the session is open, or refused with a reason; `dropped` if its stream closed first. */

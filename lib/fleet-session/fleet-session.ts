@@ -31,7 +31,9 @@ const TRANSITIONS: Record<SessionState, readonly SessionState[]> = {
   stopped: [],
 };
 
-const WELCOME_TIMEOUT_MS = 20_000;
+// A hub that took the stream but never welcomes is rare (a wedged hub); a hub busy admitting a
+// whole fleet after a restart is not, and giving up on it only adds another TLS handshake.
+const WELCOME_TIMEOUT_MS = 60_000;
 /** How long a TCP + TLS + HTTP/2 setup may take before the attempt is given up. */
 const CONNECT_TIMEOUT_MS = 90_000;
 

@@ -7,12 +7,19 @@ import { deserializerOf, grpcPath, serializerOf } from "../grpc-protobuf/grpc-se
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   // Keepalive on the agent side too: a dead hub or a silent NAT drop is noticed without a heartbeat timeout.
-  "grpc.keepalive_time_ms": 20_000,
-  "grpc.keepalive_timeout_ms": 10_000,
+  // 30 s for the ack: a hub absorbing a reconnect storm can stall for seconds, and cutting a
+  // connection it just accepted only adds another handshake to its queue.
+  "grpc.keepalive_time_ms": 30_000,
+  "grpc.keepalive_timeout_ms": 30_000,
   "grpc.keepalive_permit_without_calls": 1,
   // The session core does its own reconnects with jittered backoff.
   "grpc.initial_reconnect_backoff_ms": 1000,
   "grpc.max_receive_message_length": 16 * 1024 * 1024,
+  // Each session owns its channel and closes it on every reconnect. The process-wide pool grpc-js
+  // shares subchannels through is scanned linearly per new channel, comparing options and
+  // credentials: a process holding thousands of sessions (bench/fleet's simulated agents) spent a
+  // minute of CPU there after a hub restart before a single handshake went out.
+  "grpc.use_local_subchannel_pool": 1,
 };
 
 /** What a connection to a hub trusts (the hub CA) and, once enrolled, presents (key + certificate). */

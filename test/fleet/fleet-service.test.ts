@@ -6,6 +6,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { enrollAgent } from "../../lib/fleet-session/enroll-agent.js";
 import { StateDir } from "../../lib/fleet-session/state-dir.js";
+import { newId } from "../../hub/db/ids.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { createSite, type Site } from "./support/fleet-fixtures.js";
 
@@ -94,6 +95,43 @@ describe("FleetService", function () {
     expect((await failure(client.runDiagnostic({ agentId: "0190b3a0-0000-7000-8000-000000000009", kind: "echo" }))).code).to.equal(Code.NotFound);
     expect((await failure(client.getCommand({ commandId: "0190b3a0-0000-7000-8000-000000000009" }))).code).to.equal(Code.NotFound);
     expect((await failure(client.listCommands({ state: "bogus" }))).rawMessage).to.contain("state");
+  });
+
+  it("pages ListAgents in enrollment order with role and status filters, and refuses bad filters and tokens", async () => {
+    const client = await fleet();
+    const now = new Date();
+    const ids = Array.from({ length: 7 }, () => newId());
+    await t.hub.db.knex("agents").insert(ids.map((id, i) => ({
+      id, role: "cloud_box", hostname: `box-${i}`, edge_data_center_id: site.edgeDataCenterId, certificate_serial: `${i + 1}`,
+      certificate_expires_at: new Date(now.getTime() + 86_400_000), status: i % 2 === 0 ? "offline" : "enrolled", enrolled_at: now,
+    })));
+    const seen: string[] = [];
+    let pageToken = "";
+    let pages = 0;
+    do {
+      const res = await client.listAgents({ role: "cloud_box", pageSize: 3, pageToken });
+      expect(res.agents.length).to.be.at.most(3);
+      seen.push(...res.agents.map((a) => a.agentId));
+      pageToken = res.nextPageToken;
+      pages++;
+    } while (pageToken);
+    expect(pages).to.equal(3);
+    expect(seen).to.deep.equal([...ids].sort());
+    const offline = await client.listAgents({ role: "cloud_box", status: "offline" });
+    expect(offline.agents.map((a) => a.hostname).sort()).to.deep.equal(["box-0", "box-2", "box-4", "box-6"]);
+    expect(offline.nextPageToken).to.equal("");
+
+    const cases: [Parameters<typeof client.listAgents>[0], string][] = [
+      [{ role: "router" }, "role"],
+      [{ status: "sleeping" }, "status"],
+      [{ pageSize: -1 }, "page_size"],
+      [{ pageToken: "not-a-token" }, "page_token"],
+    ];
+    for (const [req, field] of cases) {
+      const err = await failure(client.listAgents(req));
+      expect(err.code, JSON.stringify(req)).to.equal(Code.InvalidArgument);
+      expect(err.rawMessage).to.contain(field);
+    }
   });
 
   it("requires a bearer token", async () => {
