@@ -12,6 +12,11 @@ export interface LivenessOptions {
   offlineAfterMs: number;
   /** After this hub starts, nobody is declared offline by it for this long (agents are coming back). */
   restartGraceMs: number;
+  /**
+   * The grace goes on past restartGraceMs while agents are still coming back (one came back within
+   * offlineAfterMs), up to this long after the start; 5 × restartGraceMs by default.
+   */
+  maxRestartGraceMs?: number;
   startedAt: Date;
 }
 
@@ -21,12 +26,31 @@ export interface LivenessOptions {
  */
 export class AgentLiveness {
   private pending = new Map<string, Date>();
+  private lastComeBackAt: number | undefined;
 
   constructor(
     private readonly knex: Knex,
     private readonly clock: Clock,
     readonly options: LivenessOptions,
   ) {}
+
+  /** Agents opened sessions on this hub (a Hello batch committed): a restart's reconnects are still arriving. */
+  noteAgentsBack(): void {
+    this.lastComeBackAt = this.clock.now().getTime();
+  }
+
+  /**
+   * Whether this hub is still in its restart grace: always for restartGraceMs, then for as long as
+   * agents keep coming back (a 10 000-agent fleet needs longer than a fixed minute on a small hub),
+   * never beyond maxRestartGraceMs.
+   */
+  inRestartGrace(now: Date): boolean {
+    const sinceStart = now.getTime() - this.options.startedAt.getTime();
+    if (sinceStart < this.options.restartGraceMs) return true;
+    const max = this.options.maxRestartGraceMs ?? 5 * this.options.restartGraceMs;
+    const recent = this.lastComeBackAt !== undefined && now.getTime() - this.lastComeBackAt < this.options.offlineAfterMs;
+    return sinceStart < max && recent;
+  }
 
   recordHeartbeat(agentId: string): void {
     this.pending.set(agentId, this.clock.now());
@@ -64,7 +88,7 @@ export class AgentLiveness {
   /** Marks silent agents and their machines offline; returns the agents it took offline. */
   async sweep(): Promise<string[]> {
     const now = this.clock.now();
-    if (now.getTime() - this.options.startedAt.getTime() < this.options.restartGraceMs) return [];
+    if (this.inRestartGrace(now)) return [];
     const cutoff = new Date(now.getTime() - this.options.offlineAfterMs);
     const result = await withLease(this.knex, LEASE_KEYS.liveness, async (trx) => {
       // A bounded batch per round (a whole site losing power is caught up over a few rounds)

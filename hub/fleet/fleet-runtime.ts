@@ -99,6 +99,7 @@ export class FleetRuntime {
 
   /** The first pump of just-welcomed streams, for the agents that have unfinished commands (one query per batch). */
   private async pumpWelcomed(agentIds: string[]): Promise<void> {
+    this.liveness.noteAgentsBack();
     const pending = await agentsWithPendingCommands(this.knex, agentIds, this.deps.clock.now());
     for (const id of pending) this.sessions.get(id)?.pump();
   }

@@ -32,6 +32,27 @@ export interface HubTls {
 /** A stand-in TLS server name for hubs addressed by IP (SNI may not carry an IP, RFC 6066). */
 const IP_SERVER_NAME = "edgehub-hub";
 
+// createSsl parses the PEMs into a TLS context each time; a session reconnecting (or thousands of
+// them after a hub restart) reuses one per identity and hub instead.
+const credentialCache = new WeakMap<HubTls, Map<string, grpc.ChannelCredentials>>();
+
+function credentialsFor(t: HubTls, host: string, byIp: boolean): grpc.ChannelCredentials {
+  let perHost = credentialCache.get(t);
+  if (!perHost) credentialCache.set(t, (perHost = new Map()));
+  let credentials = perHost.get(host);
+  if (!credentials) {
+    // For an IP target the SNI name is a placeholder, but the certificate is still checked against the IP.
+    credentials = grpc.credentials.createSsl(
+      Buffer.from(t.caPem),
+      t.keyPem ? Buffer.from(t.keyPem) : null,
+      t.certPem ? Buffer.from(t.certPem) : null,
+      byIp ? { checkServerIdentity: (_name, cert) => tls.checkServerIdentity(host, cert) } : {},
+    );
+    perHost.set(host, credentials);
+  }
+  return credentials;
+}
+
 /** A typed grpc-js client for AgentService, built from the protobuf-es descriptor. */
 export class HubClient {
   private readonly client: grpc.Client;
@@ -39,13 +60,7 @@ export class HubClient {
   constructor(target: string, t: HubTls, extraOptions: grpc.ChannelOptions = {}) {
     const host = target.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
     const byIp = net.isIP(host) !== 0;
-    // For an IP target the SNI name is a placeholder, but the certificate is still checked against the IP.
-    const credentials = grpc.credentials.createSsl(
-      Buffer.from(t.caPem),
-      t.keyPem ? Buffer.from(t.keyPem) : null,
-      t.certPem ? Buffer.from(t.certPem) : null,
-      byIp ? { checkServerIdentity: (_name, cert) => tls.checkServerIdentity(host, cert) } : {},
-    );
+    const credentials = credentialsFor(t, host, byIp);
     this.client = new grpc.Client(target, credentials, { ...CHANNEL_OPTIONS, ...(byIp ? { "grpc.ssl_target_name_override": IP_SERVER_NAME } : {}), ...extraOptions });
   }
 

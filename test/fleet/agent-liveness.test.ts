@@ -70,6 +70,31 @@ describe("agent liveness (batched heartbeats, offline sweep, restart grace)", fu
     expect((await t.db.knex("compute_machines").where({ agent_id: silent }).first("status")).status).to.equal("active");
   });
 
+  it("keeps the restart grace while agents are still coming back, ending it once they stop or at the cap", async () => {
+    const clock = new ManualClock(Date.now());
+    const [silent] = await seedAgents(t.db.knex, 1, clock.now());
+    const liveness = new AgentLiveness(t.db.knex, clock, { heartbeatIntervalMs: 1000, offlineAfterMs: 3000, restartGraceMs: 10_000, startedAt: clock.now() });
+    clock.advance(9_000);
+    liveness.noteAgentsBack();
+    clock.advance(2_000); // 11 s after the start, 2 s after the last come-back
+    expect(liveness.inRestartGrace(clock.now())).to.equal(true);
+    expect(await liveness.sweep()).to.deep.equal([]);
+    clock.advance(1_500); // 3.5 s without anyone coming back
+    expect(liveness.inRestartGrace(clock.now())).to.equal(false);
+    expect(await liveness.sweep()).to.include(silent); // with agents earlier tests left silent
+
+    // A steady trickle of reconnects cannot hold the grace beyond 5 × restartGraceMs.
+    const capped = new AgentLiveness(t.db.knex, clock, { heartbeatIntervalMs: 1000, offlineAfterMs: 3000, restartGraceMs: 10_000, startedAt: clock.now() });
+    for (let s = 0; s < 49; s++) {
+      clock.advance(1_000);
+      capped.noteAgentsBack();
+      expect(capped.inRestartGrace(clock.now()), `${s + 1} s`).to.equal(true);
+    }
+    clock.advance(1_000);
+    capped.noteAgentsBack();
+    expect(capped.inRestartGrace(clock.now())).to.equal(false);
+  });
+
   it("shares a background loop between hubs: a second holder of the lease skips the round", async function () {
     // PGlite is one connection in one process: two hubs racing for a lease need PostgreSQL.
     skipUnlessBackend(this, await postgresReachable(), "PostgreSQL on 127.0.0.1:5432");
