@@ -93,7 +93,7 @@ export function hubCommand(): Command {
     .addOption(new Option("--heartbeat-interval <ms>", "agent heartbeat interval sent in Welcome").env("HUB_HEARTBEAT_INTERVAL_MS").default(10_000).argParser(positiveInt("--heartbeat-interval")))
     .addOption(new Option("--metrics-interval <ms>", "agent metrics interval sent in Welcome").env("HUB_METRICS_INTERVAL_MS").default(30_000).argParser(positiveInt("--metrics-interval")))
     .addOption(new Option("--metrics-maintenance-interval <ms>", "time between hourly-rollup and retention passes").env("HUB_METRICS_MAINTENANCE_INTERVAL_MS").default(60_000).argParser(positiveInt("--metrics-maintenance-interval")))
-    .addOption(new Option("--restart-grace <ms>", "after start, no agent is declared offline for this long").env("HUB_RESTART_GRACE_MS").default(60_000).argParser(nonNegativeInt("--restart-grace")))
+    .addOption(new Option("--restart-grace <ms>", "after start, no agent is declared offline for this long (longer while agents are still coming back, up to 5x)").env("HUB_RESTART_GRACE_MS").default(60_000).argParser(nonNegativeInt("--restart-grace")))
     .addOption(new Option("--drain-spread <ms>", "on shutdown, agents reconnect spread over this window").env("HUB_DRAIN_SPREAD_MS").default(10_000).argParser(nonNegativeInt("--drain-spread")))
     .addOption(new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop").env("HUB_SHUTDOWN_TIMEOUT_MS").default(8_000).argParser(positiveInt("--shutdown-timeout")))
     .helpOption("-h, --help", "show this help")
