@@ -98,30 +98,6 @@ export async function revokeAgent(trx: Knex.Transaction, agentId: string, reason
   return { ...agent, status: "revoked", revokedAt: agent.revokedAt ?? now };
 }
 
-export interface SessionOpen {
-  agentId: string;
-  sessionId: string;
-  hubId: string;
-  hostname: string;
-  agentVersion: string;
-  inventory: HostInventory | null;
-  now: Date;
-}
-
-/** Records a new stream: this hub holds the agent now (a reconnect elsewhere overwrites the row). */
-export async function openSession(trx: Knex.Transaction, s: SessionOpen): Promise<void> {
-  await trx("agent_sessions")
-    .insert({ agent_id: s.agentId, session_id: s.sessionId, hub_id: s.hubId, connected_at: s.now })
-    .onConflict("agent_id")
-    .merge(["session_id", "hub_id", "connected_at"]);
-  await trx("agents").where({ id: s.agentId }).update({
-    status: "connected", hostname: s.hostname, agent_version: s.agentVersion, connected_at: s.now, last_heartbeat_at: s.now, updated_at: s.now,
-    ...(s.inventory ? { inventory: JSON.stringify(s.inventory) } : {}),
-  });
-  // A machine taken offline by liveness comes back; maintenance and decommissioning stay as set.
-  await trx("compute_machines").where({ agent_id: s.agentId, status: "offline" }).whereNull("deleted_at").update({ status: "active", updated_at: s.now });
-}
-
 /** A stream closed: if it was still the agent's current session, the agent is disconnected at once. */
 export async function closeSession(knex: Knex, agentId: string, sessionId: string, now: Date): Promise<boolean> {
   return knex.transaction(async (trx) => {
