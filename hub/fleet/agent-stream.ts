@@ -14,7 +14,7 @@ import {
 import { DecodeFailure } from "../../lib/grpc-protobuf/grpc-service-definition.js";
 import { inventoryFromProto, metricsFromProto } from "../../lib/host-facts/host-facts-proto.js";
 import { newId } from "../db/ids.js";
-import { DomainError, InvalidArgumentError, NotFoundError, PermissionDeniedError, UnauthenticatedError } from "../domain/errors.js";
+import { DomainError, InvalidArgumentError, UnauthenticatedError } from "../domain/errors.js";
 import type { AgentRole } from "./agent-role.js";
 import { verifyAgentCertificate, type AgentIdentity } from "./agent-identity.js";
 import { closeSession } from "./agent-store.js";
