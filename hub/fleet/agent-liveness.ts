@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
-import { whereUuidIn } from "../db/uuid-array.js";
+import { uuidArrayParam, whereUuidIn } from "../db/uuid-array.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
 import { LEASE_KEYS, withLease } from "./lease.js";
 
@@ -65,7 +65,7 @@ export class AgentLiveness {
     const batch = [...this.pending];
     this.pending = new Map();
     // Two array parameters whatever the fleet size (no VALUES list growing into the bind limit).
-    const ids = `{${batch.map(([id]) => id).join(",")}}`;
+    const ids = uuidArrayParam(batch.map(([id]) => id));
     const ats = `{${batch.map(([, at]) => at.toISOString()).join(",")}}`;
     const res = (await this.knex.raw(
       `WITH v(id, at) AS (SELECT * FROM unnest(?::uuid[], ?::timestamptz[])),

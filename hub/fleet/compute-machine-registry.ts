@@ -2,6 +2,7 @@ import type { Knex } from "knex";
 import type { HostInventory } from "../../lib/host-facts/host-facts.js";
 import { newId } from "../db/ids.js";
 import type { MachineType } from "./agent-role.js";
+import { uuidArrayParam } from "../db/uuid-array.js";
 
 const GIB = 1024 ** 3;
 
@@ -57,7 +58,7 @@ export async function registerComputeMachines(trx: Knex.Transaction, items: read
   const existing = new Set(
     (await trx.raw<{ rows: { agent_id: string }[] }>(
       `SELECT agent_id FROM compute_machines WHERE agent_id = ANY(?::uuid[]) AND deleted_at IS NULL`,
-      [`{${placed.map((i) => i.grant.agentId).join(",")}}`],
+      [uuidArrayParam(placed.map((i) => i.grant.agentId))],
     )).rows.map((r) => r.agent_id),
   );
   const refresh = placed.filter((i) => existing.has(i.grant.agentId));

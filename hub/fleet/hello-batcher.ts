@@ -55,10 +55,6 @@ export class HelloBatcher {
     });
   }
 
-  get queued(): number {
-    return this.queue.length;
-  }
-
   private async drain(): Promise<void> {
     try {
       while (this.queue.length > 0) {

@@ -4,6 +4,7 @@ import { ConflictError, PermissionDeniedError, UnauthenticatedError, type Domain
 import type { AgentRole, MachineType } from "./agent-role.js";
 import { registerComputeMachines } from "./compute-machine-registry.js";
 import { FLEET_CHANNEL, type FleetNotice } from "./fleet-notifier.js";
+import { uuidArrayParam } from "../db/uuid-array.js";
 
 /** A Hello whose stream and certificate checked out, waiting to become a session. */
 export interface SessionRequest {
@@ -41,7 +42,7 @@ export async function openSessions(trx: Knex.Transaction, hubId: string, request
   const grants = new Map(
     (await trx.raw<{ rows: AgentGrantRow[] }>(
       `SELECT id, status, certificate_serial, hostname, edge_data_center_id, compute_pool_id, machine_type FROM agents WHERE id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`,
-      [`{${ids.join(",")}}`],
+      [uuidArrayParam(ids)],
     )).rows.map((r) => [r.id, r]),
   );
   const accepted: { index: number; request: SessionRequest; grant: AgentGrantRow; hostname: string }[] = [];
@@ -79,7 +80,7 @@ export async function openSessions(trx: Knex.Transaction, hubId: string, request
      FROM ${recordset} WHERE a.id = v.agent_id`,
     [now, now, now, rows],
   );
-  const agentIds = `{${accepted.map((a) => a.request.agentId).join(",")}}`;
+  const agentIds = uuidArrayParam(accepted.map((a) => a.request.agentId));
   // A machine taken offline by liveness comes back; maintenance and decommissioning stay as set.
   await trx.raw(`UPDATE compute_machines SET status = 'active', updated_at = ? WHERE agent_id = ANY(?::uuid[]) AND status = 'offline' AND deleted_at IS NULL`, [now, agentIds]);
   await registerComputeMachines(
