@@ -18,6 +18,7 @@ export class PgListener {
   private readonly backoff = new FullJitterBackoff({ baseMs: 200, capMs: 10_000 });
   private retryTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  private established = 0;
 
   constructor(
     private readonly url: string,
@@ -47,6 +48,11 @@ export class PgListener {
     await client?.end().catch(() => undefined);
   }
 
+  /** How many LISTEN connections have been established so far (1 until the first loss). */
+  get connectionsEstablished(): number {
+    return this.established;
+  }
+
   /** True while a LISTEN connection is up (tests, health). */
   get isConnected(): boolean {
     return this.client !== undefined;
@@ -73,6 +79,7 @@ export class PgListener {
       throw new Error("Listener closed");
     }
     this.client = client;
+    this.established += 1;
     this.backoff.reset();
     return client;
   }
