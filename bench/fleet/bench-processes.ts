@@ -25,7 +25,9 @@ export interface ForkedChild<R> {
 
 /** Forks a bench child (.ts through tsx) with IPC and waits for its `{type: "ready"}` message. */
 export function forkChild<R>(script: URL, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 120_000): Promise<ForkedChild<R>> {
-  const proc = fork(script, args, { execArgv: TSX, env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
+  // BENCH_CHILD_NODE_ARGS adds node flags NODE_OPTIONS refuses, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (process.env.BENCH_CHILD_NODE_ARGS ?? "").split(" ").filter(Boolean);
+  const proc = fork(script, args, { execArgv: [...TSX, ...extra], env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
   let err = "";
   proc.stderr!.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-20_000)));
   // BENCH_LOG_DIR keeps each child's output (the hub logs JSON at warn to stdout) for a post-mortem.

@@ -113,6 +113,8 @@ async function cleanup() {
   }));
   if (hub && hub.proc.exitCode === null) {
     await Promise.race([hub.rpc.call("stop"), new Promise((r) => setTimeout(r, 15_000))]);
+    // Let it exit by itself (a --cpu-prof profile is written at exit), then make sure.
+    await Promise.race([hub.exited, new Promise((r) => setTimeout(r, 5_000))]);
     hub.proc.kill("SIGKILL");
   }
   await dropDatabase?.().catch(() => undefined);

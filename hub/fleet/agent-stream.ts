@@ -16,7 +16,7 @@ import { inventoryFromProto, metricsFromProto } from "../../lib/host-facts/host-
 import { newId } from "../db/ids.js";
 import { DomainError, InvalidArgumentError, UnauthenticatedError } from "../domain/errors.js";
 import type { AgentRole } from "./agent-role.js";
-import { verifyAgentCertificate, type AgentIdentity } from "./agent-identity.js";
+import { agentIdentityFromPeer, type AgentIdentity } from "./agent-identity.js";
 import { closeSession } from "./agent-store.js";
 import { isFinal } from "./command-lifecycle.js";
 import { applyAgentReport, markDelivered, pendingCommands, type AgentReport } from "./command-store.js";
@@ -77,9 +77,8 @@ export class AgentStream implements LocalSession {
     this.call.on("cancelled", () => this.cleanup("cancelled by the agent or transport"));
     this.call.on("close", () => this.cleanup("closed"));
     this.call.on("error", () => this.cleanup("errored"));
-    const der = this.call.getAuthContext().sslPeerCertificate?.raw;
     try {
-      this.identity = verifyAgentCertificate(der, this.fleet.caCertificate, this.fleet.deps.clock.now());
+      this.identity = agentIdentityFromPeer(this.call.getAuthContext().sslPeerCertificate, this.fleet.caSubject, this.fleet.deps.clock.now());
     } catch (err) {
       this.failWith(err);
       return;
