@@ -15,13 +15,18 @@ export function normaliseSerial(serial: string): string {
   return serial.toLowerCase().replace(/^0+/, "");
 }
 
-/** The hub CA's subject as TLS reports an issuer, for a cheap cross-check of each peer. */
-export function caSubjectKey(ca: X509Certificate): string {
-  return ca.subject.split("\n").sort().join("\n");
+/** The hub CA's subject as attribute → value pairs, the shape TLS reports a peer's issuer in. */
+export type CaSubject = ReadonlyArray<readonly [string, string]>;
+
+export function caSubjectOf(ca: X509Certificate): CaSubject {
+  return ca.subject.split("\n").map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const);
 }
 
-function subjectKey(name: Record<string, string | string[]>): string {
-  return Object.entries(name).flatMap(([k, v]) => (Array.isArray(v) ? v : [v]).map((x) => `${k}=${x}`)).sort().join("\n");
+// Runs once per stream: compares in place instead of building strings.
+function issuedBy(issuer: Record<string, unknown>, ca: CaSubject): boolean {
+  let n = 0;
+  for (const key in issuer) if (Object.hasOwn(issuer, key)) n += 1;
+  return n === ca.length && ca.every(([k, v]) => issuer[k] === v);
 }
 
 /**
@@ -33,11 +38,11 @@ function subjectKey(name: Record<string, string | string[]>): string {
  * so the identity comes from the certificate TLS already checked; the issuer and dates are
  * compared once more because they are free.
  */
-export function agentIdentityFromPeer(peer: PeerCertificate | undefined, caSubject: string, now: Date): AgentIdentity {
+export function agentIdentityFromPeer(peer: PeerCertificate | undefined, caSubject: CaSubject, now: Date): AgentIdentity {
   if (!peer?.raw || peer.raw.length === 0) {
     throw new UnauthenticatedError("Agent stream refused: no client certificate issued by this hub's CA was presented (enroll first)");
   }
-  if (subjectKey(peer.issuer as unknown as Record<string, string | string[]>) !== caSubject) {
+  if (!issuedBy(peer.issuer as unknown as Record<string, unknown>, caSubject)) {
     throw new UnauthenticatedError("Agent stream refused: the client certificate is not signed by this hub's CA");
   }
   if (Date.parse(peer.valid_to) < now.getTime() || Date.parse(peer.valid_from) > now.getTime()) {

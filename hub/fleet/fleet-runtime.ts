@@ -5,7 +5,7 @@ import type { HostMetricsSample } from "../../lib/host-facts/host-facts.js";
 import type { Database } from "../db/database.js";
 import type { HubMetrics } from "../observability/hub-metrics.js";
 import type { HubCa } from "../pki/hub-ca.js";
-import { caSubjectKey } from "./agent-identity.js";
+import { caSubjectOf, type CaSubject } from "./agent-identity.js";
 import type { AgentRole } from "./agent-role.js";
 import { AgentLiveness } from "./agent-liveness.js";
 import { closeStaleSessions } from "./agent-store.js";
@@ -76,7 +76,7 @@ export class FleetRuntime {
   /** Hellos become sessions in batches (one transaction for all that arrived meanwhile). */
   readonly hellos: HelloBatcher;
   /** The hub CA's subject, to cross-check the issuer of each TLS-verified client certificate. */
-  readonly caSubject: string;
+  readonly caSubject: CaSubject;
   /** Where agent Event messages go: deps.onEvent, or fleet_events. */
   readonly onEvent: (event: AgentEventRecord) => Promise<void>;
   hubId = "";
@@ -92,7 +92,7 @@ export class FleetRuntime {
     this.liveness = new AgentLiveness(deps.db.knex, deps.clock, {
       heartbeatIntervalMs: interval, offlineAfterMs: 3 * interval, restartGraceMs: deps.options.restartGraceMs, startedAt: deps.clock.now(),
     });
-    this.caSubject = caSubjectKey(new X509Certificate(deps.ca.certPem));
+    this.caSubject = caSubjectOf(new X509Certificate(deps.ca.certPem));
     this.hellos = new HelloBatcher({
       knex: deps.db.knex, clock: deps.clock, log: deps.log, hubId: () => this.hubId,
       afterBatch: (agentIds) => this.track(this.pumpWelcomed(agentIds).catch((err) => deps.log.warn({ err }, "First command delivery failed; the poll retries"))),

@@ -3,7 +3,7 @@ import { expect } from "chai";
 import { X509Certificate, webcrypto } from "node:crypto";
 import tls from "node:tls";
 import * as x509 from "@peculiar/x509";
-import { agentIdentityFromPeer, caSubjectKey, normaliseSerial } from "../../hub/fleet/agent-identity.js";
+import { agentIdentityFromPeer, caSubjectOf, normaliseSerial, type CaSubject } from "../../hub/fleet/agent-identity.js";
 import { UnauthenticatedError } from "../../hub/domain/errors.js";
 import { generateHubCa, HubCa } from "../../hub/pki/hub-ca.js";
 
@@ -37,12 +37,12 @@ async function clientIdentity(ca: HubCa, commonName: string, role: string) {
 
 describe("agentIdentityFromPeer (client certificate of an agent stream)", () => {
   let ca: HubCa;
-  let caSubject: string;
+  let caSubject: CaSubject;
   let server: { certPem: string; keyPem: string };
 
   before(async () => {
     ca = await HubCa.load(await generateHubCa());
-    caSubject = caSubjectKey(new X509Certificate(ca.certPem));
+    caSubject = caSubjectOf(new X509Certificate(ca.certPem));
     server = await ca.issueServerCertificate(["edgehub-hub", "127.0.0.1"]);
   });
 
@@ -68,6 +68,7 @@ describe("agentIdentityFromPeer (client certificate of an agent stream)", () => 
     expect(refuse(undefined)).to.match(/no client certificate issued by this hub's CA/);
     expect(refuse({ ...peer, raw: Buffer.alloc(0) })).to.match(/no client certificate/);
     expect(refuse({ ...peer, issuer: { ...peer.issuer, CN: "some other CA" } })).to.match(/not signed by this hub's CA/);
+    expect(refuse({ ...peer, issuer: { ...peer.issuer, O: "extra attribute" } })).to.match(/not signed by this hub.s CA/);
     expect(refuse(peer, new Date(Date.now() + 3 * 86_400_000))).to.match(/outside its validity/);
     expect(refuse({ ...peer, subject: { ...peer.subject, OU: "printer" } })).to.match(/names no agent/);
     expect(refuse({ ...peer, subject: { ...peer.subject, CN: "" } })).to.match(/names no agent/);
