@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import fs from "node:fs";
+import net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { spawnHub, type HubProcess } from "../support/hub-process.js";
@@ -12,6 +13,42 @@ async function login(port: number, password = PASSWORD): Promise<Response> {
     headers: { "content-type": "application/json" },
     body: JSON.stringify({ username: "admin", password }),
   });
+}
+
+/**
+ * A Login over a raw HTTP/1.1 connection in two parts: the headers with `Expect: 100-continue`
+ * (resolves once the hub has accepted the call and answered 100 Continue), then the body.
+ */
+async function loginInTwoParts(port: number): Promise<{ sendBody: () => Promise<{ status: number; body: string }> }> {
+  const body = JSON.stringify({ username: "admin", password: PASSWORD });
+  const socket = net.connect(port, "127.0.0.1");
+  let received = "";
+  const ended = new Promise<string>((resolve, reject) => {
+    socket.on("data", (chunk: Buffer) => (received += chunk.toString()));
+    socket.on("end", () => resolve(received));
+    socket.on("error", reject);
+  });
+  socket.write([
+    "POST /edgehub.admin.v1.AuthService/Login HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
+    `Content-Length: ${Buffer.byteLength(body)}`, "Expect: 100-continue", "Connection: close", "", "",
+  ].join("\r\n"));
+  const deadline = Date.now() + 10_000;
+  while (!received.startsWith("HTTP/1.1 100 Continue\r\n\r\n")) {
+    if (Date.now() > deadline) throw new Error(`No 100 Continue from the hub: ${JSON.stringify(received)}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  return {
+    async sendBody() {
+      socket.write(body);
+      const raw = (await ended).slice("HTTP/1.1 100 Continue\r\n\r\n".length);
+      const status = Number(/^HTTP\/1\.1 (\d{3})/.exec(raw)?.[1]);
+      const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
+      const rest = raw.slice(head.length + 4);
+      // Connection: close without a length may come chunked; a Login answer is one small chunk.
+      const text = /transfer-encoding: chunked/i.test(head) ? rest.split("\r\n").filter((_, i) => i % 2 === 1).join("") : rest;
+      return { status, body: text };
+    },
+  };
 }
 
 /** Checks every line is a comment or `name{labels} value`, the Prometheus text format. */
@@ -62,11 +99,13 @@ describe("hub process (PGlite data directory)", function () {
 
   it("SIGTERM finishes an in-flight call, then exits 0 well within 10 s", async () => {
     hub = await spawnHub({ args: args() });
-    const inFlight = login(hub.httpPort); // scrypt keeps it busy for a while
-    await new Promise((r) => setTimeout(r, 10));
+    // The hub has the call once it answers "100 Continue" to its headers; the body follows the signal.
+    const call = await loginInTwoParts(hub.httpPort);
     const exit = hub.signal("SIGTERM");
-    const res = await inFlight;
+    await new Promise((r) => setTimeout(r, 200));
+    const res = await call.sendBody();
     expect(res.status).to.equal(200);
+    expect(JSON.parse(res.body)).to.have.property("token").that.is.a("string");
     const { code, ms } = await exit;
     expect(code).to.equal(0);
     expect(ms).to.be.lessThan(10_000);
