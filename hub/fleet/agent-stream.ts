@@ -273,6 +273,8 @@ export class AgentStream implements LocalSession {
     this.fleet.deps.metrics.connectedAgents.dec({ role: this.role });
     this.fleet.deps.metrics.streamEvents.inc({ event: "close" });
     this.log.info({ reason }, "Agent stream closed");
+    // While the hub drains for shutdown, stop() closes all of its sessions in one transaction.
+    if (this.fleet.isDraining) return;
     this.fleet.track(closeSession(this.fleet.knex, this.agentId, this.sessionId, this.fleet.deps.clock.now()).catch((err) =>
       this.log.warn({ err }, "Could not record the agent as disconnected; liveness will take it offline"),
     ));

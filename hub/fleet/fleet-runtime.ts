@@ -8,7 +8,7 @@ import type { HubCa } from "../pki/hub-ca.js";
 import { caSubjectOf, type CaSubject } from "./agent-identity.js";
 import type { AgentRole } from "./agent-role.js";
 import { AgentLiveness } from "./agent-liveness.js";
-import { closeStaleSessions } from "./agent-store.js";
+import { closeHubSessions } from "./agent-store.js";
 import { agentsWithPendingCommands, expireOverdue, purgeFinished } from "./command-store.js";
 import { HelloBatcher } from "./hello-batcher.js";
 import { LEASE_KEYS, withLease } from "./lease.js";
@@ -112,7 +112,7 @@ export class FleetRuntime {
 
   async start(hubId: string): Promise<void> {
     this.hubId = hubId;
-    const stale = await closeStaleSessions(this.knex, hubId, this.deps.clock.now());
+    const stale = await closeHubSessions(this.knex, hubId, this.deps.clock.now());
     if (stale > 0) this.deps.log.info({ stale }, "Closed agent sessions a previous run of this hub left behind");
     this.unlisten = await listenFleet(this.deps.db, (n) => this.onNotice(n));
     const interval = this.deps.options.heartbeatIntervalMs;
@@ -136,6 +136,7 @@ export class FleetRuntime {
   }
 
   private readonly inFlight = new Set<Promise<unknown>>();
+  private draining = false;
 
   /** Keeps background writes (session close) in view so stop() waits for them before the database closes. */
   track(p: Promise<unknown>): void {
@@ -226,15 +227,24 @@ export class FleetRuntime {
 
   /** Hub shutdown: every agent is told to come back after a delay spread over the window. */
   drainAgents(): void {
+    this.draining = true;
     const spread = this.deps.options.drainSpreadMs;
     for (const session of [...this.sessions.values()]) {
       session.drain(Math.floor(Math.random() * spread), "Hub shutting down");
     }
   }
 
+  /** Set once the hub drains for shutdown: streams that close from then on leave their session to stop(). */
+  get isDraining(): boolean {
+    return this.draining;
+  }
+
   async stop(): Promise<void> {
     for (const t of this.tasks) await t.stop();
     await Promise.allSettled([...this.inFlight]);
+    if (this.hubId) {
+      await closeHubSessions(this.knex, this.hubId, this.deps.clock.now()).catch((err) => this.deps.log.warn({ err }, "Could not record drained agents as disconnected; the next start does"));
+    }
     await this.liveness.flush().catch((err) => this.deps.log.warn({ err }, "Final heartbeat flush failed"));
     await this.unlisten?.();
   }
