@@ -50,9 +50,9 @@ export interface HubDeps {
   database?: Database;
 }
 
-/** The composition root: builds every component of a hub from its config and starts them in order. */
 const AGENT_CLOSE_GRACE_MS = 2_000;
 
+/** The composition root: builds every component of a hub from its config and starts them in order. */
 export async function startHub(config: HubConfig, deps: HubDeps): Promise<RunningHub> {
   const log = deps.log;
   const clock = deps.clock ?? systemClock;

@@ -85,8 +85,7 @@ export async function listAgents(knex: Knex, query: AgentListQuery): Promise<{ i
     if (!isUuid(after[0]!)) throw new InvalidArgumentError("page_token", "is not a token returned by this list");
     q.where("a.id", ">", after[0]!);
   }
-  const page = pageOf((await q).map(toAgent), size, (a) => [a.id]);
-  return page;
+  return pageOf((await q).map(toAgent), size, (a) => [a.id]);
 }
 
 /** Revokes the agent's certificate (by marking the agent); its stream is closed by the holder on NOTIFY. */

@@ -37,7 +37,8 @@ interface AgentGrantRow {
  * Returns one outcome per request, in order; refused requests change nothing.
  */
 export async function openSessions(trx: Knex.Transaction, hubId: string, requests: readonly SessionRequest[], now: Date): Promise<SessionOutcome[]> {
-  const outcomes: SessionOutcome[] = requests.map(() => ({ ok: false, error: new UnauthenticatedError("Agent stream refused") }));
+  // Every slot is filled below: refusals in the loop, acceptances once the statements ran.
+  const outcomes = new Array<SessionOutcome>(requests.length);
   const ids = [...new Set(requests.map((r) => r.agentId))];
   const grants = new Map(
     (await trx.raw<{ rows: AgentGrantRow[] }>(
