@@ -1,15 +1,17 @@
 import os from "node:os";
+import { ADVISORY_LOCK_KEYS } from "./db/advisory-lock-keys.js";
 import type { ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { systemClock, type Clock } from "../lib/clock/clock.js";
 import { AdminHttpServer } from "./api/admin-http-server.js";
-import type { ApiDeps } from "./api/api-deps.js";
 import { authInterceptor } from "./api/auth-interceptor.js";
 import { PolicyRegistry } from "./api/method-policy.js";
 import { outcomeInterceptor } from "./api/outcome-interceptor.js";
 import { createPlainHttpApp } from "./api/plain-http-routes.js";
-import { registerRoutes } from "./api/routes.js";
+import { registerServices } from "./services.js";
+import type { ServiceDeps } from "./service-deps.js";
+import { resolveToken } from "./auth/token-store.js";
 import { ensureFirstAdmin } from "./auth/first-admin.js";
 import type { HubConfig } from "./config.js";
 import { openDatabase, type Database } from "./db/database.js";
@@ -25,7 +27,6 @@ import { loadOrCreateHubCa, writeCaCertificate } from "./pki/ca-store.js";
 import type { HubCa } from "./pki/hub-ca.js";
 
 /** Serialises first-start work (migrations, CA, first admin) across hubs sharing a database. */
-const BOOTSTRAP_LOCK_KEY = 0x65646768;
 const MAX_AGENT_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export type HubState = "created" | "starting" | "running" | "stopping" | "stopped";
@@ -64,7 +65,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
   const cleanup: { step: string; run: () => Promise<void> }[] = deps.database ? [] : [{ step: "database", run: () => db.close() }];
   try {
     log.info({ database: db.kind, dataDir: config.dataDir }, "Database opened");
-    const { ca } = await db.withAdvisoryLock(BOOTSTRAP_LOCK_KEY, async () => {
+    const { ca } = await db.withAdvisoryLock(ADVISORY_LOCK_KEYS.bootstrap, async () => {
       const migration = await migrateToLatest(db);
       if (migration.applied.length > 0) log.info({ applied: migration.applied }, "Database migrated");
       const now = clock.now();
@@ -93,11 +94,11 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const maintenance = startMetricsMaintenance({ db, clock, intervalMs: config.metricsMaintenanceIntervalMs, log: log.child({ component: "metrics-maintenance" }) });
     cleanup.unshift({ step: "metrics-maintenance", run: () => maintenance.stop() });
     const fleetAdmin = new FleetAdmin({ knex: db.knex, clock, ca });
-    const apiDeps: ApiDeps = { db, knex: db.knex, clock, log: log.child({ component: "api" }), metrics, tokenTtlSeconds: config.tokenTtlSeconds, fleetAdmin, hubCaFingerprint: ca.fingerprint };
+    const apiDeps: ServiceDeps = { db, knex: db.knex, clock, log: log.child({ component: "api" }), metrics, tokenTtlSeconds: config.tokenTtlSeconds, fleetAdmin, hubCaFingerprint: ca.fingerprint };
     const policies = new PolicyRegistry();
     const handler = connectNodeAdapter({
-      routes: (router: ConnectRouter) => registerRoutes(router, policies, apiDeps),
-      interceptors: [outcomeInterceptor({ log: apiDeps.log, metrics }), authInterceptor({ knex: db.knex, clock, policies })],
+      routes: (router: ConnectRouter) => registerServices(router, policies, apiDeps),
+      interceptors: [outcomeInterceptor({ log: apiDeps.log, metrics }), authInterceptor({ policies, resolveToken: async (token) => (await resolveToken(db.knex, token, clock.now()))?.principal })],
       readMaxBytes: config.maxRequestBytes,
       fallback: createPlainHttpApp({ knex: db.knex, registry: metrics.registry }).callback() as never,
     });

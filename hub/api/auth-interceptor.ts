@@ -1,13 +1,11 @@
 import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
-import type { Knex } from "knex";
-import type { Clock } from "../../lib/clock/clock.js";
-import { resolveToken } from "../auth/token-store.js";
 import type { PolicyRegistry } from "./method-policy.js";
+import type { Principal } from "./principal.js";
 import { bearerTokenKey, principalKey } from "./request-context.js";
 
 export interface AuthInterceptorDeps {
-  knex: Knex;
-  clock: Clock;
+  /** The principal of a live bearer token; undefined for an invalid, expired or revoked one. */
+  resolveToken: (token: string) => Promise<Principal | undefined>;
   policies: PolicyRegistry;
 }
 
@@ -29,12 +27,12 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
     if (rule.kind === "public") return next(req);
     const token = bearerToken(req.header);
     if (!token) throw new ConnectError("Unauthenticated: send an Authorization: Bearer <token> header (AuthService/Login issues one)", Code.Unauthenticated);
-    const resolved = await resolveToken(deps.knex, token, deps.clock.now());
-    if (!resolved) throw new ConnectError("Unauthenticated: the bearer token is invalid, expired or revoked", Code.Unauthenticated);
-    if (rule.kind === "roles" && !rule.roles.includes(resolved.principal.role)) {
+    const principal = await deps.resolveToken(token);
+    if (!principal) throw new ConnectError("Unauthenticated: the bearer token is invalid, expired or revoked", Code.Unauthenticated);
+    if (rule.kind === "roles" && !rule.roles.includes(principal.role)) {
       throw new ConnectError(`Permission denied: ${req.method.name} needs role ${rule.roles.join(" or ")}`, Code.PermissionDenied);
     }
-    req.contextValues.set(principalKey, resolved.principal);
+    req.contextValues.set(principalKey, principal);
     req.contextValues.set(bearerTokenKey, token);
     return next(req);
   };

@@ -1,7 +1,12 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { QuotaExceededSchema } from "../../gen/edgehub/admin/v1/quota_pb.js";
-import { DomainError, ResourceExhaustedError } from "../domain/errors.js";
+import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
+import { ConflictError, DomainError, FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from "../domain/errors.js";
+import { featureDetailsOf, type ErrorDetail } from "./error-details.js";
+
+/** The ErrorInfo domain of every reason the hub sends. */
+export const ERROR_DOMAIN = "edgehub.io";
 
 const CODES: Record<DomainError["code"], Code> = {
   invalid_argument: Code.InvalidArgument,
@@ -25,15 +30,26 @@ const PG_CODES: Record<string, Code> = {
   "40P01": Code.Aborted, // deadlock_detected: retry
 };
 
+/** The typed details of a domain error (AIP-193): field violations, reasons, shortfalls. */
+function detailsOf(err: DomainError): ErrorDetail[] {
+  const details: ErrorDetail[] = [];
+  if (err instanceof InvalidArgumentError) {
+    details.push({ desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: [{ field: err.field, description: err.message }] }) });
+  }
+  if (err instanceof FailedPreconditionError || err instanceof ConflictError || err instanceof ResourceExhaustedError) {
+    details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: err.reason, domain: ERROR_DOMAIN, metadata: { ...err.metadata } }) });
+  }
+  if (err instanceof ResourceExhaustedError && err.exceeded.length > 0) {
+    // Structured detail so clients can show used/requested/limit without parsing the message.
+    details.push({ desc: QuotaExceededSchema, value: create(QuotaExceededSchema, { dimensions: err.exceeded.map((e) => ({ ...e })) }) });
+  }
+  return [...details, ...featureDetailsOf(err)];
+}
+
 /** Translates anything a handler threw into a ConnectError; undefined means an internal error. */
 export function toConnectError(err: unknown): ConnectError | undefined {
   if (err instanceof ConnectError) return err;
-  if (err instanceof ResourceExhaustedError && err.exceeded.length > 0) {
-    // Structured detail so clients can show used/requested/limit without parsing the message.
-    const detail = { desc: QuotaExceededSchema, value: create(QuotaExceededSchema, { dimensions: err.exceeded.map((e) => ({ ...e })) }) };
-    return new ConnectError(err.message, Code.ResourceExhausted, undefined, [detail], err);
-  }
-  if (err instanceof DomainError) return new ConnectError(err.message, CODES[err.code], undefined, undefined, err);
+  if (err instanceof DomainError) return new ConnectError(err.message, CODES[err.code], undefined, detailsOf(err), err);
   const pgCode = (err as { code?: unknown } | null)?.code;
   if (typeof pgCode === "string" && PG_CODES[pgCode] !== undefined) {
     const e = err as { constraint?: string; detail?: string; message?: string };

@@ -1,5 +1,5 @@
 import type { DescMethod, DescService } from "@bufbuild/protobuf";
-import type { Role } from "../auth/principal.js";
+import type { Role } from "./principal.js";
 
 /**
  * Who may call a method, declared next to each handler. Tenant scoping (a tenant_admin only

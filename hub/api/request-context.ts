@@ -1,5 +1,5 @@
 import { createContextKey, type HandlerContext } from "@connectrpc/connect";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "./principal.js";
 import { UnauthenticatedError } from "../domain/errors.js";
 
 /** Set by the auth interceptor for every authenticated call. */

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { newId } from "../db/ids.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../api/principal.js";
 
 export interface AuditEntry {
   /** The acting user; undefined for the hub itself (bootstrap, background loops). */

@@ -8,7 +8,7 @@ import { AUTHENTICATED, PUBLIC, type ServicePolicy } from "../api/method-policy.
 import { bearerTokenKey, principalOf, requestIdOf } from "../api/request-context.js";
 import { recordAudit } from "../audit/audit-writer.js";
 import { login } from "./login.js";
-import type { Principal } from "./principal.js";
+import type { Principal } from "../api/principal.js";
 import { resolveToken, revokeToken } from "./token-store.js";
 
 export const authServicePolicy: ServicePolicy<typeof AuthService> = {

@@ -3,7 +3,7 @@ import type { Clock } from "../../lib/clock/clock.js";
 import { recordAudit } from "../audit/audit-writer.js";
 import { InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } from "../domain/errors.js";
 import { UNUSABLE_PASSWORD_HASH, verifyPassword } from "./password-hash.js";
-import { isRole, type Principal } from "./principal.js";
+import { ROLE, type Principal } from "../api/principal.js";
 import { issueToken, type IssuedToken } from "./token-store.js";
 
 /** Failed logins in a row that lock an account, and for how long. */
@@ -107,7 +107,7 @@ export async function login(deps: LoginDeps, input: LoginInput, requestId: strin
       });
       return { error: new UnauthenticatedError(FAILED) };
     }
-    if (!isRole(user.role)) return { error: new PermissionDeniedError(`Login refused: account has unknown role ${user.role}`) };
+    if (!ROLE.isDbValue(user.role)) return { error: new PermissionDeniedError(`Login refused: account has unknown role ${user.role}`) };
     await trx("users").where("id", user.id).update({ failed_login_count: 0, locked_until: null, last_login_at: now });
     const issued = await issueToken(trx, user.id, now, deps.tokenTtlSeconds);
     await recordAudit(trx, { actor, tenantId: user.tenant_id, action: "auth.login", targetType: "user", targetId: user.id, requestId, at: now });

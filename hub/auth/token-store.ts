@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import { newId } from "../db/ids.js";
-import { isRole, type Principal } from "./principal.js";
+import { ROLE, type Principal } from "../api/principal.js";
 
 function tokenHash(token: string): string {
   return createHash("sha256").update(token).digest("hex");
@@ -35,7 +35,7 @@ export async function resolveToken(knex: Knex, token: string, now: Date): Promis
     .whereNull("u.deleted_at")
     .where("u.status", "active")
     .first("u.id", "u.username", "u.role", "u.tenant_id", "t.expires_at");
-  if (!row || !isRole(row.role)) return undefined;
+  if (!row || !ROLE.isDbValue(row.role)) return undefined;
   return {
     principal: { userId: row.id, username: row.username, role: row.role, tenantId: row.tenant_id ?? null },
     expiresAt: new Date(row.expires_at),

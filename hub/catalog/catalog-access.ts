@@ -1,4 +1,4 @@
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../api/principal.js";
 import type { CatalogStatus, Visibility } from "./catalog-vocabulary.js";
 
 /**

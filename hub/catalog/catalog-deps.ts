@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../api/principal.js";
 
 /** What catalog operations are built from. */
 export interface CatalogDeps {

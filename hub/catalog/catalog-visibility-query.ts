@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../api/principal.js";
 
 /**
  * canSeeCatalogItem (catalog-access.ts) as a WHERE clause on `table` (images or templates), so

@@ -8,7 +8,7 @@ import {
 import { AUTHENTICATED, rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { scopeTenantFilter } from "../authz/tenant-scope.js";
 import { principalOf, requestIdOf } from "../api/request-context.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../api/principal.js";
 import type { CatalogCaller, CatalogDeps } from "./catalog-deps.js";
 import { ARCHITECTURES, CATALOG_STATUSES, IMAGE_TYPES, VISIBILITIES, parseEnum, parseOptionalEnum } from "./catalog-vocabulary.js";
 import { parsePage } from "./catalog-page.js";

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../api/principal.js";
 import { NotFoundError } from "../domain/errors.js";
 import type { Architecture, CatalogStatus, ImageType, Visibility } from "./catalog-vocabulary.js";
 import { isUuid, pageOf, type PageRequest } from "./catalog-page.js";

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../api/principal.js";
 import { FailedPreconditionError, InvalidArgumentError, NotFoundError, PermissionDeniedError } from "../domain/errors.js";
 import { canManageCatalogItem } from "./catalog-access.js";
 import { checkImageRequirements } from "./image-requirements.js";

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../api/principal.js";
 import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
 import { isUuid } from "./catalog-page.js";
 import { checkImageVersionForInstance } from "./image-resolution.js";

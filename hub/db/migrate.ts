@@ -1,4 +1,5 @@
 import fs from "node:fs";
+import { ADVISORY_LOCK_KEYS } from "./advisory-lock-keys.js";
 import path from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import type { Knex } from "knex";
@@ -8,7 +9,6 @@ const MIGRATIONS_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url))
 const MIGRATION_FILE = /^(\d{14}_[a-z0-9_]+)\.(ts|js)$/;
 const MIGRATION_TABLE = "knex_migrations";
 /** Advisory lock key that serialises migrations across hubs ("edgehub" in ASCII, truncated). */
-const MIGRATION_LOCK_KEY = 0x65646765;
 
 export class SchemaTooNewError extends Error {
   override readonly name = "SchemaTooNewError";
@@ -56,7 +56,7 @@ export interface MigrationResult {
 /** Brings the schema up to date under an advisory lock; refuses a database newer than this build. */
 export async function migrateToLatest(db: Database, dir = MIGRATIONS_DIR): Promise<MigrationResult> {
   const known = knownMigrations(dir);
-  return db.withAdvisoryLock(MIGRATION_LOCK_KEY, async () => {
+  return db.withAdvisoryLock(ADVISORY_LOCK_KEYS.migrations, async () => {
     const unknown = await unknownAppliedMigrations(db.knex, known);
     if (unknown.length > 0) {
       throw new SchemaTooNewError(

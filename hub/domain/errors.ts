@@ -47,9 +47,27 @@ export class PermissionDeniedError extends DomainError {
   readonly code = "permission_denied" as const;
 }
 
+/**
+ * Why a request cannot be served, for programs: a stable UPPER_SNAKE `reason` (e.g.
+ * `VERSION_IN_USE`) and string context; sent as google.rpc.ErrorInfo. Reasons are part of the API:
+ * never rename one.
+ */
+export interface ErrorReason {
+  readonly reason: string;
+  readonly metadata?: Readonly<Record<string, string>>;
+}
+
+/** The resource is not in a state that allows the request (archived, in use, revoked, …). */
 export class FailedPreconditionError extends DomainError {
-  override readonly name = "FailedPreconditionError";
+  override readonly name: string = "FailedPreconditionError";
   readonly code = "failed_precondition" as const;
+  readonly reason: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  constructor(message: string, why: ErrorReason, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = why.reason;
+    this.metadata = why.metadata ?? {};
+  }
 }
 
 export class UnauthenticatedError extends DomainError {
@@ -57,11 +75,18 @@ export class UnauthenticatedError extends DomainError {
   readonly code = "unauthenticated" as const;
 }
 
-/** A concurrent change won; the caller may retry. */
+/** A concurrent change won (stale etag, a replaced session); the caller may read again and retry. */
 export class ConflictError extends DomainError {
   override readonly name = "ConflictError";
   readonly code = "aborted" as const;
   readonly retryable = true;
+  readonly reason: string;
+  readonly metadata: Readonly<Record<string, string>>;
+  constructor(message: string, why: ErrorReason, options?: { cause?: unknown }) {
+    super(message, options);
+    this.reason = why.reason;
+    this.metadata = why.metadata ?? {};
+  }
 }
 
 /** One quota dimension that a request would exceed. */
@@ -73,10 +98,17 @@ export interface ExceededDimension {
   scope: string;
 }
 
+/** Quota or a finite pool ran out; `exceeded` lists quota shortfalls (sent as QuotaExceeded). */
 export class ResourceExhaustedError extends DomainError {
   override readonly name = "ResourceExhaustedError";
   readonly code = "resource_exhausted" as const;
-  constructor(message: string, readonly exceeded: readonly ExceededDimension[] = []) {
+  readonly reason: string;
+  readonly metadata: Readonly<Record<string, string>> = {};
+  constructor(message: string, why: ErrorReason & { exceeded?: readonly ExceededDimension[] }) {
     super(message);
+    this.reason = why.reason;
+    this.metadata = why.metadata ?? {};
+    this.exceeded = why.exceeded ?? [];
   }
+  readonly exceeded: readonly ExceededDimension[];
 }

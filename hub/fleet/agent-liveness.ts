@@ -2,7 +2,8 @@ import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
 import { uuidArrayParam, whereUuidIn } from "../db/uuid-array.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
-import { LEASE_KEYS, withLease } from "./lease.js";
+import { withLease } from "../background/lease.js";
+import { ADVISORY_LOCK_KEYS } from "../db/advisory-lock-keys.js";
 
 const SWEEP_BATCH = 2000;
 
@@ -90,7 +91,7 @@ export class AgentLiveness {
     const now = this.clock.now();
     if (this.inRestartGrace(now)) return [];
     const cutoff = new Date(now.getTime() - this.options.offlineAfterMs);
-    const result = await withLease(this.knex, LEASE_KEYS.liveness, async (trx) => {
+    const result = await withLease(this.knex, ADVISORY_LOCK_KEYS.fleetLiveness, async (trx) => {
       // A bounded batch per round (a whole site losing power is caught up over a few rounds)
       // keeps the statements below inside PostgreSQL's bind-parameter limit.
       const silent = trx("agents")

@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
 import { formatJoinToken } from "../../lib/join-token/join-token.js";
 import { recordAudit } from "../audit/audit-writer.js";
-import type { Principal } from "../auth/principal.js";
+import type { Principal } from "../api/principal.js";
 import { newId } from "../db/ids.js";
 import { FailedPreconditionError, InvalidArgumentError } from "../domain/errors.js";
 import type { HubCa } from "../pki/hub-ca.js";

@@ -11,10 +11,11 @@ import { AgentLiveness } from "./agent-liveness.js";
 import { closeHubSessions } from "./agent-store.js";
 import { agentsWithPendingCommands, expireOverdue, purgeFinished } from "./command-store.js";
 import { HelloBatcher } from "./hello-batcher.js";
-import { LEASE_KEYS, withLease } from "./lease.js";
+import { withLease } from "../background/lease.js";
+import { ADVISORY_LOCK_KEYS } from "../db/advisory-lock-keys.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
 import { listenFleet, notifyFleet, type FleetNotice } from "./fleet-notifier.js";
-import { PeriodicTask } from "./periodic-task.js";
+import { PeriodicTask } from "../background/periodic-task.js";
 import { whereUuidIn } from "../db/uuid-array.js";
 
 /** Finished commands are kept this long for ListCommands and investigations, then purged. */
@@ -179,7 +180,7 @@ export class FleetRuntime {
 
   private async expireCommands(): Promise<void> {
     const now = this.deps.clock.now();
-    const res = await withLease(this.knex, LEASE_KEYS.expiry, async (trx) => {
+    const res = await withLease(this.knex, ADVISORY_LOCK_KEYS.commandExpiry, async (trx) => {
       const expired = await expireOverdue(trx, now);
       await purgeFinished(trx, new Date(now.getTime() - FINISHED_COMMAND_RETENTION_MS));
       for (const c of expired) {

@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from "../domain/errors.js";
-import { isRole, type Role } from "../auth/principal.js";
+import { isRole, type Role } from "../api/principal.js";
 
 export const TENANT_STATUSES = ["active", "inactive", "suspended"] as const;
 export type TenantStatus = (typeof TENANT_STATUSES)[number];

@@ -6,7 +6,7 @@ import type { Clock } from "../../lib/clock/clock.js";
 import { TenantSchema, TenantService, type Tenant as TenantMessage } from "../../gen/edgehub/admin/v1/tenant_pb.js";
 import { rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { principalOf } from "../api/request-context.js";
-import { changeContextOf } from "../audit/change-context.js";
+import { changeContextOf } from "../audit/record-change.js";
 import { assertTenantVisible, tenantFilterFor } from "../authz/tenant-scope.js";
 import { quotaLimitsFromProto, quotaLimitsToProto } from "../quota/quota-service.js";
 import { TENANT_STATUSES, oneOf, optionalId, requireId, validName } from "./identity-rules.js";

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
-import { recordChange, type ChangeContext } from "../audit/change-context.js";
+import { SCOPED_LOCK_NAMESPACES, lockScope } from "../db/advisory-lock-keys.js";
+import { recordChange, type ChangeContext } from "../audit/record-change.js";
 import { newId } from "../db/ids.js";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "../domain/errors.js";
 import { configFromLimits, limitsFromConfig, type QuotaLimits } from "../quota/quota-dimensions.js";
@@ -23,7 +24,6 @@ export interface Tenant {
 /** 1–99 are reserved for infrastructure networks (issue 4); 4095 is not a usable VLAN id. */
 export const TENANT_VLAN_MIN = 100;
 export const TENANT_VLAN_MAX = 4094;
-const VLAN_LOCK = "edgehub.tenant_vlan";
 
 const COLUMNS = ["id", "name", "description", "status", "admin_user_id", "vlan_id", "quota_config", "created_at", "updated_at", "created_by", "updated_by"];
 
@@ -66,7 +66,7 @@ export async function listTenants(knex: Knex, q: TenantListQuery): Promise<{ ite
 
 /** The lowest free VLAN id, under a transaction-scoped lock so concurrent creations never pick the same one. */
 async function allocateVlan(trx: Knex.Transaction): Promise<number> {
-  await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [VLAN_LOCK]);
+  await lockScope(trx, SCOPED_LOCK_NAMESPACES.tenantVlans, "all");
   const res = await trx.raw(
     `SELECT min(v) AS vlan FROM generate_series(?::int, ?::int) AS v
      WHERE NOT EXISTS (SELECT 1 FROM tenants t WHERE t.vlan_id = v AND t.deleted_at IS NULL)`,
@@ -91,7 +91,7 @@ export interface NewTenant {
 
 export async function createTenant(knex: Knex, ctx: ChangeContext, input: NewTenant): Promise<Tenant> {
   return knex.transaction(async (trx) => {
-    await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [VLAN_LOCK]); // also serialises the name check
+    await lockScope(trx, SCOPED_LOCK_NAMESPACES.tenantVlans, "all"); // also serialises the name check
     await assertNameFree(trx, input.name);
     const id = newId();
     const vlanId = await allocateVlan(trx);
@@ -119,7 +119,7 @@ export async function updateTenant(knex: Knex, ctx: ChangeContext, id: string, p
     const before = await getTenant(trx, id, { forUpdate: true });
     const row: Record<string, unknown> = { updated_at: ctx.at, updated_by: ctx.principal.userId };
     if (patch.name !== undefined) {
-      await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [VLAN_LOCK]);
+      await lockScope(trx, SCOPED_LOCK_NAMESPACES.tenantVlans, "all");
       await assertNameFree(trx, patch.name, id);
       row.name = patch.name;
     }

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
-import { recordChange, type ChangeContext } from "../audit/change-context.js";
+import { SCOPED_LOCK_NAMESPACES, lockScope } from "../db/advisory-lock-keys.js";
+import { recordChange, type ChangeContext } from "../audit/record-change.js";
 import { newId } from "../db/ids.js";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../domain/errors.js";
 import { configFromLimits, limitsFromConfig, type QuotaLimits } from "../quota/quota-dimensions.js";
@@ -65,7 +66,7 @@ export async function listUserGroups(knex: Knex, q: UserGroupListQuery): Promise
 
 /** Tree changes in one tenant serialise on this lock, so two concurrent re-parentings cannot close a cycle. */
 async function lockTenantTree(trx: Knex.Transaction, tenantId: string): Promise<void> {
-  await trx.raw("SELECT pg_advisory_xact_lock(hashtext(?))", [`edgehub.user_groups.${tenantId}`]);
+  await lockScope(trx, SCOPED_LOCK_NAMESPACES.userGroups, tenantId);
 }
 
 async function assertParentUsable(trx: Knex.Transaction, tenantId: string, parentId: string, groupId: string | null): Promise<void> {

@@ -1,8 +1,8 @@
 import type { Knex } from "knex";
 import { hashPassword } from "../auth/password-hash.js";
-import type { Role } from "../auth/principal.js";
+import type { Role } from "../api/principal.js";
 import { revokeUserTokens } from "../auth/token-store.js";
-import { recordChange, type ChangeContext } from "../audit/change-context.js";
+import { recordChange, type ChangeContext } from "../audit/record-change.js";
 import { newId } from "../db/ids.js";
 import { AlreadyExistsError, FailedPreconditionError, NotFoundError } from "../domain/errors.js";
 import { limitsFromConfig, type QuotaLimits } from "../quota/quota-dimensions.js";

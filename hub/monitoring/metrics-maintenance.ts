@@ -1,12 +1,12 @@
 import type { Knex } from "knex";
-import type { Logger } from "pino";
+import { pino, type Logger } from "pino";
+import { withLease } from "../background/lease.js";
+import { leasedTask } from "../background/leased-task.js";
+import { ADVISORY_LOCK_KEYS } from "../db/advisory-lock-keys.js";
 import type { Clock } from "../../lib/clock/clock.js";
 import type { Database } from "../db/database.js";
 import { METRICS_RETENTION, purgeExpiredMetrics, type PurgeResult } from "./purge-expired-metrics.js";
 import { HOUR_MS, hourStartOf, rollupHour } from "./rollup-hour.js";
-
-/** Advisory lock key of the maintenance lease ("edmm"): one hub of N does a pass at a time. */
-export const METRICS_MAINTENANCE_LOCK_KEY = 0x65646d6d;
 
 export interface MaintenancePass {
   /** False when another hub held the lease; it does the work. */
@@ -17,18 +17,21 @@ export interface MaintenancePass {
   purged: PurgeResult;
 }
 
+const NO_PASS: MaintenancePass = Object.freeze({ ran: false, hoursRolledUp: 0, hostRows: 0, gpuRows: 0, purged: Object.freeze({ raw: 0, hourly: 0 }) });
+
 /**
- * One maintenance pass inside a transaction that holds pg_try_advisory_xact_lock: roll up every
- * hour from the last rolled-up one (re-done, it may have been partial) to the current one, then
- * purge what retention lets go. The lock ends with the transaction, so a hub that dies mid-pass
- * frees the lease at once. PGlite is one process, so there the lock is always granted.
+ * One maintenance pass under the metrics lease: roll up every hour from the last rolled-up one
+ * (re-done, it may have been partial) to the current one, then purge what retention lets go. The
+ * lease ends with the transaction, so a hub that dies mid-pass frees it at once. PGlite is one
+ * process, so there the lease is always granted.
  */
 export async function runMetricsMaintenance(knex: Knex, now: Date, retention = METRICS_RETENTION): Promise<MaintenancePass> {
-  return knex.transaction(async (trx) => {
-    const lease = await trx.raw<{ rows: { locked: boolean }[] }>("SELECT pg_try_advisory_xact_lock(?) AS locked", [METRICS_MAINTENANCE_LOCK_KEY]);
-    const none: MaintenancePass = { ran: false, hoursRolledUp: 0, hostRows: 0, gpuRows: 0, purged: { raw: 0, hourly: 0 } };
-    if (!lease.rows[0]?.locked) return none;
-    const pass: MaintenancePass = { ...none, ran: true };
+  const outcome = await withLease(knex, ADVISORY_LOCK_KEYS.metricsMaintenance, (trx) => maintainMetrics(trx, now, retention));
+  return outcome.ran ? outcome.value : NO_PASS;
+}
+
+async function maintainMetrics(trx: Knex.Transaction, now: Date, retention: typeof METRICS_RETENTION): Promise<MaintenancePass> {
+    const pass: MaintenancePass = { ...NO_PASS, ran: true };
     const current = hourStartOf(now);
     // Hours after `now` come from agents with clocks ahead; ignoring them keeps the catch-up anchored.
     const last = await trx("host_metrics_hourly").where("hour_start", "<=", current).max<{ h: Date | null }>({ h: "hour_start" }).first();
@@ -46,7 +49,6 @@ export async function runMetricsMaintenance(knex: Knex, now: Date, retention = M
     }
     pass.purged = await purgeExpiredMetrics(trx, now, retention);
     return pass;
-  });
 }
 
 export interface MetricsMaintenanceDeps {
@@ -67,30 +69,15 @@ export interface MetricsMaintenance {
 
 /** The periodic loop every hub runs; the lease makes N hubs share one pass at a time. */
 export function startMetricsMaintenance(deps: MetricsMaintenanceDeps): MetricsMaintenance {
-  const intervalMs = deps.intervalMs ?? 60_000;
-  let timer: NodeJS.Timeout | undefined;
-  let inFlight: Promise<void> | undefined;
-  let stopped = false;
-
-  const tick = () => {
-    timer = undefined;
-    inFlight = runMetricsMaintenance(deps.db.knex, deps.clock.now(), deps.retention)
-      .then((pass) => deps.onPass?.(pass))
-      // A failed pass heals on the next one (everything it does is idempotent): WARN, not ERROR.
-      .catch((err: unknown) => deps.log?.warn({ err }, "Metrics maintenance pass failed; retrying next interval"))
-      .finally(() => {
-        inFlight = undefined;
-        if (!stopped) timer = setTimeout(tick, intervalMs);
-      });
-  };
-  timer = setTimeout(tick, intervalMs);
-
-  return {
-    async stop() {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-      timer = undefined;
-      await inFlight;
-    },
-  };
+  const task = leasedTask({
+    name: "metrics-maintenance",
+    intervalMs: deps.intervalMs ?? 60_000,
+    knex: deps.db.knex,
+    lockKey: ADVISORY_LOCK_KEYS.metricsMaintenance,
+    log: deps.log ?? pino({ level: "silent" }),
+    run: (trx) => maintainMetrics(trx, deps.clock.now(), deps.retention ?? METRICS_RETENTION),
+    onPass: (outcome) => deps.onPass?.(outcome.ran ? outcome.value : NO_PASS),
+  });
+  task.start();
+  return { stop: () => task.stop() };
 }

@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { recordChange, type ChangeContext } from "../audit/change-context.js";
+import { recordChange, type ChangeContext } from "../audit/record-change.js";
 import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
 import { DIMENSIONS, configFromLimits, limitsFromConfig, type Dimension, type QuotaLimits, type Resources } from "./quota-dimensions.js";
 import { groupUsage, ledgerUsage, type QuotaMode } from "./quota-usage.js";

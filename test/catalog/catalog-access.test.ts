@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import type { Principal } from "../../hub/auth/principal.js";
+import type { Principal } from "../../hub/api/principal.js";
 import { canManageCatalogItem, canSeeCatalogItem, canUseCatalogItem, canUseTemplate, tenantForNewItem, type CatalogItemAccess } from "../../hub/catalog/catalog-access.js";
 
 const T1 = "11111111-1111-1111-1111-111111111111";

@@ -1,7 +1,7 @@
 import { ConnectError } from "@connectrpc/connect";
 import type { Knex } from "knex";
 import { hashPassword } from "../../hub/auth/password-hash.js";
-import type { Principal, Role } from "../../hub/auth/principal.js";
+import type { Principal, Role } from "../../hub/api/principal.js";
 import { newId } from "../../hub/db/ids.js";
 
 export const PASSWORD = "catalog-test-password";

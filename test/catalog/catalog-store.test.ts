@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import { ManualClock } from "../../lib/clock/clock.js";
-import type { Principal } from "../../hub/auth/principal.js";
+import type { Principal } from "../../hub/api/principal.js";
 import { canSeeCatalogItem, type CatalogItemAccess } from "../../hub/catalog/catalog-access.js";
 import { sharesGroupWith, whereVisibleTo } from "../../hub/catalog/catalog-visibility-query.js";
 import { VISIBILITIES } from "../../hub/catalog/catalog-vocabulary.js";

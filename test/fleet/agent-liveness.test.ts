@@ -4,7 +4,8 @@ import { ManualClock } from "../../lib/clock/clock.js";
 import { newId } from "../../hub/db/ids.js";
 import { AgentLiveness } from "../../hub/fleet/agent-liveness.js";
 import { purgeFinished } from "../../hub/fleet/command-store.js";
-import { LEASE_KEYS, withLease } from "../../hub/fleet/lease.js";
+import { withLease } from "../../hub/background/lease.js";
+import { ADVISORY_LOCK_KEYS } from "../../hub/db/advisory-lock-keys.js";
 import { openDatabase } from "../../hub/db/database.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
 import { createScratchPostgres, createTestDatabase, postgresReachable, type TestDatabase } from "../support/test-database.js";
@@ -106,17 +107,17 @@ describe("agent liveness (batched heartbeats, offline sweep, restart grace)", fu
       const held = new Promise<void>((r) => (release = r));
       let entered!: () => void;
       const inside = new Promise<void>((r) => (entered = r));
-      const first = withLease(one.knex, LEASE_KEYS.liveness, async () => {
+      const first = withLease(one.knex, ADVISORY_LOCK_KEYS.fleetLiveness, async () => {
         entered();
         await held;
         return "first";
       });
       await inside;
-      const second = await withLease(other.knex, LEASE_KEYS.liveness, async () => "second");
+      const second = await withLease(other.knex, ADVISORY_LOCK_KEYS.fleetLiveness, async () => "second");
       expect(second).to.deep.equal({ ran: false });
       release();
       expect(await first).to.deep.equal({ ran: true, value: "first" });
-      expect(await withLease(other.knex, LEASE_KEYS.liveness, async () => "again")).to.deep.equal({ ran: true, value: "again" });
+      expect(await withLease(other.knex, ADVISORY_LOCK_KEYS.fleetLiveness, async () => "again")).to.deep.equal({ ran: true, value: "again" });
     } finally {
       await one.close();
       await other.close();

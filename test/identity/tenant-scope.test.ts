@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import type { Principal } from "../../hub/auth/principal.js";
+import type { Principal } from "../../hub/api/principal.js";
 import { assertOwnerVisible, assertTenantVisible, scopeTenantFilter, tenantFilterFor } from "../../hub/authz/tenant-scope.js";
 import { NotFoundError } from "../../hub/domain/errors.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../../hub/identity/page-token.js";

@@ -2,7 +2,8 @@ import { expect } from "chai";
 import type { Knex } from "knex";
 import pg from "pg";
 import { ManualClock } from "../../lib/clock/clock.js";
-import { METRICS_MAINTENANCE_LOCK_KEY, runMetricsMaintenance, startMetricsMaintenance, type MaintenancePass } from "../../hub/monitoring/metrics-maintenance.js";
+import { ADVISORY_LOCK_KEYS } from "../../hub/db/advisory-lock-keys.js";
+import { runMetricsMaintenance, startMetricsMaintenance, type MaintenancePass } from "../../hub/monitoring/metrics-maintenance.js";
 import { purgeExpiredMetrics } from "../../hub/monitoring/purge-expired-metrics.js";
 import { recordMetrics } from "../../hub/monitoring/record-metrics.js";
 import { hourStartOf, rollupHour } from "../../hub/monitoring/rollup-hour.js";
@@ -102,7 +103,7 @@ describe("metrics rollup, retention and maintenance", function () {
     await other.connect();
     try {
       await other.query("BEGIN");
-      await other.query("SELECT pg_advisory_xact_lock($1)", [METRICS_MAINTENANCE_LOCK_KEY]);
+      await other.query("SELECT pg_advisory_xact_lock($1)", [ADVISORY_LOCK_KEYS.metricsMaintenance]);
       expect((await runMetricsMaintenance(knex, plus(HOUR))).ran).to.equal(false);
       await other.query("COMMIT");
       expect((await runMetricsMaintenance(knex, plus(HOUR))).ran).to.equal(true);

@@ -1,12 +1,12 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
-import type { Clock } from "../../lib/clock/clock.js";
-import type { Database } from "../db/database.js";
-import type { FleetAdmin } from "../fleet/fleet-admin.js";
-import type { HubMetrics } from "../observability/hub-metrics.js";
+import type { Clock } from "../lib/clock/clock.js";
+import type { Database } from "./db/database.js";
+import type { FleetAdmin } from "./fleet/fleet-admin.js";
+import type { HubMetrics } from "./observability/hub-metrics.js";
 
 /** What admin API services are built from; assembled once in hub/hub.ts. */
-export interface ApiDeps {
+export interface ServiceDeps {
   db: Database;
   knex: Knex;
   clock: Clock;

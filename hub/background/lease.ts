@@ -1,12 +1,10 @@
 import type { Knex } from "knex";
 
-/** Advisory-lock keys of the fleet's background loops (one namespace per loop). */
-export const LEASE_KEYS = { liveness: 0x666c7431, expiry: 0x666c7432 } as const;
-
 /**
  * Runs `fn` in a transaction holding a transaction-scoped advisory lock, or skips it when another
  * hub holds the lock: N hubs share a loop without double work and without a lease table. The lock
- * ends with the transaction, so a killed hub never leaves it behind.
+ * ends with the transaction, so a killed hub never leaves it behind. Keys come from
+ * hub/db/advisory-lock-keys.ts.
  */
 export async function withLease<T>(knex: Knex, key: number, fn: (trx: Knex.Transaction) => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
   return knex.transaction(async (trx) => {

@@ -1,0 +1,39 @@
+import type { DescService } from "@bufbuild/protobuf";
+import type { ConnectRouter, ServiceImpl } from "@connectrpc/connect";
+import { AuthService } from "../gen/edgehub/admin/v1/auth_pb.js";
+import { FleetService } from "../gen/edgehub/admin/v1/fleet_pb.js";
+import { authServicePolicy, createAuthService } from "./auth/auth-service.js";
+import { createFleetService, fleetServicePolicy } from "./fleet/fleet-service.js";
+import { AuditService } from "../gen/edgehub/admin/v1/audit_pb.js";
+import { QuotaService } from "../gen/edgehub/admin/v1/quota_pb.js";
+import { TenantService } from "../gen/edgehub/admin/v1/tenant_pb.js";
+import { UserGroupService } from "../gen/edgehub/admin/v1/user_group_pb.js";
+import { UserService } from "../gen/edgehub/admin/v1/user_pb.js";
+import { auditServicePolicy, createAuditService } from "./audit/audit-service.js";
+import { createTenantService, tenantServicePolicy } from "./identity/tenant-service.js";
+import { createUserGroupService, userGroupServicePolicy } from "./identity/user-group-service.js";
+import { createUserService, userServicePolicy } from "./identity/user-service.js";
+import { createQuotaService, quotaServicePolicy } from "./quota/quota-service.js";
+import { ImageService } from "../gen/edgehub/admin/v1/image_pb.js";
+import { TemplateService } from "../gen/edgehub/admin/v1/template_pb.js";
+import { createImageService, imageServicePolicy } from "./catalog/image-service.js";
+import { createTemplateService, templateServicePolicy } from "./catalog/template-service.js";
+import type { ServiceDeps } from "./service-deps.js";
+import type { PolicyRegistry, ServicePolicy } from "./api/method-policy.js";
+
+/** The one place every admin API service is registered, each with its access policy. */
+export function registerServices(router: ConnectRouter, policies: PolicyRegistry, deps: ServiceDeps): void {
+  function serve<S extends DescService>(service: S, impl: ServiceImpl<S>, policy: ServicePolicy<S>): void {
+    policies.add(service, policy);
+    router.service(service, impl);
+  }
+  serve(AuthService, createAuthService(deps), authServicePolicy);
+  serve(FleetService, createFleetService({ knex: deps.knex, admin: deps.fleetAdmin, caFingerprint: deps.hubCaFingerprint }), fleetServicePolicy);
+  serve(TenantService, createTenantService(deps), tenantServicePolicy);
+  serve(UserService, createUserService(deps), userServicePolicy);
+  serve(UserGroupService, createUserGroupService(deps), userGroupServicePolicy);
+  serve(QuotaService, createQuotaService(deps), quotaServicePolicy);
+  serve(AuditService, createAuditService(deps), auditServicePolicy);
+  serve(ImageService, createImageService(deps), imageServicePolicy);
+  serve(TemplateService, createTemplateService(deps), templateServicePolicy);
+}
