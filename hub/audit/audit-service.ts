@@ -5,7 +5,7 @@ import type { Knex } from "knex";
 import { AuditLogEntrySchema, AuditService } from "../../gen/edgehub/admin/v1/audit_pb.js";
 import { rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { principalOf } from "../api/request-context.js";
-import { scopeTenantFilter } from "../authz/tenant-scope.js";
+import { scopeTenantFilter } from "../api/tenant-scope.js";
 import { InvalidArgumentError } from "../domain/errors.js";
 import { optionalId } from "../identity/identity-rules.js";
 import { decodePageToken, pageSizeOf } from "../identity/page-token.js";

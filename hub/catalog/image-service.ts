@@ -6,7 +6,7 @@ import {
   type Image as ImageMessage, type ImageRequirements as RequirementsMessage, type ImageTag as TagMessage, type ImageVersion as VersionMessage,
 } from "../../gen/edgehub/admin/v1/image_pb.js";
 import { AUTHENTICATED, rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
-import { scopeTenantFilter } from "../authz/tenant-scope.js";
+import { scopeTenantFilter } from "../api/tenant-scope.js";
 import { principalOf, requestIdOf } from "../api/request-context.js";
 import type { Principal } from "../api/principal.js";
 import type { CatalogCaller, CatalogDeps } from "./catalog-deps.js";

@@ -7,7 +7,7 @@ import { TenantSchema, TenantService, type Tenant as TenantMessage } from "../..
 import { rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { principalOf } from "../api/request-context.js";
 import { changeContextOf } from "../audit/record-change.js";
-import { assertTenantVisible, tenantFilterFor } from "../authz/tenant-scope.js";
+import { assertTenantVisible, tenantFilterFor } from "../api/tenant-scope.js";
 import { quotaLimitsFromProto, quotaLimitsToProto } from "../quota/quota-service.js";
 import { TENANT_STATUSES, oneOf, optionalId, requireId, validName } from "./identity-rules.js";
 import { decodePageToken, pageSizeOf } from "./page-token.js";

@@ -8,7 +8,7 @@ import { rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { principalOf } from "../api/request-context.js";
 import type { Principal } from "../api/principal.js";
 import { changeContextOf } from "../audit/record-change.js";
-import { assertTenantVisible, scopeTenantFilter } from "../authz/tenant-scope.js";
+import { assertTenantVisible, scopeTenantFilter } from "../api/tenant-scope.js";
 import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
 import { quotaLimitsFromProto, quotaLimitsToProto } from "../quota/quota-service.js";
 import { QUOTA_MODES, oneOf, optionalId, requireId, validName } from "./identity-rules.js";

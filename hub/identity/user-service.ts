@@ -8,7 +8,7 @@ import { rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { principalOf } from "../api/request-context.js";
 import type { Principal, Role } from "../api/principal.js";
 import { changeContextOf } from "../audit/record-change.js";
-import { assertOwnerVisible, denyUnless, scopeTenantFilter } from "../authz/tenant-scope.js";
+import { assertOwnerVisible, denyUnless, scopeTenantFilter } from "../api/tenant-scope.js";
 import { FailedPreconditionError, InvalidArgumentError } from "../domain/errors.js";
 import { USER_STATUSES, oneOf, optionalId, requireId, validEmail, validPassword, validRole, validUsername } from "./identity-rules.js";
 import { decodePageToken, pageSizeOf } from "./page-token.js";

@@ -7,7 +7,7 @@ import { rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { principalOf } from "../api/request-context.js";
 import type { Principal } from "../api/principal.js";
 import { changeContextOf } from "../audit/record-change.js";
-import { assertTenantVisible, denyUnless } from "../authz/tenant-scope.js";
+import { assertTenantVisible, denyUnless } from "../api/tenant-scope.js";
 import { NotFoundError } from "../domain/errors.js";
 import { oneOf, requireId } from "../identity/identity-rules.js";
 import { validateLimits, type QuotaLimits } from "./quota-dimensions.js";

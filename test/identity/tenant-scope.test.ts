@@ -1,6 +1,6 @@
 import { expect } from "chai";
 import type { Principal } from "../../hub/api/principal.js";
-import { assertOwnerVisible, assertTenantVisible, scopeTenantFilter, tenantFilterFor } from "../../hub/authz/tenant-scope.js";
+import { assertOwnerVisible, assertTenantVisible, scopeTenantFilter, tenantFilterFor } from "../../hub/api/tenant-scope.js";
 import { NotFoundError } from "../../hub/domain/errors.js";
 import { decodePageToken, encodePageToken, pageSizeOf } from "../../hub/identity/page-token.js";
 

@@ -1,4 +1,4 @@
-import type { Principal } from "../api/principal.js";
+import type { Principal } from "./principal.js";
 import { NotFoundError, PermissionDeniedError } from "../domain/errors.js";
 
 /**
