@@ -5,16 +5,19 @@
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
-import type { Message } from "@bufbuild/protobuf";
+import { file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { JsonObject, Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file edgehub/admin/v1/audit.proto.
  */
 export const file_edgehub_admin_v1_audit: GenFile = /*@__PURE__*/
-  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL2F1ZGl0LnByb3RvEhBlZGdlaHViLmFkbWluLnYxIvoBCg1BdWRpdExvZ0VudHJ5EgoKAmlkGAEgASgJEiYKAmF0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1hY3Rvcl91c2VyX2lkGAMgASgJEhYKDmFjdG9yX3VzZXJuYW1lGAQgASgJEhEKCXRlbmFudF9pZBgFIAEoCRIOCgZhY3Rpb24YBiABKAkSEwoLdGFyZ2V0X3R5cGUYByABKAkSEQoJdGFyZ2V0X2lkGAggASgJEhMKC2JlZm9yZV9qc29uGAkgASgJEhIKCmFmdGVyX2pzb24YCiABKAkSEgoKcmVxdWVzdF9pZBgLIAEoCSL0AQoTTGlzdEF1ZGl0TG9nUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFQoNYWN0b3JfdXNlcl9pZBgCIAEoCRIOCgZhY3Rpb24YAyABKAkSEwoLdGFyZ2V0X3R5cGUYBCABKAkSEQoJdGFyZ2V0X2lkGAUgASgJEikKBXNpbmNlGAYgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIpCgV1bnRpbBgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEQoJcGFnZV9zaXplGAggASgFEhIKCnBhZ2VfdG9rZW4YCSABKAkiYQoUTGlzdEF1ZGl0TG9nUmVzcG9uc2USMAoHZW50cmllcxgBIAMoCzIfLmVkZ2VodWIuYWRtaW4udjEuQXVkaXRMb2dFbnRyeRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkybQoMQXVkaXRTZXJ2aWNlEl0KDExpc3RBdWRpdExvZxIlLmVkZ2VodWIuYWRtaW4udjEuTGlzdEF1ZGl0TG9nUmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuTGlzdEF1ZGl0TG9nUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL2F1ZGl0LnByb3RvEhBlZGdlaHViLmFkbWluLnYxIqsCCg1BdWRpdExvZ0VudHJ5EgoKAmlkGAEgASgJEi8KC2NyZWF0ZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIVCg1hY3Rvcl91c2VyX2lkGAMgASgJEhYKDmFjdG9yX3VzZXJuYW1lGAQgASgJEhEKCXRlbmFudF9pZBgFIAEoCRIOCgZhY3Rpb24YBiABKAkSEwoLdGFyZ2V0X3R5cGUYByABKAkSEQoJdGFyZ2V0X2lkGAggASgJEicKBmJlZm9yZRgJIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QSJgoFYWZ0ZXIYCiABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EhIKCnJlcXVlc3RfaWQYCyABKAki9AEKE0xpc3RBdWRpdExvZ1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhUKDWFjdG9yX3VzZXJfaWQYAiABKAkSDgoGYWN0aW9uGAMgASgJEhMKC3RhcmdldF90eXBlGAQgASgJEhEKCXRhcmdldF9pZBgFIAEoCRIpCgVzaW5jZRgGIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASKQoFdW50aWwYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhEKCXBhZ2Vfc2l6ZRgIIAEoBRISCgpwYWdlX3Rva2VuGAkgASgJImEKFExpc3RBdWRpdExvZ1Jlc3BvbnNlEjAKB2VudHJpZXMYASADKAsyHy5lZGdlaHViLmFkbWluLnYxLkF1ZGl0TG9nRW50cnkSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMnIKDEF1ZGl0U2VydmljZRJiCgxMaXN0QXVkaXRMb2cSJS5lZGdlaHViLmFkbWluLnYxLkxpc3RBdWRpdExvZ1JlcXVlc3QaJi5lZGdlaHViLmFkbWluLnYxLkxpc3RBdWRpdExvZ1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
+ * AuditLogEntry is one recorded change. Entries are immutable once written, so they carry neither
+ * update_time nor etag.
+ *
  * @generated from message edgehub.admin.v1.AuditLogEntry
  */
 export type AuditLogEntry = Message<"edgehub.admin.v1.AuditLogEntry"> & {
@@ -24,53 +27,67 @@ export type AuditLogEntry = Message<"edgehub.admin.v1.AuditLogEntry"> & {
   id: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp at = 2;
+   * When the change was made (the time of the request that made it).
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 2;
    */
-  at?: Timestamp | undefined;
+  createTime?: Timestamp | undefined;
 
   /**
+   * Empty for the hub itself (bootstrap, background work).
+   *
    * @generated from field: string actor_user_id = 3;
    */
   actorUserId: string;
 
   /**
+   * "system" for the hub itself.
+   *
    * @generated from field: string actor_username = 4;
    */
   actorUsername: string;
 
   /**
+   * Whose data changed; empty for system-wide objects.
+   *
    * @generated from field: string tenant_id = 5;
    */
   tenantId: string;
 
   /**
-   * <area>.<verb>, e.g. tenant.create.
+   * Open vocabulary of dotted lower_snake names, `<area>.<verb>` (e.g. `tenant.create`,
+   * `quota.update`, `user_group.add_members`): new features add actions without an API change.
    *
    * @generated from field: string action = 6;
    */
   action: string;
 
   /**
+   * Open vocabulary of lower_snake resource kinds (e.g. `tenant`, `user_group`, `image_version`).
+   *
    * @generated from field: string target_type = 7;
    */
   targetType: string;
 
   /**
+   * Id of the changed object; empty when the change has none.
+   *
    * @generated from field: string target_id = 8;
    */
   targetId: string;
 
   /**
-   * JSON of the object before and after the change; empty when none.
+   * The object as it was before the change and after it; unset when there is none (before of a
+   * create, after of a delete).
    *
-   * @generated from field: string before_json = 9;
+   * @generated from field: google.protobuf.Struct before = 9;
    */
-  beforeJson: string;
+  before?: JsonObject | undefined;
 
   /**
-   * @generated from field: string after_json = 10;
+   * @generated from field: google.protobuf.Struct after = 10;
    */
-  afterJson: string;
+  after?: JsonObject | undefined;
 
   /**
    * @generated from field: string request_id = 11;
@@ -90,6 +107,8 @@ export const AuditLogEntrySchema: GenMessage<AuditLogEntry> = /*@__PURE__*/
  */
 export type ListAuditLogRequest = Message<"edgehub.admin.v1.ListAuditLogRequest"> & {
   /**
+   * Only this tenant's entries (tenant_admin: its own tenant, the default).
+   *
    * @generated from field: string tenant_id = 1;
    */
   tenantId: string;
@@ -100,11 +119,15 @@ export type ListAuditLogRequest = Message<"edgehub.admin.v1.ListAuditLogRequest"
   actorUserId: string;
 
   /**
+   * Exact action (see AuditLogEntry.action); empty = any.
+   *
    * @generated from field: string action = 3;
    */
   action: string;
 
   /**
+   * Exact target type (see AuditLogEntry.target_type); empty = any.
+   *
    * @generated from field: string target_type = 4;
    */
   targetType: string;
@@ -115,21 +138,21 @@ export type ListAuditLogRequest = Message<"edgehub.admin.v1.ListAuditLogRequest"
   targetId: string;
 
   /**
-   * Entries at or after this time.
+   * Entries created at or after this time.
    *
    * @generated from field: google.protobuf.Timestamp since = 6;
    */
   since?: Timestamp | undefined;
 
   /**
-   * Entries before this time.
+   * Entries created before this time.
    *
    * @generated from field: google.protobuf.Timestamp until = 7;
    */
   until?: Timestamp | undefined;
 
   /**
-   * At most 500; 0 means 50.
+   * 0 means 50; at most 1 000.
    *
    * @generated from field: int32 page_size = 8;
    */

@@ -2,15 +2,17 @@
 // @generated from file edgehub/admin/v1/quota.proto (package edgehub.admin.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { FieldMask } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file edgehub/admin/v1/quota.proto.
  */
 export const file_edgehub_admin_v1_quota: GenFile = /*@__PURE__*/
-  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL3F1b3RhLnByb3RvEhBlZGdlaHViLmFkbWluLnYxIvcCCgtRdW90YUxpbWl0cxIaCg1tYXhfaW5zdGFuY2VzGAEgASgFSACIAQESGgoNbWF4X2NwdV9jb3JlcxgCIAEoBUgBiAEBEhoKDW1heF9tZW1vcnlfZ2IYAyABKAFIAogBARIbCg5tYXhfc3RvcmFnZV9nYhgEIAEoAUgDiAEBEiUKGG1heF9wcml2YXRlX2RhdGFfZGlza19nYhgFIAEoAUgEiAEBEh0KEG1heF9pcF9hZGRyZXNzZXMYBiABKAVIBYgBARIfChJtYXhfYmFuZHdpZHRoX2dicHMYByABKAFIBogBAUIQCg5fbWF4X2luc3RhbmNlc0IQCg5fbWF4X2NwdV9jb3Jlc0IQCg5fbWF4X21lbW9yeV9nYkIRCg9fbWF4X3N0b3JhZ2VfZ2JCGwoZX21heF9wcml2YXRlX2RhdGFfZGlza19nYkITChFfbWF4X2lwX2FkZHJlc3Nlc0IVChNfbWF4X2JhbmR3aWR0aF9nYnBzIjkKD0dldFVzYWdlUmVxdWVzdBITCgtob2xkZXJfdHlwZRgBIAEoCRIRCglob2xkZXJfaWQYAiABKAkidAoORGltZW5zaW9uVXNhZ2USEQoJZGltZW5zaW9uGAEgASgJEgwKBHVzZWQYAiABKAESDwoHbGltaXRlZBgDIAEoCBINCgVsaW1pdBgEIAEoARISCgpwZXJjZW50YWdlGAUgASgBEg0KBWxldmVsGAYgASgJIpgBChBHZXRVc2FnZVJlc3BvbnNlEhMKC2hvbGRlcl90eXBlGAEgASgJEhEKCWhvbGRlcl9pZBgCIAEoCRISCgpxdW90YV9tb2RlGAMgASgJEjQKCmRpbWVuc2lvbnMYBCADKAsyIC5lZGdlaHViLmFkbWluLnYxLkRpbWVuc2lvblVzYWdlEhIKCm92ZXJfcXVvdGEYBSABKAgihAEKD1NldFF1b3RhUmVxdWVzdBITCgtob2xkZXJfdHlwZRgBIAEoCRIRCglob2xkZXJfaWQYAiABKAkSLQoGbGltaXRzGAMgASgLMh0uZWRnZWh1Yi5hZG1pbi52MS5RdW90YUxpbWl0cxIaChJyZWZ1c2VfaWZfb3Zlcl91c2UYBCABKAgiYAoQU2V0UXVvdGFSZXNwb25zZRItCgZsaW1pdHMYASABKAsyHS5lZGdlaHViLmFkbWluLnYxLlF1b3RhTGltaXRzEh0KFW92ZXJfcXVvdGFfZGltZW5zaW9ucxgCIAMoCSJICg1RdW90YUV4Y2VlZGVkEjcKCmRpbWVuc2lvbnMYASADKAsyIy5lZGdlaHViLmFkbWluLnYxLkV4Y2VlZGVkRGltZW5zaW9uImUKEUV4Y2VlZGVkRGltZW5zaW9uEhEKCWRpbWVuc2lvbhgBIAEoCRIMCgR1c2VkGAIgASgBEhEKCXJlcXVlc3RlZBgDIAEoARINCgVsaW1pdBgEIAEoARINCgVzY29wZRgFIAEoCTK0AQoMUXVvdGFTZXJ2aWNlElEKCEdldFVzYWdlEiEuZWRnZWh1Yi5hZG1pbi52MS5HZXRVc2FnZVJlcXVlc3QaIi5lZGdlaHViLmFkbWluLnYxLkdldFVzYWdlUmVzcG9uc2USUQoIU2V0UXVvdGESIS5lZGdlaHViLmFkbWluLnYxLlNldFF1b3RhUmVxdWVzdBoiLmVkZ2VodWIuYWRtaW4udjEuU2V0UXVvdGFSZXNwb25zZWIGcHJvdG8z");
+  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL3F1b3RhLnByb3RvEhBlZGdlaHViLmFkbWluLnYxIvcCCgtRdW90YUxpbWl0cxIaCg1tYXhfaW5zdGFuY2VzGAEgASgFSACIAQESGgoNbWF4X2NwdV9jb3JlcxgCIAEoBUgBiAEBEhoKDW1heF9tZW1vcnlfZ2IYAyABKAFIAogBARIbCg5tYXhfc3RvcmFnZV9nYhgEIAEoAUgDiAEBEiUKGG1heF9wcml2YXRlX2RhdGFfZGlza19nYhgFIAEoAUgEiAEBEh0KEG1heF9pcF9hZGRyZXNzZXMYBiABKAVIBYgBARIfChJtYXhfYmFuZHdpZHRoX2dicHMYByABKAFIBogBAUIQCg5fbWF4X2luc3RhbmNlc0IQCg5fbWF4X2NwdV9jb3Jlc0IQCg5fbWF4X21lbW9yeV9nYkIRCg9fbWF4X3N0b3JhZ2VfZ2JCGwoZX21heF9wcml2YXRlX2RhdGFfZGlza19nYkITChFfbWF4X2lwX2FkZHJlc3Nlc0IVChNfbWF4X2JhbmR3aWR0aF9nYnBzItABCgVRdW90YRI2Cgtob2xkZXJfdHlwZRgBIAEoDjIhLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFIb2xkZXJUeXBlEhEKCWhvbGRlcl9pZBgCIAEoCRItCgZsaW1pdHMYAyABKAsyHS5lZGdlaHViLmFkbWluLnYxLlF1b3RhTGltaXRzEj8KFW92ZXJfcXVvdGFfZGltZW5zaW9ucxgEIAMoDjIgLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFEaW1lbnNpb24SDAoEZXRhZxgFIAEoCSJcCg9HZXRRdW90YVJlcXVlc3QSNgoLaG9sZGVyX3R5cGUYASABKA4yIS5lZGdlaHViLmFkbWluLnYxLlF1b3RhSG9sZGVyVHlwZRIRCglob2xkZXJfaWQYAiABKAkiOgoQR2V0UXVvdGFSZXNwb25zZRImCgVxdW90YRgBIAEoCzIXLmVkZ2VodWIuYWRtaW4udjEuUXVvdGEiiQEKElVwZGF0ZVF1b3RhUmVxdWVzdBImCgVxdW90YRgBIAEoCzIXLmVkZ2VodWIuYWRtaW4udjEuUXVvdGESLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEhoKEnJlZnVzZV9pZl9vdmVyX3VzZRgDIAEoCCI9ChNVcGRhdGVRdW90YVJlc3BvbnNlEiYKBXF1b3RhGAEgASgLMhcuZWRnZWh1Yi5hZG1pbi52MS5RdW90YSJhChRHZXRRdW90YVVzYWdlUmVxdWVzdBI2Cgtob2xkZXJfdHlwZRgBIAEoDjIhLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFIb2xkZXJUeXBlEhEKCWhvbGRlcl9pZBgCIAEoCSK5AQoORGltZW5zaW9uVXNhZ2USMwoJZGltZW5zaW9uGAEgASgOMiAuZWRnZWh1Yi5hZG1pbi52MS5RdW90YURpbWVuc2lvbhIMCgR1c2VkGAIgASgBEg8KB2xpbWl0ZWQYAyABKAgSDQoFbGltaXQYBCABKAESEgoKcGVyY2VudGFnZRgFIAEoARIwCgVsZXZlbBgGIAEoDjIhLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFVc2FnZUxldmVsIt0BChVHZXRRdW90YVVzYWdlUmVzcG9uc2USNgoLaG9sZGVyX3R5cGUYASABKA4yIS5lZGdlaHViLmFkbWluLnYxLlF1b3RhSG9sZGVyVHlwZRIRCglob2xkZXJfaWQYAiABKAkSLwoKcXVvdGFfbW9kZRgDIAEoDjIbLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFNb2RlEjQKCmRpbWVuc2lvbnMYBCADKAsyIC5lZGdlaHViLmFkbWluLnYxLkRpbWVuc2lvblVzYWdlEhIKCm92ZXJfcXVvdGEYBSABKAgiSAoNUXVvdGFFeGNlZWRlZBI3CgpkaW1lbnNpb25zGAEgAygLMiMuZWRnZWh1Yi5hZG1pbi52MS5FeGNlZWRlZERpbWVuc2lvbiLQAQoRRXhjZWVkZWREaW1lbnNpb24SMwoJZGltZW5zaW9uGAEgASgOMiAuZWRnZWh1Yi5hZG1pbi52MS5RdW90YURpbWVuc2lvbhIMCgR1c2VkGAIgASgBEhEKCXJlcXVlc3RlZBgDIAEoARINCgVsaW1pdBgEIAEoARI2Cgtob2xkZXJfdHlwZRgGIAEoDjIhLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFIb2xkZXJUeXBlEhEKCWhvbGRlcl9pZBgHIAEoCUoECAUQBlIFc2NvcGUqngIKDlF1b3RhRGltZW5zaW9uEh8KG1FVT1RBX0RJTUVOU0lPTl9VTlNQRUNJRklFRBAAEh0KGVFVT1RBX0RJTUVOU0lPTl9JTlNUQU5DRVMQARIdChlRVU9UQV9ESU1FTlNJT05fQ1BVX0NPUkVTEAISHQoZUVVPVEFfRElNRU5TSU9OX01FTU9SWV9HQhADEh4KGlFVT1RBX0RJTUVOU0lPTl9TVE9SQUdFX0dCEAQSKAokUVVPVEFfRElNRU5TSU9OX1BSSVZBVEVfREFUQV9ESVNLX0dCEAUSIAocUVVPVEFfRElNRU5TSU9OX0lQX0FERFJFU1NFUxAGEiIKHlFVT1RBX0RJTUVOU0lPTl9CQU5EV0lEVEhfR0JQUxAHKrQBCg9RdW90YUhvbGRlclR5cGUSIQodUVVPVEFfSE9MREVSX1RZUEVfVU5TUEVDSUZJRUQQABIcChhRVU9UQV9IT0xERVJfVFlQRV9URU5BTlQQARIgChxRVU9UQV9IT0xERVJfVFlQRV9VU0VSX0dST1VQEAISGgoWUVVPVEFfSE9MREVSX1RZUEVfVVNFUhADEiIKHlFVT1RBX0hPTERFUl9UWVBFX0lOU1RBTkNFX1NFVBAEKnEKCVF1b3RhTW9kZRIaChZRVU9UQV9NT0RFX1VOU1BFQ0lGSUVEEAASGgoWUVVPVEFfTU9ERV9JTkRFUEVOREVOVBABEhUKEVFVT1RBX01PREVfU0hBUkVEEAISFQoRUVVPVEFfTU9ERV9IWUJSSUQQAyqrAQoPUXVvdGFVc2FnZUxldmVsEiEKHVFVT1RBX1VTQUdFX0xFVkVMX1VOU1BFQ0lGSUVEEAASGAoUUVVPVEFfVVNBR0VfTEVWRUxfT0sQARIcChhRVU9UQV9VU0FHRV9MRVZFTF9OT1RJQ0UQAhIdChlRVU9UQV9VU0FHRV9MRVZFTF9XQVJOSU5HEAMSHgoaUVVPVEFfVVNBR0VfTEVWRUxfQ1JJVElDQUwQBDKpAgoMUXVvdGFTZXJ2aWNlElYKCEdldFF1b3RhEiEuZWRnZWh1Yi5hZG1pbi52MS5HZXRRdW90YVJlcXVlc3QaIi5lZGdlaHViLmFkbWluLnYxLkdldFF1b3RhUmVzcG9uc2UiA5ACARJaCgtVcGRhdGVRdW90YRIkLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlUXVvdGFSZXF1ZXN0GiUuZWRnZWh1Yi5hZG1pbi52MS5VcGRhdGVRdW90YVJlc3BvbnNlEmUKDUdldFF1b3RhVXNhZ2USJi5lZGdlaHViLmFkbWluLnYxLkdldFF1b3RhVXNhZ2VSZXF1ZXN0GicuZWRnZWh1Yi5hZG1pbi52MS5HZXRRdW90YVVzYWdlUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_field_mask]);
 
 /**
  * QuotaLimits are the seven quota dimensions; an unset field means no limit.
@@ -66,15 +68,59 @@ export const QuotaLimitsSchema: GenMessage<QuotaLimits> = /*@__PURE__*/
   messageDesc(file_edgehub_admin_v1_quota, 0);
 
 /**
- * @generated from message edgehub.admin.v1.GetUsageRequest
+ * Quota is the limits of one holder: a singleton of its tenant, user group or user (AIP-156). It is
+ * named by its holder, so it has no id, and it lives and is timestamped with its holder.
+ *
+ * @generated from message edgehub.admin.v1.Quota
  */
-export type GetUsageRequest = Message<"edgehub.admin.v1.GetUsageRequest"> & {
+export type Quota = Message<"edgehub.admin.v1.Quota"> & {
   /**
-   * One of tenant, group, user.
-   *
-   * @generated from field: string holder_type = 1;
+   * @generated from field: edgehub.admin.v1.QuotaHolderType holder_type = 1;
    */
-  holderType: string;
+  holderType: QuotaHolderType;
+
+  /**
+   * @generated from field: string holder_id = 2;
+   */
+  holderId: string;
+
+  /**
+   * @generated from field: edgehub.admin.v1.QuotaLimits limits = 3;
+   */
+  limits?: QuotaLimits | undefined;
+
+  /**
+   * Output only: dimensions whose current use exceeds the limit (after a limit was lowered below
+   * use); while any is listed the holder can create nothing new.
+   *
+   * @generated from field: repeated edgehub.admin.v1.QuotaDimension over_quota_dimensions = 4;
+   */
+  overQuotaDimensions: QuotaDimension[];
+
+  /**
+   * Output only: changes exactly when the limits do; pass it back in UpdateQuota to refuse
+   * (aborted, reason ETAG_MISMATCH) a change made since it was read.
+   *
+   * @generated from field: string etag = 5;
+   */
+  etag: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.Quota.
+ * Use `create(QuotaSchema)` to create a new message.
+ */
+export const QuotaSchema: GenMessage<Quota> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_quota, 1);
+
+/**
+ * @generated from message edgehub.admin.v1.GetQuotaRequest
+ */
+export type GetQuotaRequest = Message<"edgehub.admin.v1.GetQuotaRequest"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.QuotaHolderType holder_type = 1;
+   */
+  holderType: QuotaHolderType;
 
   /**
    * @generated from field: string holder_id = 2;
@@ -83,11 +129,101 @@ export type GetUsageRequest = Message<"edgehub.admin.v1.GetUsageRequest"> & {
 };
 
 /**
- * Describes the message edgehub.admin.v1.GetUsageRequest.
- * Use `create(GetUsageRequestSchema)` to create a new message.
+ * Describes the message edgehub.admin.v1.GetQuotaRequest.
+ * Use `create(GetQuotaRequestSchema)` to create a new message.
  */
-export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_quota, 1);
+export const GetQuotaRequestSchema: GenMessage<GetQuotaRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_quota, 2);
+
+/**
+ * @generated from message edgehub.admin.v1.GetQuotaResponse
+ */
+export type GetQuotaResponse = Message<"edgehub.admin.v1.GetQuotaResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.Quota quota = 1;
+   */
+  quota?: Quota | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.GetQuotaResponse.
+ * Use `create(GetQuotaResponseSchema)` to create a new message.
+ */
+export const GetQuotaResponseSchema: GenMessage<GetQuotaResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_quota, 3);
+
+/**
+ * @generated from message edgehub.admin.v1.UpdateQuotaRequest
+ */
+export type UpdateQuotaRequest = Message<"edgehub.admin.v1.UpdateQuotaRequest"> & {
+  /**
+   * holder_type, holder_id name the quota; limits holds the new values; etag, when set, must be current.
+   *
+   * @generated from field: edgehub.admin.v1.Quota quota = 1;
+   */
+  quota?: Quota | undefined;
+
+  /**
+   * `limits` replaces every limit; `limits.max_cpu_cores` (etc.) changes one, unset = no limit.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
+
+  /**
+   * Refuse (failed_precondition, reason QUOTA_BELOW_USAGE) instead of marking the holder over quota
+   * when current use exceeds a new limit.
+   *
+   * @generated from field: bool refuse_if_over_use = 3;
+   */
+  refuseIfOverUse: boolean;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.UpdateQuotaRequest.
+ * Use `create(UpdateQuotaRequestSchema)` to create a new message.
+ */
+export const UpdateQuotaRequestSchema: GenMessage<UpdateQuotaRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_quota, 4);
+
+/**
+ * @generated from message edgehub.admin.v1.UpdateQuotaResponse
+ */
+export type UpdateQuotaResponse = Message<"edgehub.admin.v1.UpdateQuotaResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.Quota quota = 1;
+   */
+  quota?: Quota | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.UpdateQuotaResponse.
+ * Use `create(UpdateQuotaResponseSchema)` to create a new message.
+ */
+export const UpdateQuotaResponseSchema: GenMessage<UpdateQuotaResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_quota, 5);
+
+/**
+ * @generated from message edgehub.admin.v1.GetQuotaUsageRequest
+ */
+export type GetQuotaUsageRequest = Message<"edgehub.admin.v1.GetQuotaUsageRequest"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.QuotaHolderType holder_type = 1;
+   */
+  holderType: QuotaHolderType;
+
+  /**
+   * @generated from field: string holder_id = 2;
+   */
+  holderId: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.GetQuotaUsageRequest.
+ * Use `create(GetQuotaUsageRequestSchema)` to create a new message.
+ */
+export const GetQuotaUsageRequestSchema: GenMessage<GetQuotaUsageRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_quota, 6);
 
 /**
  * DimensionUsage is the use of one quota dimension by one holder.
@@ -96,11 +232,9 @@ export const GetUsageRequestSchema: GenMessage<GetUsageRequest> = /*@__PURE__*/
  */
 export type DimensionUsage = Message<"edgehub.admin.v1.DimensionUsage"> & {
   /**
-   * One of instances, cpu_cores, memory_gb, storage_gb, private_data_disk_gb, ip_addresses, bandwidth_gbps.
-   *
-   * @generated from field: string dimension = 1;
+   * @generated from field: edgehub.admin.v1.QuotaDimension dimension = 1;
    */
-  dimension: string;
+  dimension: QuotaDimension;
 
   /**
    * @generated from field: double used = 2;
@@ -127,11 +261,9 @@ export type DimensionUsage = Message<"edgehub.admin.v1.DimensionUsage"> & {
   percentage: number;
 
   /**
-   * ok below 80 %, notice from 80 %, warning from 90 %, critical from 95 %.
-   *
-   * @generated from field: string level = 6;
+   * @generated from field: edgehub.admin.v1.QuotaUsageLevel level = 6;
    */
-  level: string;
+  level: QuotaUsageLevel;
 };
 
 /**
@@ -139,16 +271,16 @@ export type DimensionUsage = Message<"edgehub.admin.v1.DimensionUsage"> & {
  * Use `create(DimensionUsageSchema)` to create a new message.
  */
 export const DimensionUsageSchema: GenMessage<DimensionUsage> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_quota, 2);
+  messageDesc(file_edgehub_admin_v1_quota, 7);
 
 /**
- * @generated from message edgehub.admin.v1.GetUsageResponse
+ * @generated from message edgehub.admin.v1.GetQuotaUsageResponse
  */
-export type GetUsageResponse = Message<"edgehub.admin.v1.GetUsageResponse"> & {
+export type GetQuotaUsageResponse = Message<"edgehub.admin.v1.GetQuotaUsageResponse"> & {
   /**
-   * @generated from field: string holder_type = 1;
+   * @generated from field: edgehub.admin.v1.QuotaHolderType holder_type = 1;
    */
-  holderType: string;
+  holderType: QuotaHolderType;
 
   /**
    * @generated from field: string holder_id = 2;
@@ -156,11 +288,11 @@ export type GetUsageResponse = Message<"edgehub.admin.v1.GetUsageResponse"> & {
   holderId: string;
 
   /**
-   * For groups: independent, shared or hybrid; empty for other holders.
+   * For user groups; QUOTA_MODE_UNSPECIFIED for other holders.
    *
-   * @generated from field: string quota_mode = 3;
+   * @generated from field: edgehub.admin.v1.QuotaMode quota_mode = 3;
    */
-  quotaMode: string;
+  quotaMode: QuotaMode;
 
   /**
    * @generated from field: repeated edgehub.admin.v1.DimensionUsage dimensions = 4;
@@ -176,75 +308,15 @@ export type GetUsageResponse = Message<"edgehub.admin.v1.GetUsageResponse"> & {
 };
 
 /**
- * Describes the message edgehub.admin.v1.GetUsageResponse.
- * Use `create(GetUsageResponseSchema)` to create a new message.
+ * Describes the message edgehub.admin.v1.GetQuotaUsageResponse.
+ * Use `create(GetQuotaUsageResponseSchema)` to create a new message.
  */
-export const GetUsageResponseSchema: GenMessage<GetUsageResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_quota, 3);
+export const GetQuotaUsageResponseSchema: GenMessage<GetQuotaUsageResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_quota, 8);
 
 /**
- * @generated from message edgehub.admin.v1.SetQuotaRequest
- */
-export type SetQuotaRequest = Message<"edgehub.admin.v1.SetQuotaRequest"> & {
-  /**
-   * One of tenant, group, user. Tenant quotas are set only by admin.
-   *
-   * @generated from field: string holder_type = 1;
-   */
-  holderType: string;
-
-  /**
-   * @generated from field: string holder_id = 2;
-   */
-  holderId: string;
-
-  /**
-   * @generated from field: edgehub.admin.v1.QuotaLimits limits = 3;
-   */
-  limits?: QuotaLimits | undefined;
-
-  /**
-   * Refuse (failed_precondition) instead of marking the holder over quota when current use exceeds a new limit.
-   *
-   * @generated from field: bool refuse_if_over_use = 4;
-   */
-  refuseIfOverUse: boolean;
-};
-
-/**
- * Describes the message edgehub.admin.v1.SetQuotaRequest.
- * Use `create(SetQuotaRequestSchema)` to create a new message.
- */
-export const SetQuotaRequestSchema: GenMessage<SetQuotaRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_quota, 4);
-
-/**
- * @generated from message edgehub.admin.v1.SetQuotaResponse
- */
-export type SetQuotaResponse = Message<"edgehub.admin.v1.SetQuotaResponse"> & {
-  /**
-   * @generated from field: edgehub.admin.v1.QuotaLimits limits = 1;
-   */
-  limits?: QuotaLimits | undefined;
-
-  /**
-   * Dimensions whose current use exceeds the new limit (empty when none).
-   *
-   * @generated from field: repeated string over_quota_dimensions = 2;
-   */
-  overQuotaDimensions: string[];
-};
-
-/**
- * Describes the message edgehub.admin.v1.SetQuotaResponse.
- * Use `create(SetQuotaResponseSchema)` to create a new message.
- */
-export const SetQuotaResponseSchema: GenMessage<SetQuotaResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_quota, 5);
-
-/**
- * QuotaExceeded is attached as a Connect error detail to every resource_exhausted refusal
- * caused by a quota, so clients need not parse the message.
+ * QuotaExceeded is attached as a Connect error detail to every resource_exhausted refusal caused by
+ * a quota (next to ErrorInfo reason QUOTA_EXCEEDED), so clients need not parse the message.
  *
  * @generated from message edgehub.admin.v1.QuotaExceeded
  */
@@ -260,20 +332,18 @@ export type QuotaExceeded = Message<"edgehub.admin.v1.QuotaExceeded"> & {
  * Use `create(QuotaExceededSchema)` to create a new message.
  */
 export const QuotaExceededSchema: GenMessage<QuotaExceeded> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_quota, 6);
+  messageDesc(file_edgehub_admin_v1_quota, 9);
 
 /**
- * ExceededDimension is one quota dimension, at one level, that a request would exceed.
+ * ExceededDimension is one quota dimension, at one holder, that a request would exceed.
  *
  * @generated from message edgehub.admin.v1.ExceededDimension
  */
 export type ExceededDimension = Message<"edgehub.admin.v1.ExceededDimension"> & {
   /**
-   * One of instances, cpu_cores, memory_gb, storage_gb, private_data_disk_gb, ip_addresses, bandwidth_gbps.
-   *
-   * @generated from field: string dimension = 1;
+   * @generated from field: edgehub.admin.v1.QuotaDimension dimension = 1;
    */
-  dimension: string;
+  dimension: QuotaDimension;
 
   /**
    * @generated from field: double used = 2;
@@ -291,11 +361,16 @@ export type ExceededDimension = Message<"edgehub.admin.v1.ExceededDimension"> & 
   limit: number;
 
   /**
-   * "tenant <id>", "group <id>", "user <id>" or "instance_set <id>".
+   * The holder whose limit is exceeded (instance sets included).
    *
-   * @generated from field: string scope = 5;
+   * @generated from field: edgehub.admin.v1.QuotaHolderType holder_type = 6;
    */
-  scope: string;
+  holderType: QuotaHolderType;
+
+  /**
+   * @generated from field: string holder_id = 7;
+   */
+  holderId: string;
 };
 
 /**
@@ -303,35 +378,228 @@ export type ExceededDimension = Message<"edgehub.admin.v1.ExceededDimension"> & 
  * Use `create(ExceededDimensionSchema)` to create a new message.
  */
 export const ExceededDimensionSchema: GenMessage<ExceededDimension> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_quota, 7);
+  messageDesc(file_edgehub_admin_v1_quota, 10);
 
 /**
- * QuotaService reports quota usage and sets the limits of tenants, user groups and users.
+ * QuotaDimension is one of the seven quantities a quota limits.
+ *
+ * @generated from enum edgehub.admin.v1.QuotaDimension
+ */
+export enum QuotaDimension {
+  /**
+   * @generated from enum value: QUOTA_DIMENSION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: QUOTA_DIMENSION_INSTANCES = 1;
+   */
+  INSTANCES = 1,
+
+  /**
+   * @generated from enum value: QUOTA_DIMENSION_CPU_CORES = 2;
+   */
+  CPU_CORES = 2,
+
+  /**
+   * @generated from enum value: QUOTA_DIMENSION_MEMORY_GB = 3;
+   */
+  MEMORY_GB = 3,
+
+  /**
+   * System disks of instances.
+   *
+   * @generated from enum value: QUOTA_DIMENSION_STORAGE_GB = 4;
+   */
+  STORAGE_GB = 4,
+
+  /**
+   * Private data disks, attached or not.
+   *
+   * @generated from enum value: QUOTA_DIMENSION_PRIVATE_DATA_DISK_GB = 5;
+   */
+  PRIVATE_DATA_DISK_GB = 5,
+
+  /**
+   * @generated from enum value: QUOTA_DIMENSION_IP_ADDRESSES = 6;
+   */
+  IP_ADDRESSES = 6,
+
+  /**
+   * @generated from enum value: QUOTA_DIMENSION_BANDWIDTH_GBPS = 7;
+   */
+  BANDWIDTH_GBPS = 7,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.QuotaDimension.
+ */
+export const QuotaDimensionSchema: GenEnum<QuotaDimension> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_quota, 0);
+
+/**
+ * QuotaHolderType is the kind of object a quota belongs to.
+ *
+ * @generated from enum edgehub.admin.v1.QuotaHolderType
+ */
+export enum QuotaHolderType {
+  /**
+   * @generated from enum value: QUOTA_HOLDER_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: QUOTA_HOLDER_TYPE_TENANT = 1;
+   */
+  TENANT = 1,
+
+  /**
+   * @generated from enum value: QUOTA_HOLDER_TYPE_USER_GROUP = 2;
+   */
+  USER_GROUP = 2,
+
+  /**
+   * @generated from enum value: QUOTA_HOLDER_TYPE_USER = 3;
+   */
+  USER = 3,
+
+  /**
+   * Instance sets get their quota from the instance-set feature; QuotaService refuses this type.
+   *
+   * @generated from enum value: QUOTA_HOLDER_TYPE_INSTANCE_SET = 4;
+   */
+  INSTANCE_SET = 4,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.QuotaHolderType.
+ */
+export const QuotaHolderTypeSchema: GenEnum<QuotaHolderType> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_quota, 1);
+
+/**
+ * QuotaMode is how a user group's quota relates to its members' own quotas.
+ *
+ * @generated from enum edgehub.admin.v1.QuotaMode
+ */
+export enum QuotaMode {
+  /**
+   * @generated from enum value: QUOTA_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The group limit is not checked; each member's own limit is its ceiling.
+   *
+   * @generated from enum value: QUOTA_MODE_INDEPENDENT = 1;
+   */
+  INDEPENDENT = 1,
+
+  /**
+   * Everything members (and members of subgroups) use counts against the group limit.
+   *
+   * @generated from enum value: QUOTA_MODE_SHARED = 2;
+   */
+  SHARED = 2,
+
+  /**
+   * A member's own limit is a base; only what it uses beyond it is borrowed from the group.
+   *
+   * @generated from enum value: QUOTA_MODE_HYBRID = 3;
+   */
+  HYBRID = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.QuotaMode.
+ */
+export const QuotaModeSchema: GenEnum<QuotaMode> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_quota, 2);
+
+/**
+ * QuotaUsageLevel is the alert threshold a dimension's use has reached.
+ *
+ * @generated from enum edgehub.admin.v1.QuotaUsageLevel
+ */
+export enum QuotaUsageLevel {
+  /**
+   * @generated from enum value: QUOTA_USAGE_LEVEL_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Below 80 % of the limit, or no limit.
+   *
+   * @generated from enum value: QUOTA_USAGE_LEVEL_OK = 1;
+   */
+  OK = 1,
+
+  /**
+   * From 80 %.
+   *
+   * @generated from enum value: QUOTA_USAGE_LEVEL_NOTICE = 2;
+   */
+  NOTICE = 2,
+
+  /**
+   * From 90 %.
+   *
+   * @generated from enum value: QUOTA_USAGE_LEVEL_WARNING = 3;
+   */
+  WARNING = 3,
+
+  /**
+   * From 95 %.
+   *
+   * @generated from enum value: QUOTA_USAGE_LEVEL_CRITICAL = 4;
+   */
+  CRITICAL = 4,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.QuotaUsageLevel.
+ */
+export const QuotaUsageLevelSchema: GenEnum<QuotaUsageLevel> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_quota, 3);
+
+/**
+ * QuotaService reads quota usage and sets the limits of tenants, user groups and users.
  * Limits are checked tenant → group (shared and hybrid modes) → user → instance set.
  *
  * @generated from service edgehub.admin.v1.QuotaService
  */
 export const QuotaService: GenService<{
   /**
-   * GetUsage reports used, limit, percentage and threshold level per dimension for one holder.
+   * GetQuota reads the limits of one holder.
    *
-   * @generated from rpc edgehub.admin.v1.QuotaService.GetUsage
+   * @generated from rpc edgehub.admin.v1.QuotaService.GetQuota
    */
-  getUsage: {
+  getQuota: {
     methodKind: "unary";
-    input: typeof GetUsageRequestSchema;
-    output: typeof GetUsageResponseSchema;
+    input: typeof GetQuotaRequestSchema;
+    output: typeof GetQuotaResponseSchema;
   },
   /**
-   * SetQuota replaces the limits of a holder. Lowering a limit below current use is allowed and
-   * marks the holder over quota (it can then create nothing new), unless refuse_if_over_use is set.
+   * UpdateQuota changes the limits of a holder (tenant quotas: admin only). Lowering a limit below
+   * current use is allowed and marks the holder over quota (it can then create nothing new),
+   * unless refuse_if_over_use is set (then failed_precondition, reason QUOTA_BELOW_USAGE).
    *
-   * @generated from rpc edgehub.admin.v1.QuotaService.SetQuota
+   * @generated from rpc edgehub.admin.v1.QuotaService.UpdateQuota
    */
-  setQuota: {
+  updateQuota: {
     methodKind: "unary";
-    input: typeof SetQuotaRequestSchema;
-    output: typeof SetQuotaResponseSchema;
+    input: typeof UpdateQuotaRequestSchema;
+    output: typeof UpdateQuotaResponseSchema;
+  },
+  /**
+   * GetQuotaUsage reports used, limit, percentage and threshold level per dimension for one holder.
+   *
+   * @generated from rpc edgehub.admin.v1.QuotaService.GetQuotaUsage
+   */
+  getQuotaUsage: {
+    methodKind: "unary";
+    input: typeof GetQuotaUsageRequestSchema;
+    output: typeof GetQuotaUsageResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_edgehub_admin_v1_quota, 0);
