@@ -1,6 +1,5 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { QuotaExceededSchema } from "../../gen/edgehub/admin/v1/quota_pb.js";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { ConflictError, DomainError, FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from "../domain/errors.js";
 import { featureDetailsOf, type ErrorDetail } from "./error-details.js";
@@ -39,10 +38,8 @@ function detailsOf(err: DomainError): ErrorDetail[] {
   if (err instanceof FailedPreconditionError || err instanceof ConflictError || err instanceof ResourceExhaustedError) {
     details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: err.reason, domain: ERROR_DOMAIN, metadata: { ...err.metadata } }) });
   }
-  if (err instanceof ResourceExhaustedError && err.exceeded.length > 0) {
-    // Structured detail so clients can show used/requested/limit without parsing the message.
-    details.push({ desc: QuotaExceededSchema, value: create(QuotaExceededSchema, { dimensions: err.exceeded.map((e) => ({ ...e })) }) });
-  }
+  // Quota shortfalls (ResourceExhaustedError.exceeded) become QuotaExceeded through the quota
+  // feature's registerErrorDetail: their enums are the feature's.
   return [...details, ...featureDetailsOf(err)];
 }
 

@@ -89,13 +89,14 @@ export class ConflictError extends DomainError {
   }
 }
 
-/** One quota dimension that a request would exceed. */
+/** One quota dimension, at one holder (`tenant`, `group`, `user`, `instance_set` and its id), that a request would exceed. */
 export interface ExceededDimension {
   dimension: string;
   used: number;
   requested: number;
   limit: number;
-  scope: string;
+  holderType: string;
+  holderId: string;
 }
 
 /** Quota or a finite pool ran out; `exceeded` lists quota shortfalls (sent as QuotaExceeded). */
