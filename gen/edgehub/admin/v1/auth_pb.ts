@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Role } from "./role_pb.js";
+import { file_edgehub_admin_v1_role } from "./role_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file edgehub/admin/v1/auth.proto.
  */
 export const file_edgehub_admin_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChtlZGdlaHViL2FkbWluL3YxL2F1dGgucHJvdG8SEGVkZ2VodWIuYWRtaW4udjEiQgoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEg4KBnRlbmFudBgDIAEoCSJ+Cg1Mb2dpblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi4KCmV4cGlyZXNfYXQYAiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCXByaW5jaXBhbBgDIAEoCzIbLmVkZ2VodWIuYWRtaW4udjEuUHJpbmNpcGFsIg8KDVdob0FtSVJlcXVlc3QidgoOV2hvQW1JUmVzcG9uc2USLgoJcHJpbmNpcGFsGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5QcmluY2lwYWwSNAoQdG9rZW5fZXhwaXJlc19hdBgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiDwoNTG9nb3V0UmVxdWVzdCIQCg5Mb2dvdXRSZXNwb25zZSJPCglQcmluY2lwYWwSDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIMCgRyb2xlGAMgASgJEhEKCXRlbmFudF9pZBgEIAEoCTLxAQoLQXV0aFNlcnZpY2USSAoFTG9naW4SHi5lZGdlaHViLmFkbWluLnYxLkxvZ2luUmVxdWVzdBofLmVkZ2VodWIuYWRtaW4udjEuTG9naW5SZXNwb25zZRJLCgZXaG9BbUkSHy5lZGdlaHViLmFkbWluLnYxLldob0FtSVJlcXVlc3QaIC5lZGdlaHViLmFkbWluLnYxLldob0FtSVJlc3BvbnNlEksKBkxvZ291dBIfLmVkZ2VodWIuYWRtaW4udjEuTG9nb3V0UmVxdWVzdBogLmVkZ2VodWIuYWRtaW4udjEuTG9nb3V0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChtlZGdlaHViL2FkbWluL3YxL2F1dGgucHJvdG8SEGVkZ2VodWIuYWRtaW4udjEiQgoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEg4KBnRlbmFudBgDIAEoCSJ/Cg1Mb2dpblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCglwcmluY2lwYWwYAyABKAsyGy5lZGdlaHViLmFkbWluLnYxLlByaW5jaXBhbCIPCg1XaG9BbUlSZXF1ZXN0IncKDldob0FtSVJlc3BvbnNlEi4KCXByaW5jaXBhbBgBIAEoCzIbLmVkZ2VodWIuYWRtaW4udjEuUHJpbmNpcGFsEjUKEXRva2VuX2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlImcKCVByaW5jaXBhbBIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEiQKBHJvbGUYAyABKA4yFi5lZGdlaHViLmFkbWluLnYxLlJvbGUSEQoJdGVuYW50X2lkGAQgASgJMvYBCgtBdXRoU2VydmljZRJICgVMb2dpbhIeLmVkZ2VodWIuYWRtaW4udjEuTG9naW5SZXF1ZXN0Gh8uZWRnZWh1Yi5hZG1pbi52MS5Mb2dpblJlc3BvbnNlElAKBldob0FtSRIfLmVkZ2VodWIuYWRtaW4udjEuV2hvQW1JUmVxdWVzdBogLmVkZ2VodWIuYWRtaW4udjEuV2hvQW1JUmVzcG9uc2UiA5ACARJLCgZMb2dvdXQSHy5lZGdlaHViLmFkbWluLnYxLkxvZ291dFJlcXVlc3QaIC5lZGdlaHViLmFkbWluLnYxLkxvZ291dFJlc3BvbnNlYgZwcm90bzM", [file_edgehub_admin_v1_role, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message edgehub.admin.v1.LoginRequest
@@ -53,9 +55,11 @@ export type LoginResponse = Message<"edgehub.admin.v1.LoginResponse"> & {
   token: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp expires_at = 2;
+   * When the token stops working.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 2;
    */
-  expiresAt?: Timestamp | undefined;
+  expireTime?: Timestamp | undefined;
 
   /**
    * @generated from field: edgehub.admin.v1.Principal principal = 3;
@@ -93,9 +97,11 @@ export type WhoAmIResponse = Message<"edgehub.admin.v1.WhoAmIResponse"> & {
   principal?: Principal | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp token_expires_at = 2;
+   * When the token of the call stops working.
+   *
+   * @generated from field: google.protobuf.Timestamp token_expire_time = 2;
    */
-  tokenExpiresAt?: Timestamp | undefined;
+  tokenExpireTime?: Timestamp | undefined;
 };
 
 /**
@@ -132,7 +138,7 @@ export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
   messageDesc(file_edgehub_admin_v1_auth, 5);
 
 /**
- * Principal is the authenticated user behind a call.
+ * Principal is the authenticated user behind a call (not a resource: it names the user by user_id).
  *
  * @generated from message edgehub.admin.v1.Principal
  */
@@ -148,11 +154,9 @@ export type Principal = Message<"edgehub.admin.v1.Principal"> & {
   username: string;
 
   /**
-   * One of admin, tenant_admin, operator, user.
-   *
-   * @generated from field: string role = 3;
+   * @generated from field: edgehub.admin.v1.Role role = 3;
    */
-  role: string;
+  role: Role;
 
   /**
    * Empty for system accounts.

@@ -2,19 +2,19 @@
 // @generated from file edgehub/admin/v1/tenant.proto (package edgehub.admin.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { QuotaLimits } from "./quota_pb.js";
 import { file_edgehub_admin_v1_quota } from "./quota_pb.js";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file edgehub/admin/v1/tenant.proto.
  */
 export const file_edgehub_admin_v1_tenant: GenFile = /*@__PURE__*/
-  fileDesc("Ch1lZGdlaHViL2FkbWluL3YxL3RlbmFudC5wcm90bxIQZWRnZWh1Yi5hZG1pbi52MSKlAgoGVGVuYW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSDgoGc3RhdHVzGAQgASgJEhUKDWFkbWluX3VzZXJfaWQYBSABKAkSDwoHdmxhbl9pZBgGIAEoBRIsCgVxdW90YRgHIAEoCzIdLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFMaW1pdHMSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgKIAEoCRISCgp1cGRhdGVkX2J5GAsgASgJImYKE0NyZWF0ZVRlbmFudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIsCgVxdW90YRgDIAEoCzIdLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFMaW1pdHMiQAoUQ3JlYXRlVGVuYW50UmVzcG9uc2USKAoGdGVuYW50GAEgASgLMhguZWRnZWh1Yi5hZG1pbi52MS5UZW5hbnQiHgoQR2V0VGVuYW50UmVxdWVzdBIKCgJpZBgBIAEoCSI9ChFHZXRUZW5hbnRSZXNwb25zZRIoCgZ0ZW5hbnQYASABKAsyGC5lZGdlaHViLmFkbWluLnYxLlRlbmFudCJiChJMaXN0VGVuYW50c1JlcXVlc3QSDgoGc3RhdHVzGAEgASgJEhUKDW5hbWVfY29udGFpbnMYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiWQoTTGlzdFRlbmFudHNSZXNwb25zZRIpCgd0ZW5hbnRzGAEgAygLMhguZWRnZWh1Yi5hZG1pbi52MS5UZW5hbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIrUBChNVcGRhdGVUZW5hbnRSZXF1ZXN0EgoKAmlkGAEgASgJEhEKBG5hbWUYAiABKAlIAIgBARIYCgtkZXNjcmlwdGlvbhgDIAEoCUgBiAEBEhMKBnN0YXR1cxgEIAEoCUgCiAEBEhoKDWFkbWluX3VzZXJfaWQYBSABKAlIA4gBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CCQoHX3N0YXR1c0IQCg5fYWRtaW5fdXNlcl9pZCJAChRVcGRhdGVUZW5hbnRSZXNwb25zZRIoCgZ0ZW5hbnQYASABKAsyGC5lZGdlaHViLmFkbWluLnYxLlRlbmFudCIhChNEZWxldGVUZW5hbnRSZXF1ZXN0EgoKAmlkGAEgASgJIhYKFERlbGV0ZVRlbmFudFJlc3BvbnNlMt4DCg1UZW5hbnRTZXJ2aWNlEl0KDENyZWF0ZVRlbmFudBIlLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlVGVuYW50UmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlVGVuYW50UmVzcG9uc2USVAoJR2V0VGVuYW50EiIuZWRnZWh1Yi5hZG1pbi52MS5HZXRUZW5hbnRSZXF1ZXN0GiMuZWRnZWh1Yi5hZG1pbi52MS5HZXRUZW5hbnRSZXNwb25zZRJaCgtMaXN0VGVuYW50cxIkLmVkZ2VodWIuYWRtaW4udjEuTGlzdFRlbmFudHNSZXF1ZXN0GiUuZWRnZWh1Yi5hZG1pbi52MS5MaXN0VGVuYW50c1Jlc3BvbnNlEl0KDFVwZGF0ZVRlbmFudBIlLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlVGVuYW50UmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlVGVuYW50UmVzcG9uc2USXQoMRGVsZXRlVGVuYW50EiUuZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVUZW5hbnRSZXF1ZXN0GiYuZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVUZW5hbnRSZXNwb25zZWIGcHJvdG8z", [file_edgehub_admin_v1_quota, file_google_protobuf_timestamp]);
+  fileDesc("Ch1lZGdlaHViL2FkbWluL3YxL3RlbmFudC5wcm90bxIQZWRnZWh1Yi5hZG1pbi52MSLVAgoGVGVuYW50EgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSLgoGc3RhdHVzGAQgASgOMh4uZWRnZWh1Yi5hZG1pbi52MS5UZW5hbnRTdGF0dXMSFQoNYWRtaW5fdXNlcl9pZBgFIAEoCRIPCgd2bGFuX2lkGAYgASgFEiwKBXF1b3RhGAcgASgLMh0uZWRnZWh1Yi5hZG1pbi52MS5RdW90YUxpbWl0cxIvCgtjcmVhdGVfdGltZRgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCiABKAkSEgoKdXBkYXRlZF9ieRgLIAEoCRIMCgRldGFnGAwgASgJImYKE0NyZWF0ZVRlbmFudFJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCRIsCgVxdW90YRgDIAEoCzIdLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFMaW1pdHMiQAoUQ3JlYXRlVGVuYW50UmVzcG9uc2USKAoGdGVuYW50GAEgASgLMhguZWRnZWh1Yi5hZG1pbi52MS5UZW5hbnQiHgoQR2V0VGVuYW50UmVxdWVzdBIKCgJpZBgBIAEoCSI9ChFHZXRUZW5hbnRSZXNwb25zZRIoCgZ0ZW5hbnQYASABKAsyGC5lZGdlaHViLmFkbWluLnYxLlRlbmFudCKCAQoSTGlzdFRlbmFudHNSZXF1ZXN0Ei4KBnN0YXR1cxgBIAEoDjIeLmVkZ2VodWIuYWRtaW4udjEuVGVuYW50U3RhdHVzEhUKDW5hbWVfY29udGFpbnMYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiWQoTTGlzdFRlbmFudHNSZXNwb25zZRIpCgd0ZW5hbnRzGAEgAygLMhguZWRnZWh1Yi5hZG1pbi52MS5UZW5hbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInAKE1VwZGF0ZVRlbmFudFJlcXVlc3QSKAoGdGVuYW50GAEgASgLMhguZWRnZWh1Yi5hZG1pbi52MS5UZW5hbnQSLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIkAKFFVwZGF0ZVRlbmFudFJlc3BvbnNlEigKBnRlbmFudBgBIAEoCzIYLmVkZ2VodWIuYWRtaW4udjEuVGVuYW50IiEKE0RlbGV0ZVRlbmFudFJlcXVlc3QSCgoCaWQYASABKAkiFgoURGVsZXRlVGVuYW50UmVzcG9uc2UiIwoVQWN0aXZhdGVUZW5hbnRSZXF1ZXN0EgoKAmlkGAEgASgJIkIKFkFjdGl2YXRlVGVuYW50UmVzcG9uc2USKAoGdGVuYW50GAEgASgLMhguZWRnZWh1Yi5hZG1pbi52MS5UZW5hbnQiJQoXRGVhY3RpdmF0ZVRlbmFudFJlcXVlc3QSCgoCaWQYASABKAkiRAoYRGVhY3RpdmF0ZVRlbmFudFJlc3BvbnNlEigKBnRlbmFudBgBIAEoCzIYLmVkZ2VodWIuYWRtaW4udjEuVGVuYW50IiIKFFN1c3BlbmRUZW5hbnRSZXF1ZXN0EgoKAmlkGAEgASgJIkEKFVN1c3BlbmRUZW5hbnRSZXNwb25zZRIoCgZ0ZW5hbnQYASABKAsyGC5lZGdlaHViLmFkbWluLnYxLlRlbmFudCqAAQoMVGVuYW50U3RhdHVzEh0KGVRFTkFOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIYChRURU5BTlRfU1RBVFVTX0FDVElWRRABEhoKFlRFTkFOVF9TVEFUVVNfSU5BQ1RJVkUQAhIbChdURU5BTlRfU1RBVFVTX1NVU1BFTkRFRBADMpoGCg1UZW5hbnRTZXJ2aWNlEl0KDENyZWF0ZVRlbmFudBIlLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlVGVuYW50UmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlVGVuYW50UmVzcG9uc2USWQoJR2V0VGVuYW50EiIuZWRnZWh1Yi5hZG1pbi52MS5HZXRUZW5hbnRSZXF1ZXN0GiMuZWRnZWh1Yi5hZG1pbi52MS5HZXRUZW5hbnRSZXNwb25zZSIDkAIBEl8KC0xpc3RUZW5hbnRzEiQuZWRnZWh1Yi5hZG1pbi52MS5MaXN0VGVuYW50c1JlcXVlc3QaJS5lZGdlaHViLmFkbWluLnYxLkxpc3RUZW5hbnRzUmVzcG9uc2UiA5ACARJdCgxVcGRhdGVUZW5hbnQSJS5lZGdlaHViLmFkbWluLnYxLlVwZGF0ZVRlbmFudFJlcXVlc3QaJi5lZGdlaHViLmFkbWluLnYxLlVwZGF0ZVRlbmFudFJlc3BvbnNlEl0KDERlbGV0ZVRlbmFudBIlLmVkZ2VodWIuYWRtaW4udjEuRGVsZXRlVGVuYW50UmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuRGVsZXRlVGVuYW50UmVzcG9uc2USYwoOQWN0aXZhdGVUZW5hbnQSJy5lZGdlaHViLmFkbWluLnYxLkFjdGl2YXRlVGVuYW50UmVxdWVzdBooLmVkZ2VodWIuYWRtaW4udjEuQWN0aXZhdGVUZW5hbnRSZXNwb25zZRJpChBEZWFjdGl2YXRlVGVuYW50EikuZWRnZWh1Yi5hZG1pbi52MS5EZWFjdGl2YXRlVGVuYW50UmVxdWVzdBoqLmVkZ2VodWIuYWRtaW4udjEuRGVhY3RpdmF0ZVRlbmFudFJlc3BvbnNlEmAKDVN1c3BlbmRUZW5hbnQSJi5lZGdlaHViLmFkbWluLnYxLlN1c3BlbmRUZW5hbnRSZXF1ZXN0GicuZWRnZWh1Yi5hZG1pbi52MS5TdXNwZW5kVGVuYW50UmVzcG9uc2ViBnByb3RvMw", [file_edgehub_admin_v1_quota, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message edgehub.admin.v1.Tenant
@@ -36,11 +36,11 @@ export type Tenant = Message<"edgehub.admin.v1.Tenant"> & {
   description: string;
 
   /**
-   * One of active, inactive, suspended.
+   * Output only: changed by ActivateTenant, DeactivateTenant and SuspendTenant.
    *
-   * @generated from field: string status = 4;
+   * @generated from field: edgehub.admin.v1.TenantStatus status = 4;
    */
-  status: string;
+  status: TenantStatus;
 
   /**
    * The tenant_admin user of this tenant; empty until set.
@@ -50,28 +50,32 @@ export type Tenant = Message<"edgehub.admin.v1.Tenant"> & {
   adminUserId: string;
 
   /**
-   * Unique per live tenant, allocated from 100–4094 (1–99 are reserved).
+   * Output only: unique per live tenant, allocated from 100–4094 (1–99 are reserved).
    *
    * @generated from field: int32 vlan_id = 6;
    */
   vlanId: number;
 
   /**
+   * Set at creation; changed through QuotaService.UpdateQuota.
+   *
    * @generated from field: edgehub.admin.v1.QuotaLimits quota = 7;
    */
   quota?: QuotaLimits | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp created_at = 8;
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
    */
-  createdAt?: Timestamp | undefined;
+  createTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp updated_at = 9;
+   * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
-  updatedAt?: Timestamp | undefined;
+  updateTime?: Timestamp | undefined;
 
   /**
+   * User ids of who created and last changed the tenant.
+   *
    * @generated from field: string created_by = 10;
    */
   createdBy: string;
@@ -80,6 +84,14 @@ export type Tenant = Message<"edgehub.admin.v1.Tenant"> & {
    * @generated from field: string updated_by = 11;
    */
   updatedBy: string;
+
+  /**
+   * Output only: changes whenever the tenant does; send it back in UpdateTenant to refuse
+   * (aborted, reason ETAG_MISMATCH) an update over someone else's change.
+   *
+   * @generated from field: string etag = 12;
+   */
+  etag: string;
 };
 
 /**
@@ -172,11 +184,11 @@ export const GetTenantResponseSchema: GenMessage<GetTenantResponse> = /*@__PURE_
  */
 export type ListTenantsRequest = Message<"edgehub.admin.v1.ListTenantsRequest"> & {
   /**
-   * Filter by status; empty for all.
+   * Only tenants in this status; UNSPECIFIED for all.
    *
-   * @generated from field: string status = 1;
+   * @generated from field: edgehub.admin.v1.TenantStatus status = 1;
    */
-  status: string;
+  status: TenantStatus;
 
   /**
    * Case-insensitive substring of the name; empty for all.
@@ -186,7 +198,7 @@ export type ListTenantsRequest = Message<"edgehub.admin.v1.ListTenantsRequest"> 
   nameContains: string;
 
   /**
-   * At most 500; 0 means 50.
+   * 0 means 50; at most 1 000.
    *
    * @generated from field: int32 page_size = 3;
    */
@@ -210,6 +222,8 @@ export const ListTenantsRequestSchema: GenMessage<ListTenantsRequest> = /*@__PUR
  */
 export type ListTenantsResponse = Message<"edgehub.admin.v1.ListTenantsResponse"> & {
   /**
+   * In creation order.
+   *
    * @generated from field: repeated edgehub.admin.v1.Tenant tenants = 1;
    */
   tenants: Tenant[];
@@ -234,31 +248,19 @@ export const ListTenantsResponseSchema: GenMessage<ListTenantsResponse> = /*@__P
  */
 export type UpdateTenantRequest = Message<"edgehub.admin.v1.UpdateTenantRequest"> & {
   /**
-   * @generated from field: string id = 1;
-   */
-  id: string;
-
-  /**
-   * @generated from field: optional string name = 2;
-   */
-  name?: string | undefined;
-
-  /**
-   * @generated from field: optional string description = 3;
-   */
-  description?: string | undefined;
-
-  /**
-   * @generated from field: optional string status = 4;
-   */
-  status?: string | undefined;
-
-  /**
-   * A tenant_admin user of this tenant; empty string clears it.
+   * id identifies the tenant; the fields named in update_mask are changed; etag, when set, must
+   * be current. admin_user_id must be a tenant_admin of this tenant, or empty to clear it.
    *
-   * @generated from field: optional string admin_user_id = 5;
+   * @generated from field: edgehub.admin.v1.Tenant tenant = 1;
    */
-  adminUserId?: string | undefined;
+  tenant?: Tenant | undefined;
+
+  /**
+   * Any of name, description, admin_user_id.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
+   */
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -316,6 +318,145 @@ export const DeleteTenantResponseSchema: GenMessage<DeleteTenantResponse> = /*@_
   messageDesc(file_edgehub_admin_v1_tenant, 10);
 
 /**
+ * @generated from message edgehub.admin.v1.ActivateTenantRequest
+ */
+export type ActivateTenantRequest = Message<"edgehub.admin.v1.ActivateTenantRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ActivateTenantRequest.
+ * Use `create(ActivateTenantRequestSchema)` to create a new message.
+ */
+export const ActivateTenantRequestSchema: GenMessage<ActivateTenantRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_tenant, 11);
+
+/**
+ * @generated from message edgehub.admin.v1.ActivateTenantResponse
+ */
+export type ActivateTenantResponse = Message<"edgehub.admin.v1.ActivateTenantResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.Tenant tenant = 1;
+   */
+  tenant?: Tenant | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ActivateTenantResponse.
+ * Use `create(ActivateTenantResponseSchema)` to create a new message.
+ */
+export const ActivateTenantResponseSchema: GenMessage<ActivateTenantResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_tenant, 12);
+
+/**
+ * @generated from message edgehub.admin.v1.DeactivateTenantRequest
+ */
+export type DeactivateTenantRequest = Message<"edgehub.admin.v1.DeactivateTenantRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.DeactivateTenantRequest.
+ * Use `create(DeactivateTenantRequestSchema)` to create a new message.
+ */
+export const DeactivateTenantRequestSchema: GenMessage<DeactivateTenantRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_tenant, 13);
+
+/**
+ * @generated from message edgehub.admin.v1.DeactivateTenantResponse
+ */
+export type DeactivateTenantResponse = Message<"edgehub.admin.v1.DeactivateTenantResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.Tenant tenant = 1;
+   */
+  tenant?: Tenant | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.DeactivateTenantResponse.
+ * Use `create(DeactivateTenantResponseSchema)` to create a new message.
+ */
+export const DeactivateTenantResponseSchema: GenMessage<DeactivateTenantResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_tenant, 14);
+
+/**
+ * @generated from message edgehub.admin.v1.SuspendTenantRequest
+ */
+export type SuspendTenantRequest = Message<"edgehub.admin.v1.SuspendTenantRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.SuspendTenantRequest.
+ * Use `create(SuspendTenantRequestSchema)` to create a new message.
+ */
+export const SuspendTenantRequestSchema: GenMessage<SuspendTenantRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_tenant, 15);
+
+/**
+ * @generated from message edgehub.admin.v1.SuspendTenantResponse
+ */
+export type SuspendTenantResponse = Message<"edgehub.admin.v1.SuspendTenantResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.Tenant tenant = 1;
+   */
+  tenant?: Tenant | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.SuspendTenantResponse.
+ * Use `create(SuspendTenantResponseSchema)` to create a new message.
+ */
+export const SuspendTenantResponseSchema: GenMessage<SuspendTenantResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_tenant, 16);
+
+/**
+ * TenantStatus is whether a tenant is in service (000 §4).
+ *
+ * @generated from enum edgehub.admin.v1.TenantStatus
+ */
+export enum TenantStatus {
+  /**
+   * @generated from enum value: TENANT_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TENANT_STATUS_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * Out of use: no logins.
+   *
+   * @generated from enum value: TENANT_STATUS_INACTIVE = 2;
+   */
+  INACTIVE = 2,
+
+  /**
+   * Resources frozen: no logins, no new quota.
+   *
+   * @generated from enum value: TENANT_STATUS_SUSPENDED = 3;
+   */
+  SUSPENDED = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.TenantStatus.
+ */
+export const TenantStatusSchema: GenEnum<TenantStatus> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_tenant, 0);
+
+/**
  * TenantService manages tenants, the top organisational unit. Only admin changes tenants;
  * tenant_admin and user see only their own tenant.
  *
@@ -323,6 +464,8 @@ export const DeleteTenantResponseSchema: GenMessage<DeleteTenantResponse> = /*@_
  */
 export const TenantService: GenService<{
   /**
+   * CreateTenant creates an active tenant with the lowest free VLAN id (100–4094).
+   *
    * @generated from rpc edgehub.admin.v1.TenantService.CreateTenant
    */
   createTenant: {
@@ -347,6 +490,10 @@ export const TenantService: GenService<{
     output: typeof ListTenantsResponseSchema;
   },
   /**
+   * UpdateTenant changes name, description and admin_user_id (the fields named in update_mask).
+   * The status changes only through ActivateTenant, DeactivateTenant and SuspendTenant; the quota
+   * through QuotaService.UpdateQuota.
+   *
    * @generated from rpc edgehub.admin.v1.TenantService.UpdateTenant
    */
   updateTenant: {
@@ -355,7 +502,8 @@ export const TenantService: GenService<{
     output: typeof UpdateTenantResponseSchema;
   },
   /**
-   * DeleteTenant soft-deletes a tenant that has no live users or groups left.
+   * DeleteTenant soft-deletes a tenant that has no live users, groups, instances or disks left
+   * (otherwise failed_precondition, reason TENANT_NOT_EMPTY).
    *
    * @generated from rpc edgehub.admin.v1.TenantService.DeleteTenant
    */
@@ -363,6 +511,37 @@ export const TenantService: GenService<{
     methodKind: "unary";
     input: typeof DeleteTenantRequestSchema;
     output: typeof DeleteTenantResponseSchema;
+  },
+  /**
+   * ActivateTenant puts a tenant back in service: its users may log in again.
+   *
+   * @generated from rpc edgehub.admin.v1.TenantService.ActivateTenant
+   */
+  activateTenant: {
+    methodKind: "unary";
+    input: typeof ActivateTenantRequestSchema;
+    output: typeof ActivateTenantResponseSchema;
+  },
+  /**
+   * DeactivateTenant takes a tenant out of use: its users' sessions end and they cannot log in.
+   *
+   * @generated from rpc edgehub.admin.v1.TenantService.DeactivateTenant
+   */
+  deactivateTenant: {
+    methodKind: "unary";
+    input: typeof DeactivateTenantRequestSchema;
+    output: typeof DeactivateTenantResponseSchema;
+  },
+  /**
+   * SuspendTenant freezes a tenant's resources: its users' sessions end, they cannot log in, and
+   * it can reserve no more quota.
+   *
+   * @generated from rpc edgehub.admin.v1.TenantService.SuspendTenant
+   */
+  suspendTenant: {
+    methodKind: "unary";
+    input: typeof SuspendTenantRequestSchema;
+    output: typeof SuspendTenantResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_edgehub_admin_v1_tenant, 0);

@@ -4,17 +4,17 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { QuotaLimits } from "./quota_pb.js";
+import type { QuotaLimits, QuotaMode } from "./quota_pb.js";
 import { file_edgehub_admin_v1_quota } from "./quota_pb.js";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file edgehub/admin/v1/user_group.proto.
  */
 export const file_edgehub_admin_v1_user_group: GenFile = /*@__PURE__*/
-  fileDesc("CiFlZGdlaHViL2FkbWluL3YxL3VzZXJfZ3JvdXAucHJvdG8SEGVkZ2VodWIuYWRtaW4udjEiyQIKCVVzZXJHcm91cBIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIXCg9wYXJlbnRfZ3JvdXBfaWQYBSABKAkSEgoKcXVvdGFfbW9kZRgGIAEoCRIsCgVxdW90YRgHIAEoCzIdLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFMaW1pdHMSFwoPbWVtYmVyX3VzZXJfaWRzGAggAygJEi4KCmNyZWF0ZWRfYXQYCSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCyABKAkSEgoKdXBkYXRlZF9ieRgMIAEoCSKpAQoWQ3JlYXRlVXNlckdyb3VwUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIXCg9wYXJlbnRfZ3JvdXBfaWQYBCABKAkSEgoKcXVvdGFfbW9kZRgFIAEoCRIsCgVxdW90YRgGIAEoCzIdLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFMaW1pdHMiRQoXQ3JlYXRlVXNlckdyb3VwUmVzcG9uc2USKgoFZ3JvdXAYASABKAsyGy5lZGdlaHViLmFkbWluLnYxLlVzZXJHcm91cCIhChNHZXRVc2VyR3JvdXBSZXF1ZXN0EgoKAmlkGAEgASgJIkIKFEdldFVzZXJHcm91cFJlc3BvbnNlEioKBWdyb3VwGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyR3JvdXAiagoVTGlzdFVzZXJHcm91cHNSZXF1ZXN0EhEKCXRlbmFudF9pZBgBIAEoCRIXCg9wYXJlbnRfZ3JvdXBfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiXgoWTGlzdFVzZXJHcm91cHNSZXNwb25zZRIrCgZncm91cHMYASADKAsyGy5lZGdlaHViLmFkbWluLnYxLlVzZXJHcm91cBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkixAEKFlVwZGF0ZVVzZXJHcm91cFJlcXVlc3QSCgoCaWQYASABKAkSEQoEbmFtZRgCIAEoCUgAiAEBEhgKC2Rlc2NyaXB0aW9uGAMgASgJSAGIAQESHAoPcGFyZW50X2dyb3VwX2lkGAQgASgJSAKIAQESFwoKcXVvdGFfbW9kZRgFIAEoCUgDiAEBQgcKBV9uYW1lQg4KDF9kZXNjcmlwdGlvbkISChBfcGFyZW50X2dyb3VwX2lkQg0KC19xdW90YV9tb2RlIkUKF1VwZGF0ZVVzZXJHcm91cFJlc3BvbnNlEioKBWdyb3VwGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyR3JvdXAiJAoWRGVsZXRlVXNlckdyb3VwUmVxdWVzdBIKCgJpZBgBIAEoCSIZChdEZWxldGVVc2VyR3JvdXBSZXNwb25zZSI8ChZBZGRHcm91cE1lbWJlcnNSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJIkUKF0FkZEdyb3VwTWVtYmVyc1Jlc3BvbnNlEioKBWdyb3VwGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyR3JvdXAiPwoZUmVtb3ZlR3JvdXBNZW1iZXJzUmVxdWVzdBIQCghncm91cF9pZBgBIAEoCRIQCgh1c2VyX2lkcxgCIAMoCSJIChpSZW1vdmVHcm91cE1lbWJlcnNSZXNwb25zZRIqCgVncm91cBgBIAEoCzIbLmVkZ2VodWIuYWRtaW4udjEuVXNlckdyb3VwMucFChBVc2VyR3JvdXBTZXJ2aWNlEmYKD0NyZWF0ZVVzZXJHcm91cBIoLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlVXNlckdyb3VwUmVxdWVzdBopLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlVXNlckdyb3VwUmVzcG9uc2USXQoMR2V0VXNlckdyb3VwEiUuZWRnZWh1Yi5hZG1pbi52MS5HZXRVc2VyR3JvdXBSZXF1ZXN0GiYuZWRnZWh1Yi5hZG1pbi52MS5HZXRVc2VyR3JvdXBSZXNwb25zZRJjCg5MaXN0VXNlckdyb3VwcxInLmVkZ2VodWIuYWRtaW4udjEuTGlzdFVzZXJHcm91cHNSZXF1ZXN0GiguZWRnZWh1Yi5hZG1pbi52MS5MaXN0VXNlckdyb3Vwc1Jlc3BvbnNlEmYKD1VwZGF0ZVVzZXJHcm91cBIoLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlVXNlckdyb3VwUmVxdWVzdBopLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlVXNlckdyb3VwUmVzcG9uc2USZgoPRGVsZXRlVXNlckdyb3VwEiguZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVVc2VyR3JvdXBSZXF1ZXN0GikuZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVVc2VyR3JvdXBSZXNwb25zZRJmCg9BZGRHcm91cE1lbWJlcnMSKC5lZGdlaHViLmFkbWluLnYxLkFkZEdyb3VwTWVtYmVyc1JlcXVlc3QaKS5lZGdlaHViLmFkbWluLnYxLkFkZEdyb3VwTWVtYmVyc1Jlc3BvbnNlEm8KElJlbW92ZUdyb3VwTWVtYmVycxIrLmVkZ2VodWIuYWRtaW4udjEuUmVtb3ZlR3JvdXBNZW1iZXJzUmVxdWVzdBosLmVkZ2VodWIuYWRtaW4udjEuUmVtb3ZlR3JvdXBNZW1iZXJzUmVzcG9uc2ViBnByb3RvMw", [file_edgehub_admin_v1_quota, file_google_protobuf_timestamp]);
+  fileDesc("CiFlZGdlaHViL2FkbWluL3YxL3VzZXJfZ3JvdXAucHJvdG8SEGVkZ2VodWIuYWRtaW4udjEi9AIKCVVzZXJHcm91cBIKCgJpZBgBIAEoCRIRCgl0ZW5hbnRfaWQYAiABKAkSDAoEbmFtZRgDIAEoCRITCgtkZXNjcmlwdGlvbhgEIAEoCRIXCg9wYXJlbnRfZ3JvdXBfaWQYBSABKAkSLwoKcXVvdGFfbW9kZRgGIAEoDjIbLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFNb2RlEiwKBXF1b3RhGAcgASgLMh0uZWRnZWh1Yi5hZG1pbi52MS5RdW90YUxpbWl0cxIvCgtjcmVhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCyABKAkSEgoKdXBkYXRlZF9ieRgMIAEoCRIMCgRldGFnGA0gASgJSgQICBAJUg9tZW1iZXJfdXNlcl9pZHMixgEKFkNyZWF0ZVVzZXJHcm91cFJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSFwoPcGFyZW50X2dyb3VwX2lkGAQgASgJEi8KCnF1b3RhX21vZGUYBSABKA4yGy5lZGdlaHViLmFkbWluLnYxLlF1b3RhTW9kZRIsCgVxdW90YRgGIAEoCzIdLmVkZ2VodWIuYWRtaW4udjEuUXVvdGFMaW1pdHMiRQoXQ3JlYXRlVXNlckdyb3VwUmVzcG9uc2USKgoFZ3JvdXAYASABKAsyGy5lZGdlaHViLmFkbWluLnYxLlVzZXJHcm91cCIhChNHZXRVc2VyR3JvdXBSZXF1ZXN0EgoKAmlkGAEgASgJIkIKFEdldFVzZXJHcm91cFJlc3BvbnNlEioKBWdyb3VwGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyR3JvdXAiggEKFUxpc3RVc2VyR3JvdXBzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSFwoPcGFyZW50X2dyb3VwX2lkGAIgASgJEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJEhYKDm1lbWJlcl91c2VyX2lkGAUgASgJIl4KFkxpc3RVc2VyR3JvdXBzUmVzcG9uc2USKwoGZ3JvdXBzGAEgAygLMhsuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyR3JvdXASFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJInUKFlVwZGF0ZVVzZXJHcm91cFJlcXVlc3QSKgoFZ3JvdXAYASABKAsyGy5lZGdlaHViLmFkbWluLnYxLlVzZXJHcm91cBIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2siRQoXVXBkYXRlVXNlckdyb3VwUmVzcG9uc2USKgoFZ3JvdXAYASABKAsyGy5lZGdlaHViLmFkbWluLnYxLlVzZXJHcm91cCIkChZEZWxldGVVc2VyR3JvdXBSZXF1ZXN0EgoKAmlkGAEgASgJIhkKF0RlbGV0ZVVzZXJHcm91cFJlc3BvbnNlIjwKFkFkZEdyb3VwTWVtYmVyc1JlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSEAoIdXNlcl9pZHMYAiADKAkiRQoXQWRkR3JvdXBNZW1iZXJzUmVzcG9uc2USKgoFZ3JvdXAYASABKAsyGy5lZGdlaHViLmFkbWluLnYxLlVzZXJHcm91cCI/ChlSZW1vdmVHcm91cE1lbWJlcnNSZXF1ZXN0EhAKCGdyb3VwX2lkGAEgASgJEhAKCHVzZXJfaWRzGAIgAygJIkgKGlJlbW92ZUdyb3VwTWVtYmVyc1Jlc3BvbnNlEioKBWdyb3VwGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyR3JvdXAiUgoXTGlzdEdyb3VwTWVtYmVyc1JlcXVlc3QSEAoIZ3JvdXBfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkiYQoLR3JvdXBNZW1iZXISDwoHdXNlcl9pZBgBIAEoCRIQCgh1c2VybmFtZRgCIAEoCRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAiYwoYTGlzdEdyb3VwTWVtYmVyc1Jlc3BvbnNlEi4KB21lbWJlcnMYASADKAsyHS5lZGdlaHViLmFkbWluLnYxLkdyb3VwTWVtYmVyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTLhBgoQVXNlckdyb3VwU2VydmljZRJmCg9DcmVhdGVVc2VyR3JvdXASKC5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZVVzZXJHcm91cFJlcXVlc3QaKS5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZVVzZXJHcm91cFJlc3BvbnNlEmIKDEdldFVzZXJHcm91cBIlLmVkZ2VodWIuYWRtaW4udjEuR2V0VXNlckdyb3VwUmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuR2V0VXNlckdyb3VwUmVzcG9uc2UiA5ACARJoCg5MaXN0VXNlckdyb3VwcxInLmVkZ2VodWIuYWRtaW4udjEuTGlzdFVzZXJHcm91cHNSZXF1ZXN0GiguZWRnZWh1Yi5hZG1pbi52MS5MaXN0VXNlckdyb3Vwc1Jlc3BvbnNlIgOQAgESZgoPVXBkYXRlVXNlckdyb3VwEiguZWRnZWh1Yi5hZG1pbi52MS5VcGRhdGVVc2VyR3JvdXBSZXF1ZXN0GikuZWRnZWh1Yi5hZG1pbi52MS5VcGRhdGVVc2VyR3JvdXBSZXNwb25zZRJmCg9EZWxldGVVc2VyR3JvdXASKC5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZVVzZXJHcm91cFJlcXVlc3QaKS5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZVVzZXJHcm91cFJlc3BvbnNlEmYKD0FkZEdyb3VwTWVtYmVycxIoLmVkZ2VodWIuYWRtaW4udjEuQWRkR3JvdXBNZW1iZXJzUmVxdWVzdBopLmVkZ2VodWIuYWRtaW4udjEuQWRkR3JvdXBNZW1iZXJzUmVzcG9uc2USbwoSUmVtb3ZlR3JvdXBNZW1iZXJzEisuZWRnZWh1Yi5hZG1pbi52MS5SZW1vdmVHcm91cE1lbWJlcnNSZXF1ZXN0GiwuZWRnZWh1Yi5hZG1pbi52MS5SZW1vdmVHcm91cE1lbWJlcnNSZXNwb25zZRJuChBMaXN0R3JvdXBNZW1iZXJzEikuZWRnZWh1Yi5hZG1pbi52MS5MaXN0R3JvdXBNZW1iZXJzUmVxdWVzdBoqLmVkZ2VodWIuYWRtaW4udjEuTGlzdEdyb3VwTWVtYmVyc1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_edgehub_admin_v1_quota, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message edgehub.admin.v1.UserGroup
@@ -48,33 +48,30 @@ export type UserGroup = Message<"edgehub.admin.v1.UserGroup"> & {
   parentGroupId: string;
 
   /**
-   * One of independent (default), shared, hybrid.
-   *
-   * @generated from field: string quota_mode = 6;
+   * @generated from field: edgehub.admin.v1.QuotaMode quota_mode = 6;
    */
-  quotaMode: string;
+  quotaMode: QuotaMode;
 
   /**
+   * Set at creation; changed through QuotaService.UpdateQuota.
+   *
    * @generated from field: edgehub.admin.v1.QuotaLimits quota = 7;
    */
   quota?: QuotaLimits | undefined;
 
   /**
-   * @generated from field: repeated string member_user_ids = 8;
+   * @generated from field: google.protobuf.Timestamp create_time = 9;
    */
-  memberUserIds: string[];
+  createTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp created_at = 9;
+   * @generated from field: google.protobuf.Timestamp update_time = 10;
    */
-  createdAt?: Timestamp | undefined;
+  updateTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp updated_at = 10;
-   */
-  updatedAt?: Timestamp | undefined;
-
-  /**
+   * User ids of who created and last changed the group.
+   *
    * @generated from field: string created_by = 11;
    */
   createdBy: string;
@@ -83,6 +80,14 @@ export type UserGroup = Message<"edgehub.admin.v1.UserGroup"> & {
    * @generated from field: string updated_by = 12;
    */
   updatedBy: string;
+
+  /**
+   * Output only: changes whenever the group does (membership included); send it back in
+   * UpdateUserGroup to refuse (aborted, reason ETAG_MISMATCH) an update over someone else's change.
+   *
+   * @generated from field: string etag = 13;
+   */
+  etag: string;
 };
 
 /**
@@ -97,6 +102,8 @@ export const UserGroupSchema: GenMessage<UserGroup> = /*@__PURE__*/
  */
 export type CreateUserGroupRequest = Message<"edgehub.admin.v1.CreateUserGroupRequest"> & {
   /**
+   * Required for admin; a tenant_admin's own tenant by default.
+   *
    * @generated from field: string tenant_id = 1;
    */
   tenantId: string;
@@ -117,9 +124,11 @@ export type CreateUserGroupRequest = Message<"edgehub.admin.v1.CreateUserGroupRe
   parentGroupId: string;
 
   /**
-   * @generated from field: string quota_mode = 5;
+   * UNSPECIFIED means independent.
+   *
+   * @generated from field: edgehub.admin.v1.QuotaMode quota_mode = 5;
    */
-  quotaMode: string;
+  quotaMode: QuotaMode;
 
   /**
    * @generated from field: edgehub.admin.v1.QuotaLimits quota = 6;
@@ -202,7 +211,7 @@ export type ListUserGroupsRequest = Message<"edgehub.admin.v1.ListUserGroupsRequ
   parentGroupId: string;
 
   /**
-   * At most 500; 0 means 50.
+   * 0 means 50; at most 1 000.
    *
    * @generated from field: int32 page_size = 3;
    */
@@ -212,6 +221,13 @@ export type ListUserGroupsRequest = Message<"edgehub.admin.v1.ListUserGroupsRequ
    * @generated from field: string page_token = 4;
    */
   pageToken: string;
+
+  /**
+   * Only groups this user is a direct member of.
+   *
+   * @generated from field: string member_user_id = 5;
+   */
+  memberUserId: string;
 };
 
 /**
@@ -226,6 +242,8 @@ export const ListUserGroupsRequestSchema: GenMessage<ListUserGroupsRequest> = /*
  */
 export type ListUserGroupsResponse = Message<"edgehub.admin.v1.ListUserGroupsResponse"> & {
   /**
+   * In creation order.
+   *
    * @generated from field: repeated edgehub.admin.v1.UserGroup groups = 1;
    */
   groups: UserGroup[];
@@ -250,31 +268,19 @@ export const ListUserGroupsResponseSchema: GenMessage<ListUserGroupsResponse> = 
  */
 export type UpdateUserGroupRequest = Message<"edgehub.admin.v1.UpdateUserGroupRequest"> & {
   /**
-   * @generated from field: string id = 1;
-   */
-  id: string;
-
-  /**
-   * @generated from field: optional string name = 2;
-   */
-  name?: string | undefined;
-
-  /**
-   * @generated from field: optional string description = 3;
-   */
-  description?: string | undefined;
-
-  /**
-   * Empty string makes the group a root; a group cannot become its own ancestor.
+   * id identifies the group; the fields named in update_mask are changed; etag, when set, must be
+   * current. An empty parent_group_id makes the group a root; a group cannot become its own ancestor.
    *
-   * @generated from field: optional string parent_group_id = 4;
+   * @generated from field: edgehub.admin.v1.UserGroup group = 1;
    */
-  parentGroupId?: string | undefined;
+  group?: UserGroup | undefined;
 
   /**
-   * @generated from field: optional string quota_mode = 5;
+   * Any of name, description, parent_group_id, quota_mode.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
-  quotaMode?: string | undefined;
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -410,6 +416,92 @@ export const RemoveGroupMembersResponseSchema: GenMessage<RemoveGroupMembersResp
   messageDesc(file_edgehub_admin_v1_user_group, 14);
 
 /**
+ * @generated from message edgehub.admin.v1.ListGroupMembersRequest
+ */
+export type ListGroupMembersRequest = Message<"edgehub.admin.v1.ListGroupMembersRequest"> & {
+  /**
+   * @generated from field: string group_id = 1;
+   */
+  groupId: string;
+
+  /**
+   * 0 means 50; at most 1 000.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ListGroupMembersRequest.
+ * Use `create(ListGroupMembersRequestSchema)` to create a new message.
+ */
+export const ListGroupMembersRequestSchema: GenMessage<ListGroupMembersRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user_group, 15);
+
+/**
+ * GroupMember is one user's membership of a group.
+ *
+ * @generated from message edgehub.admin.v1.GroupMember
+ */
+export type GroupMember = Message<"edgehub.admin.v1.GroupMember"> & {
+  /**
+   * @generated from field: string user_id = 1;
+   */
+  userId: string;
+
+  /**
+   * @generated from field: string username = 2;
+   */
+  username: string;
+
+  /**
+   * When the user joined the group.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 3;
+   */
+  createTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.GroupMember.
+ * Use `create(GroupMemberSchema)` to create a new message.
+ */
+export const GroupMemberSchema: GenMessage<GroupMember> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user_group, 16);
+
+/**
+ * @generated from message edgehub.admin.v1.ListGroupMembersResponse
+ */
+export type ListGroupMembersResponse = Message<"edgehub.admin.v1.ListGroupMembersResponse"> & {
+  /**
+   * Ordered by user id (creation order of the users).
+   *
+   * @generated from field: repeated edgehub.admin.v1.GroupMember members = 1;
+   */
+  members: GroupMember[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ListGroupMembersResponse.
+ * Use `create(ListGroupMembersResponseSchema)` to create a new message.
+ */
+export const ListGroupMembersResponseSchema: GenMessage<ListGroupMembersResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user_group, 17);
+
+/**
  * UserGroupService manages user groups: a tree per tenant (no cycles), a quota with a mode, and members.
  *
  * @generated from service edgehub.admin.v1.UserGroupService
@@ -440,6 +532,9 @@ export const UserGroupService: GenService<{
     output: typeof ListUserGroupsResponseSchema;
   },
   /**
+   * UpdateUserGroup changes name, description, parent_group_id and quota_mode (the fields named
+   * in update_mask). The quota changes through QuotaService.UpdateQuota.
+   *
    * @generated from rpc edgehub.admin.v1.UserGroupService.UpdateUserGroup
    */
   updateUserGroup: {
@@ -448,7 +543,8 @@ export const UserGroupService: GenService<{
     output: typeof UpdateUserGroupResponseSchema;
   },
   /**
-   * DeleteUserGroup soft-deletes a group without live child groups and removes its memberships.
+   * DeleteUserGroup soft-deletes a group without live child groups (otherwise failed_precondition,
+   * reason GROUP_HAS_SUBGROUPS) and removes its memberships.
    *
    * @generated from rpc edgehub.admin.v1.UserGroupService.DeleteUserGroup
    */
@@ -458,6 +554,8 @@ export const UserGroupService: GenService<{
     output: typeof DeleteUserGroupResponseSchema;
   },
   /**
+   * AddGroupMembers adds users of the group's tenant; users already members are left as they are.
+   *
    * @generated from rpc edgehub.admin.v1.UserGroupService.AddGroupMembers
    */
   addGroupMembers: {
@@ -472,6 +570,16 @@ export const UserGroupService: GenService<{
     methodKind: "unary";
     input: typeof RemoveGroupMembersRequestSchema;
     output: typeof RemoveGroupMembersResponseSchema;
+  },
+  /**
+   * ListGroupMembers lists the direct members of a group.
+   *
+   * @generated from rpc edgehub.admin.v1.UserGroupService.ListGroupMembers
+   */
+  listGroupMembers: {
+    methodKind: "unary";
+    input: typeof ListGroupMembersRequestSchema;
+    output: typeof ListGroupMembersResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_edgehub_admin_v1_user_group, 0);

@@ -2,17 +2,19 @@
 // @generated from file edgehub/admin/v1/user.proto (package edgehub.admin.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { Role } from "./role_pb.js";
+import { file_edgehub_admin_v1_role } from "./role_pb.js";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file edgehub/admin/v1/user.proto.
  */
 export const file_edgehub_admin_v1_user: GenFile = /*@__PURE__*/
-  fileDesc("ChtlZGdlaHViL2FkbWluL3YxL3VzZXIucHJvdG8SEGVkZ2VodWIuYWRtaW4udjEi/wEKBFVzZXISCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJEg0KBWVtYWlsGAQgASgJEgwKBHJvbGUYBSABKAkSDgoGc3RhdHVzGAYgASgJEhEKCWdyb3VwX2lkcxgHIAMoCRIuCgpjcmVhdGVkX2F0GAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCgp1cGRhdGVkX2F0GAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdGVkX2J5GAogASgJEhIKCnVwZGF0ZWRfYnkYCyABKAkiZwoRQ3JlYXRlVXNlclJlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEg0KBWVtYWlsGAMgASgJEhAKCHBhc3N3b3JkGAQgASgJEgwKBHJvbGUYBSABKAkiOgoSQ3JlYXRlVXNlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5lZGdlaHViLmFkbWluLnYxLlVzZXIiHAoOR2V0VXNlclJlcXVlc3QSCgoCaWQYASABKAkiNwoPR2V0VXNlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5lZGdlaHViLmFkbWluLnYxLlVzZXIilwEKEExpc3RVc2Vyc1JlcXVlc3QSEQoJdGVuYW50X2lkGAEgASgJEgwKBHJvbGUYAiABKAkSDgoGc3RhdHVzGAMgASgJEhAKCGdyb3VwX2lkGAQgASgJEhkKEXVzZXJuYW1lX2NvbnRhaW5zGAUgASgJEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJIlMKEUxpc3RVc2Vyc1Jlc3BvbnNlEiUKBXVzZXJzGAEgAygLMhYuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKdAQoRVXBkYXRlVXNlclJlcXVlc3QSCgoCaWQYASABKAkSEgoFZW1haWwYAiABKAlIAIgBARIRCgRyb2xlGAMgASgJSAGIAQESEwoGc3RhdHVzGAQgASgJSAKIAQESFQoIcGFzc3dvcmQYBSABKAlIA4gBAUIICgZfZW1haWxCBwoFX3JvbGVCCQoHX3N0YXR1c0ILCglfcGFzc3dvcmQiOgoSVXBkYXRlVXNlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5lZGdlaHViLmFkbWluLnYxLlVzZXIiHwoRRGVsZXRlVXNlclJlcXVlc3QSCgoCaWQYASABKAkiFAoSRGVsZXRlVXNlclJlc3BvbnNlMr4DCgtVc2VyU2VydmljZRJXCgpDcmVhdGVVc2VyEiMuZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVVc2VyUmVxdWVzdBokLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlVXNlclJlc3BvbnNlEk4KB0dldFVzZXISIC5lZGdlaHViLmFkbWluLnYxLkdldFVzZXJSZXF1ZXN0GiEuZWRnZWh1Yi5hZG1pbi52MS5HZXRVc2VyUmVzcG9uc2USVAoJTGlzdFVzZXJzEiIuZWRnZWh1Yi5hZG1pbi52MS5MaXN0VXNlcnNSZXF1ZXN0GiMuZWRnZWh1Yi5hZG1pbi52MS5MaXN0VXNlcnNSZXNwb25zZRJXCgpVcGRhdGVVc2VyEiMuZWRnZWh1Yi5hZG1pbi52MS5VcGRhdGVVc2VyUmVxdWVzdBokLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlVXNlclJlc3BvbnNlElcKCkRlbGV0ZVVzZXISIy5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZVVzZXJSZXF1ZXN0GiQuZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVVc2VyUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChtlZGdlaHViL2FkbWluL3YxL3VzZXIucHJvdG8SEGVkZ2VodWIuYWRtaW4udjEiwwIKBFVzZXISCgoCaWQYASABKAkSEQoJdGVuYW50X2lkGAIgASgJEhAKCHVzZXJuYW1lGAMgASgJEg0KBWVtYWlsGAQgASgJEiQKBHJvbGUYBSABKA4yFi5lZGdlaHViLmFkbWluLnYxLlJvbGUSLAoGc3RhdHVzGAYgASgOMhwuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyU3RhdHVzEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgKIAEoCRISCgp1cGRhdGVkX2J5GAsgASgJEgwKBGV0YWcYDCABKAlKBAgHEAhSCWdyb3VwX2lkcyJ/ChFDcmVhdGVVc2VyUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSEAoIdXNlcm5hbWUYAiABKAkSDQoFZW1haWwYAyABKAkSEAoIcGFzc3dvcmQYBCABKAkSJAoEcm9sZRgFIAEoDjIWLmVkZ2VodWIuYWRtaW4udjEuUm9sZSI6ChJDcmVhdGVVc2VyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuVXNlciIcCg5HZXRVc2VyUmVxdWVzdBIKCgJpZBgBIAEoCSI3Cg9HZXRVc2VyUmVzcG9uc2USJAoEdXNlchgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuVXNlciLNAQoQTGlzdFVzZXJzUmVxdWVzdBIRCgl0ZW5hbnRfaWQYASABKAkSJAoEcm9sZRgCIAEoDjIWLmVkZ2VodWIuYWRtaW4udjEuUm9sZRIsCgZzdGF0dXMYAyABKA4yHC5lZGdlaHViLmFkbWluLnYxLlVzZXJTdGF0dXMSEAoIZ3JvdXBfaWQYBCABKAkSGQoRdXNlcm5hbWVfY29udGFpbnMYBSABKAkSEQoJcGFnZV9zaXplGAYgASgFEhIKCnBhZ2VfdG9rZW4YByABKAkiUwoRTGlzdFVzZXJzUmVzcG9uc2USJQoFdXNlcnMYASADKAsyFi5lZGdlaHViLmFkbWluLnYxLlVzZXISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJImoKEVVwZGF0ZVVzZXJSZXF1ZXN0EiQKBHVzZXIYASABKAsyFi5lZGdlaHViLmFkbWluLnYxLlVzZXISLwoLdXBkYXRlX21hc2sYAiABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrIjoKElVwZGF0ZVVzZXJSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyIh8KEURlbGV0ZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIhQKEkRlbGV0ZVVzZXJSZXNwb25zZSIgChJEaXNhYmxlVXNlclJlcXVlc3QSCgoCaWQYASABKAkiOwoTRGlzYWJsZVVzZXJSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyIh8KEUVuYWJsZVVzZXJSZXF1ZXN0EgoKAmlkGAEgASgJIjoKEkVuYWJsZVVzZXJSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyIh0KD0xvY2tVc2VyUmVxdWVzdBIKCgJpZBgBIAEoCSI4ChBMb2NrVXNlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5lZGdlaHViLmFkbWluLnYxLlVzZXIiHwoRVW5sb2NrVXNlclJlcXVlc3QSCgoCaWQYASABKAkiOgoSVW5sb2NrVXNlclJlc3BvbnNlEiQKBHVzZXIYASABKAsyFi5lZGdlaHViLmFkbWluLnYxLlVzZXIiNgoWU2V0VXNlclBhc3N3b3JkUmVxdWVzdBIKCgJpZBgBIAEoCRIQCghwYXNzd29yZBgCIAEoCSI/ChdTZXRVc2VyUGFzc3dvcmRSZXNwb25zZRIkCgR1c2VyGAEgASgLMhYuZWRnZWh1Yi5hZG1pbi52MS5Vc2VyKnMKClVzZXJTdGF0dXMSGwoXVVNFUl9TVEFUVVNfVU5TUEVDSUZJRUQQABIWChJVU0VSX1NUQVRVU19BQ1RJVkUQARIYChRVU0VSX1NUQVRVU19JTkFDVElWRRACEhYKElVTRVJfU1RBVFVTX0xPQ0tFRBADMpEHCgtVc2VyU2VydmljZRJXCgpDcmVhdGVVc2VyEiMuZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVVc2VyUmVxdWVzdBokLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlVXNlclJlc3BvbnNlElMKB0dldFVzZXISIC5lZGdlaHViLmFkbWluLnYxLkdldFVzZXJSZXF1ZXN0GiEuZWRnZWh1Yi5hZG1pbi52MS5HZXRVc2VyUmVzcG9uc2UiA5ACARJZCglMaXN0VXNlcnMSIi5lZGdlaHViLmFkbWluLnYxLkxpc3RVc2Vyc1JlcXVlc3QaIy5lZGdlaHViLmFkbWluLnYxLkxpc3RVc2Vyc1Jlc3BvbnNlIgOQAgESVwoKVXBkYXRlVXNlchIjLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlVXNlclJlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLlVwZGF0ZVVzZXJSZXNwb25zZRJXCgpEZWxldGVVc2VyEiMuZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVVc2VyUmVxdWVzdBokLmVkZ2VodWIuYWRtaW4udjEuRGVsZXRlVXNlclJlc3BvbnNlEloKC0Rpc2FibGVVc2VyEiQuZWRnZWh1Yi5hZG1pbi52MS5EaXNhYmxlVXNlclJlcXVlc3QaJS5lZGdlaHViLmFkbWluLnYxLkRpc2FibGVVc2VyUmVzcG9uc2USVwoKRW5hYmxlVXNlchIjLmVkZ2VodWIuYWRtaW4udjEuRW5hYmxlVXNlclJlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLkVuYWJsZVVzZXJSZXNwb25zZRJRCghMb2NrVXNlchIhLmVkZ2VodWIuYWRtaW4udjEuTG9ja1VzZXJSZXF1ZXN0GiIuZWRnZWh1Yi5hZG1pbi52MS5Mb2NrVXNlclJlc3BvbnNlElcKClVubG9ja1VzZXISIy5lZGdlaHViLmFkbWluLnYxLlVubG9ja1VzZXJSZXF1ZXN0GiQuZWRnZWh1Yi5hZG1pbi52MS5VbmxvY2tVc2VyUmVzcG9uc2USZgoPU2V0VXNlclBhc3N3b3JkEiguZWRnZWh1Yi5hZG1pbi52MS5TZXRVc2VyUGFzc3dvcmRSZXF1ZXN0GikuZWRnZWh1Yi5hZG1pbi52MS5TZXRVc2VyUGFzc3dvcmRSZXNwb25zZWIGcHJvdG8z", [file_edgehub_admin_v1_role, file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message edgehub.admin.v1.User
@@ -41,35 +43,30 @@ export type User = Message<"edgehub.admin.v1.User"> & {
   email: string;
 
   /**
-   * One of admin, tenant_admin, operator, user.
+   * @generated from field: edgehub.admin.v1.Role role = 5;
+   */
+  role: Role;
+
+  /**
+   * Output only: changed by DisableUser, EnableUser, LockUser and UnlockUser.
    *
-   * @generated from field: string role = 5;
+   * @generated from field: edgehub.admin.v1.UserStatus status = 6;
    */
-  role: string;
+  status: UserStatus;
 
   /**
-   * One of active, inactive, locked.
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 9;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * User ids of who created and last changed the user.
    *
-   * @generated from field: string status = 6;
-   */
-  status: string;
-
-  /**
-   * @generated from field: repeated string group_ids = 7;
-   */
-  groupIds: string[];
-
-  /**
-   * @generated from field: google.protobuf.Timestamp created_at = 8;
-   */
-  createdAt?: Timestamp | undefined;
-
-  /**
-   * @generated from field: google.protobuf.Timestamp updated_at = 9;
-   */
-  updatedAt?: Timestamp | undefined;
-
-  /**
    * @generated from field: string created_by = 10;
    */
   createdBy: string;
@@ -78,6 +75,14 @@ export type User = Message<"edgehub.admin.v1.User"> & {
    * @generated from field: string updated_by = 11;
    */
   updatedBy: string;
+
+  /**
+   * Output only: changes whenever the user does; send it back in UpdateUser to refuse (aborted,
+   * reason ETAG_MISMATCH) an update over someone else's change.
+   *
+   * @generated from field: string etag = 12;
+   */
+  etag: string;
 };
 
 /**
@@ -116,9 +121,11 @@ export type CreateUserRequest = Message<"edgehub.admin.v1.CreateUserRequest"> & 
   password: string;
 
   /**
-   * @generated from field: string role = 5;
+   * Required.
+   *
+   * @generated from field: edgehub.admin.v1.Role role = 5;
    */
-  role: string;
+  role: Role;
 };
 
 /**
@@ -189,17 +196,21 @@ export type ListUsersRequest = Message<"edgehub.admin.v1.ListUsersRequest"> & {
   tenantId: string;
 
   /**
-   * @generated from field: string role = 2;
+   * UNSPECIFIED for any role.
+   *
+   * @generated from field: edgehub.admin.v1.Role role = 2;
    */
-  role: string;
+  role: Role;
 
   /**
-   * @generated from field: string status = 3;
+   * UNSPECIFIED for any status.
+   *
+   * @generated from field: edgehub.admin.v1.UserStatus status = 3;
    */
-  status: string;
+  status: UserStatus;
 
   /**
-   * Only members of this group.
+   * Only direct members of this group.
    *
    * @generated from field: string group_id = 4;
    */
@@ -213,7 +224,7 @@ export type ListUsersRequest = Message<"edgehub.admin.v1.ListUsersRequest"> & {
   usernameContains: string;
 
   /**
-   * At most 500; 0 means 50.
+   * 0 means 50; at most 1 000.
    *
    * @generated from field: int32 page_size = 6;
    */
@@ -237,6 +248,8 @@ export const ListUsersRequestSchema: GenMessage<ListUsersRequest> = /*@__PURE__*
  */
 export type ListUsersResponse = Message<"edgehub.admin.v1.ListUsersResponse"> & {
   /**
+   * In creation order.
+   *
    * @generated from field: repeated edgehub.admin.v1.User users = 1;
    */
   users: User[];
@@ -261,29 +274,19 @@ export const ListUsersResponseSchema: GenMessage<ListUsersResponse> = /*@__PURE_
  */
 export type UpdateUserRequest = Message<"edgehub.admin.v1.UpdateUserRequest"> & {
   /**
-   * @generated from field: string id = 1;
+   * id identifies the user; the fields named in update_mask are changed; etag, when set, must be
+   * current.
+   *
+   * @generated from field: edgehub.admin.v1.User user = 1;
    */
-  id: string;
+  user?: User | undefined;
 
   /**
-   * @generated from field: optional string email = 2;
+   * Any of email, role.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
-  email?: string | undefined;
-
-  /**
-   * @generated from field: optional string role = 3;
-   */
-  role?: string | undefined;
-
-  /**
-   * @generated from field: optional string status = 4;
-   */
-  status?: string | undefined;
-
-  /**
-   * @generated from field: optional string password = 5;
-   */
-  password?: string | undefined;
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -341,8 +344,223 @@ export const DeleteUserResponseSchema: GenMessage<DeleteUserResponse> = /*@__PUR
   messageDesc(file_edgehub_admin_v1_user, 10);
 
 /**
+ * @generated from message edgehub.admin.v1.DisableUserRequest
+ */
+export type DisableUserRequest = Message<"edgehub.admin.v1.DisableUserRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.DisableUserRequest.
+ * Use `create(DisableUserRequestSchema)` to create a new message.
+ */
+export const DisableUserRequestSchema: GenMessage<DisableUserRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user, 11);
+
+/**
+ * @generated from message edgehub.admin.v1.DisableUserResponse
+ */
+export type DisableUserResponse = Message<"edgehub.admin.v1.DisableUserResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.DisableUserResponse.
+ * Use `create(DisableUserResponseSchema)` to create a new message.
+ */
+export const DisableUserResponseSchema: GenMessage<DisableUserResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user, 12);
+
+/**
+ * @generated from message edgehub.admin.v1.EnableUserRequest
+ */
+export type EnableUserRequest = Message<"edgehub.admin.v1.EnableUserRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.EnableUserRequest.
+ * Use `create(EnableUserRequestSchema)` to create a new message.
+ */
+export const EnableUserRequestSchema: GenMessage<EnableUserRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user, 13);
+
+/**
+ * @generated from message edgehub.admin.v1.EnableUserResponse
+ */
+export type EnableUserResponse = Message<"edgehub.admin.v1.EnableUserResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.EnableUserResponse.
+ * Use `create(EnableUserResponseSchema)` to create a new message.
+ */
+export const EnableUserResponseSchema: GenMessage<EnableUserResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user, 14);
+
+/**
+ * @generated from message edgehub.admin.v1.LockUserRequest
+ */
+export type LockUserRequest = Message<"edgehub.admin.v1.LockUserRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.LockUserRequest.
+ * Use `create(LockUserRequestSchema)` to create a new message.
+ */
+export const LockUserRequestSchema: GenMessage<LockUserRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user, 15);
+
+/**
+ * @generated from message edgehub.admin.v1.LockUserResponse
+ */
+export type LockUserResponse = Message<"edgehub.admin.v1.LockUserResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.LockUserResponse.
+ * Use `create(LockUserResponseSchema)` to create a new message.
+ */
+export const LockUserResponseSchema: GenMessage<LockUserResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user, 16);
+
+/**
+ * @generated from message edgehub.admin.v1.UnlockUserRequest
+ */
+export type UnlockUserRequest = Message<"edgehub.admin.v1.UnlockUserRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.UnlockUserRequest.
+ * Use `create(UnlockUserRequestSchema)` to create a new message.
+ */
+export const UnlockUserRequestSchema: GenMessage<UnlockUserRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user, 17);
+
+/**
+ * @generated from message edgehub.admin.v1.UnlockUserResponse
+ */
+export type UnlockUserResponse = Message<"edgehub.admin.v1.UnlockUserResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.UnlockUserResponse.
+ * Use `create(UnlockUserResponseSchema)` to create a new message.
+ */
+export const UnlockUserResponseSchema: GenMessage<UnlockUserResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user, 18);
+
+/**
+ * @generated from message edgehub.admin.v1.SetUserPasswordRequest
+ */
+export type SetUserPasswordRequest = Message<"edgehub.admin.v1.SetUserPasswordRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * At least 8 characters.
+   *
+   * @generated from field: string password = 2;
+   */
+  password: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.SetUserPasswordRequest.
+ * Use `create(SetUserPasswordRequestSchema)` to create a new message.
+ */
+export const SetUserPasswordRequestSchema: GenMessage<SetUserPasswordRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user, 19);
+
+/**
+ * @generated from message edgehub.admin.v1.SetUserPasswordResponse
+ */
+export type SetUserPasswordResponse = Message<"edgehub.admin.v1.SetUserPasswordResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.User user = 1;
+   */
+  user?: User | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.SetUserPasswordResponse.
+ * Use `create(SetUserPasswordResponseSchema)` to create a new message.
+ */
+export const SetUserPasswordResponseSchema: GenMessage<SetUserPasswordResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_user, 20);
+
+/**
+ * UserStatus is whether an account may log in (000 §5.2).
+ *
+ * @generated from enum edgehub.admin.v1.UserStatus
+ */
+export enum UserStatus {
+  /**
+   * @generated from enum value: USER_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: USER_STATUS_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * Disabled by an administrator.
+   *
+   * @generated from enum value: USER_STATUS_INACTIVE = 2;
+   */
+  INACTIVE = 2,
+
+  /**
+   * Locked by an administrator.
+   *
+   * @generated from enum value: USER_STATUS_LOCKED = 3;
+   */
+  LOCKED = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.UserStatus.
+ */
+export const UserStatusSchema: GenEnum<UserStatus> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_user, 0);
+
+/**
  * UserService manages user accounts. admin manages all; tenant_admin only users of its tenant
- * (roles tenant_admin and user); user sees only itself.
+ * (roles tenant_admin and user); user sees only itself. Nobody changes the role or status of, or
+ * deletes, their own account (failed_precondition, reason OWN_ACCOUNT).
  *
  * @generated from service edgehub.admin.v1.UserService
  */
@@ -372,7 +590,8 @@ export const UserService: GenService<{
     output: typeof ListUsersResponseSchema;
   },
   /**
-   * UpdateUser changes email, role, status or password; locking or disabling revokes the user's tokens.
+   * UpdateUser changes email and role (the fields named in update_mask). Status changes through
+   * DisableUser, EnableUser, LockUser and UnlockUser; the password through SetUserPassword.
    *
    * @generated from rpc edgehub.admin.v1.UserService.UpdateUser
    */
@@ -382,7 +601,8 @@ export const UserService: GenService<{
     output: typeof UpdateUserResponseSchema;
   },
   /**
-   * DeleteUser soft-deletes a user, revokes its tokens and removes its group memberships.
+   * DeleteUser soft-deletes a user, revokes its tokens and removes its group memberships; refused
+   * while it still owns instances or disks (failed_precondition, reason USER_HAS_RESOURCES).
    *
    * @generated from rpc edgehub.admin.v1.UserService.DeleteUser
    */
@@ -390,6 +610,58 @@ export const UserService: GenService<{
     methodKind: "unary";
     input: typeof DeleteUserRequestSchema;
     output: typeof DeleteUserResponseSchema;
+  },
+  /**
+   * DisableUser makes an account inactive and revokes its tokens.
+   *
+   * @generated from rpc edgehub.admin.v1.UserService.DisableUser
+   */
+  disableUser: {
+    methodKind: "unary";
+    input: typeof DisableUserRequestSchema;
+    output: typeof DisableUserResponseSchema;
+  },
+  /**
+   * EnableUser makes an inactive account active again (a locked one is failed_precondition,
+   * reason USER_LOCKED: use UnlockUser).
+   *
+   * @generated from rpc edgehub.admin.v1.UserService.EnableUser
+   */
+  enableUser: {
+    methodKind: "unary";
+    input: typeof EnableUserRequestSchema;
+    output: typeof EnableUserResponseSchema;
+  },
+  /**
+   * LockUser locks an account and revokes its tokens.
+   *
+   * @generated from rpc edgehub.admin.v1.UserService.LockUser
+   */
+  lockUser: {
+    methodKind: "unary";
+    input: typeof LockUserRequestSchema;
+    output: typeof LockUserResponseSchema;
+  },
+  /**
+   * UnlockUser makes a locked account active and clears a lockout after failed logins (an
+   * inactive one is failed_precondition, reason USER_INACTIVE: use EnableUser).
+   *
+   * @generated from rpc edgehub.admin.v1.UserService.UnlockUser
+   */
+  unlockUser: {
+    methodKind: "unary";
+    input: typeof UnlockUserRequestSchema;
+    output: typeof UnlockUserResponseSchema;
+  },
+  /**
+   * SetUserPassword replaces a user's password and revokes its tokens.
+   *
+   * @generated from rpc edgehub.admin.v1.UserService.SetUserPassword
+   */
+  setUserPassword: {
+    methodKind: "unary";
+    input: typeof SetUserPasswordRequestSchema;
+    output: typeof SetUserPasswordResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_edgehub_admin_v1_user, 0);
