@@ -36,6 +36,8 @@ export interface HubConfig {
   readonly restartGraceMs: number;
   /** On shutdown, agents are told to reconnect at a random point in this window. */
   readonly drainSpreadMs: number;
+  /** Browser origins (scheme://host[:port]) allowed to call the admin API cross-origin; none by default. */
+  readonly corsOrigins: readonly string[];
 }
 
 export class ConfigError extends Error {
@@ -68,6 +70,23 @@ function nonNegativeInt(name: string) {
   };
 }
 
+/** Comma-separated browser origins, each exactly scheme://host[:port] as browsers send them. */
+function corsOrigins(value: string): string[] {
+  const origins = value.split(",").map((s) => s.trim()).filter(Boolean);
+  for (const origin of origins) {
+    let parsed: URL | undefined;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
+      throw new InvalidArgumentError(`--cors-origin entries must be origins like https://console.example.org (scheme://host[:port], no path), got "${origin}"`);
+    }
+  }
+  return origins;
+}
+
 function logLevel(value: string): LogLevel {
   if (!(LOG_LEVELS as readonly string[]).includes(value)) {
     throw new InvalidArgumentError(`log level must be one of ${LOG_LEVELS.join(", ")}, got "${value}"`);
@@ -95,6 +114,7 @@ export function hubCommand(): Command {
     .addOption(new Option("--metrics-maintenance-interval <ms>", "time between hourly-rollup and retention passes").env("HUB_METRICS_MAINTENANCE_INTERVAL_MS").default(60_000).argParser(positiveInt("--metrics-maintenance-interval")))
     .addOption(new Option("--restart-grace <ms>", "after start, no agent is declared offline for this long (longer while agents are still coming back, up to 5x)").env("HUB_RESTART_GRACE_MS").default(60_000).argParser(nonNegativeInt("--restart-grace")))
     .addOption(new Option("--drain-spread <ms>", "on shutdown, agents reconnect spread over this window").env("HUB_DRAIN_SPREAD_MS").default(10_000).argParser(nonNegativeInt("--drain-spread")))
+    .addOption(new Option("--cors-origin <origins>", "comma-separated browser origins allowed to call the admin API (e.g. a web console); none when unset").env("HUB_CORS_ORIGINS").default([], "none").argParser(corsOrigins))
     .addOption(new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop").env("HUB_SHUTDOWN_TIMEOUT_MS").default(8_000).argParser(positiveInt("--shutdown-timeout")))
     .helpOption("-h, --help", "show this help")
     .showHelpAfterError()
@@ -118,7 +138,7 @@ export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     dataDir: string; host: string; httpPort: number | string; grpcPort: number | string; databaseUrl?: string;
     logLevel: string; logFormat?: string; tokenTtl: number | string; maxRequestBytes: number | string;
     advertise: string; hubId?: string; heartbeatInterval: number | string; shutdownTimeout: number | string;
-    metricsInterval: number | string; metricsMaintenanceInterval: number | string; restartGrace: number | string; drainSpread: number | string;
+    metricsInterval: number | string; metricsMaintenanceInterval: number | string; restartGrace: number | string; drainSpread: number | string; corsOrigin: string[];
   }>();
   // Defaults given as numbers skip argParser; env values are strings that went through it.
   const databaseUrl = o.databaseUrl?.trim() || undefined;
@@ -144,5 +164,6 @@ export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     metricsMaintenanceIntervalMs: Number(o.metricsMaintenanceInterval),
     restartGraceMs: Number(o.restartGrace),
     drainSpreadMs: Number(o.drainSpread),
+    corsOrigins: Object.freeze([...o.corsOrigin]),
   });
 }

@@ -6,6 +6,7 @@ import type { Logger } from "pino";
 import { systemClock, type Clock } from "../lib/clock/clock.js";
 import { AdminHttpServer } from "./api/admin-http-server.js";
 import { authInterceptor } from "./api/auth-interceptor.js";
+import { withCors } from "./api/cors.js";
 import { PolicyRegistry } from "./api/method-policy.js";
 import { outcomeInterceptor } from "./api/outcome-interceptor.js";
 import { createPlainHttpApp } from "./api/plain-http-routes.js";
@@ -102,7 +103,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       readMaxBytes: config.maxRequestBytes,
       fallback: createPlainHttpApp({ knex: db.knex, registry: metrics.registry }).callback() as never,
     });
-    const http = new AdminHttpServer(handler);
+    const http = new AdminHttpServer(withCors(config.corsOrigins, handler));
     const httpPort = await http.listen(config.httpPort, config.host);
     cleanup.unshift({ step: "admin-http", run: () => http.close(config.shutdownTimeoutMs) });
 

@@ -36,12 +36,62 @@ describe("import boundaries (STYLE.md: gen ← lib ← programs)", () => {
     expect(offenders).to.deep.equal([]);
   });
 
-  it("hub stores and rules never see generated types (only *-service.ts and the fleet stream edge map them)", () => {
-    const edge = /(-service|-handler|-link|-stream|-grpc|-codec|-wire|routes)\.ts$/;
+  it("hub stores and rules never see generated types (only *-service.ts, *-enums.ts and the fleet stream edge map them)", () => {
+    const edge = /(-service|-handler|-link|-stream|-grpc|-codec|-wire|-enums|services)\.ts$/;
     const offenders = sourceFiles("hub")
       .filter((f) => !edge.test(f) && !f.startsWith(path.join("hub", "api")))
       .flatMap((f) => importsOf(f).filter((i) => topOf(i) === "gen").map((i) => `${f} → ${i}`));
     expect(offenders).to.deep.equal([]);
+  });
+
+  describe("hub feature folders (hub/api/README.md)", () => {
+    // The request kit and the plumbing every feature builds on; the rest of hub/ are features.
+    const KIT = ["api", "background", "db", "domain", "observability", "pki"];
+    const hubFiles = sourceFiles("hub");
+    const folderOf = (p: string) => (p.split(path.sep).length > 2 ? p.split(path.sep)[1]! : undefined);
+    const features = [...new Set(hubFiles.map(folderOf).filter((f): f is string => f !== undefined && !KIT.includes(f)))];
+    const hubImports = hubFiles.flatMap((f) => importsOf(f).filter((i) => topOf(i) === "hub").map((i) => ({ from: f, to: i })));
+
+    it("finds the feature folders it guards", () => {
+      expect(features).to.include.members(["identity", "catalog", "fleet", "quota", "audit", "auth"]);
+    });
+
+    it("the kit imports no feature", () => {
+      const offenders = hubImports.filter(({ from, to }) => KIT.includes(folderOf(from) ?? "") && features.includes(folderOf(to) ?? ""));
+      expect(offenders.map(({ from, to }) => `${from} → ${to}`)).to.deep.equal([]);
+    });
+
+    it("no feature imports another feature's service (its wire edge is private)", () => {
+      const offenders = hubImports.filter(({ from, to }) => {
+        const a = folderOf(from);
+        const b = folderOf(to);
+        return a !== undefined && b !== undefined && a !== b && features.includes(b) && /-service\.ts$/.test(to);
+      });
+      expect(offenders.map(({ from, to }) => `${from} → ${to}`)).to.deep.equal([]);
+    });
+
+    it("feature folders import each other without cycles", () => {
+      const edges = new Map<string, Set<string>>(features.map((f) => [f, new Set<string>()]));
+      for (const { from, to } of hubImports) {
+        const a = folderOf(from);
+        const b = folderOf(to);
+        if (a && b && a !== b && features.includes(a) && features.includes(b)) edges.get(a)!.add(b);
+      }
+      const cycles = new Set<string>();
+      const visit = (node: string, trail: string[]) => {
+        if (trail.includes(node)) {
+          // One entry per cycle, whichever folder the walk entered it from: rotate to the smallest name.
+          const loop = trail.slice(trail.indexOf(node));
+          const start = loop.indexOf([...loop].sort()[0]!);
+          const rotated = [...loop.slice(start), ...loop.slice(0, start)];
+          cycles.add([...rotated, rotated[0]].join(" → "));
+          return;
+        }
+        for (const next of edges.get(node) ?? []) visit(next, [...trail, node]);
+      };
+      for (const f of features) visit(f, []);
+      expect([...cycles]).to.deep.equal([]);
+    });
   });
 
   it("no utils/helpers/misc grab-bags", () => {
