@@ -1,5 +1,5 @@
 import type { Knex } from "knex";
-import { pageOf } from "../identity/page-token.js";
+import { pageOf, type Page, type PageRequest } from "../api/page-token.js";
 
 export interface AuditRecord {
   id: string;
@@ -23,9 +23,8 @@ export interface AuditQuery {
   targetId: string;
   since: Date | null;
   until: Date | null;
-  pageSize: number;
-  /** Keyset cursor: the (at, id) of the last entry of the previous page. */
-  after: { at: string; id: string } | undefined;
+  /** Keyset on (at, id): `page.after` is the full-precision `at` text and the id of the last entry of the previous page. */
+  page: PageRequest;
 }
 
 function parseJson(v: unknown): unknown {
@@ -33,8 +32,8 @@ function parseJson(v: unknown): unknown {
 }
 
 /** Newest first, ties broken by id, keyset-paginated so pages stay stable while new rows arrive. */
-export async function listAuditLog(knex: Knex, q: AuditQuery): Promise<{ items: AuditRecord[]; nextPageToken: string }> {
-  const query = knex("audit_log").orderBy([{ column: "at", order: "desc" }, { column: "id", order: "desc" }]).limit(q.pageSize + 1)
+export async function listAuditLog(knex: Knex, q: AuditQuery): Promise<Page<AuditRecord>> {
+  const query = knex("audit_log").orderBy([{ column: "at", order: "desc" }, { column: "id", order: "desc" }]).limit(q.page.pageSize + 1)
     .select("id", "at", "actor_user_id", "actor_username", "tenant_id", "action", "target_type", "target_id", "before", "after", "request_id",
       // Full-precision text of `at` for the cursor: a JS Date would truncate microseconds and skip rows.
       knex.raw("at::text AS at_key"));
@@ -45,9 +44,9 @@ export async function listAuditLog(knex: Knex, q: AuditQuery): Promise<{ items: 
   if (q.targetId) query.where("target_id", q.targetId);
   if (q.since) query.where("at", ">=", q.since);
   if (q.until) query.where("at", "<", q.until);
-  if (q.after) query.whereRaw("(at, id) < (?::timestamptz, ?::uuid)", [q.after.at, q.after.id]);
+  if (q.page.after) query.whereRaw("(at, id) < (?::timestamptz, ?::uuid)", [q.page.after[0]!, q.page.after[1]!]);
   const rows = (await query) as Record<string, unknown>[];
-  const page = pageOf(rows, q.pageSize, (r) => [r.at_key as string, r.id as string]);
+  const page = pageOf(rows, q.page, (r) => [r.at_key as string, r.id as string]);
   return {
     items: page.items.map((r) => ({
       id: r.id as string, at: new Date(r.at as string), actorUserId: (r.actor_user_id as string | null) ?? null, actorUsername: r.actor_username as string,

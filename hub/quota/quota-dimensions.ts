@@ -1,16 +1,9 @@
 import { InvalidArgumentError } from "../domain/errors.js";
+import { QUOTA_DIMENSION } from "./quota-enums.js";
 
 /** The seven quota dimensions of 000 §10.1–10.2, in the order they are reported. */
-export const DIMENSIONS = [
-  "instances",
-  "cpu_cores",
-  "memory_gb",
-  "storage_gb",
-  "private_data_disk_gb",
-  "ip_addresses",
-  "bandwidth_gbps",
-] as const;
-export type Dimension = (typeof DIMENSIONS)[number];
+export const DIMENSIONS = QUOTA_DIMENSION.dbValues;
+export type Dimension = (typeof QUOTA_DIMENSION.dbValues)[number];
 
 /** Dimensions counted in whole units; the others may be fractional (GB, Gbps). */
 const INTEGER_DIMENSIONS: ReadonlySet<Dimension> = new Set(["instances", "cpu_cores", "ip_addresses"]);

@@ -1,11 +1,13 @@
 import type { Knex } from "knex";
-import { recordChange, type ChangeContext } from "../audit/record-change.js";
+import type { Caller } from "../api/caller.js";
+import { checkEtag } from "../api/etag.js";
+import { recordChange } from "../audit/record-change.js";
 import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
 import { DIMENSIONS, configFromLimits, limitsFromConfig, type Dimension, type QuotaLimits, type Resources } from "./quota-dimensions.js";
-import { groupUsage, ledgerUsage, type QuotaMode } from "./quota-usage.js";
+import { groupUsage, ledgerUsage, type HolderType, type QuotaMode } from "./quota-usage.js";
 
 /** The holders a person sets limits on; instance sets get theirs with the instance-set issue. */
-export type ManagedHolderType = "tenant" | "group" | "user";
+export type ManagedHolderType = Exclude<HolderType, "instance_set">;
 
 const TABLE: Record<ManagedHolderType, string> = { tenant: "tenants", group: "user_groups", user: "users" };
 const NOUN: Record<ManagedHolderType, string> = { tenant: "tenant", group: "user group", user: "user" };
@@ -36,28 +38,62 @@ export function overLimit(used: Resources, limits: QuotaLimits): Dimension[] {
   return DIMENSIONS.filter((d) => limits[d] !== undefined && used[d] > limits[d]!);
 }
 
+/** The domain form of a Quota resource: what its etag covers (not use, which moves without an update). */
+export function quotaView(h: Pick<HolderQuota, "type" | "id" | "limits">): { holderType: ManagedHolderType; holderId: string; limits: Record<string, number> } {
+  return { holderType: h.type, holderId: h.id, limits: configFromLimits(h.limits) };
+}
+
+/** The paths UpdateQuota accepts: all limits at once, or one dimension (`limits.max_cpu_cores`). */
+export const UPDATABLE_QUOTA_PATHS = ["limits", ...DIMENSIONS.map((d) => `limits.max_${d}` as const)] as const;
+export type QuotaPath = (typeof UPDATABLE_QUOTA_PATHS)[number];
+
+/** The limits after an update: `limits` replaces all; `limits.max_<d>` sets (or, unset, clears) one. */
+export function applyLimitPaths(current: QuotaLimits, requested: QuotaLimits, paths: ReadonlySet<QuotaPath>): QuotaLimits {
+  if (paths.has("limits")) return { ...requested };
+  const out: QuotaLimits = { ...current };
+  for (const d of DIMENSIONS) {
+    if (!paths.has(`limits.max_${d}`)) continue;
+    if (requested[d] === undefined) delete out[d];
+    else out[d] = requested[d];
+  }
+  return out;
+}
+
+export interface QuotaUpdate {
+  limits: QuotaLimits;
+  paths: ReadonlySet<QuotaPath>;
+  /** The etag the caller read; empty skips the check. */
+  etag: string;
+  /** 000 §10.5 option 1: refuse instead of marking the holder over quota. */
+  refuseIfOverUse: boolean;
+}
+
 /**
- * Replaces a holder's limits. Current use above a new limit follows 000 §10.5 option 2 by default
+ * Changes a holder's limits. Current use above a new limit follows 000 §10.5 option 2 by default
  * (allowed; the holder is over quota and can create nothing new until use falls) or option 1 when
- * `refuseIfOverUse` (refused, nothing written). `authorize` sees the holder before anything is written.
+ * `refuseIfOverUse` (refused, nothing written). `authorize` sees the holder before anything is
+ * written; a stale etag is refused after it, so another tenant's holder stays not_found.
  */
-export async function setQuota(
-  knex: Knex, ctx: ChangeContext, type: ManagedHolderType, id: string, limits: QuotaLimits, refuseIfOverUse: boolean,
-  authorize: (holder: HolderQuota) => void,
-): Promise<{ limits: QuotaLimits; overQuota: Dimension[] }> {
+export async function updateQuota(
+  knex: Knex, caller: Caller, type: ManagedHolderType, id: string, update: QuotaUpdate, authorize: (holder: HolderQuota) => void,
+): Promise<HolderQuota> {
   return knex.transaction(async (trx) => {
     const before = await holderQuota(trx, type, id, { lock: true });
     authorize(before);
+    checkEtag(update.etag, quotaView(before), `quota of ${NOUN[type]}`, id);
+    const limits = applyLimitPaths(before.limits, update.limits, update.paths);
     const over = overLimit(before.used, limits);
-    if (refuseIfOverUse && over.length > 0) {
+    if (update.refuseIfOverUse && over.length > 0) {
       const detail = over.map((d) => `${d} used ${before.used[d]} > new limit ${limits[d]}`).join("; ");
-      throw new FailedPreconditionError(`Cannot lower the quota of ${NOUN[type]} ${id}: current use exceeds it (${detail}); release resources first`);
+      throw new FailedPreconditionError(`Cannot lower the quota of ${NOUN[type]} ${id}: current use exceeds it (${detail}); release resources first`, {
+        reason: "QUOTA_BELOW_USAGE", metadata: { holder_type: type, holder_id: id, dimensions: over.join(",") },
+      });
     }
-    await trx(TABLE[type]).where("id", id).update({ quota_config: JSON.stringify(configFromLimits(limits)), updated_at: ctx.at, updated_by: ctx.principal.userId });
-    await recordChange(trx, ctx, {
-      tenantId: before.tenantId, action: "quota.set", targetType: type === "group" ? "user_group" : type, targetId: id,
+    await trx(TABLE[type]).where("id", id).update({ quota_config: JSON.stringify(configFromLimits(limits)), updated_at: caller.at, updated_by: caller.principal.userId });
+    await recordChange(trx, caller, {
+      tenantId: before.tenantId, action: "quota.update", targetType: type === "group" ? "user_group" : type, targetId: id,
       before: { limits: configFromLimits(before.limits) }, after: { limits: configFromLimits(limits), over_quota: over },
     });
-    return { limits, overQuota: over };
+    return { ...before, limits };
   });
 }

@@ -5,7 +5,7 @@ import {
   DIMENSIONS, addResources, limitsFromConfig, normalizeResources, round3, subtractResources, zeroResources,
   type QuotaLimits, type Resources,
 } from "./quota-dimensions.js";
-import { borrowed, groupUsage, groupsAboveUser, ledgerUsage, type QuotaMode } from "./quota-usage.js";
+import { borrowed, groupUsage, groupsAboveUser, ledgerUsage, type HolderType, type QuotaMode } from "./quota-usage.js";
 
 /** A consumer (an instance, a private data disk) asking to occupy what `state` implies. */
 export interface QuotaRequest {
@@ -32,7 +32,8 @@ export interface QuotaVerdict {
 }
 
 interface Holder {
-  scope: string;
+  holderType: HolderType;
+  holderId: string;
   limits: QuotaLimits;
 }
 
@@ -61,19 +62,19 @@ async function lockHolders(trx: Knex.Transaction, req: QuotaRequest): Promise<Lo
     if (groupIds.length > 0) {
       const rows = await trx("user_groups").whereIn("id", groupIds).whereIn("quota_mode", ["shared", "hybrid"]).whereNull("deleted_at")
         .orderBy("id").forNoKeyUpdate().select("id", "quota_mode", "quota_config");
-      groups = rows.map((g: { id: string; quota_mode: QuotaMode; quota_config: unknown }) => ({ id: g.id, mode: g.quota_mode, scope: `group ${g.id}`, limits: limitsFromConfig(g.quota_config) }));
+      groups = rows.map((g: { id: string; quota_mode: QuotaMode; quota_config: unknown }) => ({ id: g.id, mode: g.quota_mode, holderType: "group", holderId: g.id, limits: limitsFromConfig(g.quota_config) }));
     }
     const locked = await trx("users").where("id", req.userId).forNoKeyUpdate().first("id", "quota_config");
-    user = { id: locked.id, scope: `user ${locked.id}`, limits: limitsFromConfig(locked.quota_config) };
+    user = { id: locked.id, holderType: "user", holderId: locked.id, limits: limitsFromConfig(locked.quota_config) };
   }
   let instanceSet: LockedHolders["instanceSet"];
   if (req.instanceSetId) {
     const row = await trx("instance_set_quotas").where("instance_set_id", req.instanceSetId).forNoKeyUpdate().first("instance_set_id", "tenant_id", "quota_config");
     if (row && row.tenant_id !== req.tenantId) throw new NotFoundError("instance set", req.instanceSetId);
     // An instance set without a quota row has no limits (the quota is optional, 000 §10.4.2 step 4).
-    instanceSet = { id: req.instanceSetId, scope: `instance_set ${req.instanceSetId}`, limits: row ? limitsFromConfig(row.quota_config) : {} };
+    instanceSet = { id: req.instanceSetId, holderType: "instance_set", holderId: req.instanceSetId, limits: row ? limitsFromConfig(row.quota_config) : {} };
   }
-  return { tenant: { scope: `tenant ${tenant.id}`, limits: limitsFromConfig(tenant.quota_config) }, tenantStatus: tenant.status, groups, user, instanceSet };
+  return { tenant: { holderType: "tenant", holderId: tenant.id, limits: limitsFromConfig(tenant.quota_config) }, tenantStatus: tenant.status, groups, user, instanceSet };
 }
 
 function positivePart(r: Resources): Resources {
@@ -93,7 +94,7 @@ function exceededAt(holder: Holder, used: Resources, increase: Resources, increa
     if (limit === undefined) continue;
     const over = increase[d] > 0 && round3(used[d] + increase[d]) > limit;
     const alreadyOver = increasing && used[d] > limit;
-    if (over || alreadyOver) out.push({ dimension: d, used: used[d], requested: increase[d], limit, scope: holder.scope });
+    if (over || alreadyOver) out.push({ dimension: d, used: used[d], requested: increase[d], limit, holderType: holder.holderType, holderId: holder.holderId });
   }
   return out;
 }
@@ -126,7 +127,9 @@ export async function checkQuota(trx: Knex.Transaction, req: QuotaRequest): Prom
 
   // An inactive or suspended tenant is frozen (000 §4.1): it may release but not take more.
   if (increasing && holders.tenantStatus !== "active") {
-    throw new FailedPreconditionError(`Cannot reserve quota for ${req.consumer.type} ${req.consumer.id}: tenant ${req.tenantId} is ${holders.tenantStatus}`);
+    throw new FailedPreconditionError(`Cannot reserve quota for ${req.consumer.type} ${req.consumer.id}: tenant ${req.tenantId} is ${holders.tenantStatus}`, {
+      reason: "TENANT_NOT_ACTIVE", metadata: { tenant_id: req.tenantId, status: holders.tenantStatus },
+    });
   }
   const exceeded: ExceededDimension[] = [];
   exceeded.push(...exceededAt(holders.tenant, await ledgerUsage(trx, "tenant", req.tenantId), increase, increasing));
@@ -150,7 +153,7 @@ export async function checkQuota(trx: Knex.Transaction, req: QuotaRequest): Prom
 }
 
 export function describeExceeded(exceeded: readonly ExceededDimension[]): string {
-  return exceeded.map((e) => `${e.scope} ${e.dimension} used ${e.used} + requested ${e.requested} > limit ${e.limit}`).join("; ");
+  return exceeded.map((e) => `${e.holderType} ${e.holderId} ${e.dimension} used ${e.used} + requested ${e.requested} > limit ${e.limit}`).join("; ");
 }
 
 /**
@@ -159,7 +162,9 @@ export function describeExceeded(exceeded: readonly ExceededDimension[]): string
  */
 export async function reserve(trx: Knex.Transaction, req: QuotaRequest): Promise<QuotaVerdict> {
   const verdict = await checkQuota(trx, req);
-  if (!verdict.allowed) throw new ResourceExhaustedError(`Quota exceeded for ${req.consumer.type} ${req.consumer.id}: ${describeExceeded(verdict.exceeded)}`, verdict.exceeded);
+  if (!verdict.allowed) throw new ResourceExhaustedError(`Quota exceeded for ${req.consumer.type} ${req.consumer.id}: ${describeExceeded(verdict.exceeded)}`, {
+    reason: "QUOTA_EXCEEDED", exceeded: verdict.exceeded,
+  });
   const key = { consumer_type: req.consumer.type, consumer_id: req.consumer.id };
   if (DIMENSIONS.every((d) => verdict.occupied[d] === 0) && req.state === "deleted") {
     await trx("quota_consumers").where(key).delete();

@@ -1,9 +1,10 @@
 import type { Knex } from "knex";
 import { DIMENSIONS, limitsFromConfig, round3, zeroResources, type QuotaLimits, type Resources } from "./quota-dimensions.js";
+import type { QUOTA_HOLDER_TYPE, QUOTA_MODE } from "./quota-enums.js";
 
 /** A quota holder of 000 §10.4.2. Groups hold no ledger rows: their use is derived from members. */
-export type HolderType = "tenant" | "group" | "user" | "instance_set";
-export type QuotaMode = "independent" | "shared" | "hybrid";
+export type HolderType = (typeof QUOTA_HOLDER_TYPE.dbValues)[number];
+export type QuotaMode = (typeof QUOTA_MODE.dbValues)[number];
 
 const SUM_COLUMNS = DIMENSIONS.map((d) => `coalesce(sum(occ_${d}), 0) as ${d}`).join(", ");
 

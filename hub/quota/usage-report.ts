@@ -1,7 +1,8 @@
 import { DIMENSIONS, round3, type Dimension, type QuotaLimits, type Resources } from "./quota-dimensions.js";
+import type { QUOTA_USAGE_LEVEL } from "./quota-enums.js";
 
 /** Alert thresholds of 000 §10.5: 80 % notice, 90 % warning, 95 % critical. */
-export type UsageLevel = "ok" | "notice" | "warning" | "critical";
+export type UsageLevel = (typeof QUOTA_USAGE_LEVEL.dbValues)[number];
 
 export interface DimensionUsage {
   dimension: Dimension;
