@@ -5,10 +5,11 @@ import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
 import { AuthService, PrincipalSchema, type Principal as PrincipalMessage } from "../../gen/edgehub/admin/v1/auth_pb.js";
 import { AUTHENTICATED, PUBLIC, type ServicePolicy } from "../api/method-policy.js";
+import { callerOf } from "../api/caller.js";
+import { ROLE, type Principal } from "../api/principal.js";
 import { bearerTokenKey, principalOf, requestIdOf } from "../api/request-context.js";
-import { recordAudit } from "../audit/audit-writer.js";
+import { recordChange } from "../audit/record-change.js";
 import { login } from "./login.js";
-import type { Principal } from "../api/principal.js";
 import { resolveToken, revokeToken } from "./token-store.js";
 
 export const authServicePolicy: ServicePolicy<typeof AuthService> = {
@@ -24,14 +25,14 @@ export interface AuthServiceDeps {
 }
 
 function principalMessage(p: Principal): PrincipalMessage {
-  return create(PrincipalSchema, { userId: p.userId, username: p.username, role: p.role, tenantId: p.tenantId ?? "" });
+  return create(PrincipalSchema, { userId: p.userId, username: p.username, role: ROLE.fromDb(p.role), tenantId: p.tenantId ?? "" });
 }
 
 export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof AuthService> {
   return {
     async login(req, ctx) {
       const result = await login(deps, { username: req.username, password: req.password, tenant: req.tenant }, requestIdOf(ctx));
-      return { token: result.token, expiresAt: timestampFromDate(result.expiresAt), principal: principalMessage(result.principal) };
+      return { token: result.token, expireTime: timestampFromDate(result.expiresAt), principal: principalMessage(result.principal) };
     },
     async whoAmI(_req, ctx) {
       const principal = principalOf(ctx);
@@ -39,17 +40,16 @@ export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof Aut
       const resolved = token ? await resolveToken(deps.knex, token, deps.clock.now()) : undefined;
       return {
         principal: principalMessage(principal),
-        ...(resolved ? { tokenExpiresAt: timestampFromDate(resolved.expiresAt) } : {}),
+        ...(resolved ? { tokenExpireTime: timestampFromDate(resolved.expiresAt) } : {}),
       };
     },
     async logout(_req, ctx) {
-      const principal = principalOf(ctx);
+      const caller = callerOf(ctx, deps.clock);
       const token = ctx.values.get(bearerTokenKey);
       if (token) {
         await deps.knex.transaction(async (trx) => {
-          const now = deps.clock.now();
-          await revokeToken(trx, token, now);
-          await recordAudit(trx, { actor: principal, tenantId: principal.tenantId, action: "auth.logout", targetType: "user", targetId: principal.userId, requestId: requestIdOf(ctx), at: now });
+          await revokeToken(trx, token, caller.at);
+          await recordChange(trx, caller, { tenantId: caller.principal.tenantId, action: "auth.logout", targetType: "user", targetId: caller.principal.userId });
         });
       }
       return {};

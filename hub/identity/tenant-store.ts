@@ -1,11 +1,13 @@
 import type { Knex } from "knex";
 import { SCOPED_LOCK_NAMESPACES, lockScope } from "../db/advisory-lock-keys.js";
-import { recordChange, type ChangeContext } from "../audit/record-change.js";
+import type { Caller } from "../api/caller.js";
+import { checkEtag } from "../api/etag.js";
+import { pageOf, type Page, type PageRequest } from "../api/page-token.js";
+import { recordChange } from "../audit/record-change.js";
 import { newId } from "../db/ids.js";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError } from "../domain/errors.js";
 import { configFromLimits, limitsFromConfig, type QuotaLimits } from "../quota/quota-dimensions.js";
-import type { TenantStatus } from "./identity-rules.js";
-import { pageOf } from "./page-token.js";
+import type { TenantStatus } from "./identity-enums.js";
 
 export interface Tenant {
   id: string;
@@ -45,23 +47,21 @@ export async function getTenant(knex: Knex | Knex.Transaction, id: string, optio
 }
 
 export interface TenantListQuery {
-  status: string | null;
+  status: TenantStatus | null;
   nameContains: string;
   /** Confines the list to one tenant (scoped callers). */
   onlyTenantId: string | null;
-  pageSize: number;
-  afterId: string | undefined;
 }
 
 /** Stable order: by id (UUIDv7, creation order), keyset-paginated. */
-export async function listTenants(knex: Knex, q: TenantListQuery): Promise<{ items: Tenant[]; nextPageToken: string }> {
-  const query = knex("tenants").whereNull("deleted_at").orderBy("id").limit(q.pageSize + 1).select(COLUMNS);
+export async function listTenants(knex: Knex, q: TenantListQuery, page: PageRequest): Promise<Page<Tenant>> {
+  const query = knex("tenants").whereNull("deleted_at").orderBy("id").limit(page.pageSize + 1).select(COLUMNS);
   if (q.status) query.where("status", q.status);
   if (q.nameContains) query.whereRaw("position(lower(?) in lower(name)) > 0", [q.nameContains]);
   if (q.onlyTenantId) query.where("id", q.onlyTenantId);
-  if (q.afterId) query.where("id", ">", q.afterId);
-  const page = pageOf((await query) as Record<string, unknown>[], q.pageSize, (r) => [r.id as string]);
-  return { items: page.items.map(toTenant), nextPageToken: page.nextPageToken };
+  if (page.after) query.where("id", ">", page.after[0]!);
+  const rows = pageOf((await query) as Record<string, unknown>[], page, (r) => [r.id as string]);
+  return { items: rows.items.map(toTenant), nextPageToken: rows.nextPageToken };
 }
 
 /** The lowest free VLAN id, under a transaction-scoped lock so concurrent creations never pick the same one. */
@@ -73,7 +73,9 @@ async function allocateVlan(trx: Knex.Transaction): Promise<number> {
     [TENANT_VLAN_MIN, TENANT_VLAN_MAX],
   );
   const vlan = (res.rows as { vlan: number | null }[])[0]?.vlan;
-  if (vlan === null || vlan === undefined) throw new ResourceExhaustedError(`Cannot create tenant: all VLAN ids ${TENANT_VLAN_MIN}–${TENANT_VLAN_MAX} are in use`);
+  if (vlan === null || vlan === undefined) {
+    throw new ResourceExhaustedError(`Cannot create tenant: all VLAN ids ${TENANT_VLAN_MIN}–${TENANT_VLAN_MAX} are in use`, { reason: "VLAN_POOL_EXHAUSTED" });
+  }
   return Number(vlan);
 }
 
@@ -89,7 +91,7 @@ export interface NewTenant {
   quota: QuotaLimits;
 }
 
-export async function createTenant(knex: Knex, ctx: ChangeContext, input: NewTenant): Promise<Tenant> {
+export async function createTenant(knex: Knex, ctx: Caller, input: NewTenant): Promise<Tenant> {
   return knex.transaction(async (trx) => {
     await lockScope(trx, SCOPED_LOCK_NAMESPACES.tenantVlans, "all"); // also serialises the name check
     await assertNameFree(trx, input.name);
@@ -109,14 +111,15 @@ export async function createTenant(knex: Knex, ctx: ChangeContext, input: NewTen
 export interface TenantPatch {
   name?: string;
   description?: string;
-  status?: TenantStatus;
   /** null clears the tenant admin. */
   adminUserId?: string | null;
 }
 
-export async function updateTenant(knex: Knex, ctx: ChangeContext, id: string, patch: TenantPatch): Promise<Tenant> {
+/** `etag` (empty: unchecked) must be the current tenant's, checked on the locked row before anything is written. */
+export async function updateTenant(knex: Knex, ctx: Caller, id: string, etag: string, patch: TenantPatch): Promise<Tenant> {
   return knex.transaction(async (trx) => {
     const before = await getTenant(trx, id, { forUpdate: true });
+    checkEtag(etag, before, "tenant", id);
     const row: Record<string, unknown> = { updated_at: ctx.at, updated_by: ctx.principal.userId };
     if (patch.name !== undefined) {
       await lockScope(trx, SCOPED_LOCK_NAMESPACES.tenantVlans, "all");
@@ -124,20 +127,15 @@ export async function updateTenant(knex: Knex, ctx: ChangeContext, id: string, p
       row.name = patch.name;
     }
     if (patch.description !== undefined) row.description = patch.description;
-    if (patch.status !== undefined) row.status = patch.status;
     if (patch.adminUserId !== undefined) {
       if (patch.adminUserId !== null) {
         const admin = await trx("users").where({ id: patch.adminUserId, tenant_id: id }).whereNull("deleted_at").first("role");
-        if (!admin) throw new InvalidArgumentError("admin_user_id", `user ${patch.adminUserId} is not a user of tenant ${id}`);
-        if (admin.role !== "tenant_admin") throw new InvalidArgumentError("admin_user_id", `user ${patch.adminUserId} has role ${admin.role}, not tenant_admin`);
+        if (!admin) throw new InvalidArgumentError("tenant.admin_user_id", `user ${patch.adminUserId} is not a user of tenant ${id}`);
+        if (admin.role !== "tenant_admin") throw new InvalidArgumentError("tenant.admin_user_id", `user ${patch.adminUserId} has role ${admin.role}, not tenant_admin`);
       }
       row.admin_user_id = patch.adminUserId;
     }
     await trx("tenants").where("id", id).update(row);
-    // A tenant taken out of service ends its users' sessions; login refuses them until it is active again.
-    if (patch.status !== undefined && patch.status !== "active") {
-      await trx("auth_tokens").whereNull("revoked_at").whereIn("user_id", trx("users").where("tenant_id", id).select("id")).update({ revoked_at: ctx.at });
-    }
     const after = await getTenant(trx, id);
     await recordChange(trx, ctx, { tenantId: id, action: "tenant.update", targetType: "tenant", targetId: id, before, after });
     return after;
@@ -145,16 +143,41 @@ export async function updateTenant(knex: Knex, ctx: ChangeContext, id: string, p
 }
 
 /** Soft delete; refused while the tenant still has live users or groups, which would be orphaned. */
-export async function deleteTenant(knex: Knex, ctx: ChangeContext, id: string): Promise<void> {
+export async function deleteTenant(knex: Knex, ctx: Caller, id: string): Promise<void> {
   await knex.transaction(async (trx) => {
     const before = await getTenant(trx, id, { forUpdate: true });
     const users = await trx("users").where("tenant_id", id).whereNull("deleted_at").count({ n: "*" }).first();
     const groups = await trx("user_groups").where("tenant_id", id).whereNull("deleted_at").count({ n: "*" }).first();
     const held = await trx("quota_consumers").where("tenant_id", id).count({ n: "*" }).first();
     if (Number(users?.n) > 0 || Number(groups?.n) > 0 || Number(held?.n) > 0) {
-      throw new FailedPreconditionError(`Cannot delete tenant ${id}: it still has ${Number(users?.n)} users, ${Number(groups?.n)} groups and ${Number(held?.n)} instances or disks; delete them first`);
+      throw new FailedPreconditionError(`Cannot delete tenant ${id}: it still has ${Number(users?.n)} users, ${Number(groups?.n)} groups and ${Number(held?.n)} instances or disks; delete them first`, {
+        reason: "TENANT_NOT_EMPTY",
+        metadata: { users: String(Number(users?.n)), groups: String(Number(groups?.n)), instances_and_disks: String(Number(held?.n)) },
+      });
     }
     await trx("tenants").where("id", id).update({ deleted_at: ctx.at, updated_at: ctx.at, updated_by: ctx.principal.userId });
     await recordChange(trx, ctx, { tenantId: id, action: "tenant.delete", targetType: "tenant", targetId: id, before });
+  });
+}
+
+/** The verb that puts a tenant in each status, for its audit action (`tenant.suspend`, …). */
+const STATUS_VERB: Record<TenantStatus, string> = { active: "activate", inactive: "deactivate", suspended: "suspend" };
+
+/**
+ * Activate, deactivate or suspend: every status may follow every other; asking for the current
+ * one changes nothing (no write, no audit row), so a retried call is harmless.
+ */
+export async function setTenantStatus(knex: Knex, ctx: Caller, id: string, status: TenantStatus): Promise<Tenant> {
+  return knex.transaction(async (trx) => {
+    const before = await getTenant(trx, id, { forUpdate: true });
+    if (before.status === status) return before;
+    await trx("tenants").where("id", id).update({ status, updated_at: ctx.at, updated_by: ctx.principal.userId });
+    // A tenant taken out of service ends its users' sessions; login refuses them until it is active again.
+    if (status !== "active") {
+      await trx("auth_tokens").whereNull("revoked_at").whereIn("user_id", trx("users").where("tenant_id", id).select("id")).update({ revoked_at: ctx.at });
+    }
+    const after = await getTenant(trx, id);
+    await recordChange(trx, ctx, { tenantId: id, action: `tenant.${STATUS_VERB[status]}`, targetType: "tenant", targetId: id, before, after });
+    return after;
   });
 }
