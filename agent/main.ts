@@ -3,7 +3,7 @@ import { CommanderError } from "commander";
 import { collectInventory, type CollectInventoryOptions } from "../lib/host-facts/collect-inventory.js";
 import type { HostInventory } from "../lib/host-facts/host-facts.js";
 import { sampleMetrics } from "../lib/host-facts/sample-metrics.js";
-import type { CommandExecutor } from "../lib/fleet-session/command-dispatcher.js";
+import type { CommandExecutors } from "../lib/fleet-session/command-dispatcher.js";
 import { FleetSession } from "../lib/fleet-session/fleet-session.js";
 import { createLogger } from "../lib/logging/create-logger.js";
 import { createAgentMetrics, serveMetrics } from "./agent-metrics.js";
@@ -15,13 +15,11 @@ import { echoExecutor } from "./executors/echo.js";
 export const AGENT_VERSION = "0.1.0";
 
 /** The role-specific executor set behind the one session core. */
-function executorsFor(config: AgentConfig, inventory: () => Promise<HostInventory>): Map<string, CommandExecutor> {
-  const executors = new Map<string, CommandExecutor>([
-    ["echo", echoExecutor],
-    ["collect_inventory", collectInventoryExecutor(inventory)],
-  ]);
-  if (config.testCountFile) executors.set("count", countingExecutor(config.testCountFile));
-  return executors;
+function executorsFor(config: AgentConfig, inventory: () => Promise<HostInventory>): CommandExecutors {
+  return {
+    echo: config.testCountFile ? countingExecutor(config.testCountFile, echoExecutor) : echoExecutor,
+    collectInventory: collectInventoryExecutor(inventory),
+  };
 }
 
 async function main(): Promise<number> {

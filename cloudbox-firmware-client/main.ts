@@ -4,7 +4,9 @@ import path from "node:path";
 import { Command, CommanderError, Option } from "commander";
 import { collectInventory } from "../lib/host-facts/collect-inventory.js";
 import { sampleMetrics } from "../lib/host-facts/sample-metrics.js";
-import type { CommandExecutor } from "../lib/fleet-session/command-dispatcher.js";
+import { create } from "@bufbuild/protobuf";
+import { CommandResultSchema } from "../gen/edgehub/common/v1/command_pb.js";
+import type { CommandExecutors } from "../lib/fleet-session/command-dispatcher.js";
 import { FleetSession } from "../lib/fleet-session/fleet-session.js";
 import { createLogger } from "../lib/logging/create-logger.js";
 
@@ -39,7 +41,7 @@ async function main(): Promise<number> {
   }
   const log = createLogger({ name: "cloudbox-firmware-client", level: config.logLevel as "info", ...(config.logFormat ? { pretty: config.logFormat === "pretty" } : {}) });
   const inventory = async () => ({ ...(await collectInventory()), hostname: config.hostname });
-  const executors = new Map<string, CommandExecutor>([["echo", async (payload) => ({ echo: payload })]]);
+  const executors: CommandExecutors = { echo: async (payload) => create(CommandResultSchema, { kind: { case: "echo", value: { message: payload.message } } }) };
   return new Promise<number>((resolve) => {
     const session = new FleetSession({
       hub: config.hub, role: "cloud_box", stateDir: config.stateDir, joinToken: config.joinToken, hubCaFile: config.hubCa,

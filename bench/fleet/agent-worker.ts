@@ -4,7 +4,9 @@
 import path from "node:path";
 import { parentPort, workerData } from "node:worker_threads";
 import pino from "pino";
-import type { CommandExecutor } from "../../lib/fleet-session/command-dispatcher.js";
+import { create } from "@bufbuild/protobuf";
+import { CommandResultSchema } from "../../gen/edgehub/common/v1/command_pb.js";
+import type { CommandExecutors } from "../../lib/fleet-session/command-dispatcher.js";
 import { FleetSession } from "../../lib/fleet-session/fleet-session.js";
 import type { HostInventory } from "../../lib/host-facts/host-facts.js";
 
@@ -21,8 +23,7 @@ export interface AgentWorkerData {
 
 const data = workerData as AgentWorkerData;
 const log = pino({ level: process.env.BENCH_AGENT_LOG_LEVEL ?? "silent" });
-const echo: CommandExecutor = async (payload) => ({ echo: payload });
-const executors = new Map([["echo", echo]]);
+const executors: CommandExecutors = { echo: async (payload) => create(CommandResultSchema, { kind: { case: "echo", value: { message: payload.message } } }) };
 
 const inventoryOf = (hostname: string): HostInventory => ({
   hostname,

@@ -14,7 +14,7 @@ export interface EchoWorkerData {
 }
 
 const data = workerData as EchoWorkerData;
-const payload = Buffer.from(toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: "heartbeat", value: { sequence: 1n, sentAt: timestampFromDate(new Date()) } } })));
+const payload = Buffer.from(toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: "heartbeat", value: { sequence: 1n, sendTime: timestampFromDate(new Date()) } } })));
 const rtts: number[] = [];
 const clients: grpc.Client[] = [];
 const timers: NodeJS.Timeout[] = [];

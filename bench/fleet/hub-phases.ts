@@ -2,7 +2,7 @@ import fs from "node:fs";
 import path from "node:path";
 import type { Client } from "@connectrpc/connect";
 import { timestampDate } from "@bufbuild/protobuf/wkt";
-import type { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { CommandState, type FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { BenchWorker, forkChild, pollUntil, sleep, type ForkedChild } from "./bench-processes.js";
 import { cpuPercent, type ProcessSample } from "./child-ipc.js";
 import { summarize } from "./percentiles.js";
@@ -57,7 +57,7 @@ export async function measureSteady(hub: HubChild, windowMs: number) {
   };
 }
 
-const FINAL = new Set(["succeeded", "failed", "cancelled", "expired"]);
+const FINAL = new Set([CommandState.SUCCEEDED, CommandState.FAILED, CommandState.CANCELLED, CommandState.EXPIRED]);
 
 /** Echo commands through the durable queue: admin API → row + NOTIFY → stream → agent → update. */
 export async function measureCommands(fleet: Client<typeof FleetService>, agentIds: string[], count: number, concurrency: number) {
@@ -69,15 +69,15 @@ export async function measureCommands(fleet: Client<typeof FleetService>, agentI
     while (next < count) {
       const i = next++;
       const t0 = performance.now();
-      const { command } = await fleet.runDiagnostic({ agentId: agentIds[(i * 7919) % agentIds.length]!, kind: "echo", payloadJson: JSON.stringify({ i }), deadlineSeconds: 60 });
+      const { command } = await fleet.runDiagnostic({ agentId: agentIds[(i * 7919) % agentIds.length]!, payload: { kind: { case: "echo", value: { message: String(i) } } }, deadlineSeconds: 60 });
       let c = command!;
       while (!FINAL.has(c.state)) {
         await sleep(5);
-        c = (await fleet.getCommand({ commandId: c.commandId })).command!;
+        c = (await fleet.getCommand({ id: c.id })).command!;
       }
       clientMs.push(performance.now() - t0);
-      if (c.state !== "succeeded") failed++;
-      else hubMs.push(timestampDate(c.finishedAt!).getTime() - timestampDate(c.createdAt!).getTime());
+      if (c.state !== CommandState.SUCCEEDED) failed++;
+      else hubMs.push(timestampDate(c.finishTime!).getTime() - timestampDate(c.createTime!).getTime());
     }
   };
   await Promise.all(Array.from({ length: concurrency }, lane));

@@ -4,6 +4,8 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { parseArgs } from "node:util";
+import { MachineType } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
 import { adminFleetClient, pollUntil, type BenchWorker } from "./bench-processes.js";
 import { runEchoBaseline } from "./echo-baseline.js";
 import { createScratchDatabase } from "./scratch-postgres.js";
@@ -59,9 +61,9 @@ async function main() {
   // Restart on the same ports (agents know the address) and the same hub id.
   hubArgs.splice(hubArgs.indexOf("--http-port"), 4, "--http-port", String(hub.ready.httpPort), "--grpc-port", String(hub.ready.grpcPort));
   const fleet = await adminFleetClient(hub.ready.httpPort, ADMIN_PASSWORD);
-  const { edgeDataCenterId } = await fleet.createEdgeDataCenter({ name: `bench-dc-${Date.now()}`, location: "bench" });
-  const { computePoolId } = await fleet.createComputePool({ name: `bench-pool-${Date.now()}` });
-  const { token } = await fleet.createJoinToken({ role: "compute", edgeDataCenterId, computePoolId, maxUses: agents, ttlSeconds: 3600, machineType: "cpu_server" });
+  const edgeDataCenterId = (await fleet.createEdgeDataCenter({ edgeDataCenter: { name: `bench-dc-${Date.now()}`, location: "bench" } })).edgeDataCenter!.id;
+  const computePoolId = (await fleet.createComputePool({ computePool: { name: `bench-pool-${Date.now()}` } })).computePool!.id;
+  const { token } = await fleet.createJoinToken({ role: AgentRole.COMPUTE, edgeDataCenterId, computePoolId, maxUses: agents, ttlSeconds: 3600, machineType: MachineType.CPU_SERVER });
 
   progress(`agents: enrolling and connecting ${agents} in ${workers} worker threads`);
   const t0 = Date.now();

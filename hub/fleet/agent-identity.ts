@@ -1,7 +1,7 @@
 import type { X509Certificate } from "node:crypto";
 import type { PeerCertificate } from "node:tls";
 import { UnauthenticatedError } from "../domain/errors.js";
-import { isAgentRole, type AgentRole } from "./agent-role.js";
+import { AGENT_ROLE, type AgentRole } from "./fleet-enums.js";
 
 /** Who is on the other end of a stream, read from its client certificate. */
 export interface AgentIdentity {
@@ -50,6 +50,6 @@ export function agentIdentityFromPeer(peer: PeerCertificate | undefined, caSubje
   }
   const agentId = typeof peer.subject.CN === "string" ? peer.subject.CN : "";
   const role = typeof peer.subject.OU === "string" ? peer.subject.OU : "";
-  if (!agentId || !isAgentRole(role)) throw new UnauthenticatedError("Agent stream refused: the client certificate names no agent");
+  if (!agentId || !AGENT_ROLE.isDbValue(role)) throw new UnauthenticatedError("Agent stream refused: the client certificate names no agent");
   return { agentId, role, serial: normaliseSerial(peer.serialNumber) };
 }

@@ -1,6 +1,8 @@
 import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
-import { uuidArrayParam, whereUuidIn } from "../db/uuid-array.js";
+import { uuidArrayParam } from "../db/uuid-array.js";
+import { moveAgents, REVIVABLE, statusesAllowing } from "./agent-lifecycle.js";
+import { AGENT_BACK, AGENT_LOST, moveMachinesOfAgents } from "./compute-machine-lifecycle.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
 import { withLease } from "../background/lease.js";
 import { ADVISORY_LOCK_KEYS } from "../db/advisory-lock-keys.js";
@@ -70,18 +72,19 @@ export class AgentLiveness {
     const ats = `{${batch.map(([, at]) => at.toISOString()).join(",")}}`;
     const res = (await this.knex.raw(
       `WITH v(id, at) AS (SELECT * FROM unnest(?::uuid[], ?::timestamptz[])),
-         revived AS (SELECT a.id FROM agents a JOIN v ON a.id = v.id JOIN agent_sessions s ON s.agent_id = a.id WHERE a.status = 'offline'),
+         revived AS (SELECT a.id FROM agents a JOIN v ON a.id = v.id JOIN agent_sessions s ON s.agent_id = a.id WHERE a.status = ANY(?::text[])),
          updated AS (
            UPDATE agents AS a SET last_heartbeat_at = GREATEST(a.last_heartbeat_at, v.at),
              status = CASE WHEN a.id IN (SELECT id FROM revived) THEN 'connected' ELSE a.status END
-           FROM v WHERE a.id = v.id AND a.status <> 'revoked'
+           FROM v WHERE a.id = v.id AND a.status = ANY(?::text[])
            RETURNING a.id)
        SELECT id FROM revived WHERE id IN (SELECT id FROM updated)`,
-      [ids, ats],
+      // The revive is a lifecycle move (offline → connected); heartbeats of a revoked agent are not recorded.
+      [ids, ats, `{${REVIVABLE.join(",")}}`, `{${statusesAllowing("connected").join(",")}}`],
     )) as { rows: { id: string }[] };
     const revived = res.rows.map((r) => r.id);
     if (revived.length > 0) {
-      await whereUuidIn(this.knex("compute_machines"), "agent_id", revived).where({ status: "offline" }).whereNull("deleted_at").update({ status: "active", updated_at: this.clock.now() });
+      await moveMachinesOfAgents(this.knex, revived, AGENT_BACK, this.clock.now());
     }
     return revived;
   }
@@ -95,15 +98,14 @@ export class AgentLiveness {
       // A bounded batch per round (a whole site losing power is caught up over a few rounds)
       // keeps the statements below inside PostgreSQL's bind-parameter limit.
       const silent = trx("agents")
-        .whereIn("status", ["connected", "disconnected", "enrolled"])
+        .whereIn("status", statusesAllowing("offline"))
         .where((q) => q.where("last_heartbeat_at", "<", cutoff).orWhere((q2) => q2.whereNull("last_heartbeat_at").where("enrolled_at", "<", cutoff)))
         .orderBy("id")
         .limit(SWEEP_BATCH)
         .select("id");
-      const rows = await trx("agents").whereIn("id", silent).update({ status: "offline", updated_at: now }).returning<{ id: string }[]>("id");
-      const ids = rows.map((r) => r.id);
+      const ids = await moveAgents(trx, silent, "offline", { updated_at: now });
       if (ids.length > 0) {
-        await whereUuidIn(trx("compute_machines"), "agent_id", ids).where({ status: "active" }).whereNull("deleted_at").update({ status: "offline", updated_at: now });
+        await moveMachinesOfAgents(trx, ids, AGENT_LOST, now);
         await recordFleetEvents(trx, ids.map((agentId) => ({
           agentId, kind: "agent_offline", severity: "warning", occurredAt: now,
           message: `Agent offline: no heartbeat for ${Math.round(this.options.offlineAfterMs / 1000)} s`,

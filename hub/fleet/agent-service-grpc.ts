@@ -4,8 +4,9 @@ import * as grpc from "@grpc/grpc-js";
 import { AgentService, EnrollResponseSchema, type EnrollRequest, type EnrollResponse } from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { DecodeFailure, grpcServiceDefinition } from "../../lib/grpc-protobuf/grpc-service-definition.js";
 import type { AgentEndpointService } from "./agent-endpoint.js";
-import { AgentStream, ROLE_FROM_WIRE, type ConnectCall } from "./agent-stream.js";
+import { AgentStream, type ConnectCall } from "./agent-stream.js";
 import { enrollAgent } from "./enrollment.js";
+import { AGENT_ROLE } from "./fleet-enums.js";
 import type { FleetRuntime } from "./fleet-runtime.js";
 import { grpcStatusOf } from "./grpc-status.js";
 
@@ -21,14 +22,15 @@ export function agentServiceGrpc(fleet: FleetRuntime): AgentEndpointService {
           callback({ code: grpc.status.INVALID_ARGUMENT, details: `Cannot decode EnrollRequest: ${req.reason}` });
           return;
         }
-        enrollAgent(
+        // An unknown role number is invalid_argument; unspecified takes the token's role.
+        Promise.resolve().then(() => enrollAgent(
           { knex: fleet.knex, ca: fleet.deps.ca, certificateValidDays: fleet.deps.options.certificateValidDays },
-          { joinToken: req.joinToken, csrPem: req.csrPem, hostname: req.hostname, role: ROLE_FROM_WIRE[req.role], now: fleet.deps.clock.now() },
-        ).then(
+          { joinToken: req.joinToken, csrPem: req.csrPem, hostname: req.hostname, role: AGENT_ROLE.toDbFilter("role", req.role) ?? undefined, now: fleet.deps.clock.now() },
+        )).then(
           (e) => {
             log.info({ agent: e.agentId, hostname: req.hostname }, "Agent enrolled");
             callback(null, create(EnrollResponseSchema, {
-              agentId: e.agentId, certificatePem: e.certificatePem, caCertificatePem: e.caCertificatePem, certificateExpiresAt: timestampFromDate(e.expiresAt),
+              agentId: e.agentId, certificatePem: e.certificatePem, caCertificatePem: e.caCertificatePem, certificateExpireTime: timestampFromDate(e.expiresAt),
             }));
           },
           (err) => {

@@ -3,8 +3,6 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import {
-  AgentRole as AgentRolePb,
-  CommandState as CommandStatePb,
   HubMessageSchema,
   type AgentMessage,
   type CommandUpdate,
@@ -15,11 +13,12 @@ import { DecodeFailure } from "../../lib/grpc-protobuf/grpc-service-definition.j
 import { inventoryFromProto, metricsFromProto } from "../../lib/host-facts/host-facts-proto.js";
 import { newId } from "../db/ids.js";
 import { DomainError, InvalidArgumentError, UnauthenticatedError } from "../domain/errors.js";
-import type { AgentRole } from "./agent-role.js";
 import { agentIdentityFromPeer, type AgentIdentity } from "./agent-identity.js";
 import { closeSession } from "./agent-store.js";
 import { isFinal } from "./command-lifecycle.js";
-import { applyAgentReport, markDelivered, pendingCommands, type AgentReport } from "./command-store.js";
+import { payloadFromStore, resultToStore } from "./command-wire.js";
+import { AGENT_ROLE, EVENT_SEVERITY, REPORT_STATE, type AgentRole } from "./fleet-enums.js";
+import { applyAgentReport, markDelivered, pendingCommands } from "./command-store.js";
 import type { FleetRuntime, LocalSession } from "./fleet-runtime.js";
 import { grpcCode } from "./grpc-status.js";
 
@@ -31,21 +30,6 @@ type StreamState = "awaiting_hello" | "established" | "closed";
 // Generous: after a restart the hub may sit on thousands of fresh streams, and a timer that fires
 // before their already-received Hellos are read would throw away a finished TLS handshake.
 const HELLO_TIMEOUT_MS = 30_000;
-
-export const ROLE_FROM_WIRE: Record<AgentRolePb, AgentRole | undefined> = {
-  [AgentRolePb.UNSPECIFIED]: undefined,
-  [AgentRolePb.COMPUTE]: "compute",
-  [AgentRolePb.CEPH_GATEWAY]: "ceph_gateway",
-  [AgentRolePb.CLOUD_BOX]: "cloud_box",
-};
-
-const REPORT_FROM_WIRE: Record<CommandStatePb, AgentReport["state"] | undefined> = {
-  [CommandStatePb.UNSPECIFIED]: undefined,
-  [CommandStatePb.RUNNING]: "running",
-  [CommandStatePb.SUCCEEDED]: "succeeded",
-  [CommandStatePb.FAILED]: "failed",
-  [CommandStatePb.CANCELLED]: "cancelled",
-};
 
 /** One agent's Connect stream on this hub: the protocol (Hello → Welcome, then an exhaustive switch) and its session. */
 export class AgentStream implements LocalSession {
@@ -118,8 +102,8 @@ export class AgentStream implements LocalSession {
       case "event": {
         const e = kind.value;
         const record = {
-          agentId: this.agentId, kind: e.kind, severity: e.severity || "info", message: e.message, attributes: { ...e.attributes },
-          occurredAt: e.occurredAt ? timestampDate(e.occurredAt) : this.fleet.deps.clock.now(),
+          agentId: this.agentId, kind: e.kind, severity: EVENT_SEVERITY.toDbFilter("event.severity", e.severity) ?? "info", message: e.message,
+          attributes: { ...e.attributes }, occurredAt: e.eventTime ? timestampDate(e.eventTime) : this.fleet.deps.clock.now(),
         };
         this.log.info({ event: record }, `Agent event ${e.kind}`);
         await this.fleet.onEvent(record).catch((err) => this.log.warn({ err }, "Agent event not stored"));
@@ -138,7 +122,7 @@ export class AgentStream implements LocalSession {
     await this.fleet.ready;
     const identity = this.identity!;
     if (hello.agentId !== identity.agentId) throw new UnauthenticatedError(`Agent stream refused: Hello names agent ${hello.agentId} but the certificate is for ${identity.agentId}`);
-    const role = ROLE_FROM_WIRE[hello.role];
+    const role = AGENT_ROLE.toDbFilter("hello.role", hello.role) ?? undefined;
     if (role !== identity.role) throw new InvalidArgumentError("hello.role", `is ${role ?? "unspecified"} but the certificate says ${identity.role}`);
     const outcome = await this.fleet.hellos.admit({
       agentId: identity.agentId, sessionId: this.sessionId, serial: identity.serial, role, agentVersion: hello.agentVersion,
@@ -169,16 +153,9 @@ export class AgentStream implements LocalSession {
   }
 
   private async onCommandUpdate(u: CommandUpdate): Promise<void> {
-    const state = REPORT_FROM_WIRE[u.state];
+    const state = REPORT_STATE.toDbFilter("command_update.state", u.state);
     if (!state) throw new InvalidArgumentError("command_update.state", "is unspecified");
-    let result: unknown = null;
-    if (u.resultJson) {
-      try {
-        result = JSON.parse(u.resultJson);
-      } catch {
-        throw new InvalidArgumentError("command_update.result_json", "is not JSON");
-      }
-    }
+    const result = resultToStore(u.result);
     const now = this.fleet.deps.clock.now();
     const outcome = await applyAgentReport(this.fleet.knex, this.agentId, u.commandId, { state, result, error: u.error || null }, now);
     if (outcome.kind === "unknown") throw new InvalidArgumentError("command_update.command_id", `${u.commandId} is not a command sent to agent ${this.agentId}`);
@@ -215,7 +192,7 @@ export class AgentStream implements LocalSession {
       for (const c of commands) {
         this.sent.add(c.id);
         this.write(create(HubMessageSchema, {
-          kind: { case: "command", value: { commandId: c.id, kind: c.kind, payloadJson: JSON.stringify(c.payload ?? {}), deadline: timestampFromDate(c.deadline) } },
+          kind: { case: "command", value: { commandId: c.id, payload: payloadFromStore(c.payload), expireTime: timestampFromDate(c.deadline) } },
         }));
       }
     } while (this.pumpAgain && this.state === "established");

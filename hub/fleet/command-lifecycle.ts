@@ -1,9 +1,10 @@
+import { COMMAND_STATE, type CommandState } from "./fleet-enums.js";
+
 /**
  * A durable command's states (DESIGN.md): queued → delivered → running → succeeded | failed |
  * cancelled | expired. Final states absorb: a late report for a finished command is ignored.
  */
-export const COMMAND_STATES = ["queued", "delivered", "running", "succeeded", "failed", "cancelled", "expired"] as const;
-export type CommandState = (typeof COMMAND_STATES)[number];
+export type { CommandState };
 export const PENDING_STATES = ["queued", "delivered", "running"] as const satisfies readonly CommandState[];
 export const FINAL_STATES = ["succeeded", "failed", "cancelled", "expired"] as const satisfies readonly CommandState[];
 export type FinalCommandState = (typeof FINAL_STATES)[number];
@@ -20,10 +21,6 @@ const ALLOWED: Record<CommandState, readonly CommandState[]> = {
   expired: [],
 };
 
-export function isCommandState(value: string): value is CommandState {
-  return (COMMAND_STATES as readonly string[]).includes(value);
-}
-
 export function isFinal(state: CommandState): state is FinalCommandState {
   return (FINAL_STATES as readonly string[]).includes(state);
 }
@@ -34,5 +31,5 @@ export function canTransition(from: CommandState, to: CommandState): boolean {
 
 /** The states a command may be in for a move to `to` to be legal: the WHERE clause of a guarded update. */
 export function statesAllowing(to: CommandState): CommandState[] {
-  return COMMAND_STATES.filter((from) => canTransition(from, to));
+  return COMMAND_STATE.dbValues.filter((from) => canTransition(from, to));
 }

@@ -1,12 +1,20 @@
 import type { Knex } from "knex";
 import { whereUuidIn } from "../db/uuid-array.js";
 import { newId } from "../db/ids.js";
-import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
-import { FINAL_STATES, isCommandState, isFinal, PENDING_STATES, statesAllowing, type CommandState } from "./command-lifecycle.js";
+import { pageOf, type Page, type PageRequest } from "../api/page-token.js";
+import { isUuid, requireId } from "../api/resource-id.js";
+import { FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../domain/errors.js";
+import { FINAL_STATES, isFinal, PENDING_STATES, statesAllowing, type CommandState } from "./command-lifecycle.js";
+import type { ReportState } from "./fleet-enums.js";
 
+/**
+ * A durable command. `payload` and `result` are the JSON forms (protobuf JSON) of the wire's
+ * CommandPayload and CommandResult: the store keeps them as jsonb, the edges convert.
+ */
 export interface AgentCommand {
   id: string;
   agentId: string;
+  /** The payload's case, e.g. "echo" or "collect_inventory" (metrics label it by this). */
   kind: string;
   payload: unknown;
   state: CommandState;
@@ -16,6 +24,8 @@ export interface AgentCommand {
   result: unknown;
   error: string | null;
   createdAt: Date;
+  /** The last state change. */
+  updatedAt: Date;
   finishedAt: Date | null;
 }
 
@@ -31,22 +41,22 @@ interface CommandRow {
   result: unknown;
   error: string | null;
   created_at: Date;
+  delivered_at: Date | null;
+  started_at: Date | null;
   finished_at: Date | null;
 }
 
-const COLUMNS = ["id", "agent_id", "kind", "payload", "state", "idempotency_key", "deadline", "delivery_count", "result", "error", "created_at", "finished_at"];
+const COLUMNS = ["id", "agent_id", "kind", "payload", "state", "idempotency_key", "deadline", "delivery_count", "result", "error", "created_at", "delivered_at", "started_at", "finished_at"];
+
+const latest = (...dates: (Date | null)[]): Date => new Date(Math.max(...dates.filter((d): d is Date => d !== null).map((d) => new Date(d).getTime())));
 
 function toCommand(r: CommandRow): AgentCommand {
   return {
     id: r.id, agentId: r.agent_id, kind: r.kind, payload: r.payload, state: r.state, idempotencyKey: r.idempotency_key,
     deadline: new Date(r.deadline), deliveryCount: r.delivery_count, result: r.result, error: r.error,
-    createdAt: new Date(r.created_at), finishedAt: r.finished_at ? new Date(r.finished_at) : null,
+    createdAt: new Date(r.created_at), updatedAt: latest(r.created_at, r.delivered_at, r.started_at, r.finished_at),
+    finishedAt: r.finished_at ? new Date(r.finished_at) : null,
   };
-}
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export function isUuid(value: string): boolean {
-  return UUID.test(value);
 }
 
 export interface CreateCommandInput {
@@ -111,7 +121,7 @@ export async function markDelivered(knex: Knex, ids: readonly string[], now: Dat
 }
 
 export interface AgentReport {
-  state: "running" | "succeeded" | "failed" | "cancelled";
+  state: ReportState;
   result: unknown;
   error: string | null;
 }
@@ -141,12 +151,22 @@ export async function applyAgentReport(knex: Knex, agentId: string, commandId: s
   return { kind: "ignored", command: toCommand(existing) };
 }
 
-/** Cancels a queued, delivered or running command; returns it and whether an agent may hold it. */
+/**
+ * Cancels a queued, delivered or running command; returns it and whether an agent may hold it.
+ * A cancelled command is returned as it is; one that finished otherwise is COMMAND_FINISHED.
+ */
 export async function cancelCommand(trx: Knex.Transaction, commandId: string, reason: string, now: Date): Promise<{ command: AgentCommand; reachedAgent: boolean }> {
   const current = await getCommand(trx, commandId, true);
-  if (isFinal(current.state)) return { command: current, reachedAgent: false };
+  if (current.state === "cancelled") return { command: current, reachedAgent: false };
+  if (isFinal(current.state)) {
+    throw new FailedPreconditionError(`Cannot cancel command ${commandId}: it already ${current.state === "expired" ? "expired" : current.state}`, {
+      reason: "COMMAND_FINISHED",
+      metadata: { state: current.state },
+    });
+  }
   const [row] = await trx("agent_commands")
     .where({ id: commandId })
+    .whereIn("state", statesAllowing("cancelled"))
     .update({ state: "cancelled", finished_at: now, error: reason })
     .returning<CommandRow[]>(COLUMNS);
   return { command: toCommand(row!), reachedAgent: current.state !== "queued" };
@@ -163,7 +183,7 @@ export async function expireOverdue(trx: Knex.Transaction, now: Date, limit = 10
     .skipLocked()
     .select<{ id: string; agent_id: string; state: CommandState; kind: string; created_at: Date }[]>("id", "agent_id", "state", "kind", "created_at");
   if (rows.length === 0) return [];
-  await trx("agent_commands").whereIn("id", rows.map((r) => r.id)).update({ state: "expired", finished_at: now, error: "Deadline passed before the agent finished the command" });
+  await trx("agent_commands").whereIn("id", rows.map((r) => r.id)).whereIn("state", statesAllowing("expired")).update({ state: "expired", finished_at: now, error: "Deadline passed before the agent finished the command" });
   return rows.map((r) => ({ id: r.id, agentId: r.agent_id, reachedAgent: r.state !== "queued", kind: r.kind, createdAt: new Date(r.created_at) }));
 }
 
@@ -173,23 +193,29 @@ export async function purgeFinished(trx: Knex.Transaction, before: Date, limit =
   return (await trx("agent_commands").whereIn("id", old).delete().returning<{ id: string }[]>("id")).length;
 }
 
+/** `commandId` must be well-formed (the service checks it). */
 export async function getCommand(knex: Knex, commandId: string, forUpdate = false): Promise<AgentCommand> {
-  if (!isUuid(commandId)) throw new InvalidArgumentError("command_id", "must be a UUID");
   const q = knex("agent_commands").where({ id: commandId });
   const row = await (forUpdate ? q.forUpdate() : q).first<CommandRow | undefined>(COLUMNS);
   if (!row) throw new NotFoundError("command", commandId);
   return toCommand(row);
 }
 
-export async function listCommands(knex: Knex, filter: { agentId?: string; state?: string; limit: number }): Promise<AgentCommand[]> {
-  const q = knex("agent_commands").select<CommandRow[]>(COLUMNS).orderBy([{ column: "created_at", order: "desc" }, { column: "id", order: "desc" }]).limit(filter.limit);
-  if (filter.agentId) {
-    if (!isUuid(filter.agentId)) throw new InvalidArgumentError("agent_id", "must be a UUID");
-    q.where({ agent_id: filter.agentId });
+export interface CommandListQuery {
+  agentId: string | null;
+  state: CommandState | null;
+}
+
+/** Newest first, keyset-paginated on (created_at, id). */
+export async function listCommands(knex: Knex, filter: CommandListQuery, page: PageRequest): Promise<Page<AgentCommand>> {
+  const q = knex("agent_commands").select<CommandRow[]>(COLUMNS).orderBy([{ column: "created_at", order: "desc" }, { column: "id", order: "desc" }]).limit(page.pageSize + 1);
+  if (filter.agentId) q.where({ agent_id: filter.agentId });
+  if (filter.state) q.where({ state: filter.state });
+  if (page.after) {
+    const [at, id] = page.after as [string, string];
+    const time = new Date(at);
+    if (Number.isNaN(time.getTime())) throw new InvalidArgumentError("page_token", "is not a token returned by this list");
+    q.whereRaw("(created_at, id) < (?, ?)", [time, requireId("page_token", id)]);
   }
-  if (filter.state) {
-    if (!isCommandState(filter.state)) throw new InvalidArgumentError("state", `is not a command state: "${filter.state}"`);
-    q.where({ state: filter.state });
-  }
-  return (await q).map(toCommand);
+  return pageOf((await q).map(toCommand), page, (c) => [c.createdAt.toISOString(), c.id]);
 }

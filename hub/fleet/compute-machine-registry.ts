@@ -1,7 +1,8 @@
 import type { Knex } from "knex";
 import type { HostInventory } from "../../lib/host-facts/host-facts.js";
 import { newId } from "../db/ids.js";
-import type { MachineType } from "./agent-role.js";
+import { INITIAL_MACHINE_STATUS } from "./compute-machine-lifecycle.js";
+import type { MachineType } from "./fleet-enums.js";
 import { uuidArrayParam } from "../db/uuid-array.js";
 
 const GIB = 1024 ** 3;
@@ -72,7 +73,7 @@ export async function registerComputeMachines(trx: Knex.Transaction, items: read
     );
   }
   const fresh = placed.filter((i) => !existing.has(i.grant.agentId)).map((i) => ({
-    id: newId(), ...hardwareOf(i.inventory), updated_at: now, machine_type: machineTypeFor(i.grant.machineType, i.inventory), status: "active",
+    id: newId(), ...hardwareOf(i.inventory), updated_at: now, machine_type: machineTypeFor(i.grant.machineType, i.inventory), status: INITIAL_MACHINE_STATUS,
     health_status: "unknown", rental_mode: "shared", resource_pool_id: i.grant.computePoolId, edge_data_center_id: i.grant.edgeDataCenterId,
     agent_id: i.grant.agentId, created_at: now,
   }));

@@ -3,7 +3,8 @@ import { MalformedJoinTokenError, parseJoinToken } from "../../lib/join-token/jo
 import { newId } from "../db/ids.js";
 import { FailedPreconditionError, InvalidArgumentError, PermissionDeniedError } from "../domain/errors.js";
 import type { HubCa } from "../pki/hub-ca.js";
-import type { AgentRole } from "./agent-role.js";
+import { ENROLLED } from "./agent-lifecycle.js";
+import type { AgentRole } from "./fleet-enums.js";
 import { normaliseSerial } from "./agent-identity.js";
 import { consumeJoinToken } from "./join-token-store.js";
 
@@ -39,7 +40,7 @@ export async function enrollAgent(deps: EnrollmentDeps, input: EnrollRequestInpu
     const parts = parseJoinToken(input.joinToken);
     secret = parts.secret;
     if (parts.caFingerprint !== deps.ca.fingerprint) {
-      throw new FailedPreconditionError("Cannot enroll: the join token pins a different hub CA than this hub's");
+      throw new FailedPreconditionError("Cannot enroll: the join token pins a different hub CA than this hub's", { reason: "CA_MISMATCH" });
     }
   } catch (err) {
     if (err instanceof MalformedJoinTokenError) throw new InvalidArgumentError("join_token", err.message);
@@ -63,7 +64,7 @@ export async function enrollAgent(deps: EnrollmentDeps, input: EnrollRequestInpu
     await trx("agents").insert({
       id: agentId, role: grant.role, hostname, join_token_id: grant.tokenId, edge_data_center_id: grant.edgeDataCenterId,
       compute_pool_id: grant.computePoolId, machine_type: grant.machineType, certificate_serial: normaliseSerial(signed.serialNumber),
-      certificate_expires_at: signed.notAfter, status: "enrolled", enrolled_at: input.now, updated_at: input.now,
+      certificate_expires_at: signed.notAfter, status: ENROLLED, enrolled_at: input.now, updated_at: input.now,
     });
     return { agentId, certificatePem: signed.certPem, caCertificatePem: deps.ca.certPem, expiresAt: signed.notAfter };
   });

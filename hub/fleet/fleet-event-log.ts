@@ -1,15 +1,14 @@
 import type { Knex } from "knex";
 import { newId } from "../db/ids.js";
 import { whereUuidIn } from "../db/uuid-array.js";
+import type { EventSeverity } from "./fleet-enums.js";
 
 const INSERT_CHUNK = 1000;
-
-export type EventSeverity = "info" | "warning" | "critical";
 
 export interface FleetEventInput {
   agentId: string;
   kind: string;
-  severity: string;
+  severity: EventSeverity;
   message: string;
   details?: Record<string, unknown>;
   occurredAt: Date;
@@ -31,7 +30,7 @@ export async function recordFleetEvents(knex: Knex, events: readonly FleetEventI
     id: newId(),
     occurred_at: e.occurredAt,
     kind: e.kind.slice(0, 128),
-    severity: e.severity === "warning" || e.severity === "critical" ? e.severity : "info",
+    severity: e.severity,
     agent_id: e.agentId,
     machine_id: machineOf.get(e.agentId) ?? null,
     message: e.message.slice(0, 4000),

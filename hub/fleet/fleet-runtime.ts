@@ -6,7 +6,7 @@ import type { Database } from "../db/database.js";
 import type { HubMetrics } from "../observability/hub-metrics.js";
 import type { HubCa } from "../pki/hub-ca.js";
 import { caSubjectOf, type CaSubject } from "./agent-identity.js";
-import type { AgentRole } from "./agent-role.js";
+import type { AgentRole, EventSeverity } from "./fleet-enums.js";
 import { AgentLiveness } from "./agent-liveness.js";
 import { closeHubSessions } from "./agent-store.js";
 import { agentsWithPendingCommands, expireOverdue, purgeFinished } from "./command-store.js";
@@ -39,7 +39,7 @@ export interface LocalSession {
 export interface AgentEventRecord {
   agentId: string;
   kind: string;
-  severity: string;
+  severity: EventSeverity;
   message: string;
   attributes: Record<string, string>;
   occurredAt: Date;

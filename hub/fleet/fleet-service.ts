@@ -1,13 +1,34 @@
 import { create } from "@bufbuild/protobuf";
-import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
+import { timestampFromDate, type Timestamp } from "@bufbuild/protobuf/wkt";
+import type { ServiceImpl } from "@connectrpc/connect";
 import type { Knex } from "knex";
-import { AgentCommandSchema, AgentSchema, FleetService, type Agent, type AgentCommand as AgentCommandMessage } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import {
+  AgentCommandSchema,
+  AgentSchema,
+  ComputePoolSchema,
+  EdgeDataCenterSchema,
+  FleetService,
+  JoinTokenSchema,
+  MachineType as MachineTypePb,
+  type Agent,
+  type AgentCommand as AgentCommandMessage,
+  type ComputePool,
+  type EdgeDataCenter,
+  type JoinToken as JoinTokenMessage,
+} from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { inventoryToProto } from "../../lib/host-facts/host-facts-proto.js";
+import { callerOf } from "../api/caller.js";
+import { etagOf } from "../api/etag.js";
 import { rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
-import { principalOf, requestIdOf } from "../api/request-context.js";
+import { parsePageRequest } from "../api/page-token.js";
+import { optionalId, requireId } from "../api/resource-id.js";
 import { getAgent, listAgents, type AgentRecord } from "./agent-store.js";
 import { getCommand, listCommands, type AgentCommand } from "./command-store.js";
-import type { Actor, FleetAdmin } from "./fleet-admin.js";
+import { payloadFromStore, payloadToStore, resultFromStore } from "./command-wire.js";
+import type { FleetAdmin } from "./fleet-admin.js";
+import { AGENT_ROLE, AGENT_STATUS, COMMAND_STATE, MACHINE_TYPE, type MachineType } from "./fleet-enums.js";
+import { getJoinToken, listJoinTokens, type JoinToken } from "./join-token-store.js";
+import type { ComputePoolRecord, EdgeDataCenterRecord } from "./site-store.js";
 
 const ADMIN = rolesAllowed("admin");
 const ADMIN_OR_OPERATOR = rolesAllowed("admin", "operator");
@@ -16,6 +37,8 @@ export const fleetServicePolicy: ServicePolicy<typeof FleetService> = {
   createEdgeDataCenter: ADMIN,
   createComputePool: ADMIN,
   createJoinToken: ADMIN,
+  getJoinToken: ADMIN,
+  listJoinTokens: ADMIN,
   revokeJoinToken: ADMIN,
   listAgents: ADMIN_OR_OPERATOR,
   getAgent: ADMIN_OR_OPERATOR,
@@ -32,72 +55,102 @@ export interface FleetServiceDeps {
   caFingerprint: string;
 }
 
-function actorOf(ctx: HandlerContext): Actor {
-  return { principal: principalOf(ctx), requestId: requestIdOf(ctx) };
+const ts = (d: Date | null): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
+const machineTypeOut = (m: MachineType | null) => (m ? MACHINE_TYPE.fromDb(m) : MachineTypePb.UNSPECIFIED);
+
+function edgeDataCenterMessage(d: EdgeDataCenterRecord): EdgeDataCenter {
+  return create(EdgeDataCenterSchema, { id: d.id, name: d.name, location: d.location, createTime: ts(d.createdAt), updateTime: ts(d.updatedAt), etag: etagOf(d) });
 }
 
-const ts = (d: Date | null) => (d ? timestampFromDate(d) : undefined);
+function computePoolMessage(p: ComputePoolRecord): ComputePool {
+  return create(ComputePoolSchema, { id: p.id, name: p.name, description: p.description, createTime: ts(p.createdAt), updateTime: ts(p.updatedAt), etag: etagOf(p) });
+}
+
+function joinTokenMessage(t: JoinToken): JoinTokenMessage {
+  return create(JoinTokenSchema, {
+    id: t.id, role: AGENT_ROLE.fromDb(t.role), edgeDataCenterId: t.edgeDataCenterId ?? "", computePoolId: t.computePoolId ?? "",
+    machineType: machineTypeOut(t.machineType), description: t.description, maxUses: t.maxUses, useCount: t.useCount,
+    expireTime: ts(t.expiresAt), revokeTime: ts(t.revokedAt), createTime: ts(t.createdAt), etag: etagOf(t),
+  });
+}
 
 function agentMessage(a: AgentRecord): Agent {
   return create(AgentSchema, {
-    agentId: a.id, role: a.role, hostname: a.hostname, status: a.status, edgeDataCenterId: a.edgeDataCenterId ?? "", computePoolId: a.computePoolId ?? "",
-    computeMachineId: a.computeMachineId ?? "", agentVersion: a.agentVersion, inventoryJson: a.inventory ? JSON.stringify(a.inventory) : "",
-    lastHeartbeatAt: ts(a.lastHeartbeatAt), enrolledAt: ts(a.enrolledAt), hubId: a.hubId ?? "", certificateSerial: a.certificateSerial,
+    id: a.id, role: AGENT_ROLE.fromDb(a.role), hostname: a.hostname, status: AGENT_STATUS.fromDb(a.status),
+    edgeDataCenterId: a.edgeDataCenterId ?? "", computePoolId: a.computePoolId ?? "", computeMachineId: a.computeMachineId ?? "",
+    machineType: machineTypeOut(a.machineType), agentVersion: a.agentVersion, inventory: a.inventory ? inventoryToProto(a.inventory) : undefined,
+    lastHeartbeatTime: ts(a.lastHeartbeatAt), hubId: a.hubId ?? "", certificateSerial: a.certificateSerial,
+    createTime: ts(a.enrolledAt), updateTime: ts(a.updatedAt), revokeTime: ts(a.revokedAt), etag: etagOf(a),
   });
 }
 
 function commandMessage(c: AgentCommand): AgentCommandMessage {
   return create(AgentCommandSchema, {
-    commandId: c.id, agentId: c.agentId, kind: c.kind, payloadJson: JSON.stringify(c.payload ?? {}), state: c.state,
-    resultJson: c.result === null || c.result === undefined ? "" : JSON.stringify(c.result), error: c.error ?? "",
-    createdAt: ts(c.createdAt), deadline: ts(c.deadline), finishedAt: ts(c.finishedAt), deliveryCount: c.deliveryCount, idempotencyKey: c.idempotencyKey ?? "",
+    id: c.id, agentId: c.agentId, payload: payloadFromStore(c.payload), state: COMMAND_STATE.fromDb(c.state), result: resultFromStore(c.result),
+    error: c.error ?? "", expireTime: ts(c.deadline), finishTime: ts(c.finishedAt), deliveryCount: c.deliveryCount,
+    idempotencyKey: c.idempotencyKey ?? "", createTime: ts(c.createdAt), updateTime: ts(c.updatedAt), etag: etagOf(c),
   });
 }
 
 export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof FleetService> {
   const { admin, knex } = deps;
+  const caller = (ctx: Parameters<typeof callerOf>[0]) => callerOf(ctx, admin.clock);
   return {
     async createEdgeDataCenter(req, ctx) {
-      return { edgeDataCenterId: await admin.createEdgeDataCenter(actorOf(ctx), { name: req.name, location: req.location }) };
+      const d = req.edgeDataCenter;
+      return { edgeDataCenter: edgeDataCenterMessage(await admin.createEdgeDataCenter(caller(ctx), { name: d?.name ?? "", location: d?.location ?? "" })) };
     },
     async createComputePool(req, ctx) {
-      return { computePoolId: await admin.createComputePool(actorOf(ctx), { name: req.name, description: req.description }) };
+      const p = req.computePool;
+      return { computePool: computePoolMessage(await admin.createComputePool(caller(ctx), { name: p?.name ?? "", description: p?.description ?? "" })) };
     },
     async createJoinToken(req, ctx) {
-      const t = await admin.createJoinToken(actorOf(ctx), {
-        role: req.role, edgeDataCenterId: req.edgeDataCenterId, computePoolId: req.computePoolId || undefined, machineType: req.machineType || undefined,
+      const t = await admin.createJoinToken(caller(ctx), {
+        role: AGENT_ROLE.toDb("role", req.role),
+        edgeDataCenterId: requireId("edge_data_center_id", req.edgeDataCenterId),
+        computePoolId: optionalId("compute_pool_id", req.computePoolId),
+        machineType: MACHINE_TYPE.toDbFilter("machine_type", req.machineType),
         ttlSeconds: req.ttlSeconds || 24 * 3600, maxUses: req.maxUses || 1, description: req.description,
       });
-      return { joinTokenId: t.id, token: t.token, expiresAt: timestampFromDate(t.expiresAt), caFingerprintSha256: deps.caFingerprint };
+      return { joinToken: joinTokenMessage(t.joinToken), token: t.token, caFingerprintSha256: deps.caFingerprint };
+    },
+    async getJoinToken(req) {
+      return { joinToken: joinTokenMessage(await getJoinToken(knex, requireId("id", req.id))) };
+    },
+    async listJoinTokens(req) {
+      const page = await listJoinTokens(knex, parsePageRequest(req.pageSize, req.pageToken, 1));
+      return { joinTokens: page.items.map(joinTokenMessage), nextPageToken: page.nextPageToken };
     },
     async revokeJoinToken(req, ctx) {
-      await admin.revokeJoinToken(actorOf(ctx), req.joinTokenId);
-      return {};
+      return { joinToken: joinTokenMessage(await admin.revokeJoinToken(caller(ctx), requireId("id", req.id))) };
     },
     async listAgents(req) {
-      const page = await listAgents(knex, { role: req.role, status: req.status, pageSize: req.pageSize, pageToken: req.pageToken });
+      const filter = { role: AGENT_ROLE.toDbFilter("role", req.role), status: AGENT_STATUS.toDbFilter("status", req.status) };
+      const page = await listAgents(knex, filter, parsePageRequest(req.pageSize, req.pageToken, 1));
       return { agents: page.items.map(agentMessage), nextPageToken: page.nextPageToken };
     },
     async getAgent(req) {
-      return { agent: agentMessage(await getAgent(knex, req.agentId)) };
+      return { agent: agentMessage(await getAgent(knex, requireId("id", req.id))) };
     },
     async revokeAgent(req, ctx) {
-      await admin.revokeAgent(actorOf(ctx), req.agentId, req.reason);
-      return {};
+      return { agent: agentMessage(await admin.revokeAgent(caller(ctx), requireId("id", req.id), req.reason)) };
     },
     async runDiagnostic(req, ctx) {
-      const c = await admin.runDiagnostic(actorOf(ctx), { agentId: req.agentId, kind: req.kind, payloadJson: req.payloadJson, deadlineSeconds: req.deadlineSeconds, idempotencyKey: req.idempotencyKey });
+      const agentId = requireId("agent_id", req.agentId);
+      const { kind, json } = payloadToStore("payload", req.payload);
+      const c = await admin.runDiagnostic(caller(ctx), { agentId, kind, payload: json, deadlineSeconds: req.deadlineSeconds, idempotencyKey: req.idempotencyKey });
       return { command: commandMessage(c) };
     },
     async getCommand(req) {
-      return { command: commandMessage(await getCommand(knex, req.commandId)) };
+      return { command: commandMessage(await getCommand(knex, requireId("id", req.id))) };
     },
     async listCommands(req) {
-      const limit = Math.min(req.limit || 100, 1000);
-      return { commands: (await listCommands(knex, { agentId: req.agentId || undefined, state: req.state || undefined, limit })).map(commandMessage) };
+      const filter = { agentId: optionalId("agent_id", req.agentId), state: COMMAND_STATE.toDbFilter("state", req.state) };
+      const page = await listCommands(knex, filter, parsePageRequest(req.pageSize, req.pageToken, 2));
+      return { commands: page.items.map(commandMessage), nextPageToken: page.nextPageToken };
     },
     async cancelCommand(req, ctx) {
-      return { command: commandMessage(await admin.cancelCommand(actorOf(ctx), req.commandId, req.reason)) };
+      return { command: commandMessage(await admin.cancelCommand(caller(ctx), requireId("id", req.id), req.reason)) };
     },
   };
 }

@@ -1,8 +1,10 @@
 import type { Knex } from "knex";
 import type { HostInventory } from "../../lib/host-facts/host-facts.js";
 import { ConflictError, PermissionDeniedError, UnauthenticatedError, type DomainError } from "../domain/errors.js";
-import type { AgentRole, MachineType } from "./agent-role.js";
+import { canTransition, statusesAllowing } from "./agent-lifecycle.js";
+import { AGENT_BACK, moveMachinesOfAgents } from "./compute-machine-lifecycle.js";
 import { registerComputeMachines } from "./compute-machine-registry.js";
+import type { AgentRole, AgentStatus, MachineType } from "./fleet-enums.js";
 import { FLEET_CHANNEL, type FleetNotice } from "./fleet-notifier.js";
 import { uuidArrayParam } from "../db/uuid-array.js";
 
@@ -21,7 +23,7 @@ export type SessionOutcome = { ok: true; hostname: string } | { ok: false; error
 
 interface AgentGrantRow {
   id: string;
-  status: string;
+  status: AgentStatus;
   certificate_serial: string;
   hostname: string;
   edge_data_center_id: string | null;
@@ -53,9 +55,9 @@ export async function openSessions(trx: Knex.Transaction, hubId: string, request
     const r = requests[i]!;
     const grant = grants.get(r.agentId);
     if (!grant) outcomes[i] = { ok: false, error: new UnauthenticatedError(`Agent stream refused: agent ${r.agentId} is not enrolled with this hub`) };
-    else if (grant.status === "revoked") outcomes[i] = { ok: false, error: new PermissionDeniedError(`Agent stream refused: the certificate of agent ${r.agentId} was revoked`) };
+    else if (!canTransition(grant.status, "connected")) outcomes[i] = { ok: false, error: new PermissionDeniedError(`Agent stream refused: the certificate of agent ${r.agentId} was revoked`) };
     else if (grant.certificate_serial !== r.serial) outcomes[i] = { ok: false, error: new UnauthenticatedError(`Agent stream refused: the certificate of agent ${r.agentId} was superseded`) };
-    else if (seen.has(r.agentId)) outcomes[i] = { ok: false, error: new ConflictError("Agent stream replaced by a newer session of the same agent") };
+    else if (seen.has(r.agentId)) outcomes[i] = { ok: false, error: new ConflictError("Agent stream replaced by a newer session of the same agent", { reason: "SESSION_REPLACED" }) };
     else {
       seen.add(r.agentId);
       const hostname = r.inventory?.hostname || grant.hostname;
@@ -78,12 +80,12 @@ export async function openSessions(trx: Knex.Transaction, hubId: string, request
   await trx.raw(
     `UPDATE agents AS a SET status = 'connected', hostname = v.hostname, agent_version = v.agent_version, connected_at = ?, last_heartbeat_at = ?,
        updated_at = ?, inventory = COALESCE(v.inventory, a.inventory)
-     FROM ${recordset} WHERE a.id = v.agent_id`,
-    [now, now, now, rows],
+     FROM ${recordset} WHERE a.id = v.agent_id AND a.status = ANY(?::text[])`,
+    // The rows are locked and were checked above; the guard keeps the statement honest on its own.
+    [now, now, now, rows, `{${statusesAllowing("connected").join(",")}}`],
   );
-  const agentIds = uuidArrayParam(accepted.map((a) => a.request.agentId));
   // A machine taken offline by liveness comes back; maintenance and decommissioning stay as set.
-  await trx.raw(`UPDATE compute_machines SET status = 'active', updated_at = ? WHERE agent_id = ANY(?::uuid[]) AND status = 'offline' AND deleted_at IS NULL`, [now, agentIds]);
+  await moveMachinesOfAgents(trx, accepted.map((a) => a.request.agentId), AGENT_BACK, now);
   await registerComputeMachines(
     trx,
     accepted.flatMap(({ request: r, grant: g }) => (r.role === "compute" && r.inventory

@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { CommandPayload, CommandResult } from "../../gen/edgehub/common/v1/command_pb.js";
 import type { CommandJournal, FinishedState } from "./command-journal.js";
 
 export interface CommandContext {
@@ -8,20 +9,27 @@ export interface CommandContext {
   readonly deadline: Date;
 }
 
+/** A command kind: the case of CommandPayload's oneof, e.g. "echo" or "collectInventory". */
+export type CommandKind = NonNullable<CommandPayload["kind"]["case"]>;
+export type PayloadOf<K extends CommandKind> = Extract<CommandPayload["kind"], { case: K }>["value"];
+
 /** An executor runs one kind of command; it should be idempotent (define-if-absent, resize-to-size). */
-export type CommandExecutor = (payload: unknown, ctx: CommandContext) => Promise<unknown>;
+export type CommandExecutor<K extends CommandKind = CommandKind> = (payload: PayloadOf<K>, ctx: CommandContext) => Promise<CommandResult>;
+
+/** The executors an agent has, one per kind it can run. */
+export type CommandExecutors = { readonly [K in CommandKind]?: CommandExecutor<K> };
 
 export interface IncomingCommand {
   commandId: string;
-  kind: string;
-  payloadJson: string;
+  payload: CommandPayload | undefined;
   deadline: Date | undefined;
 }
 
 export interface CommandReport {
   commandId: string;
   state: "running" | FinishedState;
-  resultJson: string;
+  /** Set when succeeded. */
+  result: CommandResult | undefined;
   error: string;
 }
 
@@ -34,7 +42,7 @@ export class CommandDispatcher {
   private stopping = false;
 
   constructor(
-    private readonly executors: ReadonlyMap<string, CommandExecutor>,
+    private readonly executors: CommandExecutors,
     private readonly journal: CommandJournal,
     private readonly report: (r: CommandReport) => void,
     private readonly log: Logger,
@@ -48,13 +56,13 @@ export class CommandDispatcher {
   dispatch(cmd: IncomingCommand): void {
     const recorded = this.journal.get(cmd.commandId);
     if (recorded) {
-      this.report({ commandId: recorded.id, state: recorded.state, resultJson: recorded.resultJson, error: recorded.error });
+      this.report({ commandId: recorded.id, state: recorded.state, result: recorded.result, error: recorded.error });
       return;
     }
     if (this.running.has(cmd.commandId)) return;
     const controller = new AbortController();
     this.running.set(cmd.commandId, controller);
-    this.report({ commandId: cmd.commandId, state: "running", resultJson: "", error: "" });
+    this.report({ commandId: cmd.commandId, state: "running", result: undefined, error: "" });
     void this.execute(cmd, controller);
   }
 
@@ -68,34 +76,40 @@ export class CommandDispatcher {
     for (const c of this.running.values()) c.abort(new Error(reason));
   }
 
+  private run(payload: CommandPayload | undefined, ctx: CommandContext): Promise<CommandResult> {
+    const kind = payload?.kind;
+    if (!kind?.case) throw new Error("The command names no kind (an empty payload, or a kind newer than this agent)");
+    const executor = this.executors[kind.case] as CommandExecutor | undefined;
+    if (!executor) throw new Error(`No executor for command kind "${kind.case}" on this agent`);
+    return executor(kind.value as never, ctx);
+  }
+
   private async execute(cmd: IncomingCommand, controller: AbortController): Promise<void> {
     const deadline = cmd.deadline ?? new Date(Date.now() + 300_000);
     const timer = setTimeout(() => controller.abort(new Error("deadline passed")), Math.max(0, deadline.getTime() - Date.now()));
     timer.unref();
     const started = performance.now();
+    const kind = cmd.payload?.kind.case ?? "none";
     let state: FinishedState;
-    let resultJson = "";
+    let result: CommandResult | undefined;
     let error = "";
     try {
-      const executor = this.executors.get(cmd.kind);
-      if (!executor) throw new Error(`No executor for command kind "${cmd.kind}" on this agent`);
-      const payload: unknown = cmd.payloadJson ? JSON.parse(cmd.payloadJson) : {};
-      const result = await executor(payload, { commandId: cmd.commandId, signal: controller.signal, deadline });
+      result = await this.run(cmd.payload, { commandId: cmd.commandId, signal: controller.signal, deadline });
       if (controller.signal.aborted) throw controller.signal.reason;
       state = "succeeded";
-      resultJson = JSON.stringify(result ?? null);
     } catch (err) {
+      result = undefined;
       state = controller.signal.aborted ? "cancelled" : "failed";
       error = (err as Error)?.message ?? String(err);
-      if (state === "failed") this.log.warn({ command: cmd.commandId, kind: cmd.kind, err }, "Command failed");
+      if (state === "failed") this.log.warn({ command: cmd.commandId, kind, err }, "Command failed");
     } finally {
       clearTimeout(timer);
     }
     if (this.stopping && controller.signal.aborted) return;
     // Journal first, then report: a lost report is repaired by re-delivery, never by re-execution.
-    this.journal.record({ id: cmd.commandId, state, resultJson, error });
-    this.onFinished?.(cmd.kind, state, (performance.now() - started) / 1000);
+    this.journal.record({ id: cmd.commandId, state, result, error });
+    this.onFinished?.(kind, state, (performance.now() - started) / 1000);
     this.running.delete(cmd.commandId);
-    this.report({ commandId: cmd.commandId, state, resultJson, error });
+    this.report({ commandId: cmd.commandId, state, result, error });
   }
 }

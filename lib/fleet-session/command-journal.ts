@@ -1,12 +1,30 @@
 import fs from "node:fs";
+import { fromJson, toJson, type JsonValue } from "@bufbuild/protobuf";
+import { CommandResultSchema, type CommandResult } from "../../gen/edgehub/common/v1/command_pb.js";
 
 export type FinishedState = "succeeded" | "failed" | "cancelled";
 
 export interface JournalEntry {
   readonly id: string;
   readonly state: FinishedState;
-  readonly resultJson: string;
+  readonly result: CommandResult | undefined;
   readonly error: string;
+}
+
+/** One line of the file: the result in protobuf JSON. */
+interface JournalLine {
+  id: string;
+  state: FinishedState;
+  result: JsonValue | null;
+  error: string;
+}
+
+const toLine = (e: JournalEntry): string =>
+  `${JSON.stringify({ id: e.id, state: e.state, result: e.result ? toJson(CommandResultSchema, e.result) : null, error: e.error } satisfies JournalLine)}\n`;
+
+function fromLine(line: string): JournalEntry {
+  const l = JSON.parse(line) as JournalLine;
+  return { id: l.id, state: l.state, result: l.result === null ? undefined : fromJson(CommandResultSchema, l.result, { ignoreUnknownFields: true }), error: l.error };
 }
 
 const KEEP = 10_000;
@@ -27,7 +45,7 @@ export class CommandJournal {
     for (const line of fs.readFileSync(file, "utf8").split("\n")) {
       if (!line.trim()) continue;
       try {
-        const e = JSON.parse(line) as JournalEntry;
+        const e = fromLine(line);
         this.entries.set(e.id, e);
         this.last = e.id;
         this.lines++;
@@ -44,7 +62,7 @@ export class CommandJournal {
   record(entry: JournalEntry): void {
     // fdatasync before the report leaves: after a power cut the journal still knows what ran.
     this.fd ??= fs.openSync(this.file, "a");
-    fs.writeSync(this.fd, `${JSON.stringify(entry)}\n`);
+    fs.writeSync(this.fd, toLine(entry));
     fs.fdatasyncSync(this.fd);
     this.entries.set(entry.id, entry);
     this.last = entry.id;
@@ -59,7 +77,7 @@ export class CommandJournal {
     if (this.fd !== undefined) fs.closeSync(this.fd);
     this.fd = undefined;
     const tmp = `${this.file}.tmp`;
-    fs.writeFileSync(tmp, keep.map((e) => `${JSON.stringify(e)}\n`).join(""));
+    fs.writeFileSync(tmp, keep.map(toLine).join(""));
     fs.renameSync(tmp, this.file);
     this.lines = keep.length;
   }

@@ -1,5 +1,6 @@
-import { AgentRole as AgentRolePb } from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import { AgentRole as AgentRolePb } from "../../gen/edgehub/common/v1/agent_role_pb.js";
 
+// The agent programs' one mapping of the wire AgentRole (lib cannot import the hub's fleet-enums.ts).
 export const FLEET_ROLES = ["compute", "ceph_gateway", "cloud_box"] as const;
 export type FleetRole = (typeof FLEET_ROLES)[number];
 

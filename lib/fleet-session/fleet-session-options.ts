@@ -1,7 +1,7 @@
 import type { Logger } from "pino";
 import type { FullJitterBackoff } from "../backoff/full-jitter-backoff.js";
 import type { HostInventory, HostMetricsSample } from "../host-facts/host-facts.js";
-import type { CommandExecutor } from "./command-dispatcher.js";
+import type { CommandExecutors } from "./command-dispatcher.js";
 import type { FleetRole } from "./fleet-role.js";
 
 export interface FleetSessionOptions {
@@ -14,7 +14,7 @@ export interface FleetSessionOptions {
   hubCaFile?: string | undefined;
   hostname: string;
   agentVersion: string;
-  executors: ReadonlyMap<string, CommandExecutor>;
+  executors: CommandExecutors;
   collectInventory: () => Promise<HostInventory>;
   /** Host metrics every metrics interval from Welcome; none when absent. */
   sampleMetrics?: (() => Promise<HostMetricsSample>) | undefined;

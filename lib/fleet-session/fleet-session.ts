@@ -4,6 +4,7 @@ import * as grpc from "@grpc/grpc-js";
 import {
   AgentMessageSchema,
   CommandState as CommandStatePb,
+  EventSeverity as EventSeverityPb,
   type AgentMessage,
   type HubMessage,
 } from "../../gen/edgehub/fleet/v1/agent_pb.js";
@@ -42,6 +43,13 @@ const REPORT_TO_WIRE: Record<CommandReport["state"], CommandStatePb> = {
   succeeded: CommandStatePb.SUCCEEDED,
   failed: CommandStatePb.FAILED,
   cancelled: CommandStatePb.CANCELLED,
+};
+
+export type EventSeverity = "info" | "warning" | "critical";
+const SEVERITY_TO_WIRE: Record<EventSeverity, EventSeverityPb> = {
+  info: EventSeverityPb.INFO,
+  warning: EventSeverityPb.WARNING,
+  critical: EventSeverityPb.CRITICAL,
 };
 
 /**
@@ -230,7 +238,7 @@ export class FleetSession {
       }
       case "command": {
         const c = kind.value;
-        this.dispatcher.dispatch({ commandId: c.commandId, kind: c.kind, payloadJson: c.payloadJson, deadline: c.deadline ? timestampDate(c.deadline) : undefined });
+        this.dispatcher.dispatch({ commandId: c.commandId, payload: c.payload, deadline: c.expireTime ? timestampDate(c.expireTime) : undefined });
         return undefined;
       }
       case "cancel":
@@ -251,7 +259,7 @@ export class FleetSession {
 
   private startTimers(heartbeatMs: number, metricsMs: number): void {
     const beat = () => {
-      this.write(create(AgentMessageSchema, { kind: { case: "heartbeat", value: { sequence: ++this.heartbeatSeq, sentAt: timestampFromDate(new Date()) } } }));
+      this.write(create(AgentMessageSchema, { kind: { case: "heartbeat", value: { sequence: ++this.heartbeatSeq, sendTime: timestampFromDate(new Date()) } } }));
       this.options.observer?.heartbeatSent?.();
     };
     beat();
@@ -273,14 +281,17 @@ export class FleetSession {
 
   private sendReport(r: CommandReport): void {
     this.write(create(AgentMessageSchema, {
-      kind: { case: "commandUpdate", value: { commandId: r.commandId, state: REPORT_TO_WIRE[r.state], resultJson: r.resultJson, error: r.error } },
+      kind: { case: "commandUpdate", value: { commandId: r.commandId, state: REPORT_TO_WIRE[r.state], result: r.result, error: r.error } },
     }));
   }
 
   /** Sends an event (health change, lifecycle) on the current stream; dropped when disconnected. */
-  sendEvent(event: { kind: string; severity: "info" | "warning" | "critical"; message: string; attributes?: Record<string, string> }): void {
+  sendEvent(event: { kind: string; severity: EventSeverity; message: string; attributes?: Record<string, string> }): void {
     this.write(create(AgentMessageSchema, {
-      kind: { case: "event", value: { ...event, attributes: event.attributes ?? {}, occurredAt: timestampFromDate(new Date()) } },
+      kind: {
+        case: "event",
+        value: { ...event, severity: SEVERITY_TO_WIRE[event.severity], attributes: event.attributes ?? {}, eventTime: timestampFromDate(new Date()) },
+      },
     }));
   }
 

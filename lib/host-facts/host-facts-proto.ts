@@ -1,15 +1,25 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import {
+  DiskType as DiskTypePb,
   GpuStatus as GpuStatusPb,
   InventorySchema,
   type Inventory,
-} from "../../gen/edgehub/fleet/v1/inventory_pb.js";
+} from "../../gen/edgehub/common/v1/inventory_pb.js";
 import { MetricsSampleSchema, type MetricsSample } from "../../gen/edgehub/fleet/v1/metrics_pb.js";
 import type { GpuSample, HostInventory, HostMetricsSample } from "./host-facts.js";
 
 // Wire ⇄ domain mapping for host facts. uint64 is bigint on the wire; sizes here stay below 2^53
 // (8 PiB), so plain numbers are safe and keep the domain types JSON-friendly.
+
+// The agent's disk types ("unknown" is the wire's unspecified).
+const DISK_TYPE_TO_WIRE: Record<string, DiskTypePb> = { ssd: DiskTypePb.SSD, hdd: DiskTypePb.HDD, nvme: DiskTypePb.NVME };
+const DISK_TYPE_FROM_WIRE: Record<DiskTypePb, string> = {
+  [DiskTypePb.UNSPECIFIED]: "unknown",
+  [DiskTypePb.SSD]: "ssd",
+  [DiskTypePb.HDD]: "hdd",
+  [DiskTypePb.NVME]: "nvme",
+};
 
 const big = (n: number): bigint => BigInt(Math.max(0, Math.round(n)));
 const num = (n: bigint | undefined): number => Number(n ?? 0n);
@@ -19,10 +29,10 @@ export function inventoryToProto(inv: HostInventory): Inventory {
     hostname: inv.hostname,
     cpu: { model: inv.cpu.model, cores: inv.cpu.cores, threads: inv.cpu.threads },
     memoryTotalBytes: big(inv.memoryTotalBytes),
-    disks: inv.disks.map((d) => ({ name: d.name, sizeBytes: big(d.sizeBytes), type: d.type })),
+    disks: inv.disks.map((d) => ({ name: d.name, sizeBytes: big(d.sizeBytes), type: DISK_TYPE_TO_WIRE[d.type] ?? DiskTypePb.UNSPECIFIED })),
     nics: inv.nics.map((n) => ({ name: n.name, mac: n.mac, ipv4: n.ipv4, speedMbps: n.speedMbps })),
     os: { ...inv.os },
-    hypervisorType: inv.hypervisorType,
+    hypervisorType: inv.hypervisorType === "none" ? "" : inv.hypervisorType,
     gpus: inv.gpus.map((g) => ({
       index: g.index,
       uuid: g.uuid,
@@ -40,7 +50,7 @@ export function inventoryFromProto(pb: Inventory): HostInventory {
     hostname: pb.hostname,
     cpu: { model: pb.cpu?.model ?? "", cores: pb.cpu?.cores ?? 0, threads: pb.cpu?.threads ?? 0 },
     memoryTotalBytes: num(pb.memoryTotalBytes),
-    disks: pb.disks.map((d) => ({ name: d.name, sizeBytes: num(d.sizeBytes), type: d.type || "unknown" })),
+    disks: pb.disks.map((d) => ({ name: d.name, sizeBytes: num(d.sizeBytes), type: DISK_TYPE_FROM_WIRE[d.type] ?? "unknown" })),
     nics: pb.nics.map((n) => ({ name: n.name, mac: n.mac, ipv4: n.ipv4, speedMbps: n.speedMbps })),
     os: {
       platform: pb.os?.platform ?? "",
@@ -65,7 +75,7 @@ export function inventoryFromProto(pb: Inventory): HostInventory {
 
 export function metricsToProto(s: HostMetricsSample): MetricsSample {
   return create(MetricsSampleSchema, {
-    sampledAt: timestampFromDate(s.sampledAt),
+    sampleTime: timestampFromDate(s.sampledAt),
     cpuUtilizationPercent: s.cpuUtilizationPercent,
     load1: s.load1,
     load5: s.load5,
@@ -91,7 +101,7 @@ export function metricsToProto(s: HostMetricsSample): MetricsSample {
 /** `receivedAt` stands in for a missing sampled_at (an agent must set it, but the hub must not crash). */
 export function metricsFromProto(pb: MetricsSample, receivedAt: Date): HostMetricsSample {
   return {
-    sampledAt: pb.sampledAt ? timestampDate(pb.sampledAt) : receivedAt,
+    sampledAt: pb.sampleTime ? timestampDate(pb.sampleTime) : receivedAt,
     cpuUtilizationPercent: pb.cpuUtilizationPercent,
     load1: pb.load1,
     load5: pb.load5,

@@ -2,8 +2,14 @@
 // @generated from file edgehub/admin/v1/fleet.proto (package edgehub.admin.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { AgentRole } from "../../common/v1/agent_role_pb.js";
+import { file_edgehub_common_v1_agent_role } from "../../common/v1/agent_role_pb.js";
+import type { CommandPayload, CommandResult } from "../../common/v1/command_pb.js";
+import { file_edgehub_common_v1_command } from "../../common/v1/command_pb.js";
+import type { Inventory } from "../../common/v1/inventory_pb.js";
+import { file_edgehub_common_v1_inventory } from "../../common/v1/inventory_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,21 +18,70 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file edgehub/admin/v1/fleet.proto.
  */
 export const file_edgehub_admin_v1_fleet: GenFile = /*@__PURE__*/
-  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL2ZsZWV0LnByb3RvEhBlZGdlaHViLmFkbWluLnYxIj0KG0NyZWF0ZUVkZ2VEYXRhQ2VudGVyUmVxdWVzdBIMCgRuYW1lGAEgASgJEhAKCGxvY2F0aW9uGAIgASgJIjsKHENyZWF0ZUVkZ2VEYXRhQ2VudGVyUmVzcG9uc2USGwoTZWRnZV9kYXRhX2NlbnRlcl9pZBgBIAEoCSI9ChhDcmVhdGVDb21wdXRlUG9vbFJlcXVlc3QSDAoEbmFtZRgBIAEoCRITCgtkZXNjcmlwdGlvbhgCIAEoCSI0ChlDcmVhdGVDb21wdXRlUG9vbFJlc3BvbnNlEhcKD2NvbXB1dGVfcG9vbF9pZBgBIAEoCSKuAQoWQ3JlYXRlSm9pblRva2VuUmVxdWVzdBIMCgRyb2xlGAEgASgJEhsKE2VkZ2VfZGF0YV9jZW50ZXJfaWQYAiABKAkSFwoPY29tcHV0ZV9wb29sX2lkGAMgASgJEhQKDG1hY2hpbmVfdHlwZRgEIAEoCRITCgt0dGxfc2Vjb25kcxgFIAEoDRIQCghtYXhfdXNlcxgGIAEoDRITCgtkZXNjcmlwdGlvbhgHIAEoCSKOAQoXQ3JlYXRlSm9pblRva2VuUmVzcG9uc2USFQoNam9pbl90b2tlbl9pZBgBIAEoCRINCgV0b2tlbhgCIAEoCRIuCgpleHBpcmVzX2F0GAMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIdChVjYV9maW5nZXJwcmludF9zaGEyNTYYBCABKAkiLwoWUmV2b2tlSm9pblRva2VuUmVxdWVzdBIVCg1qb2luX3Rva2VuX2lkGAEgASgJIhkKF1Jldm9rZUpvaW5Ub2tlblJlc3BvbnNlIt4CCgVBZ2VudBIQCghhZ2VudF9pZBgBIAEoCRIMCgRyb2xlGAIgASgJEhAKCGhvc3RuYW1lGAMgASgJEg4KBnN0YXR1cxgEIAEoCRIbChNlZGdlX2RhdGFfY2VudGVyX2lkGAUgASgJEhcKD2NvbXB1dGVfcG9vbF9pZBgGIAEoCRIaChJjb21wdXRlX21hY2hpbmVfaWQYByABKAkSFQoNYWdlbnRfdmVyc2lvbhgIIAEoCRIWCg5pbnZlbnRvcnlfanNvbhgJIAEoCRI1ChFsYXN0X2hlYXJ0YmVhdF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLZW5yb2xsZWRfYXQYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmh1Yl9pZBgMIAEoCRIaChJjZXJ0aWZpY2F0ZV9zZXJpYWwYDSABKAkiWAoRTGlzdEFnZW50c1JlcXVlc3QSDAoEcm9sZRgBIAEoCRIOCgZzdGF0dXMYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiVgoSTGlzdEFnZW50c1Jlc3BvbnNlEicKBmFnZW50cxgBIAMoCzIXLmVkZ2VodWIuYWRtaW4udjEuQWdlbnQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIiMKD0dldEFnZW50UmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCSI6ChBHZXRBZ2VudFJlc3BvbnNlEiYKBWFnZW50GAEgASgLMhcuZWRnZWh1Yi5hZG1pbi52MS5BZ2VudCI2ChJSZXZva2VBZ2VudFJlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIhUKE1Jldm9rZUFnZW50UmVzcG9uc2UiywIKDEFnZW50Q29tbWFuZBISCgpjb21tYW5kX2lkGAEgASgJEhAKCGFnZW50X2lkGAIgASgJEgwKBGtpbmQYAyABKAkSFAoMcGF5bG9hZF9qc29uGAQgASgJEg0KBXN0YXRlGAUgASgJEhMKC3Jlc3VsdF9qc29uGAYgASgJEg0KBWVycm9yGAcgASgJEi4KCmNyZWF0ZWRfYXQYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEiwKCGRlYWRsaW5lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtmaW5pc2hlZF9hdBgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASFgoOZGVsaXZlcnlfY291bnQYCyABKA0SFwoPaWRlbXBvdGVuY3lfa2V5GAwgASgJIn8KFFJ1bkRpYWdub3N0aWNSZXF1ZXN0EhAKCGFnZW50X2lkGAEgASgJEgwKBGtpbmQYAiABKAkSFAoMcGF5bG9hZF9qc29uGAMgASgJEhgKEGRlYWRsaW5lX3NlY29uZHMYBCABKA0SFwoPaWRlbXBvdGVuY3lfa2V5GAUgASgJIkgKFVJ1bkRpYWdub3N0aWNSZXNwb25zZRIvCgdjb21tYW5kGAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5BZ2VudENvbW1hbmQiJwoRR2V0Q29tbWFuZFJlcXVlc3QSEgoKY29tbWFuZF9pZBgBIAEoCSJFChJHZXRDb21tYW5kUmVzcG9uc2USLwoHY29tbWFuZBgBIAEoCzIeLmVkZ2VodWIuYWRtaW4udjEuQWdlbnRDb21tYW5kIkUKE0xpc3RDb21tYW5kc1JlcXVlc3QSEAoIYWdlbnRfaWQYASABKAkSDQoFc3RhdGUYAiABKAkSDQoFbGltaXQYAyABKA0iSAoUTGlzdENvbW1hbmRzUmVzcG9uc2USMAoIY29tbWFuZHMYASADKAsyHi5lZGdlaHViLmFkbWluLnYxLkFnZW50Q29tbWFuZCI6ChRDYW5jZWxDb21tYW5kUmVxdWVzdBISCgpjb21tYW5kX2lkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJIChVDYW5jZWxDb21tYW5kUmVzcG9uc2USLwoHY29tbWFuZBgBIAEoCzIeLmVkZ2VodWIuYWRtaW4udjEuQWdlbnRDb21tYW5kMscICgxGbGVldFNlcnZpY2USdQoUQ3JlYXRlRWRnZURhdGFDZW50ZXISLS5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZUVkZ2VEYXRhQ2VudGVyUmVxdWVzdBouLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlRWRnZURhdGFDZW50ZXJSZXNwb25zZRJsChFDcmVhdGVDb21wdXRlUG9vbBIqLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlQ29tcHV0ZVBvb2xSZXF1ZXN0GisuZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVDb21wdXRlUG9vbFJlc3BvbnNlEmYKD0NyZWF0ZUpvaW5Ub2tlbhIoLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlSm9pblRva2VuUmVxdWVzdBopLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlSm9pblRva2VuUmVzcG9uc2USZgoPUmV2b2tlSm9pblRva2VuEiguZWRnZWh1Yi5hZG1pbi52MS5SZXZva2VKb2luVG9rZW5SZXF1ZXN0GikuZWRnZWh1Yi5hZG1pbi52MS5SZXZva2VKb2luVG9rZW5SZXNwb25zZRJXCgpMaXN0QWdlbnRzEiMuZWRnZWh1Yi5hZG1pbi52MS5MaXN0QWdlbnRzUmVxdWVzdBokLmVkZ2VodWIuYWRtaW4udjEuTGlzdEFnZW50c1Jlc3BvbnNlElEKCEdldEFnZW50EiEuZWRnZWh1Yi5hZG1pbi52MS5HZXRBZ2VudFJlcXVlc3QaIi5lZGdlaHViLmFkbWluLnYxLkdldEFnZW50UmVzcG9uc2USWgoLUmV2b2tlQWdlbnQSJC5lZGdlaHViLmFkbWluLnYxLlJldm9rZUFnZW50UmVxdWVzdBolLmVkZ2VodWIuYWRtaW4udjEuUmV2b2tlQWdlbnRSZXNwb25zZRJgCg1SdW5EaWFnbm9zdGljEiYuZWRnZWh1Yi5hZG1pbi52MS5SdW5EaWFnbm9zdGljUmVxdWVzdBonLmVkZ2VodWIuYWRtaW4udjEuUnVuRGlhZ25vc3RpY1Jlc3BvbnNlElcKCkdldENvbW1hbmQSIy5lZGdlaHViLmFkbWluLnYxLkdldENvbW1hbmRSZXF1ZXN0GiQuZWRnZWh1Yi5hZG1pbi52MS5HZXRDb21tYW5kUmVzcG9uc2USXQoMTGlzdENvbW1hbmRzEiUuZWRnZWh1Yi5hZG1pbi52MS5MaXN0Q29tbWFuZHNSZXF1ZXN0GiYuZWRnZWh1Yi5hZG1pbi52MS5MaXN0Q29tbWFuZHNSZXNwb25zZRJgCg1DYW5jZWxDb21tYW5kEiYuZWRnZWh1Yi5hZG1pbi52MS5DYW5jZWxDb21tYW5kUmVxdWVzdBonLmVkZ2VodWIuYWRtaW4udjEuQ2FuY2VsQ29tbWFuZFJlc3BvbnNlYgZwcm90bzM", [file_google_protobuf_timestamp]);
+  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL2ZsZWV0LnByb3RvEhBlZGdlaHViLmFkbWluLnYxIqwBCg5FZGdlRGF0YUNlbnRlchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCGxvY2F0aW9uGAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgGIAEoCSJZChtDcmVhdGVFZGdlRGF0YUNlbnRlclJlcXVlc3QSOgoQZWRnZV9kYXRhX2NlbnRlchgBIAEoCzIgLmVkZ2VodWIuYWRtaW4udjEuRWRnZURhdGFDZW50ZXIirAEKC0NvbXB1dGVQb29sEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAYgASgJIk8KGENyZWF0ZUNvbXB1dGVQb29sUmVxdWVzdBIzCgxjb21wdXRlX3Bvb2wYASABKAsyHS5lZGdlaHViLmFkbWluLnYxLkNvbXB1dGVQb29sIokDCglKb2luVG9rZW4SCgoCaWQYASABKAkSKgoEcm9sZRgCIAEoDjIcLmVkZ2VodWIuY29tbW9uLnYxLkFnZW50Um9sZRIbChNlZGdlX2RhdGFfY2VudGVyX2lkGAMgASgJEhcKD2NvbXB1dGVfcG9vbF9pZBgEIAEoCRIzCgxtYWNoaW5lX3R5cGUYBSABKA4yHS5lZGdlaHViLmFkbWluLnYxLk1hY2hpbmVUeXBlEhMKC2Rlc2NyaXB0aW9uGAYgASgJEhAKCG1heF91c2VzGAcgASgNEhEKCXVzZV9jb3VudBgIIAEoDRIvCgtleHBpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAwgASgJIusBChZDcmVhdGVKb2luVG9rZW5SZXF1ZXN0EioKBHJvbGUYASABKA4yHC5lZGdlaHViLmNvbW1vbi52MS5BZ2VudFJvbGUSGwoTZWRnZV9kYXRhX2NlbnRlcl9pZBgCIAEoCRIXCg9jb21wdXRlX3Bvb2xfaWQYAyABKAkSMwoMbWFjaGluZV90eXBlGAQgASgOMh0uZWRnZWh1Yi5hZG1pbi52MS5NYWNoaW5lVHlwZRITCgt0dGxfc2Vjb25kcxgFIAEoDRIQCghtYXhfdXNlcxgGIAEoDRITCgtkZXNjcmlwdGlvbhgHIAEoCSJ4ChdDcmVhdGVKb2luVG9rZW5SZXNwb25zZRIvCgpqb2luX3Rva2VuGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Kb2luVG9rZW4SDQoFdG9rZW4YAiABKAkSHQoVY2FfZmluZ2VycHJpbnRfc2hhMjU2GAMgASgJIiEKE0dldEpvaW5Ub2tlblJlcXVlc3QSCgoCaWQYASABKAkiPgoVTGlzdEpvaW5Ub2tlbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImMKFkxpc3RKb2luVG9rZW5zUmVzcG9uc2USMAoLam9pbl90b2tlbnMYASADKAsyGy5lZGdlaHViLmFkbWluLnYxLkpvaW5Ub2tlbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJAoWUmV2b2tlSm9pblRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSLVBAoFQWdlbnQSCgoCaWQYASABKAkSKgoEcm9sZRgCIAEoDjIcLmVkZ2VodWIuY29tbW9uLnYxLkFnZW50Um9sZRIQCghob3N0bmFtZRgDIAEoCRItCgZzdGF0dXMYBCABKA4yHS5lZGdlaHViLmFkbWluLnYxLkFnZW50U3RhdHVzEhsKE2VkZ2VfZGF0YV9jZW50ZXJfaWQYBSABKAkSFwoPY29tcHV0ZV9wb29sX2lkGAYgASgJEhoKEmNvbXB1dGVfbWFjaGluZV9pZBgHIAEoCRIzCgxtYWNoaW5lX3R5cGUYCCABKA4yHS5lZGdlaHViLmFkbWluLnYxLk1hY2hpbmVUeXBlEhUKDWFnZW50X3ZlcnNpb24YCSABKAkSLwoJaW52ZW50b3J5GAogASgLMhwuZWRnZWh1Yi5jb21tb24udjEuSW52ZW50b3J5EjcKE2xhc3RfaGVhcnRiZWF0X3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmh1Yl9pZBgMIAEoCRIaChJjZXJ0aWZpY2F0ZV9zZXJpYWwYDSABKAkSLwoLY3JlYXRlX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXZva2VfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgRIAEoCSKVAQoRTGlzdEFnZW50c1JlcXVlc3QSKgoEcm9sZRgBIAEoDjIcLmVkZ2VodWIuY29tbW9uLnYxLkFnZW50Um9sZRItCgZzdGF0dXMYAiABKA4yHS5lZGdlaHViLmFkbWluLnYxLkFnZW50U3RhdHVzEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlYKEkxpc3RBZ2VudHNSZXNwb25zZRInCgZhZ2VudHMYASADKAsyFy5lZGdlaHViLmFkbWluLnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIdCg9HZXRBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiMAoSUmV2b2tlQWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSLTAwoMQWdlbnRDb21tYW5kEgoKAmlkGAEgASgJEhAKCGFnZW50X2lkGAIgASgJEjIKB3BheWxvYWQYAyABKAsyIS5lZGdlaHViLmNvbW1vbi52MS5Db21tYW5kUGF5bG9hZBItCgVzdGF0ZRgEIAEoDjIeLmVkZ2VodWIuYWRtaW4udjEuQ29tbWFuZFN0YXRlEjAKBnJlc3VsdBgFIAEoCzIgLmVkZ2VodWIuY29tbW9uLnYxLkNvbW1hbmRSZXN1bHQSDQoFZXJyb3IYBiABKAkSLwoLZXhwaXJlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5kZWxpdmVyeV9jb3VudBgJIAEoDRIXCg9pZGVtcG90ZW5jeV9rZXkYCiABKAkSLwoLY3JlYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGA0gASgJIo8BChRSdW5EaWFnbm9zdGljUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIyCgdwYXlsb2FkGAIgASgLMiEuZWRnZWh1Yi5jb21tb24udjEuQ29tbWFuZFBheWxvYWQSGAoQZGVhZGxpbmVfc2Vjb25kcxgDIAEoDRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkiHwoRR2V0Q29tbWFuZFJlcXVlc3QSCgoCaWQYASABKAkifQoTTGlzdENvbW1hbmRzUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRItCgVzdGF0ZRgCIAEoDjIeLmVkZ2VodWIuYWRtaW4udjEuQ29tbWFuZFN0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImEKFExpc3RDb21tYW5kc1Jlc3BvbnNlEjAKCGNvbW1hbmRzGAEgAygLMh4uZWRnZWh1Yi5hZG1pbi52MS5BZ2VudENvbW1hbmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjIKFENhbmNlbENvbW1hbmRSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJaChxDcmVhdGVFZGdlRGF0YUNlbnRlclJlc3BvbnNlEjoKEGVkZ2VfZGF0YV9jZW50ZXIYASABKAsyIC5lZGdlaHViLmFkbWluLnYxLkVkZ2VEYXRhQ2VudGVyIlAKGUNyZWF0ZUNvbXB1dGVQb29sUmVzcG9uc2USMwoMY29tcHV0ZV9wb29sGAEgASgLMh0uZWRnZWh1Yi5hZG1pbi52MS5Db21wdXRlUG9vbCJHChRHZXRKb2luVG9rZW5SZXNwb25zZRIvCgpqb2luX3Rva2VuGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Kb2luVG9rZW4iSgoXUmV2b2tlSm9pblRva2VuUmVzcG9uc2USLwoKam9pbl90b2tlbhgBIAEoCzIbLmVkZ2VodWIuYWRtaW4udjEuSm9pblRva2VuIjoKEEdldEFnZW50UmVzcG9uc2USJgoFYWdlbnQYASABKAsyFy5lZGdlaHViLmFkbWluLnYxLkFnZW50Ij0KE1Jldm9rZUFnZW50UmVzcG9uc2USJgoFYWdlbnQYASABKAsyFy5lZGdlaHViLmFkbWluLnYxLkFnZW50IkgKFVJ1bkRpYWdub3N0aWNSZXNwb25zZRIvCgdjb21tYW5kGAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5BZ2VudENvbW1hbmQiRQoSR2V0Q29tbWFuZFJlc3BvbnNlEi8KB2NvbW1hbmQYASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkFnZW50Q29tbWFuZCJIChVDYW5jZWxDb21tYW5kUmVzcG9uc2USLwoHY29tbWFuZBgBIAEoCzIeLmVkZ2VodWIuYWRtaW4udjEuQWdlbnRDb21tYW5kKrUBCgtBZ2VudFN0YXR1cxIcChhBR0VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVBR0VOVF9TVEFUVVNfRU5ST0xMRUQQARIaChZBR0VOVF9TVEFUVVNfQ09OTkVDVEVEEAISHQoZQUdFTlRfU1RBVFVTX0RJU0NPTk5FQ1RFRBADEhgKFEFHRU5UX1NUQVRVU19PRkZMSU5FEAQSGAoUQUdFTlRfU1RBVFVTX1JFVk9LRUQQBSp/CgtNYWNoaW5lVHlwZRIcChhNQUNISU5FX1RZUEVfVU5TUEVDSUZJRUQQABIbChdNQUNISU5FX1RZUEVfQ1BVX1NFUlZFUhABEhgKFE1BQ0hJTkVfVFlQRV9QQ19GQVJNEAISGwoXTUFDSElORV9UWVBFX0dQVV9TRVJWRVIQAyruAQoMQ29tbWFuZFN0YXRlEh0KGUNPTU1BTkRfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRDT01NQU5EX1NUQVRFX1FVRVVFRBABEhsKF0NPTU1BTkRfU1RBVEVfREVMSVZFUkVEEAISGQoVQ09NTUFORF9TVEFURV9SVU5OSU5HEAMSGwoXQ09NTUFORF9TVEFURV9TVUNDRUVERUQQBBIYChRDT01NQU5EX1NUQVRFX0ZBSUxFRBAFEhsKF0NPTU1BTkRfU1RBVEVfQ0FOQ0VMTEVEEAYSGQoVQ09NTUFORF9TVEFURV9FWFBJUkVEEAcyqQoKDEZsZWV0U2VydmljZRJ1ChRDcmVhdGVFZGdlRGF0YUNlbnRlchItLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlRWRnZURhdGFDZW50ZXJSZXF1ZXN0Gi4uZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVFZGdlRGF0YUNlbnRlclJlc3BvbnNlEmwKEUNyZWF0ZUNvbXB1dGVQb29sEiouZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVDb21wdXRlUG9vbFJlcXVlc3QaKy5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZUNvbXB1dGVQb29sUmVzcG9uc2USZgoPQ3JlYXRlSm9pblRva2VuEiguZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVKb2luVG9rZW5SZXF1ZXN0GikuZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVKb2luVG9rZW5SZXNwb25zZRJiCgxHZXRKb2luVG9rZW4SJS5lZGdlaHViLmFkbWluLnYxLkdldEpvaW5Ub2tlblJlcXVlc3QaJi5lZGdlaHViLmFkbWluLnYxLkdldEpvaW5Ub2tlblJlc3BvbnNlIgOQAgESaAoOTGlzdEpvaW5Ub2tlbnMSJy5lZGdlaHViLmFkbWluLnYxLkxpc3RKb2luVG9rZW5zUmVxdWVzdBooLmVkZ2VodWIuYWRtaW4udjEuTGlzdEpvaW5Ub2tlbnNSZXNwb25zZSIDkAIBEmYKD1Jldm9rZUpvaW5Ub2tlbhIoLmVkZ2VodWIuYWRtaW4udjEuUmV2b2tlSm9pblRva2VuUmVxdWVzdBopLmVkZ2VodWIuYWRtaW4udjEuUmV2b2tlSm9pblRva2VuUmVzcG9uc2USXAoKTGlzdEFnZW50cxIjLmVkZ2VodWIuYWRtaW4udjEuTGlzdEFnZW50c1JlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLkxpc3RBZ2VudHNSZXNwb25zZSIDkAIBElYKCEdldEFnZW50EiEuZWRnZWh1Yi5hZG1pbi52MS5HZXRBZ2VudFJlcXVlc3QaIi5lZGdlaHViLmFkbWluLnYxLkdldEFnZW50UmVzcG9uc2UiA5ACARJaCgtSZXZva2VBZ2VudBIkLmVkZ2VodWIuYWRtaW4udjEuUmV2b2tlQWdlbnRSZXF1ZXN0GiUuZWRnZWh1Yi5hZG1pbi52MS5SZXZva2VBZ2VudFJlc3BvbnNlEmAKDVJ1bkRpYWdub3N0aWMSJi5lZGdlaHViLmFkbWluLnYxLlJ1bkRpYWdub3N0aWNSZXF1ZXN0GicuZWRnZWh1Yi5hZG1pbi52MS5SdW5EaWFnbm9zdGljUmVzcG9uc2USXAoKR2V0Q29tbWFuZBIjLmVkZ2VodWIuYWRtaW4udjEuR2V0Q29tbWFuZFJlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLkdldENvbW1hbmRSZXNwb25zZSIDkAIBEmIKDExpc3RDb21tYW5kcxIlLmVkZ2VodWIuYWRtaW4udjEuTGlzdENvbW1hbmRzUmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuTGlzdENvbW1hbmRzUmVzcG9uc2UiA5ACARJgCg1DYW5jZWxDb21tYW5kEiYuZWRnZWh1Yi5hZG1pbi52MS5DYW5jZWxDb21tYW5kUmVxdWVzdBonLmVkZ2VodWIuYWRtaW4udjEuQ2FuY2VsQ29tbWFuZFJlc3BvbnNlYgZwcm90bzM", [file_edgehub_common_v1_agent_role, file_edgehub_common_v1_command, file_edgehub_common_v1_inventory, file_google_protobuf_timestamp]);
+
+/**
+ * EdgeDataCenter is a site agents enroll into (minimal: the infrastructure API completes it).
+ *
+ * @generated from message edgehub.admin.v1.EdgeDataCenter
+ */
+export type EdgeDataCenter = Message<"edgehub.admin.v1.EdgeDataCenter"> & {
+  /**
+   * Output only.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string location = 3;
+   */
+  location: string;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 4;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 5;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: string etag = 6;
+   */
+  etag: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.EdgeDataCenter.
+ * Use `create(EdgeDataCenterSchema)` to create a new message.
+ */
+export const EdgeDataCenterSchema: GenMessage<EdgeDataCenter> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 0);
 
 /**
  * @generated from message edgehub.admin.v1.CreateEdgeDataCenterRequest
  */
 export type CreateEdgeDataCenterRequest = Message<"edgehub.admin.v1.CreateEdgeDataCenterRequest"> & {
   /**
-   * @generated from field: string name = 1;
+   * name (1 to 128 characters) and location; output-only fields are ignored.
+   *
+   * @generated from field: edgehub.admin.v1.EdgeDataCenter edge_data_center = 1;
    */
-  name: string;
-
-  /**
-   * @generated from field: string location = 2;
-   */
-  location: string;
+  edgeDataCenter?: EdgeDataCenter | undefined;
 };
 
 /**
@@ -34,38 +89,70 @@ export type CreateEdgeDataCenterRequest = Message<"edgehub.admin.v1.CreateEdgeDa
  * Use `create(CreateEdgeDataCenterRequestSchema)` to create a new message.
  */
 export const CreateEdgeDataCenterRequestSchema: GenMessage<CreateEdgeDataCenterRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 0);
+  messageDesc(file_edgehub_admin_v1_fleet, 1);
 
 /**
- * @generated from message edgehub.admin.v1.CreateEdgeDataCenterResponse
+ * ComputePool groups compute machines (minimal: the infrastructure API completes it).
+ *
+ * @generated from message edgehub.admin.v1.ComputePool
  */
-export type CreateEdgeDataCenterResponse = Message<"edgehub.admin.v1.CreateEdgeDataCenterResponse"> & {
+export type ComputePool = Message<"edgehub.admin.v1.ComputePool"> & {
   /**
-   * @generated from field: string edge_data_center_id = 1;
+   * Output only.
+   *
+   * @generated from field: string id = 1;
    */
-  edgeDataCenterId: string;
+  id: string;
+
+  /**
+   * @generated from field: string name = 2;
+   */
+  name: string;
+
+  /**
+   * @generated from field: string description = 3;
+   */
+  description: string;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 4;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 5;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: string etag = 6;
+   */
+  etag: string;
 };
 
 /**
- * Describes the message edgehub.admin.v1.CreateEdgeDataCenterResponse.
- * Use `create(CreateEdgeDataCenterResponseSchema)` to create a new message.
+ * Describes the message edgehub.admin.v1.ComputePool.
+ * Use `create(ComputePoolSchema)` to create a new message.
  */
-export const CreateEdgeDataCenterResponseSchema: GenMessage<CreateEdgeDataCenterResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 1);
+export const ComputePoolSchema: GenMessage<ComputePool> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 2);
 
 /**
  * @generated from message edgehub.admin.v1.CreateComputePoolRequest
  */
 export type CreateComputePoolRequest = Message<"edgehub.admin.v1.CreateComputePoolRequest"> & {
   /**
-   * @generated from field: string name = 1;
+   * name (1 to 128 characters) and description; output-only fields are ignored.
+   *
+   * @generated from field: edgehub.admin.v1.ComputePool compute_pool = 1;
    */
-  name: string;
-
-  /**
-   * @generated from field: string description = 2;
-   */
-  description: string;
+  computePool?: ComputePool | undefined;
 };
 
 /**
@@ -73,35 +160,104 @@ export type CreateComputePoolRequest = Message<"edgehub.admin.v1.CreateComputePo
  * Use `create(CreateComputePoolRequestSchema)` to create a new message.
  */
 export const CreateComputePoolRequestSchema: GenMessage<CreateComputePoolRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 2);
+  messageDesc(file_edgehub_admin_v1_fleet, 3);
 
 /**
- * @generated from message edgehub.admin.v1.CreateComputePoolResponse
+ * JoinToken lets agents enroll; its secret is never shown again after CreateJoinToken.
+ *
+ * @generated from message edgehub.admin.v1.JoinToken
  */
-export type CreateComputePoolResponse = Message<"edgehub.admin.v1.CreateComputePoolResponse"> & {
+export type JoinToken = Message<"edgehub.admin.v1.JoinToken"> & {
   /**
-   * @generated from field: string compute_pool_id = 1;
+   * Output only.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: edgehub.common.v1.AgentRole role = 2;
+   */
+  role: AgentRole;
+
+  /**
+   * @generated from field: string edge_data_center_id = 3;
+   */
+  edgeDataCenterId: string;
+
+  /**
+   * Set for compute machines.
+   *
+   * @generated from field: string compute_pool_id = 4;
    */
   computePoolId: string;
+
+  /**
+   * Compute only; unspecified lets the agent's GPUs decide.
+   *
+   * @generated from field: edgehub.admin.v1.MachineType machine_type = 5;
+   */
+  machineType: MachineType;
+
+  /**
+   * @generated from field: string description = 6;
+   */
+  description: string;
+
+  /**
+   * @generated from field: uint32 max_uses = 7;
+   */
+  maxUses: number;
+
+  /**
+   * Output only: enrollments so far.
+   *
+   * @generated from field: uint32 use_count = 8;
+   */
+  useCount: number;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp expire_time = 9;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Output only; unset unless revoked.
+   *
+   * @generated from field: google.protobuf.Timestamp revoke_time = 10;
+   */
+  revokeTime?: Timestamp | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 11;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: string etag = 12;
+   */
+  etag: string;
 };
 
 /**
- * Describes the message edgehub.admin.v1.CreateComputePoolResponse.
- * Use `create(CreateComputePoolResponseSchema)` to create a new message.
+ * Describes the message edgehub.admin.v1.JoinToken.
+ * Use `create(JoinTokenSchema)` to create a new message.
  */
-export const CreateComputePoolResponseSchema: GenMessage<CreateComputePoolResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 3);
+export const JoinTokenSchema: GenMessage<JoinToken> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 4);
 
 /**
  * @generated from message edgehub.admin.v1.CreateJoinTokenRequest
  */
 export type CreateJoinTokenRequest = Message<"edgehub.admin.v1.CreateJoinTokenRequest"> & {
   /**
-   * compute, ceph_gateway or cloud_box.
-   *
-   * @generated from field: string role = 1;
+   * @generated from field: edgehub.common.v1.AgentRole role = 1;
    */
-  role: string;
+  role: AgentRole;
 
   /**
    * @generated from field: string edge_data_center_id = 2;
@@ -116,18 +272,22 @@ export type CreateJoinTokenRequest = Message<"edgehub.admin.v1.CreateJoinTokenRe
   computePoolId: string;
 
   /**
-   * cpu_server, pc_farm or gpu_server; empty lets the agent's GPUs decide (compute only).
+   * Compute only; unspecified lets the agent's GPUs decide.
    *
-   * @generated from field: string machine_type = 4;
+   * @generated from field: edgehub.admin.v1.MachineType machine_type = 4;
    */
-  machineType: string;
+  machineType: MachineType;
 
   /**
+   * 0 means one day; at most 30 days.
+   *
    * @generated from field: uint32 ttl_seconds = 5;
    */
   ttlSeconds: number;
 
   /**
+   * 0 means 1.
+   *
    * @generated from field: uint32 max_uses = 6;
    */
   maxUses: number;
@@ -143,31 +303,26 @@ export type CreateJoinTokenRequest = Message<"edgehub.admin.v1.CreateJoinTokenRe
  * Use `create(CreateJoinTokenRequestSchema)` to create a new message.
  */
 export const CreateJoinTokenRequestSchema: GenMessage<CreateJoinTokenRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 4);
+  messageDesc(file_edgehub_admin_v1_fleet, 5);
 
 /**
  * @generated from message edgehub.admin.v1.CreateJoinTokenResponse
  */
 export type CreateJoinTokenResponse = Message<"edgehub.admin.v1.CreateJoinTokenResponse"> & {
   /**
-   * @generated from field: string join_token_id = 1;
+   * @generated from field: edgehub.admin.v1.JoinToken join_token = 1;
    */
-  joinTokenId: string;
+  joinToken?: JoinToken | undefined;
 
   /**
-   * Give this to the agent (--join-token); it carries the hub CA fingerprint.
+   * Give this to the agent (--join-token); it carries the hub CA fingerprint. Shown once.
    *
    * @generated from field: string token = 2;
    */
   token: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp expires_at = 3;
-   */
-  expiresAt?: Timestamp | undefined;
-
-  /**
-   * @generated from field: string ca_fingerprint_sha256 = 4;
+   * @generated from field: string ca_fingerprint_sha256 = 3;
    */
   caFingerprintSha256: string;
 };
@@ -177,16 +332,83 @@ export type CreateJoinTokenResponse = Message<"edgehub.admin.v1.CreateJoinTokenR
  * Use `create(CreateJoinTokenResponseSchema)` to create a new message.
  */
 export const CreateJoinTokenResponseSchema: GenMessage<CreateJoinTokenResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 5);
+  messageDesc(file_edgehub_admin_v1_fleet, 6);
+
+/**
+ * @generated from message edgehub.admin.v1.GetJoinTokenRequest
+ */
+export type GetJoinTokenRequest = Message<"edgehub.admin.v1.GetJoinTokenRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.GetJoinTokenRequest.
+ * Use `create(GetJoinTokenRequestSchema)` to create a new message.
+ */
+export const GetJoinTokenRequestSchema: GenMessage<GetJoinTokenRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 7);
+
+/**
+ * @generated from message edgehub.admin.v1.ListJoinTokensRequest
+ */
+export type ListJoinTokensRequest = Message<"edgehub.admin.v1.ListJoinTokensRequest"> & {
+  /**
+   * 0 means 50; at most 1 000. Tokens come in creation order.
+   *
+   * @generated from field: int32 page_size = 1;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token of the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 2;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ListJoinTokensRequest.
+ * Use `create(ListJoinTokensRequestSchema)` to create a new message.
+ */
+export const ListJoinTokensRequestSchema: GenMessage<ListJoinTokensRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 8);
+
+/**
+ * @generated from message edgehub.admin.v1.ListJoinTokensResponse
+ */
+export type ListJoinTokensResponse = Message<"edgehub.admin.v1.ListJoinTokensResponse"> & {
+  /**
+   * @generated from field: repeated edgehub.admin.v1.JoinToken join_tokens = 1;
+   */
+  joinTokens: JoinToken[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ListJoinTokensResponse.
+ * Use `create(ListJoinTokensResponseSchema)` to create a new message.
+ */
+export const ListJoinTokensResponseSchema: GenMessage<ListJoinTokensResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 9);
 
 /**
  * @generated from message edgehub.admin.v1.RevokeJoinTokenRequest
  */
 export type RevokeJoinTokenRequest = Message<"edgehub.admin.v1.RevokeJoinTokenRequest"> & {
   /**
-   * @generated from field: string join_token_id = 1;
+   * @generated from field: string id = 1;
    */
-  joinTokenId: string;
+  id: string;
 };
 
 /**
@@ -194,34 +416,25 @@ export type RevokeJoinTokenRequest = Message<"edgehub.admin.v1.RevokeJoinTokenRe
  * Use `create(RevokeJoinTokenRequestSchema)` to create a new message.
  */
 export const RevokeJoinTokenRequestSchema: GenMessage<RevokeJoinTokenRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 6);
+  messageDesc(file_edgehub_admin_v1_fleet, 10);
 
 /**
- * @generated from message edgehub.admin.v1.RevokeJoinTokenResponse
- */
-export type RevokeJoinTokenResponse = Message<"edgehub.admin.v1.RevokeJoinTokenResponse"> & {
-};
-
-/**
- * Describes the message edgehub.admin.v1.RevokeJoinTokenResponse.
- * Use `create(RevokeJoinTokenResponseSchema)` to create a new message.
- */
-export const RevokeJoinTokenResponseSchema: GenMessage<RevokeJoinTokenResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 7);
-
-/**
+ * Agent is an enrolled agent.
+ *
  * @generated from message edgehub.admin.v1.Agent
  */
 export type Agent = Message<"edgehub.admin.v1.Agent"> & {
   /**
-   * @generated from field: string agent_id = 1;
+   * Output only.
+   *
+   * @generated from field: string id = 1;
    */
-  agentId: string;
+  id: string;
 
   /**
-   * @generated from field: string role = 2;
+   * @generated from field: edgehub.common.v1.AgentRole role = 2;
    */
-  role: string;
+  role: AgentRole;
 
   /**
    * @generated from field: string hostname = 3;
@@ -229,11 +442,11 @@ export type Agent = Message<"edgehub.admin.v1.Agent"> & {
   hostname: string;
 
   /**
-   * connected, disconnected, offline or revoked.
+   * Output only; changed by the agent's stream, liveness and RevokeAgent.
    *
-   * @generated from field: string status = 4;
+   * @generated from field: edgehub.admin.v1.AgentStatus status = 4;
    */
-  status: string;
+  status: AgentStatus;
 
   /**
    * @generated from field: string edge_data_center_id = 5;
@@ -246,33 +459,35 @@ export type Agent = Message<"edgehub.admin.v1.Agent"> & {
   computePoolId: string;
 
   /**
-   * The compute_machines row of a compute agent; empty otherwise.
+   * The compute machine of a compute agent; empty otherwise.
    *
    * @generated from field: string compute_machine_id = 7;
    */
   computeMachineId: string;
 
   /**
-   * @generated from field: string agent_version = 8;
+   * From the join token; unspecified when the agent's GPUs decide.
+   *
+   * @generated from field: edgehub.admin.v1.MachineType machine_type = 8;
+   */
+  machineType: MachineType;
+
+  /**
+   * @generated from field: string agent_version = 9;
    */
   agentVersion: string;
 
   /**
-   * The inventory of the last Hello, as JSON.
+   * The inventory of the last Hello; unset before the first.
    *
-   * @generated from field: string inventory_json = 9;
+   * @generated from field: edgehub.common.v1.Inventory inventory = 10;
    */
-  inventoryJson: string;
+  inventory?: Inventory | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp last_heartbeat_at = 10;
+   * @generated from field: google.protobuf.Timestamp last_heartbeat_time = 11;
    */
-  lastHeartbeatAt?: Timestamp | undefined;
-
-  /**
-   * @generated from field: google.protobuf.Timestamp enrolled_at = 11;
-   */
-  enrolledAt?: Timestamp | undefined;
+  lastHeartbeatTime?: Timestamp | undefined;
 
   /**
    * The hub holding the agent's stream; empty when not connected.
@@ -285,6 +500,34 @@ export type Agent = Message<"edgehub.admin.v1.Agent"> & {
    * @generated from field: string certificate_serial = 13;
    */
   certificateSerial: string;
+
+  /**
+   * Output only: enrollment.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 14;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 15;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * Output only; unset unless revoked.
+   *
+   * @generated from field: google.protobuf.Timestamp revoke_time = 16;
+   */
+  revokeTime?: Timestamp | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: string etag = 17;
+   */
+  etag: string;
 };
 
 /**
@@ -292,28 +535,28 @@ export type Agent = Message<"edgehub.admin.v1.Agent"> & {
  * Use `create(AgentSchema)` to create a new message.
  */
 export const AgentSchema: GenMessage<Agent> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 8);
+  messageDesc(file_edgehub_admin_v1_fleet, 11);
 
 /**
  * @generated from message edgehub.admin.v1.ListAgentsRequest
  */
 export type ListAgentsRequest = Message<"edgehub.admin.v1.ListAgentsRequest"> & {
   /**
-   * Filter by role (compute, ceph_gateway, cloud_box); empty for all.
+   * Unspecified for all roles.
    *
-   * @generated from field: string role = 1;
+   * @generated from field: edgehub.common.v1.AgentRole role = 1;
    */
-  role: string;
+  role: AgentRole;
 
   /**
-   * Filter by status (enrolled, connected, disconnected, offline, revoked); empty for all.
+   * Unspecified for all statuses.
    *
-   * @generated from field: string status = 2;
+   * @generated from field: edgehub.admin.v1.AgentStatus status = 2;
    */
-  status: string;
+  status: AgentStatus;
 
   /**
-   * 0 means 50; at most 500. Agents come in enrollment order.
+   * 0 means 50; at most 1 000. Agents come in enrollment order.
    *
    * @generated from field: int32 page_size = 3;
    */
@@ -332,7 +575,7 @@ export type ListAgentsRequest = Message<"edgehub.admin.v1.ListAgentsRequest"> & 
  * Use `create(ListAgentsRequestSchema)` to create a new message.
  */
 export const ListAgentsRequestSchema: GenMessage<ListAgentsRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 9);
+  messageDesc(file_edgehub_admin_v1_fleet, 12);
 
 /**
  * @generated from message edgehub.admin.v1.ListAgentsResponse
@@ -356,16 +599,16 @@ export type ListAgentsResponse = Message<"edgehub.admin.v1.ListAgentsResponse"> 
  * Use `create(ListAgentsResponseSchema)` to create a new message.
  */
 export const ListAgentsResponseSchema: GenMessage<ListAgentsResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 10);
+  messageDesc(file_edgehub_admin_v1_fleet, 13);
 
 /**
  * @generated from message edgehub.admin.v1.GetAgentRequest
  */
 export type GetAgentRequest = Message<"edgehub.admin.v1.GetAgentRequest"> & {
   /**
-   * @generated from field: string agent_id = 1;
+   * @generated from field: string id = 1;
    */
-  agentId: string;
+  id: string;
 };
 
 /**
@@ -373,7 +616,337 @@ export type GetAgentRequest = Message<"edgehub.admin.v1.GetAgentRequest"> & {
  * Use `create(GetAgentRequestSchema)` to create a new message.
  */
 export const GetAgentRequestSchema: GenMessage<GetAgentRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 11);
+  messageDesc(file_edgehub_admin_v1_fleet, 14);
+
+/**
+ * @generated from message edgehub.admin.v1.RevokeAgentRequest
+ */
+export type RevokeAgentRequest = Message<"edgehub.admin.v1.RevokeAgentRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.RevokeAgentRequest.
+ * Use `create(RevokeAgentRequestSchema)` to create a new message.
+ */
+export const RevokeAgentRequestSchema: GenMessage<RevokeAgentRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 15);
+
+/**
+ * AgentCommand is a durable command for one agent.
+ *
+ * @generated from message edgehub.admin.v1.AgentCommand
+ */
+export type AgentCommand = Message<"edgehub.admin.v1.AgentCommand"> & {
+  /**
+   * Output only.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string agent_id = 2;
+   */
+  agentId: string;
+
+  /**
+   * @generated from field: edgehub.common.v1.CommandPayload payload = 3;
+   */
+  payload?: CommandPayload | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: edgehub.admin.v1.CommandState state = 4;
+   */
+  state: CommandState;
+
+  /**
+   * Output only; set when the command succeeded.
+   *
+   * @generated from field: edgehub.common.v1.CommandResult result = 5;
+   */
+  result?: CommandResult | undefined;
+
+  /**
+   * Output only: why it failed, was cancelled or expired.
+   *
+   * @generated from field: string error = 6;
+   */
+  error: string;
+
+  /**
+   * When the hub expires the command if the agent has not finished it.
+   *
+   * @generated from field: google.protobuf.Timestamp expire_time = 7;
+   */
+  expireTime?: Timestamp | undefined;
+
+  /**
+   * Output only; unset until the command finishes.
+   *
+   * @generated from field: google.protobuf.Timestamp finish_time = 8;
+   */
+  finishTime?: Timestamp | undefined;
+
+  /**
+   * Output only: how often it went out on an agent stream.
+   *
+   * @generated from field: uint32 delivery_count = 9;
+   */
+  deliveryCount: number;
+
+  /**
+   * @generated from field: string idempotency_key = 10;
+   */
+  idempotencyKey: string;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 11;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * Output only: the last state change.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 12;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: string etag = 13;
+   */
+  etag: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.AgentCommand.
+ * Use `create(AgentCommandSchema)` to create a new message.
+ */
+export const AgentCommandSchema: GenMessage<AgentCommand> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 16);
+
+/**
+ * @generated from message edgehub.admin.v1.RunDiagnosticRequest
+ */
+export type RunDiagnosticRequest = Message<"edgehub.admin.v1.RunDiagnosticRequest"> & {
+  /**
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * Exactly one kind; the agent must have an executor for it.
+   *
+   * @generated from field: edgehub.common.v1.CommandPayload payload = 2;
+   */
+  payload?: CommandPayload | undefined;
+
+  /**
+   * 0 means 300; at most 604 800 (7 days).
+   *
+   * @generated from field: uint32 deadline_seconds = 3;
+   */
+  deadlineSeconds: number;
+
+  /**
+   * Same key for the same agent returns the existing command instead of a new one.
+   *
+   * @generated from field: string idempotency_key = 4;
+   */
+  idempotencyKey: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.RunDiagnosticRequest.
+ * Use `create(RunDiagnosticRequestSchema)` to create a new message.
+ */
+export const RunDiagnosticRequestSchema: GenMessage<RunDiagnosticRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 17);
+
+/**
+ * @generated from message edgehub.admin.v1.GetCommandRequest
+ */
+export type GetCommandRequest = Message<"edgehub.admin.v1.GetCommandRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.GetCommandRequest.
+ * Use `create(GetCommandRequestSchema)` to create a new message.
+ */
+export const GetCommandRequestSchema: GenMessage<GetCommandRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 18);
+
+/**
+ * @generated from message edgehub.admin.v1.ListCommandsRequest
+ */
+export type ListCommandsRequest = Message<"edgehub.admin.v1.ListCommandsRequest"> & {
+  /**
+   * Empty for every agent.
+   *
+   * @generated from field: string agent_id = 1;
+   */
+  agentId: string;
+
+  /**
+   * Unspecified for all states.
+   *
+   * @generated from field: edgehub.admin.v1.CommandState state = 2;
+   */
+  state: CommandState;
+
+  /**
+   * 0 means 50; at most 1 000. Newest first.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * next_page_token of the previous page; empty for the first.
+   *
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ListCommandsRequest.
+ * Use `create(ListCommandsRequestSchema)` to create a new message.
+ */
+export const ListCommandsRequestSchema: GenMessage<ListCommandsRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 19);
+
+/**
+ * @generated from message edgehub.admin.v1.ListCommandsResponse
+ */
+export type ListCommandsResponse = Message<"edgehub.admin.v1.ListCommandsResponse"> & {
+  /**
+   * @generated from field: repeated edgehub.admin.v1.AgentCommand commands = 1;
+   */
+  commands: AgentCommand[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ListCommandsResponse.
+ * Use `create(ListCommandsResponseSchema)` to create a new message.
+ */
+export const ListCommandsResponseSchema: GenMessage<ListCommandsResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 20);
+
+/**
+ * @generated from message edgehub.admin.v1.CancelCommandRequest
+ */
+export type CancelCommandRequest = Message<"edgehub.admin.v1.CancelCommandRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string reason = 2;
+   */
+  reason: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.CancelCommandRequest.
+ * Use `create(CancelCommandRequestSchema)` to create a new message.
+ */
+export const CancelCommandRequestSchema: GenMessage<CancelCommandRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 21);
+
+/**
+ * @generated from message edgehub.admin.v1.CreateEdgeDataCenterResponse
+ */
+export type CreateEdgeDataCenterResponse = Message<"edgehub.admin.v1.CreateEdgeDataCenterResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.EdgeDataCenter edge_data_center = 1;
+   */
+  edgeDataCenter?: EdgeDataCenter | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.CreateEdgeDataCenterResponse.
+ * Use `create(CreateEdgeDataCenterResponseSchema)` to create a new message.
+ */
+export const CreateEdgeDataCenterResponseSchema: GenMessage<CreateEdgeDataCenterResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 22);
+
+/**
+ * @generated from message edgehub.admin.v1.CreateComputePoolResponse
+ */
+export type CreateComputePoolResponse = Message<"edgehub.admin.v1.CreateComputePoolResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.ComputePool compute_pool = 1;
+   */
+  computePool?: ComputePool | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.CreateComputePoolResponse.
+ * Use `create(CreateComputePoolResponseSchema)` to create a new message.
+ */
+export const CreateComputePoolResponseSchema: GenMessage<CreateComputePoolResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 23);
+
+/**
+ * @generated from message edgehub.admin.v1.GetJoinTokenResponse
+ */
+export type GetJoinTokenResponse = Message<"edgehub.admin.v1.GetJoinTokenResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.JoinToken join_token = 1;
+   */
+  joinToken?: JoinToken | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.GetJoinTokenResponse.
+ * Use `create(GetJoinTokenResponseSchema)` to create a new message.
+ */
+export const GetJoinTokenResponseSchema: GenMessage<GetJoinTokenResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 24);
+
+/**
+ * @generated from message edgehub.admin.v1.RevokeJoinTokenResponse
+ */
+export type RevokeJoinTokenResponse = Message<"edgehub.admin.v1.RevokeJoinTokenResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.JoinToken join_token = 1;
+   */
+  joinToken?: JoinToken | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.RevokeJoinTokenResponse.
+ * Use `create(RevokeJoinTokenResponseSchema)` to create a new message.
+ */
+export const RevokeJoinTokenResponseSchema: GenMessage<RevokeJoinTokenResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_fleet, 25);
 
 /**
  * @generated from message edgehub.admin.v1.GetAgentResponse
@@ -390,34 +963,16 @@ export type GetAgentResponse = Message<"edgehub.admin.v1.GetAgentResponse"> & {
  * Use `create(GetAgentResponseSchema)` to create a new message.
  */
 export const GetAgentResponseSchema: GenMessage<GetAgentResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 12);
-
-/**
- * @generated from message edgehub.admin.v1.RevokeAgentRequest
- */
-export type RevokeAgentRequest = Message<"edgehub.admin.v1.RevokeAgentRequest"> & {
-  /**
-   * @generated from field: string agent_id = 1;
-   */
-  agentId: string;
-
-  /**
-   * @generated from field: string reason = 2;
-   */
-  reason: string;
-};
-
-/**
- * Describes the message edgehub.admin.v1.RevokeAgentRequest.
- * Use `create(RevokeAgentRequestSchema)` to create a new message.
- */
-export const RevokeAgentRequestSchema: GenMessage<RevokeAgentRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 13);
+  messageDesc(file_edgehub_admin_v1_fleet, 26);
 
 /**
  * @generated from message edgehub.admin.v1.RevokeAgentResponse
  */
 export type RevokeAgentResponse = Message<"edgehub.admin.v1.RevokeAgentResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.Agent agent = 1;
+   */
+  agent?: Agent | undefined;
 };
 
 /**
@@ -425,124 +980,7 @@ export type RevokeAgentResponse = Message<"edgehub.admin.v1.RevokeAgentResponse"
  * Use `create(RevokeAgentResponseSchema)` to create a new message.
  */
 export const RevokeAgentResponseSchema: GenMessage<RevokeAgentResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 14);
-
-/**
- * @generated from message edgehub.admin.v1.AgentCommand
- */
-export type AgentCommand = Message<"edgehub.admin.v1.AgentCommand"> & {
-  /**
-   * @generated from field: string command_id = 1;
-   */
-  commandId: string;
-
-  /**
-   * @generated from field: string agent_id = 2;
-   */
-  agentId: string;
-
-  /**
-   * @generated from field: string kind = 3;
-   */
-  kind: string;
-
-  /**
-   * @generated from field: string payload_json = 4;
-   */
-  payloadJson: string;
-
-  /**
-   * queued, delivered, running, succeeded, failed, cancelled or expired.
-   *
-   * @generated from field: string state = 5;
-   */
-  state: string;
-
-  /**
-   * @generated from field: string result_json = 6;
-   */
-  resultJson: string;
-
-  /**
-   * @generated from field: string error = 7;
-   */
-  error: string;
-
-  /**
-   * @generated from field: google.protobuf.Timestamp created_at = 8;
-   */
-  createdAt?: Timestamp | undefined;
-
-  /**
-   * @generated from field: google.protobuf.Timestamp deadline = 9;
-   */
-  deadline?: Timestamp | undefined;
-
-  /**
-   * @generated from field: google.protobuf.Timestamp finished_at = 10;
-   */
-  finishedAt?: Timestamp | undefined;
-
-  /**
-   * @generated from field: uint32 delivery_count = 11;
-   */
-  deliveryCount: number;
-
-  /**
-   * @generated from field: string idempotency_key = 12;
-   */
-  idempotencyKey: string;
-};
-
-/**
- * Describes the message edgehub.admin.v1.AgentCommand.
- * Use `create(AgentCommandSchema)` to create a new message.
- */
-export const AgentCommandSchema: GenMessage<AgentCommand> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 15);
-
-/**
- * @generated from message edgehub.admin.v1.RunDiagnosticRequest
- */
-export type RunDiagnosticRequest = Message<"edgehub.admin.v1.RunDiagnosticRequest"> & {
-  /**
-   * @generated from field: string agent_id = 1;
-   */
-  agentId: string;
-
-  /**
-   * echo or collect_inventory (or any executor the agent has).
-   *
-   * @generated from field: string kind = 2;
-   */
-  kind: string;
-
-  /**
-   * @generated from field: string payload_json = 3;
-   */
-  payloadJson: string;
-
-  /**
-   * Default 300.
-   *
-   * @generated from field: uint32 deadline_seconds = 4;
-   */
-  deadlineSeconds: number;
-
-  /**
-   * Same key for the same agent returns the existing command instead of a new one.
-   *
-   * @generated from field: string idempotency_key = 5;
-   */
-  idempotencyKey: string;
-};
-
-/**
- * Describes the message edgehub.admin.v1.RunDiagnosticRequest.
- * Use `create(RunDiagnosticRequestSchema)` to create a new message.
- */
-export const RunDiagnosticRequestSchema: GenMessage<RunDiagnosticRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 16);
+  messageDesc(file_edgehub_admin_v1_fleet, 27);
 
 /**
  * @generated from message edgehub.admin.v1.RunDiagnosticResponse
@@ -559,24 +997,7 @@ export type RunDiagnosticResponse = Message<"edgehub.admin.v1.RunDiagnosticRespo
  * Use `create(RunDiagnosticResponseSchema)` to create a new message.
  */
 export const RunDiagnosticResponseSchema: GenMessage<RunDiagnosticResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 17);
-
-/**
- * @generated from message edgehub.admin.v1.GetCommandRequest
- */
-export type GetCommandRequest = Message<"edgehub.admin.v1.GetCommandRequest"> & {
-  /**
-   * @generated from field: string command_id = 1;
-   */
-  commandId: string;
-};
-
-/**
- * Describes the message edgehub.admin.v1.GetCommandRequest.
- * Use `create(GetCommandRequestSchema)` to create a new message.
- */
-export const GetCommandRequestSchema: GenMessage<GetCommandRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 18);
+  messageDesc(file_edgehub_admin_v1_fleet, 28);
 
 /**
  * @generated from message edgehub.admin.v1.GetCommandResponse
@@ -593,77 +1014,7 @@ export type GetCommandResponse = Message<"edgehub.admin.v1.GetCommandResponse"> 
  * Use `create(GetCommandResponseSchema)` to create a new message.
  */
 export const GetCommandResponseSchema: GenMessage<GetCommandResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 19);
-
-/**
- * @generated from message edgehub.admin.v1.ListCommandsRequest
- */
-export type ListCommandsRequest = Message<"edgehub.admin.v1.ListCommandsRequest"> & {
-  /**
-   * @generated from field: string agent_id = 1;
-   */
-  agentId: string;
-
-  /**
-   * Filter by state; empty for all.
-   *
-   * @generated from field: string state = 2;
-   */
-  state: string;
-
-  /**
-   * Default 100, at most 1000.
-   *
-   * @generated from field: uint32 limit = 3;
-   */
-  limit: number;
-};
-
-/**
- * Describes the message edgehub.admin.v1.ListCommandsRequest.
- * Use `create(ListCommandsRequestSchema)` to create a new message.
- */
-export const ListCommandsRequestSchema: GenMessage<ListCommandsRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 20);
-
-/**
- * @generated from message edgehub.admin.v1.ListCommandsResponse
- */
-export type ListCommandsResponse = Message<"edgehub.admin.v1.ListCommandsResponse"> & {
-  /**
-   * @generated from field: repeated edgehub.admin.v1.AgentCommand commands = 1;
-   */
-  commands: AgentCommand[];
-};
-
-/**
- * Describes the message edgehub.admin.v1.ListCommandsResponse.
- * Use `create(ListCommandsResponseSchema)` to create a new message.
- */
-export const ListCommandsResponseSchema: GenMessage<ListCommandsResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 21);
-
-/**
- * @generated from message edgehub.admin.v1.CancelCommandRequest
- */
-export type CancelCommandRequest = Message<"edgehub.admin.v1.CancelCommandRequest"> & {
-  /**
-   * @generated from field: string command_id = 1;
-   */
-  commandId: string;
-
-  /**
-   * @generated from field: string reason = 2;
-   */
-  reason: string;
-};
-
-/**
- * Describes the message edgehub.admin.v1.CancelCommandRequest.
- * Use `create(CancelCommandRequestSchema)` to create a new message.
- */
-export const CancelCommandRequestSchema: GenMessage<CancelCommandRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 22);
+  messageDesc(file_edgehub_admin_v1_fleet, 29);
 
 /**
  * @generated from message edgehub.admin.v1.CancelCommandResponse
@@ -680,7 +1031,145 @@ export type CancelCommandResponse = Message<"edgehub.admin.v1.CancelCommandRespo
  * Use `create(CancelCommandResponseSchema)` to create a new message.
  */
 export const CancelCommandResponseSchema: GenMessage<CancelCommandResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_fleet, 23);
+  messageDesc(file_edgehub_admin_v1_fleet, 30);
+
+/**
+ * AgentStatus is an agent's connection status as the fleet sees it; REVOKED is final.
+ *
+ * @generated from enum edgehub.admin.v1.AgentStatus
+ */
+export enum AgentStatus {
+  /**
+   * @generated from enum value: AGENT_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Enrolled, never connected yet.
+   *
+   * @generated from enum value: AGENT_STATUS_ENROLLED = 1;
+   */
+  ENROLLED = 1,
+
+  /**
+   * @generated from enum value: AGENT_STATUS_CONNECTED = 2;
+   */
+  CONNECTED = 2,
+
+  /**
+   * Its stream closed; liveness takes it offline if it does not come back.
+   *
+   * @generated from enum value: AGENT_STATUS_DISCONNECTED = 3;
+   */
+  DISCONNECTED = 3,
+
+  /**
+   * No heartbeat within the offline window.
+   *
+   * @generated from enum value: AGENT_STATUS_OFFLINE = 4;
+   */
+  OFFLINE = 4,
+
+  /**
+   * @generated from enum value: AGENT_STATUS_REVOKED = 5;
+   */
+  REVOKED = 5,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.AgentStatus.
+ */
+export const AgentStatusSchema: GenEnum<AgentStatus> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_fleet, 0);
+
+/**
+ * MachineType is what a compute machine is used as.
+ *
+ * @generated from enum edgehub.admin.v1.MachineType
+ */
+export enum MachineType {
+  /**
+   * @generated from enum value: MACHINE_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: MACHINE_TYPE_CPU_SERVER = 1;
+   */
+  CPU_SERVER = 1,
+
+  /**
+   * @generated from enum value: MACHINE_TYPE_PC_FARM = 2;
+   */
+  PC_FARM = 2,
+
+  /**
+   * @generated from enum value: MACHINE_TYPE_GPU_SERVER = 3;
+   */
+  GPU_SERVER = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.MachineType.
+ */
+export const MachineTypeSchema: GenEnum<MachineType> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_fleet, 1);
+
+/**
+ * CommandState is a command's place in its lifecycle: QUEUED → DELIVERED → RUNNING → one of the
+ * final states (SUCCEEDED, FAILED, CANCELLED, EXPIRED).
+ *
+ * @generated from enum edgehub.admin.v1.CommandState
+ */
+export enum CommandState {
+  /**
+   * @generated from enum value: COMMAND_STATE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: COMMAND_STATE_QUEUED = 1;
+   */
+  QUEUED = 1,
+
+  /**
+   * @generated from enum value: COMMAND_STATE_DELIVERED = 2;
+   */
+  DELIVERED = 2,
+
+  /**
+   * @generated from enum value: COMMAND_STATE_RUNNING = 3;
+   */
+  RUNNING = 3,
+
+  /**
+   * @generated from enum value: COMMAND_STATE_SUCCEEDED = 4;
+   */
+  SUCCEEDED = 4,
+
+  /**
+   * @generated from enum value: COMMAND_STATE_FAILED = 5;
+   */
+  FAILED = 5,
+
+  /**
+   * @generated from enum value: COMMAND_STATE_CANCELLED = 6;
+   */
+  CANCELLED = 6,
+
+  /**
+   * The deadline passed before the agent finished.
+   *
+   * @generated from enum value: COMMAND_STATE_EXPIRED = 7;
+   */
+  EXPIRED = 7,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.CommandState.
+ */
+export const CommandStateSchema: GenEnum<CommandState> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_fleet, 2);
 
 /**
  * FleetService manages agents: join tokens, enrolled agents, their commands.
@@ -719,7 +1208,23 @@ export const FleetService: GenService<{
     output: typeof CreateJoinTokenResponseSchema;
   },
   /**
-   * RevokeJoinToken refuses every later enrollment with the token.
+   * @generated from rpc edgehub.admin.v1.FleetService.GetJoinToken
+   */
+  getJoinToken: {
+    methodKind: "unary";
+    input: typeof GetJoinTokenRequestSchema;
+    output: typeof GetJoinTokenResponseSchema;
+  },
+  /**
+   * @generated from rpc edgehub.admin.v1.FleetService.ListJoinTokens
+   */
+  listJoinTokens: {
+    methodKind: "unary";
+    input: typeof ListJoinTokensRequestSchema;
+    output: typeof ListJoinTokensResponseSchema;
+  },
+  /**
+   * RevokeJoinToken refuses every later enrollment with the token (revoking twice is harmless).
    *
    * @generated from rpc edgehub.admin.v1.FleetService.RevokeJoinToken
    */
@@ -745,7 +1250,8 @@ export const FleetService: GenService<{
     output: typeof GetAgentResponseSchema;
   },
   /**
-   * RevokeAgent revokes the agent's certificate: its stream closes at once and reconnects are refused.
+   * RevokeAgent revokes the agent's certificate: its stream closes at once and reconnects are
+   * refused (revoking twice is harmless).
    *
    * @generated from rpc edgehub.admin.v1.FleetService.RevokeAgent
    */
@@ -755,7 +1261,8 @@ export const FleetService: GenService<{
     output: typeof RevokeAgentResponseSchema;
   },
   /**
-   * RunDiagnostic queues a generic command (echo, collect_inventory, …) for an agent.
+   * RunDiagnostic queues a command (echo, collect_inventory, …) for an agent. A revoked agent is
+   * failed_precondition, reason AGENT_REVOKED.
    *
    * @generated from rpc edgehub.admin.v1.FleetService.RunDiagnostic
    */
@@ -781,7 +1288,8 @@ export const FleetService: GenService<{
     output: typeof ListCommandsResponseSchema;
   },
   /**
-   * CancelCommand cancels a queued or running command.
+   * CancelCommand cancels a queued, delivered or running command. Cancelling a cancelled command
+   * returns it; one that succeeded, failed or expired is failed_precondition, reason COMMAND_FINISHED.
    *
    * @generated from rpc edgehub.admin.v1.FleetService.CancelCommand
    */

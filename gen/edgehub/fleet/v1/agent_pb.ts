@@ -4,8 +4,12 @@
 
 import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Inventory } from "./inventory_pb.js";
-import { file_edgehub_fleet_v1_inventory } from "./inventory_pb.js";
+import type { AgentRole } from "../../common/v1/agent_role_pb.js";
+import { file_edgehub_common_v1_agent_role } from "../../common/v1/agent_role_pb.js";
+import type { CommandPayload, CommandResult } from "../../common/v1/command_pb.js";
+import { file_edgehub_common_v1_command } from "../../common/v1/command_pb.js";
+import type { Inventory } from "../../common/v1/inventory_pb.js";
+import { file_edgehub_common_v1_inventory } from "../../common/v1/inventory_pb.js";
 import type { MetricsSample } from "./metrics_pb.js";
 import { file_edgehub_fleet_v1_metrics } from "./metrics_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
@@ -16,7 +20,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file edgehub/fleet/v1/agent.proto.
  */
 export const file_edgehub_fleet_v1_agent: GenFile = /*@__PURE__*/
-  fileDesc("ChxlZGdlaHViL2ZsZWV0L3YxL2FnZW50LnByb3RvEhBlZGdlaHViLmZsZWV0LnYxInEKDUVucm9sbFJlcXVlc3QSEgoKam9pbl90b2tlbhgBIAEoCRIPCgdjc3JfcGVtGAIgASgJEhAKCGhvc3RuYW1lGAMgASgJEikKBHJvbGUYBCABKA4yGy5lZGdlaHViLmZsZWV0LnYxLkFnZW50Um9sZSKTAQoORW5yb2xsUmVzcG9uc2USEAoIYWdlbnRfaWQYASABKAkSFwoPY2VydGlmaWNhdGVfcGVtGAIgASgJEhoKEmNhX2NlcnRpZmljYXRlX3BlbRgDIAEoCRI6ChZjZXJ0aWZpY2F0ZV9leHBpcmVzX2F0GAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKFAgoMQWdlbnRNZXNzYWdlEigKBWhlbGxvGAEgASgLMhcuZWRnZWh1Yi5mbGVldC52MS5IZWxsb0gAEjAKCWhlYXJ0YmVhdBgCIAEoCzIbLmVkZ2VodWIuZmxlZXQudjEuSGVhcnRiZWF0SAASLAoHbWV0cmljcxgDIAEoCzIZLmVkZ2VodWIuZmxlZXQudjEuTWV0cmljc0gAEjkKDmNvbW1hbmRfdXBkYXRlGAQgASgLMh8uZWRnZWh1Yi5mbGVldC52MS5Db21tYW5kVXBkYXRlSAASKAoFZXZlbnQYBSABKAsyFy5lZGdlaHViLmZsZWV0LnYxLkV2ZW50SABCBgoEa2luZCLGAQoKSHViTWVzc2FnZRIsCgd3ZWxjb21lGAEgASgLMhkuZWRnZWh1Yi5mbGVldC52MS5XZWxjb21lSAASLAoHY29tbWFuZBgCIAEoCzIZLmVkZ2VodWIuZmxlZXQudjEuQ29tbWFuZEgAEioKBmNhbmNlbBgDIAEoCzIYLmVkZ2VodWIuZmxlZXQudjEuQ2FuY2VsSAASKAoFZHJhaW4YBCABKAsyFy5lZGdlaHViLmZsZWV0LnYxLkRyYWluSABCBgoEa2luZCKtAQoFSGVsbG8SEAoIYWdlbnRfaWQYASABKAkSKQoEcm9sZRgCIAEoDjIbLmVkZ2VodWIuZmxlZXQudjEuQWdlbnRSb2xlEhUKDWFnZW50X3ZlcnNpb24YAyABKAkSLgoJaW52ZW50b3J5GAQgASgLMhsuZWRnZWh1Yi5mbGVldC52MS5JbnZlbnRvcnkSIAoYbGFzdF9maW5pc2hlZF9jb21tYW5kX2lkGAUgASgJImcKB1dlbGNvbWUSEAoIYWdlbnRfaWQYASABKAkSDgoGaHViX2lkGAIgASgJEh0KFWhlYXJ0YmVhdF9pbnRlcnZhbF9tcxgDIAEoDRIbChNtZXRyaWNzX2ludGVydmFsX21zGAQgASgNIkoKCUhlYXJ0YmVhdBIQCghzZXF1ZW5jZRgBIAEoBBIrCgdzZW50X2F0GAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI6CgdNZXRyaWNzEi8KBnNhbXBsZRgBIAEoCzIfLmVkZ2VodWIuZmxlZXQudjEuTWV0cmljc1NhbXBsZSJ2Cg1Db21tYW5kVXBkYXRlEhIKCmNvbW1hbmRfaWQYASABKAkSLQoFc3RhdGUYAiABKA4yHi5lZGdlaHViLmZsZWV0LnYxLkNvbW1hbmRTdGF0ZRITCgtyZXN1bHRfanNvbhgDIAEoCRINCgVlcnJvchgEIAEoCSLZAQoFRXZlbnQSDAoEa2luZBgBIAEoCRIQCghzZXZlcml0eRgCIAEoCRIPCgdtZXNzYWdlGAMgASgJEjsKCmF0dHJpYnV0ZXMYBCADKAsyJy5lZGdlaHViLmZsZWV0LnYxLkV2ZW50LkF0dHJpYnV0ZXNFbnRyeRIvCgtvY2N1cnJlZF9hdBgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEibwoHQ29tbWFuZBISCgpjb21tYW5kX2lkGAEgASgJEgwKBGtpbmQYAiABKAkSFAoMcGF5bG9hZF9qc29uGAMgASgJEiwKCGRlYWRsaW5lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIsCgZDYW5jZWwSEgoKY29tbWFuZF9pZBgBIAEoCRIOCgZyZWFzb24YAiABKAkiMwoFRHJhaW4SGgoScmVjb25uZWN0X2FmdGVyX21zGAEgASgNEg4KBnJlYXNvbhgCIAEoCSp2CglBZ2VudFJvbGUSGgoWQUdFTlRfUk9MRV9VTlNQRUNJRklFRBAAEhYKEkFHRU5UX1JPTEVfQ09NUFVURRABEhsKF0FHRU5UX1JPTEVfQ0VQSF9HQVRFV0FZEAISGAoUQUdFTlRfUk9MRV9DTE9VRF9CT1gQAyqcAQoMQ29tbWFuZFN0YXRlEh0KGUNPTU1BTkRfU1RBVEVfVU5TUEVDSUZJRUQQABIZChVDT01NQU5EX1NUQVRFX1JVTk5JTkcQARIbChdDT01NQU5EX1NUQVRFX1NVQ0NFRURFRBACEhgKFENPTU1BTkRfU1RBVEVfRkFJTEVEEAMSGwoXQ09NTUFORF9TVEFURV9DQU5DRUxMRUQQBDKoAQoMQWdlbnRTZXJ2aWNlEksKBkVucm9sbBIfLmVkZ2VodWIuZmxlZXQudjEuRW5yb2xsUmVxdWVzdBogLmVkZ2VodWIuZmxlZXQudjEuRW5yb2xsUmVzcG9uc2USSwoHQ29ubmVjdBIeLmVkZ2VodWIuZmxlZXQudjEuQWdlbnRNZXNzYWdlGhwuZWRnZWh1Yi5mbGVldC52MS5IdWJNZXNzYWdlKAEwAWIGcHJvdG8z", [file_edgehub_fleet_v1_inventory, file_edgehub_fleet_v1_metrics, file_google_protobuf_timestamp]);
+  fileDesc("ChxlZGdlaHViL2ZsZWV0L3YxL2FnZW50LnByb3RvEhBlZGdlaHViLmZsZWV0LnYxInIKDUVucm9sbFJlcXVlc3QSEgoKam9pbl90b2tlbhgBIAEoCRIPCgdjc3JfcGVtGAIgASgJEhAKCGhvc3RuYW1lGAMgASgJEioKBHJvbGUYBCABKA4yHC5lZGdlaHViLmNvbW1vbi52MS5BZ2VudFJvbGUilAEKDkVucm9sbFJlc3BvbnNlEhAKCGFnZW50X2lkGAEgASgJEhcKD2NlcnRpZmljYXRlX3BlbRgCIAEoCRIaChJjYV9jZXJ0aWZpY2F0ZV9wZW0YAyABKAkSOwoXY2VydGlmaWNhdGVfZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoUCCgxBZ2VudE1lc3NhZ2USKAoFaGVsbG8YASABKAsyFy5lZGdlaHViLmZsZWV0LnYxLkhlbGxvSAASMAoJaGVhcnRiZWF0GAIgASgLMhsuZWRnZWh1Yi5mbGVldC52MS5IZWFydGJlYXRIABIsCgdtZXRyaWNzGAMgASgLMhkuZWRnZWh1Yi5mbGVldC52MS5NZXRyaWNzSAASOQoOY29tbWFuZF91cGRhdGUYBCABKAsyHy5lZGdlaHViLmZsZWV0LnYxLkNvbW1hbmRVcGRhdGVIABIoCgVldmVudBgFIAEoCzIXLmVkZ2VodWIuZmxlZXQudjEuRXZlbnRIAEIGCgRraW5kIsYBCgpIdWJNZXNzYWdlEiwKB3dlbGNvbWUYASABKAsyGS5lZGdlaHViLmZsZWV0LnYxLldlbGNvbWVIABIsCgdjb21tYW5kGAIgASgLMhkuZWRnZWh1Yi5mbGVldC52MS5Db21tYW5kSAASKgoGY2FuY2VsGAMgASgLMhguZWRnZWh1Yi5mbGVldC52MS5DYW5jZWxIABIoCgVkcmFpbhgEIAEoCzIXLmVkZ2VodWIuZmxlZXQudjEuRHJhaW5IAEIGCgRraW5kIq8BCgVIZWxsbxIQCghhZ2VudF9pZBgBIAEoCRIqCgRyb2xlGAIgASgOMhwuZWRnZWh1Yi5jb21tb24udjEuQWdlbnRSb2xlEhUKDWFnZW50X3ZlcnNpb24YAyABKAkSLwoJaW52ZW50b3J5GAQgASgLMhwuZWRnZWh1Yi5jb21tb24udjEuSW52ZW50b3J5EiAKGGxhc3RfZmluaXNoZWRfY29tbWFuZF9pZBgFIAEoCSJnCgdXZWxjb21lEhAKCGFnZW50X2lkGAEgASgJEg4KBmh1Yl9pZBgCIAEoCRIdChVoZWFydGJlYXRfaW50ZXJ2YWxfbXMYAyABKA0SGwoTbWV0cmljc19pbnRlcnZhbF9tcxgEIAEoDSJMCglIZWFydGJlYXQSEAoIc2VxdWVuY2UYASABKAQSLQoJc2VuZF90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCI6CgdNZXRyaWNzEi8KBnNhbXBsZRgBIAEoCzIfLmVkZ2VodWIuZmxlZXQudjEuTWV0cmljc1NhbXBsZSKmAQoNQ29tbWFuZFVwZGF0ZRISCgpjb21tYW5kX2lkGAEgASgJEi0KBXN0YXRlGAIgASgOMh4uZWRnZWh1Yi5mbGVldC52MS5Db21tYW5kU3RhdGUSMAoGcmVzdWx0GAUgASgLMiAuZWRnZWh1Yi5jb21tb24udjEuQ29tbWFuZFJlc3VsdBINCgVlcnJvchgEIAEoCUoECAMQBFILcmVzdWx0X2pzb24i+QEKBUV2ZW50EgwKBGtpbmQYASABKAkSMQoIc2V2ZXJpdHkYAiABKA4yHy5lZGdlaHViLmZsZWV0LnYxLkV2ZW50U2V2ZXJpdHkSDwoHbWVzc2FnZRgDIAEoCRI7CgphdHRyaWJ1dGVzGAQgAygLMicuZWRnZWh1Yi5mbGVldC52MS5FdmVudC5BdHRyaWJ1dGVzRW50cnkSLgoKZXZlbnRfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXAaMQoPQXR0cmlidXRlc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAEiogEKB0NvbW1hbmQSEgoKY29tbWFuZF9pZBgBIAEoCRIyCgdwYXlsb2FkGAUgASgLMiEuZWRnZWh1Yi5jb21tb24udjEuQ29tbWFuZFBheWxvYWQSLwoLZXhwaXJlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wSgQIAhADSgQIAxAEUgRraW5kUgxwYXlsb2FkX2pzb24iLAoGQ2FuY2VsEhIKCmNvbW1hbmRfaWQYASABKAkSDgoGcmVhc29uGAIgASgJIjMKBURyYWluEhoKEnJlY29ubmVjdF9hZnRlcl9tcxgBIAEoDRIOCgZyZWFzb24YAiABKAkqnAEKDENvbW1hbmRTdGF0ZRIdChlDT01NQU5EX1NUQVRFX1VOU1BFQ0lGSUVEEAASGQoVQ09NTUFORF9TVEFURV9SVU5OSU5HEAESGwoXQ09NTUFORF9TVEFURV9TVUNDRUVERUQQAhIYChRDT01NQU5EX1NUQVRFX0ZBSUxFRBADEhsKF0NPTU1BTkRfU1RBVEVfQ0FOQ0VMTEVEEAQqgQEKDUV2ZW50U2V2ZXJpdHkSHgoaRVZFTlRfU0VWRVJJVFlfVU5TUEVDSUZJRUQQABIXChNFVkVOVF9TRVZFUklUWV9JTkZPEAESGgoWRVZFTlRfU0VWRVJJVFlfV0FSTklORxACEhsKF0VWRU5UX1NFVkVSSVRZX0NSSVRJQ0FMEAMyqAEKDEFnZW50U2VydmljZRJLCgZFbnJvbGwSHy5lZGdlaHViLmZsZWV0LnYxLkVucm9sbFJlcXVlc3QaIC5lZGdlaHViLmZsZWV0LnYxLkVucm9sbFJlc3BvbnNlEksKB0Nvbm5lY3QSHi5lZGdlaHViLmZsZWV0LnYxLkFnZW50TWVzc2FnZRocLmVkZ2VodWIuZmxlZXQudjEuSHViTWVzc2FnZSgBMAFiBnByb3RvMw", [file_edgehub_common_v1_agent_role, file_edgehub_common_v1_command, file_edgehub_common_v1_inventory, file_edgehub_fleet_v1_metrics, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message edgehub.fleet.v1.EnrollRequest
@@ -44,7 +48,7 @@ export type EnrollRequest = Message<"edgehub.fleet.v1.EnrollRequest"> & {
   /**
    * Must equal the token's role.
    *
-   * @generated from field: edgehub.fleet.v1.AgentRole role = 4;
+   * @generated from field: edgehub.common.v1.AgentRole role = 4;
    */
   role: AgentRole;
 };
@@ -76,9 +80,9 @@ export type EnrollResponse = Message<"edgehub.fleet.v1.EnrollResponse"> & {
   caCertificatePem: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp certificate_expires_at = 4;
+   * @generated from field: google.protobuf.Timestamp certificate_expire_time = 4;
    */
-  certificateExpiresAt?: Timestamp | undefined;
+  certificateExpireTime?: Timestamp | undefined;
 };
 
 /**
@@ -194,7 +198,7 @@ export type Hello = Message<"edgehub.fleet.v1.Hello"> & {
   agentId: string;
 
   /**
-   * @generated from field: edgehub.fleet.v1.AgentRole role = 2;
+   * @generated from field: edgehub.common.v1.AgentRole role = 2;
    */
   role: AgentRole;
 
@@ -204,7 +208,7 @@ export type Hello = Message<"edgehub.fleet.v1.Hello"> & {
   agentVersion: string;
 
   /**
-   * @generated from field: edgehub.fleet.v1.Inventory inventory = 4;
+   * @generated from field: edgehub.common.v1.Inventory inventory = 4;
    */
   inventory?: Inventory | undefined;
 
@@ -267,9 +271,9 @@ export type Heartbeat = Message<"edgehub.fleet.v1.Heartbeat"> & {
   sequence: bigint;
 
   /**
-   * @generated from field: google.protobuf.Timestamp sent_at = 2;
+   * @generated from field: google.protobuf.Timestamp send_time = 2;
    */
-  sentAt?: Timestamp | undefined;
+  sendTime?: Timestamp | undefined;
 };
 
 /**
@@ -311,11 +315,11 @@ export type CommandUpdate = Message<"edgehub.fleet.v1.CommandUpdate"> & {
   state: CommandState;
 
   /**
-   * JSON document produced by the executor on success.
+   * What the executor produced, set when state is SUCCEEDED.
    *
-   * @generated from field: string result_json = 3;
+   * @generated from field: edgehub.common.v1.CommandResult result = 5;
    */
-  resultJson: string;
+  result?: CommandResult | undefined;
 
   /**
    * Human-readable reason on failure or cancellation.
@@ -344,11 +348,9 @@ export type Event = Message<"edgehub.fleet.v1.Event"> & {
   kind: string;
 
   /**
-   * One of info, warning, critical.
-   *
-   * @generated from field: string severity = 2;
+   * @generated from field: edgehub.fleet.v1.EventSeverity severity = 2;
    */
-  severity: string;
+  severity: EventSeverity;
 
   /**
    * @generated from field: string message = 3;
@@ -361,9 +363,11 @@ export type Event = Message<"edgehub.fleet.v1.Event"> & {
   attributes: { [key: string]: string };
 
   /**
-   * @generated from field: google.protobuf.Timestamp occurred_at = 5;
+   * When it happened on the agent.
+   *
+   * @generated from field: google.protobuf.Timestamp event_time = 5;
    */
-  occurredAt?: Timestamp | undefined;
+  eventTime?: Timestamp | undefined;
 };
 
 /**
@@ -385,23 +389,18 @@ export type Command = Message<"edgehub.fleet.v1.Command"> & {
   commandId: string;
 
   /**
-   * Executor name, e.g. "echo" or "collect_inventory".
+   * What to run: the case names the executor, the message is its input.
    *
-   * @generated from field: string kind = 2;
+   * @generated from field: edgehub.common.v1.CommandPayload payload = 5;
    */
-  kind: string;
+  payload?: CommandPayload | undefined;
 
   /**
-   * JSON document given to the executor.
+   * The hub expires the command at this time; the agent gives up then.
    *
-   * @generated from field: string payload_json = 3;
+   * @generated from field: google.protobuf.Timestamp expire_time = 4;
    */
-  payloadJson: string;
-
-  /**
-   * @generated from field: google.protobuf.Timestamp deadline = 4;
-   */
-  deadline?: Timestamp | undefined;
+  expireTime?: Timestamp | undefined;
 };
 
 /**
@@ -458,39 +457,6 @@ export const DrainSchema: GenMessage<Drain> = /*@__PURE__*/
   messageDesc(file_edgehub_fleet_v1_agent, 12);
 
 /**
- * AgentRole is the kind of machine an agent runs on.
- *
- * @generated from enum edgehub.fleet.v1.AgentRole
- */
-export enum AgentRole {
-  /**
-   * @generated from enum value: AGENT_ROLE_UNSPECIFIED = 0;
-   */
-  UNSPECIFIED = 0,
-
-  /**
-   * @generated from enum value: AGENT_ROLE_COMPUTE = 1;
-   */
-  COMPUTE = 1,
-
-  /**
-   * @generated from enum value: AGENT_ROLE_CEPH_GATEWAY = 2;
-   */
-  CEPH_GATEWAY = 2,
-
-  /**
-   * @generated from enum value: AGENT_ROLE_CLOUD_BOX = 3;
-   */
-  CLOUD_BOX = 3,
-}
-
-/**
- * Describes the enum edgehub.fleet.v1.AgentRole.
- */
-export const AgentRoleSchema: GenEnum<AgentRole> = /*@__PURE__*/
-  enumDesc(file_edgehub_fleet_v1_agent, 0);
-
-/**
  * CommandState is what an agent reports about a command it was given.
  *
  * @generated from enum edgehub.fleet.v1.CommandState
@@ -526,6 +492,39 @@ export enum CommandState {
  * Describes the enum edgehub.fleet.v1.CommandState.
  */
 export const CommandStateSchema: GenEnum<CommandState> = /*@__PURE__*/
+  enumDesc(file_edgehub_fleet_v1_agent, 0);
+
+/**
+ * EventSeverity is how much an agent event needs a person's attention.
+ *
+ * @generated from enum edgehub.fleet.v1.EventSeverity
+ */
+export enum EventSeverity {
+  /**
+   * @generated from enum value: EVENT_SEVERITY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: EVENT_SEVERITY_INFO = 1;
+   */
+  INFO = 1,
+
+  /**
+   * @generated from enum value: EVENT_SEVERITY_WARNING = 2;
+   */
+  WARNING = 2,
+
+  /**
+   * @generated from enum value: EVENT_SEVERITY_CRITICAL = 3;
+   */
+  CRITICAL = 3,
+}
+
+/**
+ * Describes the enum edgehub.fleet.v1.EventSeverity.
+ */
+export const EventSeveritySchema: GenEnum<EventSeverity> = /*@__PURE__*/
   enumDesc(file_edgehub_fleet_v1_agent, 1);
 
 /**
