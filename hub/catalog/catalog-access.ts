@@ -1,5 +1,5 @@
 import type { Principal } from "../api/principal.js";
-import type { CatalogStatus, Visibility } from "./catalog-vocabulary.js";
+import type { CatalogStatus, Visibility } from "./catalog-enums.js";
 
 /**
  * Who may see, use and manage images and templates (000 §6.2.1 "模板访问权限验证", applied to

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { HYPERVISOR } from "./catalog-enums.js";
 import { NO_REQUIREMENTS, type ImageRequirements } from "./image-requirements.js";
 
 interface RequirementsRow {
@@ -14,7 +15,8 @@ export async function getImageRequirements(knex: Knex, imageId: string): Promise
   return {
     minCpuCores: r.min_cpu_cores, minMemoryGb: r.min_memory_gb, minStorageGb: r.min_storage_gb,
     recommendedCpuCores: r.recommended_cpu_cores, recommendedMemoryGb: r.recommended_memory_gb, recommendedStorageGb: r.recommended_storage_gb,
-    hypervisorCompatibility: hv,
+    // The jsonb array has no CHECK; a name the enum does not know (written before it existed) is dropped.
+    hypervisorCompatibility: hv.filter(HYPERVISOR.isDbValue),
   };
 }
 

@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import type { Principal } from "../api/principal.js";
 import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
 import type { Image, ImageVersion } from "./image.js";
-import { checkImageRequirements, type InstanceSpec } from "./image-requirements.js";
+import { ImageRequirementsNotMetError, requirementShortfalls, type ImageRequirements, type InstanceSpec, type RequirementShortfall } from "./image-requirements.js";
 import { getImageRequirements } from "./image-requirements-store.js";
 import { getImage, findVisibleImageByName } from "./image-store.js";
 import { parseImageReference } from "./image-tag-rules.js";
@@ -23,23 +23,47 @@ export async function resolveImageReference(knex: Knex, p: Principal, reference:
   return { image, version: await getImageVersion(knex, found.versionId), tag };
 }
 
+export interface RequirementsVerdict {
+  image: Image;
+  version: ImageVersion;
+  requirements: ImageRequirements;
+  /** Empty when `spec` meets every requirement. */
+  shortfalls: RequirementShortfall[];
+}
+
 /**
- * The check other issues call before creating an instance, resizing it or changing its image
- * (000 §9.2): the version must exist; for a new instance it (and its image) must be active; and
- * `spec` must meet the image's minimum in every dimension, else ImageRequirementsNotMetError
- * (failed_precondition) listing each short dimension with its minimum and recommended value.
+ * CheckImageRequirements' answer (000 §9.2): the version must exist; for a new instance it (and
+ * its image) must be active (else failed_precondition VERSION_NOT_ACTIVE / IMAGE_NOT_ACTIVE);
+ * then every dimension in which `spec` falls short of the image's minimum, as a result.
+ */
+export async function imageRequirementsVerdict(
+  knex: Knex, imageVersionId: string, spec: InstanceSpec, options: { newInstance: boolean },
+): Promise<RequirementsVerdict> {
+  const version = await getImageVersion(knex, imageVersionId);
+  const image = await getImage(knex, version.imageId);
+  if (options.newInstance && version.status !== "active") {
+    throw new FailedPreconditionError(`Cannot create an instance from image ${image.name} ${version.versionNumber}: the version is ${version.status}`, {
+      reason: "VERSION_NOT_ACTIVE", metadata: { image_version_id: version.id, status: version.status },
+    });
+  }
+  if (options.newInstance && image.status !== "active") {
+    throw new FailedPreconditionError(`Cannot create an instance from image ${image.name}: the image is ${image.status}`, {
+      reason: "IMAGE_NOT_ACTIVE", metadata: { image_id: image.id, status: image.status },
+    });
+  }
+  const requirements = await getImageRequirements(knex, image.id);
+  return { image, version, requirements, shortfalls: requirementShortfalls(spec, requirements) };
+}
+
+/**
+ * The check other issues call before creating an instance, resizing it or changing its image:
+ * imageRequirementsVerdict, with any shortfall refused as ImageRequirementsNotMetError
+ * (failed_precondition IMAGE_REQUIREMENTS_NOT_MET with a RequirementsNotMet detail).
  */
 export async function checkImageVersionForInstance(
   knex: Knex, imageVersionId: string, spec: InstanceSpec, options: { newInstance: boolean },
 ): Promise<{ image: Image; version: ImageVersion }> {
-  const version = await getImageVersion(knex, imageVersionId);
-  const image = await getImage(knex, version.imageId);
-  if (options.newInstance && version.status !== "active") {
-    throw new FailedPreconditionError(`Cannot create an instance from image ${image.name} ${version.versionNumber}: the version is ${version.status}`);
-  }
-  if (options.newInstance && image.status !== "active") {
-    throw new FailedPreconditionError(`Cannot create an instance from image ${image.name}: the image is ${image.status}`);
-  }
-  checkImageRequirements(`${image.name} ${version.versionNumber}`, spec, await getImageRequirements(knex, image.id));
+  const { image, version, shortfalls } = await imageRequirementsVerdict(knex, imageVersionId, spec, options);
+  if (shortfalls.length > 0) throw new ImageRequirementsNotMetError(`${image.name} ${version.versionNumber}`, shortfalls, version.id);
   return { image, version };
 }

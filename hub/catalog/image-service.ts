@@ -2,139 +2,184 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
-  ImageRequirementsSchema, ImageSchema, ImageService, ImageTagSchema, ImageVersionSchema,
+  ImageRequirementsSchema, ImageSchema, ImageService, ImageTagSchema, ImageVersionSchema, RequirementShortfallSchema, RequirementsNotMetSchema,
   type Image as ImageMessage, type ImageRequirements as RequirementsMessage, type ImageTag as TagMessage, type ImageVersion as VersionMessage,
+  type RequirementShortfall as ShortfallMessage,
 } from "../../gen/edgehub/admin/v1/image_pb.js";
+import { callerOf } from "../api/caller.js";
+import { registerErrorDetail } from "../api/error-details.js";
+import { etagOf } from "../api/etag.js";
+import { updatePaths } from "../api/field-mask.js";
 import { AUTHENTICATED, rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
-import { scopeTenantFilter } from "../api/tenant-scope.js";
-import { principalOf, requestIdOf } from "../api/request-context.js";
-import type { Principal } from "../api/principal.js";
-import type { CatalogCaller, CatalogDeps } from "./catalog-deps.js";
-import { ARCHITECTURES, CATALOG_STATUSES, IMAGE_TYPES, VISIBILITIES, parseEnum, parseOptionalEnum } from "./catalog-vocabulary.js";
-import { parsePage } from "./catalog-page.js";
+import { principalOf } from "../api/request-context.js";
+import { optionalId, requireId } from "../api/resource-id.js";
+import { InvalidArgumentError } from "../domain/errors.js";
+import type { CatalogDeps } from "./catalog-deps.js";
+import {
+  ARCHITECTURE, HYPERVISOR, IMAGE_STATUS, IMAGE_TYPE, IMAGE_VERSION_STATUS, IMAGE_VISIBILITY, REQUIREMENT_DIMENSION, TAG_KIND, type CatalogStatus,
+} from "./catalog-enums.js";
+import { idKeyedPage, tenantFilter } from "./catalog-requests.js";
 import type { Image, ImageTag, ImageVersion } from "./image.js";
-import { createImage, deleteImage, setImageRequirements, setImageStatus, updateImageFields } from "./image-operations.js";
-import { checkImageVersionForInstance } from "./image-resolution.js";
-import type { ImageRequirements } from "./image-requirements.js";
+import { changeImageStatus, createImage, deleteImage, setImageRequirements, updateImageFields } from "./image-operations.js";
+import { ImageRequirementsNotMetError, type ImageRequirements, type RequirementShortfall } from "./image-requirements.js";
 import { getImageRequirements } from "./image-requirements-store.js";
-import { getVisibleImage, listImages } from "./image-store.js";
+import { imageRequirementsVerdict } from "./image-resolution.js";
+import { getVisibleImage, listImages, type ImageFields } from "./image-store.js";
 import { getImageVersion } from "./image-version-store.js";
 import { imageVersionHandlers } from "./image-version-service.js";
 
-const MANAGE = rolesAllowed("admin", "tenant_admin");
+// ---- image domain objects ⇄ wire messages (image-version-service.ts uses them too) ----
 
-export const imageServicePolicy: ServicePolicy<typeof ImageService> = {
-  createImage: MANAGE, getImage: AUTHENTICATED, listImages: AUTHENTICATED, updateImage: MANAGE, setImageStatus: MANAGE, deleteImage: MANAGE,
-  publishImageVersion: MANAGE, getImageVersion: AUTHENTICATED, listImageVersions: AUTHENTICATED, deprecateImageVersion: MANAGE,
-  archiveImageVersion: MANAGE, rollbackImage: MANAGE, setDefaultImageVersion: MANAGE, getImageVersionUsage: rolesAllowed("admin", "tenant_admin", "operator"),
-  setImageTag: MANAGE, deleteImageTag: MANAGE, listImageTags: AUTHENTICATED, resolveImage: AUTHENTICATED,
-  setImageRequirements: MANAGE, getImageRequirements: AUTHENTICATED, checkImageRequirements: AUTHENTICATED,
-};
-
-/** A list's tenant_id filter: empty means no filter (platform items included); another tenant's id is not_found for tenant-scoped callers. */
-export function tenantFilter(p: Principal, requested: string): string | undefined {
-  return requested === "" ? undefined : (scopeTenantFilter(p, requested) ?? undefined);
-}
-
-export function callerOf(ctx: HandlerContext): CatalogCaller {
-  return { principal: principalOf(ctx), requestId: requestIdOf(ctx) };
-}
+const time = (d: Date | null) => (d ? timestampFromDate(d) : undefined);
 
 export function imageMessage(i: Image): ImageMessage {
   return create(ImageSchema, {
-    id: i.id, name: i.name, description: i.description, imageType: i.imageType, baseOs: i.baseOs, osVersion: i.osVersion,
-    architecture: i.architecture, sizeGb: i.sizeGb, visibility: i.visibility, status: i.status, fileServerId: i.fileServerId,
-    filePath: i.filePath, checksumMd5: i.checksumMd5, ownerId: i.ownerId, tenantId: i.tenantId ?? "",
-    createdAt: timestampFromDate(i.createdAt), updatedAt: timestampFromDate(i.updatedAt), createdBy: i.createdBy ?? "", updatedBy: i.updatedBy ?? "",
+    id: i.id, name: i.name, description: i.description, imageType: IMAGE_TYPE.fromDb(i.imageType), baseOs: i.baseOs, osVersion: i.osVersion,
+    architecture: ARCHITECTURE.fromDb(i.architecture), sizeGb: i.sizeGb, visibility: IMAGE_VISIBILITY.fromDb(i.visibility),
+    status: IMAGE_STATUS.fromDb(i.status), fileServerId: i.fileServerId, filePath: i.filePath, checksumMd5: i.checksumMd5,
+    ownerId: i.ownerId, tenantId: i.tenantId ?? "", createTime: time(i.createdAt), updateTime: time(i.updatedAt),
+    creatorId: i.createdBy ?? "", updaterId: i.updatedBy ?? "", etag: etagOf(i),
   });
 }
 
+/** `tags` may hold tags of other versions too; only this version's are shown. */
 export function versionMessage(v: ImageVersion, tags: readonly ImageTag[] = []): VersionMessage {
   return create(ImageVersionSchema, {
     id: v.id, imageId: v.imageId, versionNumber: v.versionNumber, versionName: v.versionName, parentVersionId: v.parentVersionId ?? "",
-    sizeGb: v.sizeGb, filePath: v.filePath, checksumMd5: v.checksumMd5, releaseNotes: v.releaseNotes, status: v.status,
+    sizeGb: v.sizeGb, filePath: v.filePath, checksumMd5: v.checksumMd5, releaseNotes: v.releaseNotes, status: IMAGE_VERSION_STATUS.fromDb(v.status),
     isLatest: v.isLatest, isDefault: v.isDefault, tags: tags.filter((t) => t.versionId === v.id).map((t) => t.tagName),
-    ...(v.deprecatedAt ? { deprecatedAt: timestampFromDate(v.deprecatedAt) } : {}),
-    ...(v.archivedAt ? { archivedAt: timestampFromDate(v.archivedAt) } : {}),
-    createdAt: timestampFromDate(v.createdAt), createdBy: v.createdBy ?? "",
+    deprecateTime: time(v.deprecatedAt), archiveTime: time(v.archivedAt), createTime: time(v.createdAt), creatorId: v.createdBy ?? "",
+    updateTime: time(v.updatedAt), etag: etagOf(v),
   });
 }
 
 export function tagMessage(t: ImageTag, versionNumber: string): TagMessage {
   return create(ImageTagSchema, {
-    imageId: t.imageId, tagName: t.tagName, kind: t.kind, immutable: t.isImmutable, versionId: t.versionId, versionNumber,
-    updatedAt: timestampFromDate(t.updatedAt),
+    id: t.id, imageId: t.imageId, tagName: t.tagName, kind: TAG_KIND.fromDb(t.kind), immutable: t.isImmutable, versionId: t.versionId, versionNumber,
+    createTime: time(t.createdAt), updateTime: time(t.updatedAt), etag: etagOf(t),
   });
 }
 
 export function requirementsMessage(r: ImageRequirements): RequirementsMessage {
-  return create(ImageRequirementsSchema, { ...r, hypervisorCompatibility: [...r.hypervisorCompatibility] });
+  return create(ImageRequirementsSchema, { ...r, hypervisorCompatibility: r.hypervisorCompatibility.map((h) => HYPERVISOR.fromDb(h)) });
 }
 
-export function requirementsFromMessage(m: RequirementsMessage | undefined): ImageRequirements {
+/** `field` is the request field holding the requirements; zero values mean "no requirement". */
+export function requirementsFromMessage(m: RequirementsMessage | undefined, field: string): ImageRequirements {
   return {
     minCpuCores: m?.minCpuCores ?? 0, minMemoryGb: m?.minMemoryGb ?? 0, minStorageGb: m?.minStorageGb ?? 0,
     recommendedCpuCores: m?.recommendedCpuCores ?? 0, recommendedMemoryGb: m?.recommendedMemoryGb ?? 0,
-    recommendedStorageGb: m?.recommendedStorageGb ?? 0, hypervisorCompatibility: [...(m?.hypervisorCompatibility ?? [])],
+    recommendedStorageGb: m?.recommendedStorageGb ?? 0,
+    hypervisorCompatibility: (m?.hypervisorCompatibility ?? []).map((h, i) => HYPERVISOR.toDb(`${field}.hypervisor_compatibility[${i}]`, h)),
   };
+}
+
+export function shortfallMessage(s: RequirementShortfall): ShortfallMessage {
+  const dimension = REQUIREMENT_DIMENSION.fromDb(s.dimension);
+  if (s.dimension === "hypervisor") {
+    return create(RequirementShortfallSchema, {
+      dimension, requestedHypervisor: HYPERVISOR.fromDb(s.requested), supportedHypervisors: s.supported.map((h) => HYPERVISOR.fromDb(h)),
+    });
+  }
+  return create(RequirementShortfallSchema, { dimension, requested: s.requested, minimum: s.minimum, recommended: s.recommended });
+}
+
+const MANAGE = rolesAllowed("admin", "tenant_admin");
+
+export const imageServicePolicy: ServicePolicy<typeof ImageService> = {
+  createImage: MANAGE, getImage: AUTHENTICATED, listImages: AUTHENTICATED, updateImage: MANAGE, deprecateImage: MANAGE, activateImage: MANAGE,
+  archiveImage: MANAGE, deleteImage: MANAGE, publishImageVersion: MANAGE, getImageVersion: AUTHENTICATED, listImageVersions: AUTHENTICATED,
+  deprecateImageVersion: MANAGE, archiveImageVersion: MANAGE, rollbackImage: MANAGE, setDefaultImageVersion: MANAGE,
+  getImageVersionUsage: rolesAllowed("admin", "tenant_admin", "operator"), setImageTag: MANAGE, deleteImageTag: MANAGE,
+  listImageTags: AUTHENTICATED, resolveImage: AUTHENTICATED, setImageRequirements: MANAGE, getImageRequirements: AUTHENTICATED,
+  checkImageRequirements: AUTHENTICATED,
+};
+
+// Instance creation (another feature) refuses short specs with this error; clients get the shortfalls typed.
+registerErrorDetail(ImageRequirementsNotMetError, (err) => [{
+  desc: RequirementsNotMetSchema,
+  value: create(RequirementsNotMetSchema, { imageVersionId: err.imageVersionId, shortfalls: err.shortfalls.map(shortfallMessage) }),
+}]);
+
+const UPDATABLE = ["name", "description", "base_os", "os_version", "size_gb", "visibility", "file_server_id", "file_path", "checksum_md5"] as const;
+
+/** The masked fields of an UpdateImage request, as domain values. */
+function imagePatch(i: ImageMessage, paths: ReadonlySet<(typeof UPDATABLE)[number]>): Partial<ImageFields> {
+  const patch: Partial<ImageFields> = {};
+  for (const path of paths) {
+    switch (path) {
+      case "name": patch.name = i.name; break;
+      case "description": patch.description = i.description; break;
+      case "base_os": patch.baseOs = i.baseOs; break;
+      case "os_version": patch.osVersion = i.osVersion; break;
+      case "size_gb": patch.sizeGb = i.sizeGb; break;
+      case "visibility": patch.visibility = IMAGE_VISIBILITY.toDb("image.visibility", i.visibility); break;
+      case "file_server_id": patch.fileServerId = i.fileServerId; break;
+      case "file_path": patch.filePath = i.filePath; break;
+      case "checksum_md5": patch.checksumMd5 = i.checksumMd5; break;
+    }
+  }
+  return patch;
 }
 
 export function createImageService(deps: CatalogDeps): ServiceImpl<typeof ImageService> {
   const { knex } = deps;
+  const caller = (ctx: HandlerContext) => callerOf(ctx, deps.clock);
+  const status = async (id: string, ctx: HandlerContext, to: CatalogStatus) => ({ image: imageMessage(await changeImageStatus(deps, caller(ctx), requireId("id", id), to)) });
   return {
     async createImage(req, ctx) {
-      const image = await createImage(deps, callerOf(ctx), {
-        name: req.name, description: req.description, imageType: parseEnum("image_type", req.imageType, IMAGE_TYPES),
-        baseOs: req.baseOs, osVersion: req.osVersion, architecture: parseEnum("architecture", req.architecture || "x86_64", ARCHITECTURES),
-        sizeGb: req.sizeGb, visibility: parseEnum("visibility", req.visibility || "private", VISIBILITIES), fileServerId: req.fileServerId,
-        filePath: req.filePath, checksumMd5: req.checksumMd5, tenantId: req.tenantId || null,
-        ...(req.requirements ? { requirements: requirementsFromMessage(req.requirements) } : {}),
+      const i = req.image ?? create(ImageSchema);
+      const image = await createImage(deps, caller(ctx), {
+        name: i.name, description: i.description, imageType: IMAGE_TYPE.toDb("image.image_type", i.imageType), baseOs: i.baseOs, osVersion: i.osVersion,
+        architecture: i.architecture === 0 ? "x86_64" : ARCHITECTURE.toDb("image.architecture", i.architecture), sizeGb: i.sizeGb,
+        visibility: i.visibility === 0 ? "private" : IMAGE_VISIBILITY.toDb("image.visibility", i.visibility), fileServerId: i.fileServerId,
+        filePath: i.filePath, checksumMd5: i.checksumMd5, tenantId: optionalId("image.tenant_id", i.tenantId),
+        ...(req.requirements ? { requirements: requirementsFromMessage(req.requirements, "requirements") } : {}),
       });
       return { image: imageMessage(image) };
     },
     async getImage(req, ctx) {
-      const image = await getVisibleImage(knex, req.id, principalOf(ctx));
+      const image = await getVisibleImage(knex, requireId("id", req.id), principalOf(ctx));
       return { image: imageMessage(image), requirements: requirementsMessage(await getImageRequirements(knex, image.id)) };
     },
     async listImages(req, ctx) {
       const page = await listImages(knex, principalOf(ctx), {
-        imageType: parseOptionalEnum("image_type", req.imageType, IMAGE_TYPES), baseOs: req.baseOs || undefined,
-        visibility: parseOptionalEnum("visibility", req.visibility, VISIBILITIES), status: parseOptionalEnum("status", req.status, CATALOG_STATUSES),
+        imageType: IMAGE_TYPE.toDbFilter("image_type", req.imageType) ?? undefined, baseOs: req.baseOs || undefined,
+        visibility: IMAGE_VISIBILITY.toDbFilter("visibility", req.visibility) ?? undefined, status: IMAGE_STATUS.toDbFilter("status", req.status) ?? undefined,
         tenantId: tenantFilter(principalOf(ctx), req.tenantId),
-      }, parsePage(req.pageSize, req.pageToken));
+      }, idKeyedPage(req.pageSize, req.pageToken));
       return { images: page.items.map(imageMessage), nextPageToken: page.nextPageToken };
     },
     async updateImage(req, ctx) {
-      const patch = {
-        name: req.name, description: req.description, baseOs: req.baseOs, osVersion: req.osVersion, sizeGb: req.sizeGb,
-        visibility: req.visibility === undefined ? undefined : parseEnum("visibility", req.visibility, VISIBILITIES),
-        fileServerId: req.fileServerId, filePath: req.filePath, checksumMd5: req.checksumMd5,
-      };
-      const defined = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
-      return { image: imageMessage(await updateImageFields(deps, callerOf(ctx), req.id, defined)) };
+      if (!req.image) throw new InvalidArgumentError("image", "is required");
+      const id = requireId("image.id", req.image.id);
+      const patch = imagePatch(req.image, updatePaths(req.updateMask, UPDATABLE));
+      return { image: imageMessage(await updateImageFields(deps, caller(ctx), id, patch, req.image.etag)) };
     },
-    async setImageStatus(req, ctx) {
-      return { image: imageMessage(await setImageStatus(deps, callerOf(ctx), req.id, parseEnum("status", req.status, CATALOG_STATUSES))) };
-    },
+    deprecateImage: (req, ctx) => status(req.id, ctx, "deprecated"),
+    activateImage: (req, ctx) => status(req.id, ctx, "active"),
+    archiveImage: (req, ctx) => status(req.id, ctx, "archived"),
     async deleteImage(req, ctx) {
-      await deleteImage(deps, callerOf(ctx), req.id);
+      await deleteImage(deps, caller(ctx), requireId("id", req.id));
       return {};
     },
     async setImageRequirements(req, ctx) {
-      const saved = await setImageRequirements(deps, callerOf(ctx), req.imageId, requirementsFromMessage(req.requirements));
+      const imageId = requireId("image_id", req.imageId);
+      const saved = await setImageRequirements(deps, caller(ctx), imageId, requirementsFromMessage(req.requirements, "requirements"));
       return { requirements: requirementsMessage(saved) };
     },
     async getImageRequirements(req, ctx) {
-      const image = await getVisibleImage(knex, req.imageId, principalOf(ctx));
+      const image = await getVisibleImage(knex, requireId("image_id", req.imageId), principalOf(ctx));
       return { requirements: requirementsMessage(await getImageRequirements(knex, image.id)) };
     },
     async checkImageRequirements(req, ctx) {
-      const version = await getImageVersion(knex, req.imageVersionId);
+      const version = await getImageVersion(knex, requireId("image_version_id", req.imageVersionId));
       await getVisibleImage(knex, version.imageId, principalOf(ctx));
-      const { image } = await checkImageVersionForInstance(knex, version.id, {
-        cpuCores: req.cpuCores, memoryGb: req.memoryGb, storageGb: req.storageGb, ...(req.hypervisor ? { hypervisor: req.hypervisor } : {}),
+      const hypervisor = HYPERVISOR.toDbFilter("hypervisor", req.hypervisor);
+      const verdict = await imageRequirementsVerdict(knex, version.id, {
+        cpuCores: req.cpuCores, memoryGb: req.memoryGb, storageGb: req.storageGb, ...(hypervisor ? { hypervisor } : {}),
       }, { newInstance: req.newInstance });
-      return { requirements: requirementsMessage(await getImageRequirements(knex, image.id)) };
+      return { met: verdict.shortfalls.length === 0, shortfalls: verdict.shortfalls.map(shortfallMessage), requirements: requirementsMessage(verdict.requirements) };
     },
     ...imageVersionHandlers(deps),
   };

@@ -1,8 +1,8 @@
 import type { Knex } from "knex";
 import type { Principal } from "../api/principal.js";
 import { NotFoundError } from "../domain/errors.js";
-import type { Architecture, CatalogStatus, ImageType, Visibility } from "./catalog-vocabulary.js";
-import { isUuid, pageOf, type PageRequest } from "./catalog-page.js";
+import { pageOf, type Page, type PageRequest } from "../api/page-token.js";
+import type { Architecture, CatalogStatus, ImageType, Visibility } from "./catalog-enums.js";
 import { whereVisibleTo } from "./catalog-visibility-query.js";
 import type { Image } from "./image.js";
 
@@ -53,9 +53,8 @@ export async function insertImage(trx: Knex, image: ImageFields & { id: string; 
   return toImage(row as ImageRow);
 }
 
-/** A live image by id, locked FOR UPDATE when `forUpdate`; NotFoundError otherwise (also for malformed ids). */
+/** A live image by (well-formed) id, locked FOR UPDATE when `forUpdate`; NotFoundError otherwise. */
 export async function getImage(knex: Knex, id: string, options: { forUpdate?: boolean } = {}): Promise<Image> {
-  if (!isUuid(id)) throw new NotFoundError("image", id);
   const q = knex("images").where("images.id", id).whereNull("images.deleted_at").first(COLUMNS);
   const row = (await (options.forUpdate ? q.forUpdate() : q)) as ImageRow | undefined;
   if (!row) throw new NotFoundError("image", id);
@@ -64,7 +63,6 @@ export async function getImage(knex: Knex, id: string, options: { forUpdate?: bo
 
 /** A live image by id as `p` may see it; an invisible one is not_found, like a missing one. */
 export async function getVisibleImage(knex: Knex, id: string, p: Principal): Promise<Image> {
-  if (!isUuid(id)) throw new NotFoundError("image", id);
   const q = knex("images").where("images.id", id).whereNull("images.deleted_at");
   const row = (await whereVisibleTo(knex, q, "images", p).first(COLUMNS)) as ImageRow | undefined;
   if (!row) throw new NotFoundError("image", id);
@@ -90,16 +88,17 @@ export interface ImageFilter {
   tenantId?: string;
 }
 
-export async function listImages(knex: Knex, p: Principal, filter: ImageFilter, page: PageRequest): Promise<{ items: Image[]; nextPageToken: string }> {
+/** Creation order (UUIDv7 ids); the page key is the id. */
+export async function listImages(knex: Knex, p: Principal, filter: ImageFilter, page: PageRequest): Promise<Page<Image>> {
   const q = knex("images").whereNull("images.deleted_at");
   if (filter.imageType) q.where("images.image_type", filter.imageType);
   if (filter.baseOs) q.whereRaw("lower(images.base_os) = lower(?)", [filter.baseOs]);
   if (filter.visibility) q.where("images.visibility", filter.visibility);
   if (filter.status) q.where("images.status", filter.status);
   if (filter.tenantId) q.where("images.tenant_id", filter.tenantId);
-  if (page.afterId) q.where("images.id", ">", page.afterId);
+  if (page.after) q.where("images.id", ">", page.after[0]!);
   const rows = (await whereVisibleTo(knex, q, "images", p).select(COLUMNS).orderBy("images.id").limit(page.pageSize + 1)) as ImageRow[];
-  return pageOf(rows.map(toImage), page);
+  return pageOf(rows.map(toImage), page, (i) => [i.id]);
 }
 
 export async function updateImage(trx: Knex, id: string, patch: Partial<ImageFields> & { status?: CatalogStatus }, actorId: string, now: Date): Promise<Image> {

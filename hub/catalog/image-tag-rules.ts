@@ -1,5 +1,5 @@
 import { FailedPreconditionError, InvalidArgumentError } from "../domain/errors.js";
-import type { CatalogStatus } from "./catalog-vocabulary.js";
+import type { CatalogStatus, TagKind } from "./catalog-enums.js";
 import { looksLikeSemver } from "./semver.js";
 
 /**
@@ -8,7 +8,6 @@ import { looksLikeSemver } from "./semver.js";
  * names (`production`, `golden-image`). All but version tags are mutable.
  */
 export const SYSTEM_TAGS = ["latest", "stable", "dev", "lts"] as const;
-export type TagKind = "system" | "version" | "custom";
 
 export const LATEST_TAG = "latest";
 
@@ -45,13 +44,17 @@ export interface ExistingTag {
 /** Refuses moving (or deleting) an immutable tag; moving it to where it already points is a no-op, not an error. */
 export function assertTagMovable(tag: ExistingTag, targetVersionId: string | null): void {
   if (!tag.isImmutable || tag.versionId === targetVersionId) return;
-  throw new FailedPreconditionError(`Cannot ${targetVersionId === null ? "delete" : "re-point"} tag ${tag.tagName}: version tags are immutable`);
+  throw new FailedPreconditionError(`Cannot ${targetVersionId === null ? "delete" : "re-point"} tag ${tag.tagName}: version tags are immutable`, {
+    reason: "TAG_IMMUTABLE", metadata: { tag: tag.tagName },
+  });
 }
 
 /** Mutable tags point only at active versions: a deprecated version may not be reached through them (000 §6.4.3). */
 export function assertTagTarget(tagName: string, version: { versionNumber: string; status: CatalogStatus }): void {
   if (version.status !== "active") {
-    throw new FailedPreconditionError(`Cannot point tag ${tagName} at version ${version.versionNumber}: the version is ${version.status}`);
+    throw new FailedPreconditionError(`Cannot point tag ${tagName} at version ${version.versionNumber}: the version is ${version.status}`, {
+      reason: "VERSION_NOT_ACTIVE", metadata: { version_number: version.versionNumber, status: version.status },
+    });
   }
 }
 

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { ImageTag } from "./image.js";
-import type { TagKind } from "./image-tag-rules.js";
+import { pageOf, type Page, type PageRequest } from "../api/page-token.js";
+import type { TagKind } from "./catalog-enums.js";
 
 const COLUMNS = ["id", "image_id", "version_id", "tag_name", "tag_kind", "is_immutable", "created_at", "updated_at"];
 
@@ -50,8 +51,19 @@ export async function dropMutableTagsOf(trx: Knex, versionId: string, actorId: s
   return rows.map((r) => r.tag_name).sort();
 }
 
-export async function listTags(knex: Knex, imageId: string, versionId?: string): Promise<ImageTag[]> {
+/** Live tags of an image, by name; only those on `versionIds` when given. */
+export async function listTags(knex: Knex, imageId: string, versionIds?: readonly string[]): Promise<ImageTag[]> {
   const q = knex("image_tags").where({ image_id: imageId }).whereNull("deleted_at");
-  if (versionId) q.where({ version_id: versionId });
+  if (versionIds) q.whereIn("version_id", versionIds);
   return ((await q.select(COLUMNS).orderBy("tag_name")) as TagRow[]).map(toTag);
+}
+
+/** A page of an image's live tags with the number of the version each points at; the key is the (unique) tag name. */
+export async function listTagsPage(knex: Knex, imageId: string, page: PageRequest): Promise<Page<{ tag: ImageTag; versionNumber: string }>> {
+  const q = knex("image_tags as t").join("image_versions as v", "v.id", "t.version_id")
+    .where("t.image_id", imageId).whereNull("t.deleted_at");
+  // COLLATE "C": byte order, so the keyset comparison and the ORDER BY agree on every server.
+  if (page.after) q.whereRaw(`t.tag_name COLLATE "C" > ?`, [page.after[0]!]);
+  const rows = (await q.select([...COLUMNS.map((c) => `t.${c}`), "v.version_number"]).orderByRaw(`t.tag_name COLLATE "C"`).limit(page.pageSize + 1)) as (TagRow & { version_number: string })[];
+  return pageOf(rows.map((r) => ({ tag: toTag(r), versionNumber: r.version_number })), page, (x) => [x.tag.tagName]);
 }

@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from "../domain/errors.js";
-import { ARCHITECTURES, IMAGE_TYPES, VISIBILITIES, parseEnum } from "./catalog-vocabulary.js";
 import type { ImageFields } from "./image-store.js";
 
 const MD5 = /^[0-9a-f]{32}$/;
@@ -22,14 +21,14 @@ export function validateSize(field: string, sizeGb: number): number {
   return sizeGb;
 }
 
-/** Validates image fields a caller supplies (all of them on create, the present ones on update). */
-export function validateImageFields<T extends Partial<ImageFields>>(f: T): T {
-  if (f.name !== undefined) validateImageName("name", f.name);
-  if (f.imageType !== undefined) parseEnum("image_type", f.imageType, IMAGE_TYPES);
-  if (f.architecture !== undefined) parseEnum("architecture", f.architecture, ARCHITECTURES);
-  if (f.visibility !== undefined) parseEnum("visibility", f.visibility, VISIBILITIES);
-  if (f.sizeGb !== undefined) validateSize("size_gb", f.sizeGb);
-  if (f.checksumMd5 !== undefined) validateChecksum("checksum_md5", f.checksumMd5);
-  if (f.description !== undefined && f.description.length > 4000) throw new InvalidArgumentError("description", "is longer than 4000 characters");
+/**
+ * Validates image fields a caller supplies (all of them on create, the present ones on update);
+ * `prefix` is the request field holding the image. Enum fields arrive typed (catalog-enums.ts).
+ */
+export function validateImageFields<T extends Partial<ImageFields>>(f: T, prefix = "image."): T {
+  if (f.name !== undefined) validateImageName(`${prefix}name`, f.name);
+  if (f.sizeGb !== undefined) validateSize(`${prefix}size_gb`, f.sizeGb);
+  if (f.checksumMd5 !== undefined) validateChecksum(`${prefix}checksum_md5`, f.checksumMd5);
+  if (f.description !== undefined && f.description.length > 4000) throw new InvalidArgumentError(`${prefix}description`, "is longer than 4000 characters");
   return f;
 }

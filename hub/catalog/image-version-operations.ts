@@ -1,8 +1,9 @@
 import type { Knex } from "knex";
-import { recordAudit } from "../audit/audit-writer.js";
+import type { Caller } from "../api/caller.js";
+import { recordChange } from "../audit/record-change.js";
 import { newId } from "../db/ids.js";
 import { AlreadyExistsError, FailedPreconditionError, InvalidArgumentError, NotFoundError } from "../domain/errors.js";
-import type { CatalogCaller, CatalogDeps } from "./catalog-deps.js";
+import type { CatalogDeps } from "./catalog-deps.js";
 import type { Image, ImageTag, ImageVersion } from "./image.js";
 import { imageForManagement } from "./image-operations.js";
 import { LATEST_TAG, assertTagMovable, assertTagTarget, refuseNewVersionTag, validateTagName } from "./image-tag-rules.js";
@@ -33,13 +34,12 @@ export interface PublishVersionInput {
 
 type Audit = { action: string; before?: unknown; after?: unknown };
 
-async function audited<T>(deps: CatalogDeps, caller: CatalogCaller, imageId: string, fn: (trx: Knex.Transaction, image: Image, now: Date) => Promise<{ result: T; audit: Audit }>): Promise<T> {
+async function audited<T>(deps: CatalogDeps, caller: Caller, imageId: string, fn: (trx: Knex.Transaction, image: Image, now: Date) => Promise<{ result: T; audit: Audit }>): Promise<T> {
   return deps.knex.transaction(async (trx) => {
     // Locking the image serialises every version and tag change of that image.
     const image = await imageForManagement(trx, caller, imageId);
-    const now = deps.clock.now();
-    const { result, audit } = await fn(trx, image, now);
-    await recordAudit(trx, { actor: caller.principal, tenantId: image.tenantId, targetType: "image", targetId: imageId, requestId: caller.requestId, at: now, ...audit });
+    const { result, audit } = await fn(trx, image, caller.at);
+    await recordChange(trx, caller, { tenantId: image.tenantId, targetType: "image", targetId: imageId, ...audit });
     return result;
   });
 }
@@ -59,13 +59,15 @@ async function pointTag(trx: Knex.Transaction, image: Image, tagName: string, ve
 }
 
 /** 000 §6.4.3 "发布新版本": the version, its immutable version tag, and optionally `latest`. */
-export async function publishImageVersion(deps: CatalogDeps, caller: CatalogCaller, imageId: string, input: PublishVersionInput): Promise<ImageVersion> {
+export async function publishImageVersion(deps: CatalogDeps, caller: Caller, imageId: string, input: PublishVersionInput): Promise<ImageVersion> {
   const requested = input.versionNumber === "" ? undefined : parseSemver("version_number", input.versionNumber);
   validateSize("size_gb", input.sizeGb);
   validateChecksum("checksum_md5", input.checksumMd5);
   if (input.versionName.length > 100) throw new InvalidArgumentError("version_name", "is longer than 100 characters");
   return audited(deps, caller, imageId, async (trx, image, now) => {
-    if (image.status !== "active") throw new FailedPreconditionError(`Cannot publish a version of image ${image.name}: the image is ${image.status}`);
+    if (image.status !== "active") {
+      throw new FailedPreconditionError(`Cannot publish a version of image ${image.name}: the image is ${image.status}`, { reason: "IMAGE_NOT_ACTIVE", metadata: { status: image.status } });
+    }
     const existing = await listImageVersions(trx, imageId);
     // 000 §6.4.3 "自动递增版本号（或用户指定）": no number means the patch after the highest one.
     const version = requested ?? (existing[0] ? bumpPatch(parseSemver("version_number", existing[0].versionNumber)) : parseSemver("version_number", FIRST_IMAGE_VERSION));
@@ -89,7 +91,7 @@ export async function publishImageVersion(deps: CatalogDeps, caller: CatalogCall
 }
 
 /** Sets a system or custom tag (re-pointing it if it exists); version tags only "move" to where they already point. */
-export async function setImageTag(deps: CatalogDeps, caller: CatalogCaller, imageId: string, tagName: string, versionId: string): Promise<ImageTag> {
+export async function setImageTag(deps: CatalogDeps, caller: Caller, imageId: string, tagName: string, versionId: string): Promise<ImageTag> {
   const kind = validateTagName("tag_name", tagName);
   return audited(deps, caller, imageId, async (trx, image, now) => {
     const version = await getImageVersion(trx, versionId, { imageId });
@@ -104,7 +106,7 @@ export async function setImageTag(deps: CatalogDeps, caller: CatalogCaller, imag
   });
 }
 
-export async function deleteImageTag(deps: CatalogDeps, caller: CatalogCaller, imageId: string, tagName: string): Promise<void> {
+export async function deleteImageTag(deps: CatalogDeps, caller: Caller, imageId: string, tagName: string): Promise<void> {
   validateTagName("tag_name", tagName);
   await audited(deps, caller, imageId, async (trx, _image, now) => {
     const existing = await findTagForUpdate(trx, imageId, tagName);
@@ -123,10 +125,12 @@ async function deprecateIn(trx: Knex.Transaction, version: ImageVersion, actorId
 }
 
 /** 000 §6.4.3 "版本废弃": new instances are refused (image-version-usage.ts); running ones keep it. */
-export async function deprecateImageVersion(deps: CatalogDeps, caller: CatalogCaller, imageId: string, versionId: string): Promise<{ version: ImageVersion; droppedTags: string[] }> {
+export async function deprecateImageVersion(deps: CatalogDeps, caller: Caller, imageId: string, versionId: string): Promise<{ version: ImageVersion; droppedTags: string[] }> {
   return audited(deps, caller, imageId, async (trx, _image, now) => {
     const version = await getImageVersion(trx, versionId, { imageId, forUpdate: true });
-    if (version.status === "archived") throw new FailedPreconditionError(`Cannot deprecate image version ${version.versionNumber}: it is archived`);
+    if (version.status === "archived") {
+      throw new FailedPreconditionError(`Cannot deprecate image version ${version.versionNumber}: it is archived`, { reason: "VERSION_ARCHIVED", metadata: { image_version_id: versionId } });
+    }
     if (version.status === "deprecated") return { result: { version, droppedTags: [] }, audit: { action: "image.deprecate_version", after: { versionId, unchanged: true } } };
     const result = await deprecateIn(trx, version, caller.principal.userId, now);
     return { result, audit: { action: "image.deprecate_version", before: { versionId, status: version.status }, after: { versionId, status: "deprecated", droppedTags: result.droppedTags } } };
@@ -134,7 +138,7 @@ export async function deprecateImageVersion(deps: CatalogDeps, caller: CatalogCa
 }
 
 /** 000 §6.4.3 "版本回滚": `latest` moves back to `toVersionId` and the version it left is deprecated. */
-export async function rollbackImage(deps: CatalogDeps, caller: CatalogCaller, imageId: string, toVersionId: string): Promise<{ latest: ImageVersion; deprecated: ImageVersion }> {
+export async function rollbackImage(deps: CatalogDeps, caller: Caller, imageId: string, toVersionId: string): Promise<{ latest: ImageVersion; deprecated: ImageVersion }> {
   return audited(deps, caller, imageId, async (trx, image, now) => {
     const target = await getImageVersion(trx, toVersionId, { imageId, forUpdate: true });
     const current = (await listImageVersions(trx, imageId)).find((v) => v.isLatest);
@@ -148,7 +152,7 @@ export async function rollbackImage(deps: CatalogDeps, caller: CatalogCaller, im
 }
 
 /** 000 §6.4.3 "版本归档": deprecated, unused, deprecated ≥ 6 months; the row (metadata) stays. */
-export async function archiveImageVersion(deps: CatalogDeps, caller: CatalogCaller, imageId: string, versionId: string): Promise<ImageVersion> {
+export async function archiveImageVersion(deps: CatalogDeps, caller: Caller, imageId: string, versionId: string): Promise<ImageVersion> {
   return audited(deps, caller, imageId, async (trx, _image, now) => {
     // FOR UPDATE here against FOR SHARE in recordImageVersionUse: no instance can start using it meanwhile.
     const version = await getImageVersion(trx, versionId, { imageId, forUpdate: true });
@@ -159,10 +163,12 @@ export async function archiveImageVersion(deps: CatalogDeps, caller: CatalogCall
 }
 
 /** The version used when an instance names none (template-use.ts); only an active version can be the default. */
-export async function setDefaultImageVersion(deps: CatalogDeps, caller: CatalogCaller, imageId: string, versionId: string): Promise<ImageVersion> {
+export async function setDefaultImageVersion(deps: CatalogDeps, caller: Caller, imageId: string, versionId: string): Promise<ImageVersion> {
   return audited(deps, caller, imageId, async (trx, _image, now) => {
     const version = await getImageVersion(trx, versionId, { imageId, forUpdate: true });
-    if (version.status !== "active") throw new FailedPreconditionError(`Cannot make image version ${version.versionNumber} the default: it is ${version.status}`);
+    if (version.status !== "active") {
+      throw new FailedPreconditionError(`Cannot make image version ${version.versionNumber} the default: it is ${version.status}`, { reason: "VERSION_NOT_ACTIVE", metadata: { status: version.status } });
+    }
     const before = (await listImageVersions(trx, imageId)).find((v) => v.isDefault);
     await moveVersionFlag(trx, imageId, "is_default", versionId, now);
     return { result: await getImageVersion(trx, versionId), audit: { action: "image.set_default_version", before: { default: before?.versionNumber ?? null }, after: { default: version.versionNumber } } };

@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import { NotFoundError } from "../domain/errors.js";
-import type { CatalogStatus } from "./catalog-vocabulary.js";
-import { isUuid } from "./catalog-page.js";
+import { pageOf, type Page, type PageRequest } from "../api/page-token.js";
+import type { CatalogStatus } from "./catalog-enums.js";
 import type { ImageVersion } from "./image.js";
 import type { Semver } from "./semver.js";
 
@@ -51,7 +51,6 @@ export async function insertImageVersion(trx: Knex, v: NewImageVersion): Promise
 
 /** A live version; with `imageId`, only a version of that image (another image's id answers not_found). */
 export async function getImageVersion(knex: Knex, id: string, options: { imageId?: string; forUpdate?: boolean } = {}): Promise<ImageVersion> {
-  if (!isUuid(id)) throw new NotFoundError("image version", id);
   const q = knex("image_versions").where({ id }).whereNull("deleted_at").first(COLUMNS);
   if (options.imageId) q.where("image_id", options.imageId);
   const row = (await (options.forUpdate ? q.forUpdate() : q)) as VersionRow | undefined;
@@ -64,12 +63,24 @@ export async function findImageVersionByNumber(knex: Knex, imageId: string, vers
   return row ? toVersion(row) : undefined;
 }
 
-/** Versions of an image, newest version number first. */
-export async function listImageVersions(knex: Knex, imageId: string, status?: CatalogStatus): Promise<ImageVersion[]> {
+const NEWEST_FIRST: { column: string; order: "desc" }[] = [{ column: "major", order: "desc" }, { column: "minor", order: "desc" }, { column: "patch", order: "desc" }];
+
+/** Every live version of an image, newest version number first (for the operations' own checks). */
+export async function listImageVersions(knex: Knex, imageId: string): Promise<ImageVersion[]> {
+  const rows = (await knex("image_versions").where({ image_id: imageId }).whereNull("deleted_at").select(COLUMNS).orderBy(NEWEST_FIRST)) as VersionRow[];
+  return rows.map(toVersion);
+}
+
+/**
+ * A page of an image's versions, newest version number first. Live version numbers are unique per
+ * image, so the key is the number's parts [major, minor, patch] (checked as integers by the caller).
+ */
+export async function listImageVersionsPage(knex: Knex, imageId: string, status: CatalogStatus | null, page: PageRequest): Promise<Page<ImageVersion>> {
   const q = knex("image_versions").where({ image_id: imageId }).whereNull("deleted_at");
   if (status) q.where({ status });
-  const rows = (await q.select(COLUMNS).orderBy([{ column: "major", order: "desc" }, { column: "minor", order: "desc" }, { column: "patch", order: "desc" }])) as VersionRow[];
-  return rows.map(toVersion);
+  if (page.after) q.whereRaw("(major, minor, patch) < (?, ?, ?)", page.after.map(Number));
+  const rows = (await q.select(COLUMNS).orderBy(NEWEST_FIRST).limit(page.pageSize + 1)) as VersionRow[];
+  return pageOf(rows.map(toVersion), page, (v) => v.versionNumber.slice(1).split("."));
 }
 
 /** Moves the is_latest / is_default flag of an image to `versionId` (null: to no version). */

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
+import type { CatalogStatus } from "./catalog-enums.js";
 
 /**
  * The usage hook of 000 §6.4.4 for the instance issue. There is no instances table yet, so the
@@ -16,7 +17,9 @@ export async function recordImageVersionUse(trx: Knex.Transaction, use: { instan
     .first(["id", "image_id", "status", "version_number"])) as { id: string; image_id: string; status: string; version_number: string } | undefined;
   if (!version) throw new NotFoundError("image version", use.imageVersionId);
   if (version.status !== "active") {
-    throw new FailedPreconditionError(`Cannot create an instance from image version ${version.version_number}: the version is ${version.status}`);
+    throw new FailedPreconditionError(`Cannot create an instance from image version ${version.version_number}: the version is ${version.status}`, {
+      reason: "VERSION_NOT_ACTIVE", metadata: { version_number: version.version_number, status: version.status },
+    });
   }
   await trx("image_version_usage").insert({
     instance_id: use.instanceId, image_version_id: version.id, image_id: version.image_id, image_tag_used: use.tagUsed ?? "", recorded_at: use.now,
@@ -36,7 +39,7 @@ export async function instancesUsingVersion(knex: Knex, imageVersionId: string):
 export interface VersionUsage {
   versionId: string;
   versionNumber: string;
-  status: string;
+  status: CatalogStatus;
   instanceCount: number;
 }
 
@@ -48,6 +51,6 @@ export async function imageVersionUsage(knex: Knex, imageId: string): Promise<Ve
     .groupBy("iv.id", "iv.version_number", "iv.status", "iv.major", "iv.minor", "iv.patch")
     .orderBy([{ column: "iv.major", order: "desc" }, { column: "iv.minor", order: "desc" }, { column: "iv.patch", order: "desc" }])
     .select("iv.id", "iv.version_number", "iv.status", knex.raw("count(u.instance_id) as instance_count"))) as
-    { id: string; version_number: string; status: string; instance_count: number | string }[];
+    { id: string; version_number: string; status: CatalogStatus; instance_count: number | string }[];
   return rows.map((r) => ({ versionId: r.id, versionNumber: r.version_number, status: r.status, instanceCount: Number(r.instance_count) }));
 }

@@ -1,5 +1,4 @@
-import type { Architecture, CatalogStatus, ImageType, Visibility } from "./catalog-vocabulary.js";
-import type { TagKind } from "./image-tag-rules.js";
+import type { Architecture, CatalogStatus, ImageType, TagKind, Visibility } from "./catalog-enums.js";
 
 /** An image of 000 §6.4 (the domain type; image-service.ts maps it to the wire). */
 export interface Image {

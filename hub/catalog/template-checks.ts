@@ -21,19 +21,24 @@ export async function templateForManagement(trx: Knex, p: Principal, id: string)
  * the caller, active, of the template's tenant or the platform, with requirements the defaults
  * meet; member templates visible, of type instance, of the same tenant or the platform.
  */
-export async function checkTemplateReferences(trx: Knex, p: Principal, tenantId: string | null, c: TemplateConfig): Promise<void> {
+export async function checkTemplateReferences(trx: Knex, p: Principal, tenantId: string | null, c: TemplateConfig, prefix = "template.config."): Promise<void> {
   if (c.baseImageId !== null) {
+    const field = `${prefix}base_image_id`;
     const image = await getVisibleImage(trx, c.baseImageId, p).catch((err: unknown) => {
-      if (err instanceof NotFoundError) throw new InvalidArgumentError("base_image_id", `no image ${c.baseImageId}`);
+      if (err instanceof NotFoundError) throw new InvalidArgumentError(field, `no image ${c.baseImageId}`);
       throw err;
     });
-    if (image.tenantId !== null && image.tenantId !== tenantId) throw new InvalidArgumentError("base_image_id", `image ${image.name} belongs to another tenant than the template`);
-    if (image.status !== "active") throw new FailedPreconditionError(`Cannot base template ${c.name} on image ${image.name}: the image is ${image.status}`);
+    if (image.tenantId !== null && image.tenantId !== tenantId) throw new InvalidArgumentError(field, `image ${image.name} belongs to another tenant than the template`);
+    if (image.status !== "active") {
+      throw new FailedPreconditionError(`Cannot base template ${c.name} on image ${image.name}: the image is ${image.status}`, {
+        reason: "IMAGE_NOT_ACTIVE", metadata: { image_id: image.id, status: image.status },
+      });
+    }
     const req = await getImageRequirements(trx, image.id);
     checkImageRequirements(image.name, { cpuCores: c.defaultCpuCores, memoryGb: c.defaultMemoryGb, storageGb: c.defaultStorageGb }, req);
   }
   for (const [i, memberId] of (c.instanceSet?.memberTemplateIds ?? []).entries()) {
-    const field = `instance_set.member_template_ids[${i}]`;
+    const field = `${prefix}instance_set.member_template_ids[${i}]`;
     const member = await getVisibleTemplate(trx, memberId, p).catch((err: unknown) => {
       if (err instanceof NotFoundError) throw new InvalidArgumentError(field, `no template ${memberId}`);
       throw err;

@@ -1,4 +1,4 @@
-import type { TemplateType, UseCase } from "./catalog-vocabulary.js";
+import type { TemplateType, UseCase } from "./catalog-enums.js";
 
 /** Network part of a template (000 §6.2.1); every key optional so overrides can be partial. */
 export interface NetworkConfig {

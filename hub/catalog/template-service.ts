@@ -1,30 +1,33 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import {
   InstanceConfigSchema, NetworkConfigSchema, TemplateConfigSchema, TemplateSchema, TemplateService, TemplateVersionSchema,
-  type InstanceOverrides as OverridesMessage, type NetworkConfig as NetworkMessage, type TemplateConfig as ConfigMessage,
+  type InstanceOverrides as OverridesMessage, type NetworkConfig as NetworkMessage, type Template as TemplateMessage, type TemplateConfig as ConfigMessage,
 } from "../../gen/edgehub/admin/v1/template_pb.js";
+import { callerOf } from "../api/caller.js";
+import { etagOf } from "../api/etag.js";
+import { updatePaths } from "../api/field-mask.js";
 import { AUTHENTICATED, rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { principalOf } from "../api/request-context.js";
-import { InvalidArgumentError } from "../domain/errors.js";
+import { optionalId, requireId } from "../api/resource-id.js";
+import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
 import type { CatalogDeps } from "./catalog-deps.js";
-import { CATALOG_STATUSES, TEMPLATE_TYPES, USE_CASES, VISIBILITIES, parseEnum, parseOptionalEnum } from "./catalog-vocabulary.js";
-import { parsePage } from "./catalog-page.js";
-import { callerOf, tenantFilter } from "./image-service.js";
+import { TEMPLATE_STATUS, TEMPLATE_TYPE, TEMPLATE_VISIBILITY, USE_CASE, type CatalogStatus } from "./catalog-enums.js";
+import { idKeyedPage, tenantFilter } from "./catalog-requests.js";
 import type { NetworkConfig, TemplateConfig } from "./template-config.js";
 import type { MergedInstanceConfig, TemplateOverrides } from "./template-config-merge.js";
-import { createTemplate, deleteTemplate, rollbackTemplate, setTemplateStatus, updateTemplate } from "./template-operations.js";
-import { getTemplateVersion, getVisibleTemplate, listTemplateVersions, listTemplates } from "./template-store.js";
+import { changeTemplateStatus, createTemplate, deleteTemplate, rollbackTemplate, updateTemplate } from "./template-operations.js";
+import { getTemplateVersionById, getVisibleTemplate, listTemplateVersions, listTemplates } from "./template-store.js";
 import { instanceConfigFromTemplate } from "./template-use.js";
 import type { Template, TemplateVersion } from "./template.js";
 
 const MANAGE = rolesAllowed("admin", "tenant_admin");
 
 export const templateServicePolicy: ServicePolicy<typeof TemplateService> = {
-  createTemplate: MANAGE, getTemplate: AUTHENTICATED, listTemplates: AUTHENTICATED, updateTemplate: MANAGE, setTemplateStatus: MANAGE,
-  deleteTemplate: MANAGE, listTemplateVersions: AUTHENTICATED, getTemplateVersion: AUTHENTICATED, rollbackTemplate: MANAGE,
-  previewInstanceConfig: AUTHENTICATED,
+  createTemplate: MANAGE, getTemplate: AUTHENTICATED, listTemplates: AUTHENTICATED, updateTemplate: MANAGE, deprecateTemplate: MANAGE,
+  activateTemplate: MANAGE, archiveTemplate: MANAGE, deleteTemplate: MANAGE, listTemplateVersions: AUTHENTICATED, getTemplateVersion: AUTHENTICATED,
+  rollbackTemplate: MANAGE, previewInstanceConfig: AUTHENTICATED,
 };
 
 function networkFromMessage(m: NetworkMessage | undefined): NetworkConfig {
@@ -40,12 +43,14 @@ function networkMessage(n: NetworkConfig): NetworkMessage {
   return create(NetworkConfigSchema, { vpcId: n.vpc_id, subnetId: n.subnet_id, securityGroupIds: n.security_group_ids ?? [], autoAssignPublicIp: n.auto_assign_public_ip });
 }
 
-function configFromMessage(m: ConfigMessage | undefined): TemplateConfig {
+/** `field` is the request field holding the config; unspecified use case and type take their defaults. */
+function configFromMessage(m: ConfigMessage | undefined, field: string): TemplateConfig {
   const c = m ?? create(TemplateConfigSchema);
-  const templateType = parseEnum("config.template_type", c.templateType || "instance", TEMPLATE_TYPES);
+  const templateType = c.templateType === 0 ? "instance" : TEMPLATE_TYPE.toDb(`${field}.template_type`, c.templateType);
+  const useCase = c.useCase === 0 ? "general" : USE_CASE.toDb(`${field}.use_case`, c.useCase);
   const s = c.instanceSet;
   return {
-    name: c.name, description: c.description, useCase: parseEnum("config.use_case", c.useCase || "general", USE_CASES), templateType,
+    name: c.name, description: c.description, useCase, templateType,
     baseImageId: c.baseImageId || null, defaultCpuCores: c.defaultCpuCores, defaultMemoryGb: c.defaultMemoryGb, defaultStorageGb: c.defaultStorageGb,
     defaultGpuCount: c.defaultGpuCount, gpuModel: c.gpuModel, defaultBandwidthGbps: c.defaultBandwidthGbps ?? null,
     networkConfig: networkFromMessage(c.networkConfig), userData: c.userData, tags: { ...c.tags }, pricePerHour: c.pricePerHour, listed: c.listed,
@@ -58,7 +63,7 @@ function configFromMessage(m: ConfigMessage | undefined): TemplateConfig {
 
 function configMessage(c: TemplateConfig): ConfigMessage {
   return create(TemplateConfigSchema, {
-    name: c.name, description: c.description, useCase: c.useCase, templateType: c.templateType, baseImageId: c.baseImageId ?? "",
+    name: c.name, description: c.description, useCase: USE_CASE.fromDb(c.useCase), templateType: TEMPLATE_TYPE.fromDb(c.templateType), baseImageId: c.baseImageId ?? "",
     defaultCpuCores: c.defaultCpuCores, defaultMemoryGb: c.defaultMemoryGb, defaultStorageGb: c.defaultStorageGb, defaultGpuCount: c.defaultGpuCount,
     gpuModel: c.gpuModel, ...(c.defaultBandwidthGbps !== null ? { defaultBandwidthGbps: c.defaultBandwidthGbps } : {}),
     networkConfig: networkMessage(c.networkConfig), userData: c.userData, tags: c.tags, pricePerHour: c.pricePerHour, listed: c.listed,
@@ -71,38 +76,35 @@ function configMessage(c: TemplateConfig): ConfigMessage {
 
 function templateMessage(t: Template) {
   return create(TemplateSchema, {
-    id: t.id, config: configMessage(t.config), visibility: t.visibility, status: t.status, ownerId: t.ownerId, tenantId: t.tenantId ?? "",
-    version: t.version, createdAt: timestampFromDate(t.createdAt), updatedAt: timestampFromDate(t.updatedAt), createdBy: t.createdBy ?? "", updatedBy: t.updatedBy ?? "",
+    id: t.id, config: configMessage(t.config), visibility: TEMPLATE_VISIBILITY.fromDb(t.visibility), status: TEMPLATE_STATUS.fromDb(t.status),
+    ownerId: t.ownerId, tenantId: t.tenantId ?? "", latestVersionNumber: t.version, createTime: timestampFromDate(t.createdAt),
+    updateTime: timestampFromDate(t.updatedAt), creatorId: t.createdBy ?? "", updaterId: t.updatedBy ?? "", etag: etagOf(t),
   });
 }
 
 function versionMessage(v: TemplateVersion) {
   return create(TemplateVersionSchema, {
     id: v.id, templateId: v.templateId, versionNumber: v.versionNumber, isLatest: v.isLatest, configSnapshot: configMessage(v.config),
-    changelog: v.changelog, createdAt: timestampFromDate(v.createdAt), createdBy: v.createdBy ?? "",
+    changelog: v.changelog, createTime: timestampFromDate(v.createdAt), creatorId: v.createdBy ?? "", etag: etagOf(v),
   });
 }
 
-/** update_mask path (snake_case of TemplateConfig) → domain key. */
-const MASK_PATHS: Record<string, keyof TemplateConfig> = {
-  name: "name", description: "description", use_case: "useCase", template_type: "templateType", base_image_id: "baseImageId",
-  default_cpu_cores: "defaultCpuCores", default_memory_gb: "defaultMemoryGb", default_storage_gb: "defaultStorageGb",
-  default_gpu_count: "defaultGpuCount", gpu_model: "gpuModel", default_bandwidth_gbps: "defaultBandwidthGbps", network_config: "networkConfig",
-  user_data: "userData", tags: "tags", price_per_hour: "pricePerHour", listed: "listed", instance_set: "instanceSet",
-};
+/** update_mask paths of UpdateTemplate → the config key they change (visibility is handled apart). */
+const CONFIG_PATHS = {
+  "config.name": "name", "config.description": "description", "config.use_case": "useCase", "config.base_image_id": "baseImageId",
+  "config.default_cpu_cores": "defaultCpuCores", "config.default_memory_gb": "defaultMemoryGb", "config.default_storage_gb": "defaultStorageGb",
+  "config.default_gpu_count": "defaultGpuCount", "config.gpu_model": "gpuModel", "config.default_bandwidth_gbps": "defaultBandwidthGbps",
+  "config.network_config": "networkConfig", "config.user_data": "userData", "config.tags": "tags", "config.price_per_hour": "pricePerHour",
+  "config.listed": "listed", "config.instance_set": "instanceSet",
+} as const satisfies Record<string, Exclude<keyof TemplateConfig, "templateType">>;
+const UPDATABLE = ["visibility", ...(Object.keys(CONFIG_PATHS) as (keyof typeof CONFIG_PATHS)[])] as const;
 
-function patchFromMask(paths: readonly string[], m: ConfigMessage | undefined): Partial<TemplateConfig> {
-  if (paths.length === 0) throw new InvalidArgumentError("update_mask", "names no field; list the config fields to change (e.g. default_cpu_cores)");
-  const full = configFromMessage(m);
-  const patch: Partial<TemplateConfig> = {};
-  for (const path of paths) {
-    const key = MASK_PATHS[path];
-    if (!key) throw new InvalidArgumentError("update_mask", `"${path}" is not a template config field`);
-    if (key === "templateType") throw new InvalidArgumentError("template_type", "cannot change after creation");
-    // instance_set comes from the request as sent (absent means "none"), everything else likewise.
-    (patch as Record<string, unknown>)[key] = full[key];
-  }
-  return patch;
+/** The masked config fields, as sent (an absent instance_set means "none"); template_type is the stored one, for the mapping only. */
+function configPatch(paths: ReadonlySet<(typeof UPDATABLE)[number]>, m: TemplateMessage): Partial<Omit<TemplateConfig, "templateType">> {
+  const full = configFromMessage(m.config, "template.config");
+  const patch: Record<string, unknown> = {};
+  for (const path of paths) if (path !== "visibility") patch[CONFIG_PATHS[path]] = full[CONFIG_PATHS[path]];
+  return patch as Partial<Omit<TemplateConfig, "templateType">>;
 }
 
 function overridesFromMessage(o: OverridesMessage | undefined): TemplateOverrides {
@@ -133,54 +135,69 @@ function instanceConfigMessage(c: MergedInstanceConfig) {
 
 export function createTemplateService(deps: CatalogDeps): ServiceImpl<typeof TemplateService> {
   const { knex } = deps;
+  const caller = (ctx: HandlerContext) => callerOf(ctx, deps.clock);
+  const status = async (id: string, ctx: HandlerContext, to: CatalogStatus) => ({ template: templateMessage(await changeTemplateStatus(deps, caller(ctx), requireId("id", id), to)) });
   return {
     async createTemplate(req, ctx) {
-      const template = await createTemplate(deps, callerOf(ctx), {
-        config: configFromMessage(req.config), visibility: parseEnum("visibility", req.visibility || "private", VISIBILITIES),
-        tenantId: req.tenantId || null, versionNumber: req.versionNumber, changelog: req.changelog,
+      const t = req.template ?? create(TemplateSchema);
+      const template = await createTemplate(deps, caller(ctx), {
+        config: configFromMessage(t.config, "template.config"),
+        visibility: t.visibility === 0 ? "private" : TEMPLATE_VISIBILITY.toDb("template.visibility", t.visibility),
+        tenantId: optionalId("template.tenant_id", t.tenantId), versionNumber: req.versionNumber, changelog: req.changelog,
       });
       return { template: templateMessage(template) };
     },
     async getTemplate(req, ctx) {
-      return { template: templateMessage(await getVisibleTemplate(knex, req.id, principalOf(ctx))) };
+      return { template: templateMessage(await getVisibleTemplate(knex, requireId("id", req.id), principalOf(ctx))) };
     },
     async listTemplates(req, ctx) {
       const page = await listTemplates(knex, principalOf(ctx), {
-        useCase: parseOptionalEnum("use_case", req.useCase, USE_CASES), templateType: parseOptionalEnum("template_type", req.templateType, TEMPLATE_TYPES),
-        visibility: parseOptionalEnum("visibility", req.visibility, VISIBILITIES), status: parseOptionalEnum("status", req.status, CATALOG_STATUSES),
-        listed: req.listed, tenantId: tenantFilter(principalOf(ctx), req.tenantId), baseImageId: req.baseImageId || undefined, nameContains: req.nameContains || undefined,
-      }, parsePage(req.pageSize, req.pageToken));
+        useCase: USE_CASE.toDbFilter("use_case", req.useCase) ?? undefined, templateType: TEMPLATE_TYPE.toDbFilter("template_type", req.templateType) ?? undefined,
+        visibility: TEMPLATE_VISIBILITY.toDbFilter("visibility", req.visibility) ?? undefined, status: TEMPLATE_STATUS.toDbFilter("status", req.status) ?? undefined,
+        listed: req.listed, tenantId: tenantFilter(principalOf(ctx), req.tenantId),
+        baseImageId: optionalId("base_image_id", req.baseImageId) ?? undefined, nameContains: req.nameContains || undefined,
+      }, idKeyedPage(req.pageSize, req.pageToken));
       return { templates: page.items.map(templateMessage), nextPageToken: page.nextPageToken };
     },
     async updateTemplate(req, ctx) {
-      const { template, version } = await updateTemplate(deps, callerOf(ctx), req.id, {
-        config: patchFromMask(req.updateMask?.paths ?? [], req.config), versionNumber: req.versionNumber, changelog: req.changelog,
-        ...(req.visibility !== undefined ? { visibility: parseEnum("visibility", req.visibility, VISIBILITIES) } : {}),
+      if (!req.template) throw new InvalidArgumentError("template", "is required");
+      const id = requireId("template.id", req.template.id);
+      const paths = updatePaths(req.updateMask, UPDATABLE);
+      const { template, version } = await updateTemplate(deps, caller(ctx), id, {
+        config: configPatch(paths, req.template), versionNumber: req.versionNumber, changelog: req.changelog, etag: req.template.etag,
+        ...(paths.has("visibility") ? { visibility: TEMPLATE_VISIBILITY.toDb("template.visibility", req.template.visibility) } : {}),
       });
       return { template: templateMessage(template), version: versionMessage(version) };
     },
-    async setTemplateStatus(req, ctx) {
-      return { template: templateMessage(await setTemplateStatus(deps, callerOf(ctx), req.id, parseEnum("status", req.status, CATALOG_STATUSES))) };
-    },
+    deprecateTemplate: (req, ctx) => status(req.id, ctx, "deprecated"),
+    activateTemplate: (req, ctx) => status(req.id, ctx, "active"),
+    archiveTemplate: (req, ctx) => status(req.id, ctx, "archived"),
     async deleteTemplate(req, ctx) {
-      await deleteTemplate(deps, callerOf(ctx), req.id);
+      await deleteTemplate(deps, caller(ctx), requireId("id", req.id));
       return {};
     },
     async listTemplateVersions(req, ctx) {
-      const template = await getVisibleTemplate(knex, req.templateId, principalOf(ctx));
-      return { versions: (await listTemplateVersions(knex, template.id)).map(versionMessage) };
+      const template = await getVisibleTemplate(knex, requireId("template_id", req.templateId), principalOf(ctx));
+      const page = await listTemplateVersions(knex, template.id, idKeyedPage(req.pageSize, req.pageToken));
+      return { versions: page.items.map(versionMessage), nextPageToken: page.nextPageToken };
     },
     async getTemplateVersion(req, ctx) {
-      const template = await getVisibleTemplate(knex, req.templateId, principalOf(ctx));
-      return { version: versionMessage(await getTemplateVersion(knex, template.id, req.versionId)) };
+      const version = await getTemplateVersionById(knex, requireId("id", req.id));
+      // Visible only through its template; an invisible template's version is not_found like a missing one.
+      await getVisibleTemplate(knex, version.templateId, principalOf(ctx)).catch((err: unknown) => {
+        throw err instanceof NotFoundError ? new NotFoundError("template version", version.id) : err;
+      });
+      return { version: versionMessage(version) };
     },
     async rollbackTemplate(req, ctx) {
-      const { template, version } = await rollbackTemplate(deps, callerOf(ctx), req.templateId, req.toVersionId, req.changelog);
+      const templateId = requireId("template_id", req.templateId);
+      const { template, version } = await rollbackTemplate(deps, caller(ctx), templateId, requireId("to_version_id", req.toVersionId), req.changelog);
       return { template: templateMessage(template), version: versionMessage(version) };
     },
     async previewInstanceConfig(req, ctx) {
+      const templateVersionId = optionalId("template_version_id", req.templateVersionId) ?? "";
       const merged = await instanceConfigFromTemplate(knex, principalOf(ctx), {
-        templateId: req.templateId, templateVersionId: req.templateVersionId, overrides: overridesFromMessage(req.overrides),
+        templateId: requireId("template_id", req.templateId), templateVersionId, overrides: overridesFromMessage(req.overrides), overridesField: "overrides.",
       });
       return { config: instanceConfigMessage(merged) };
     },

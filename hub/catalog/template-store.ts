@@ -1,8 +1,8 @@
 import type { Knex } from "knex";
 import type { Principal } from "../api/principal.js";
 import { NotFoundError } from "../domain/errors.js";
-import type { CatalogStatus, TemplateType, UseCase, Visibility } from "./catalog-vocabulary.js";
-import { isUuid, pageOf, type PageRequest } from "./catalog-page.js";
+import { pageOf, type Page, type PageRequest } from "../api/page-token.js";
+import type { CatalogStatus, TemplateType, UseCase, Visibility } from "./catalog-enums.js";
 import { whereVisibleTo } from "./catalog-visibility-query.js";
 import type { TemplateConfig } from "./template-config.js";
 import { TEMPLATE_COLUMNS, configToRow, rowToTemplate, type TemplateRow } from "./template-row.js";
@@ -19,7 +19,6 @@ export async function insertTemplate(trx: Knex, t: { id: string; config: Templat
 }
 
 export async function getTemplate(knex: Knex, id: string, options: { forUpdate?: boolean } = {}): Promise<Template> {
-  if (!isUuid(id)) throw new NotFoundError("template", id);
   const q = knex("templates").where({ id }).whereNull("deleted_at").first(TEMPLATE_COLUMNS);
   const row = (await (options.forUpdate ? q.forUpdate() : q)) as TemplateRow | undefined;
   if (!row) throw new NotFoundError("template", id);
@@ -28,7 +27,6 @@ export async function getTemplate(knex: Knex, id: string, options: { forUpdate?:
 
 /** A live template `p` may see; invisible ones answer not_found like missing ones. */
 export async function getVisibleTemplate(knex: Knex, id: string, p: Principal): Promise<Template> {
-  if (!isUuid(id)) throw new NotFoundError("template", id);
   const q = knex("templates").where("templates.id", id).whereNull("templates.deleted_at");
   const row = (await whereVisibleTo(knex, q, "templates", p).first(Q)) as TemplateRow | undefined;
   if (!row) throw new NotFoundError("template", id);
@@ -46,7 +44,8 @@ export interface TemplateFilter {
   nameContains?: string;
 }
 
-export async function listTemplates(knex: Knex, p: Principal, f: TemplateFilter, page: PageRequest): Promise<{ items: Template[]; nextPageToken: string }> {
+/** Creation order (UUIDv7 ids); the page key is the id. */
+export async function listTemplates(knex: Knex, p: Principal, f: TemplateFilter, page: PageRequest): Promise<Page<Template>> {
   const q = knex("templates").whereNull("templates.deleted_at");
   if (f.useCase) q.where("templates.use_case", f.useCase);
   if (f.templateType) q.where("templates.template_type", f.templateType);
@@ -58,9 +57,9 @@ export async function listTemplates(knex: Knex, p: Principal, f: TemplateFilter,
   if (f.tenantId) q.where("templates.tenant_id", f.tenantId);
   if (f.baseImageId) q.where("templates.base_image_id", f.baseImageId);
   if (f.nameContains) q.whereRaw("position(lower(?) in lower(templates.name)) > 0", [f.nameContains]);
-  if (page.afterId) q.where("templates.id", ">", page.afterId);
+  if (page.after) q.where("templates.id", ">", page.after[0]!);
   const rows = (await whereVisibleTo(knex, q, "templates", p).select(Q).orderBy("templates.id").limit(page.pageSize + 1)) as TemplateRow[];
-  return pageOf(rows.map(rowToTemplate), page);
+  return pageOf(rows.map(rowToTemplate), page, (t) => [t.id]);
 }
 
 export async function updateTemplateRow(trx: Knex, id: string, patch: { config?: TemplateConfig; visibility?: Visibility; status?: CatalogStatus; version?: string }, actorId: string, now: Date): Promise<Template> {
@@ -101,7 +100,6 @@ export async function insertLatestTemplateVersion(trx: Knex, v: { id: string; te
 
 /** A version of `templateId`; another template's version id answers not_found. */
 export async function getTemplateVersion(knex: Knex, templateId: string, versionId: string): Promise<TemplateVersion> {
-  if (!isUuid(versionId)) throw new NotFoundError("template version", versionId);
   const row = (await knex("template_versions").where({ id: versionId, template_id: templateId }).first(VERSION_COLUMNS)) as VersionRow | undefined;
   if (!row) throw new NotFoundError("template version", versionId);
   return toVersion(row);
@@ -113,9 +111,18 @@ export async function getLatestTemplateVersion(knex: Knex, templateId: string): 
   return toVersion(row);
 }
 
-/** Versions of a template, newest first (ids are UUIDv7, so id order is creation order). */
-export async function listTemplateVersions(knex: Knex, templateId: string): Promise<TemplateVersion[]> {
-  const rows = (await knex("template_versions").where({ template_id: templateId }).select(VERSION_COLUMNS).orderBy("id", "desc")) as VersionRow[];
-  return rows.map(toVersion);
+/** A version by id alone (GetTemplateVersion checks its template's visibility next). */
+export async function getTemplateVersionById(knex: Knex, versionId: string): Promise<TemplateVersion> {
+  const row = (await knex("template_versions").where({ id: versionId }).first(VERSION_COLUMNS)) as VersionRow | undefined;
+  if (!row) throw new NotFoundError("template version", versionId);
+  return toVersion(row);
+}
+
+/** A page of a template's versions, newest first (ids are UUIDv7, so id order is creation order); the key is the id. */
+export async function listTemplateVersions(knex: Knex, templateId: string, page: PageRequest): Promise<Page<TemplateVersion>> {
+  const q = knex("template_versions").where({ template_id: templateId });
+  if (page.after) q.where("id", "<", page.after[0]!);
+  const rows = (await q.select(VERSION_COLUMNS).orderBy("id", "desc").limit(page.pageSize + 1)) as VersionRow[];
+  return pageOf(rows.map(toVersion), page, (v) => [v.id]);
 }
 

@@ -1,6 +1,5 @@
 import { InvalidArgumentError } from "../domain/errors.js";
-import { TEMPLATE_TYPES, USE_CASES, parseEnum } from "./catalog-vocabulary.js";
-import { isUuid } from "./catalog-page.js";
+import { isUuid } from "../api/resource-id.js";
 import type { NetworkConfig, TemplateConfig } from "./template-config.js";
 
 export const MAX_USER_DATA_BYTES = 64 * 1024;
@@ -35,43 +34,45 @@ export function validateInstanceNamePattern(field: string, pattern: string): voi
   }
 }
 
-/** Checks a whole template configuration; each error names the request field. */
-export function validateTemplateConfig(c: TemplateConfig): TemplateConfig {
-  if (c.name.trim() === "") throw new InvalidArgumentError("name", "is required");
-  if (c.name.length > 255) throw new InvalidArgumentError("name", "is longer than 255 characters");
-  if (c.description.length > 4000) throw new InvalidArgumentError("description", "is longer than 4000 characters");
-  parseEnum("use_case", c.useCase, USE_CASES);
-  parseEnum("template_type", c.templateType, TEMPLATE_TYPES);
-  if (c.baseImageId !== null && !isUuid(c.baseImageId)) throw new InvalidArgumentError("base_image_id", `"${c.baseImageId}" is not an image id`);
-  if (c.templateType === "instance" && c.baseImageId === null) throw new InvalidArgumentError("base_image_id", "is required for an instance template");
-  positiveInt("default_cpu_cores", c.defaultCpuCores);
-  positiveInt("default_memory_gb", c.defaultMemoryGb);
-  positiveInt("default_storage_gb", c.defaultStorageGb);
-  positiveInt("default_gpu_count", c.defaultGpuCount, true);
+/**
+ * Checks a whole template configuration; each error names the request field, under `prefix` (the
+ * request field holding the config). Enum fields arrive typed (catalog-enums.ts).
+ */
+export function validateTemplateConfig(c: TemplateConfig, prefix = "template.config."): TemplateConfig {
+  const f = (field: string) => `${prefix}${field}`;
+  if (c.name.trim() === "") throw new InvalidArgumentError(f("name"), "is required");
+  if (c.name.length > 255) throw new InvalidArgumentError(f("name"), "is longer than 255 characters");
+  if (c.description.length > 4000) throw new InvalidArgumentError(f("description"), "is longer than 4000 characters");
+  if (c.baseImageId !== null && !isUuid(c.baseImageId)) throw new InvalidArgumentError(f("base_image_id"), `must be a UUID, got "${c.baseImageId.slice(0, 64)}"`);
+  if (c.templateType === "instance" && c.baseImageId === null) throw new InvalidArgumentError(f("base_image_id"), "is required for an instance template");
+  positiveInt(f("default_cpu_cores"), c.defaultCpuCores);
+  positiveInt(f("default_memory_gb"), c.defaultMemoryGb);
+  positiveInt(f("default_storage_gb"), c.defaultStorageGb);
+  positiveInt(f("default_gpu_count"), c.defaultGpuCount, true);
   // 002 flavors: GPU count 0 is a CPU-only flavor, which has no GPU model.
-  if (c.defaultGpuCount === 0 && c.gpuModel !== "") throw new InvalidArgumentError("gpu_model", `must be empty for a CPU-only template (default_gpu_count 0), got "${c.gpuModel}"`);
+  if (c.defaultGpuCount === 0 && c.gpuModel !== "") throw new InvalidArgumentError(f("gpu_model"), `must be empty for a CPU-only template (default_gpu_count 0), got "${c.gpuModel}"`);
   if (c.defaultBandwidthGbps !== null && !(Number.isFinite(c.defaultBandwidthGbps) && c.defaultBandwidthGbps > 0)) {
-    throw new InvalidArgumentError("default_bandwidth_gbps", `${c.defaultBandwidthGbps} must be a positive number`);
+    throw new InvalidArgumentError(f("default_bandwidth_gbps"), `${c.defaultBandwidthGbps} must be a positive number`);
   }
-  validateNetworkConfig("network_config", c.networkConfig);
-  if (Buffer.byteLength(c.userData) > MAX_USER_DATA_BYTES) throw new InvalidArgumentError("user_data", `is larger than ${MAX_USER_DATA_BYTES} bytes`);
+  validateNetworkConfig(f("network_config"), c.networkConfig);
+  if (Buffer.byteLength(c.userData) > MAX_USER_DATA_BYTES) throw new InvalidArgumentError(f("user_data"), `is larger than ${MAX_USER_DATA_BYTES} bytes`);
   for (const [k, v] of Object.entries(c.tags)) {
-    if (!TAG_KEY.test(k)) throw new InvalidArgumentError(`tags.${k}`, "key must be 1–63 letters, digits, '.', '_', '/', '-'");
-    if (typeof v !== "string" || v.length > 255) throw new InvalidArgumentError(`tags.${k}`, "value must be a string of at most 255 characters");
+    if (!TAG_KEY.test(k)) throw new InvalidArgumentError(f(`tags.${k}`), "key must be 1–63 letters, digits, '.', '_', '/', '-'");
+    if (typeof v !== "string" || v.length > 255) throw new InvalidArgumentError(f(`tags.${k}`), "value must be a string of at most 255 characters");
   }
-  if (!Number.isFinite(c.pricePerHour) || c.pricePerHour < 0) throw new InvalidArgumentError("price_per_hour", `${c.pricePerHour} must be a non-negative number`);
+  if (!Number.isFinite(c.pricePerHour) || c.pricePerHour < 0) throw new InvalidArgumentError(f("price_per_hour"), `${c.pricePerHour} must be a non-negative number`);
   if (c.templateType === "instance_set") {
     const s = c.instanceSet;
-    if (!s) throw new InvalidArgumentError("instance_set", "is required for an instance_set template");
-    positiveInt("instance_set.instance_count", s.instanceCount);
-    if (s.instanceCount > MAX_INSTANCE_COUNT) throw new InvalidArgumentError("instance_set.instance_count", `${s.instanceCount} is above ${MAX_INSTANCE_COUNT}`);
-    validateInstanceNamePattern("instance_set.instance_name_pattern", s.instanceNamePattern);
+    if (!s) throw new InvalidArgumentError(f("instance_set"), "is required for an instance_set template");
+    positiveInt(f("instance_set.instance_count"), s.instanceCount);
+    if (s.instanceCount > MAX_INSTANCE_COUNT) throw new InvalidArgumentError(f("instance_set.instance_count"), `${s.instanceCount} is above ${MAX_INSTANCE_COUNT}`);
+    validateInstanceNamePattern(f("instance_set.instance_name_pattern"), s.instanceNamePattern);
     s.memberTemplateIds.forEach((id, i) => {
-      if (!isUuid(id)) throw new InvalidArgumentError(`instance_set.member_template_ids[${i}]`, `"${id}" is not a template id`);
+      if (!isUuid(id)) throw new InvalidArgumentError(f(`instance_set.member_template_ids[${i}]`), `must be a UUID, got "${id.slice(0, 64)}"`);
     });
-    if (new Set(s.memberTemplateIds).size !== s.memberTemplateIds.length) throw new InvalidArgumentError("instance_set.member_template_ids", "lists a template twice");
+    if (new Set(s.memberTemplateIds).size !== s.memberTemplateIds.length) throw new InvalidArgumentError(f("instance_set.member_template_ids"), "lists a template twice");
   } else if (c.instanceSet !== null) {
-    throw new InvalidArgumentError("instance_set", "is only for instance_set templates");
+    throw new InvalidArgumentError(f("instance_set"), "is only for instance_set templates");
   }
   return c;
 }

@@ -1,4 +1,4 @@
-import type { CatalogStatus, Visibility } from "./catalog-vocabulary.js";
+import type { CatalogStatus, Visibility } from "./catalog-enums.js";
 import type { TemplateConfig } from "./template-config.js";
 
 /** A template of 000 §6.2: its current configuration (the latest version's snapshot) and its access fields. */

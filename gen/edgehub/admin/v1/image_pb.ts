@@ -2,23 +2,25 @@
 // @generated from file edgehub/admin/v1/image.proto (package edgehub.admin.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_field_mask, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file edgehub/admin/v1/image.proto.
  */
 export const file_edgehub_admin_v1_image: GenFile = /*@__PURE__*/
-  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL2ltYWdlLnByb3RvEhBlZGdlaHViLmFkbWluLnYxIqgDCgVJbWFnZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEhIKCmltYWdlX3R5cGUYBCABKAkSDwoHYmFzZV9vcxgFIAEoCRISCgpvc192ZXJzaW9uGAYgASgJEhQKDGFyY2hpdGVjdHVyZRgHIAEoCRIPCgdzaXplX2diGAggASgBEhIKCnZpc2liaWxpdHkYCSABKAkSDgoGc3RhdHVzGAogASgJEhYKDmZpbGVfc2VydmVyX2lkGAsgASgJEhEKCWZpbGVfcGF0aBgMIAEoCRIUCgxjaGVja3N1bV9tZDUYDSABKAkSEAoIb3duZXJfaWQYDiABKAkSEQoJdGVuYW50X2lkGA8gASgJEi4KCmNyZWF0ZWRfYXQYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi4KCnVwZGF0ZWRfYXQYESABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYEiABKAkSEgoKdXBkYXRlZF9ieRgTIAEoCSKzAwoMSW1hZ2VWZXJzaW9uEgoKAmlkGAEgASgJEhAKCGltYWdlX2lkGAIgASgJEhYKDnZlcnNpb25fbnVtYmVyGAMgASgJEhQKDHZlcnNpb25fbmFtZRgEIAEoCRIZChFwYXJlbnRfdmVyc2lvbl9pZBgFIAEoCRIPCgdzaXplX2diGAYgASgBEhEKCWZpbGVfcGF0aBgHIAEoCRIUCgxjaGVja3N1bV9tZDUYCCABKAkSFQoNcmVsZWFzZV9ub3RlcxgJIAEoCRIOCgZzdGF0dXMYCiABKAkSEQoJaXNfbGF0ZXN0GAsgASgIEhIKCmlzX2RlZmF1bHQYDCABKAgSDAoEdGFncxgNIAMoCRIxCg1kZXByZWNhdGVkX2F0GA4gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgthcmNoaXZlZF9hdBgPIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKY3JlYXRlZF9hdBgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgRIAEoCSKrAQoISW1hZ2VUYWcSEAoIaW1hZ2VfaWQYASABKAkSEAoIdGFnX25hbWUYAiABKAkSDAoEa2luZBgDIAEoCRIRCglpbW11dGFibGUYBCABKAgSEgoKdmVyc2lvbl9pZBgFIAEoCRIWCg52ZXJzaW9uX251bWJlchgGIAEoCRIuCgp1cGRhdGVkX2F0GAcgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCLZAQoRSW1hZ2VSZXF1aXJlbWVudHMSFQoNbWluX2NwdV9jb3JlcxgBIAEoBRIVCg1taW5fbWVtb3J5X2diGAIgASgFEhYKDm1pbl9zdG9yYWdlX2diGAMgASgFEh0KFXJlY29tbWVuZGVkX2NwdV9jb3JlcxgEIAEoBRIdChVyZWNvbW1lbmRlZF9tZW1vcnlfZ2IYBSABKAUSHgoWcmVjb21tZW5kZWRfc3RvcmFnZV9nYhgGIAEoBRIgChhoeXBlcnZpc29yX2NvbXBhdGliaWxpdHkYByADKAkiugIKEkNyZWF0ZUltYWdlUmVxdWVzdBIMCgRuYW1lGAEgASgJEhMKC2Rlc2NyaXB0aW9uGAIgASgJEhIKCmltYWdlX3R5cGUYAyABKAkSDwoHYmFzZV9vcxgEIAEoCRISCgpvc192ZXJzaW9uGAUgASgJEhQKDGFyY2hpdGVjdHVyZRgGIAEoCRIPCgdzaXplX2diGAcgASgBEhIKCnZpc2liaWxpdHkYCCABKAkSFgoOZmlsZV9zZXJ2ZXJfaWQYCSABKAkSEQoJZmlsZV9wYXRoGAogASgJEhQKDGNoZWNrc3VtX21kNRgLIAEoCRIRCgl0ZW5hbnRfaWQYDCABKAkSOQoMcmVxdWlyZW1lbnRzGA0gASgLMiMuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVJlcXVpcmVtZW50cyI9ChNDcmVhdGVJbWFnZVJlc3BvbnNlEiYKBWltYWdlGAEgASgLMhcuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZSIdCg9HZXRJbWFnZVJlcXVlc3QSCgoCaWQYASABKAkidQoQR2V0SW1hZ2VSZXNwb25zZRImCgVpbWFnZRgBIAEoCzIXLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2USOQoMcmVxdWlyZW1lbnRzGAIgASgLMiMuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVJlcXVpcmVtZW50cyKWAQoRTGlzdEltYWdlc1JlcXVlc3QSEgoKaW1hZ2VfdHlwZRgBIAEoCRIPCgdiYXNlX29zGAIgASgJEhIKCnZpc2liaWxpdHkYAyABKAkSDgoGc3RhdHVzGAQgASgJEhEKCXRlbmFudF9pZBgFIAEoCRIRCglwYWdlX3NpemUYBiABKAUSEgoKcGFnZV90b2tlbhgHIAEoCSJWChJMaXN0SW1hZ2VzUmVzcG9uc2USJwoGaW1hZ2VzGAEgAygLMhcuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZRIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAki/AIKElVwZGF0ZUltYWdlUmVxdWVzdBIKCgJpZBgBIAEoCRIRCgRuYW1lGAIgASgJSACIAQESGAoLZGVzY3JpcHRpb24YAyABKAlIAYgBARIUCgdiYXNlX29zGAQgASgJSAKIAQESFwoKb3NfdmVyc2lvbhgFIAEoCUgDiAEBEhQKB3NpemVfZ2IYBiABKAFIBIgBARIXCgp2aXNpYmlsaXR5GAcgASgJSAWIAQESGwoOZmlsZV9zZXJ2ZXJfaWQYCCABKAlIBogBARIWCglmaWxlX3BhdGgYCSABKAlIB4gBARIZCgxjaGVja3N1bV9tZDUYCiABKAlICIgBAUIHCgVfbmFtZUIOCgxfZGVzY3JpcHRpb25CCgoIX2Jhc2Vfb3NCDQoLX29zX3ZlcnNpb25CCgoIX3NpemVfZ2JCDQoLX3Zpc2liaWxpdHlCEQoPX2ZpbGVfc2VydmVyX2lkQgwKCl9maWxlX3BhdGhCDwoNX2NoZWNrc3VtX21kNSI9ChNVcGRhdGVJbWFnZVJlc3BvbnNlEiYKBWltYWdlGAEgASgLMhcuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZSIzChVTZXRJbWFnZVN0YXR1c1JlcXVlc3QSCgoCaWQYASABKAkSDgoGc3RhdHVzGAIgASgJIkAKFlNldEltYWdlU3RhdHVzUmVzcG9uc2USJgoFaW1hZ2UYASABKAsyFy5lZGdlaHViLmFkbWluLnYxLkltYWdlIiAKEkRlbGV0ZUltYWdlUmVxdWVzdBIKCgJpZBgBIAEoCSIVChNEZWxldGVJbWFnZVJlc3BvbnNlIvMBChpQdWJsaXNoSW1hZ2VWZXJzaW9uUmVxdWVzdBIQCghpbWFnZV9pZBgBIAEoCRIWCg52ZXJzaW9uX251bWJlchgCIAEoCRIUCgx2ZXJzaW9uX25hbWUYAyABKAkSGQoRcGFyZW50X3ZlcnNpb25faWQYBCABKAkSDwoHc2l6ZV9nYhgFIAEoARIRCglmaWxlX3BhdGgYBiABKAkSFAoMY2hlY2tzdW1fbWQ1GAcgASgJEhUKDXJlbGVhc2Vfbm90ZXMYCCABKAkSEwoLbWFrZV9sYXRlc3QYCSABKAgSFAoMbWFrZV9kZWZhdWx0GAogASgIIk4KG1B1Ymxpc2hJbWFnZVZlcnNpb25SZXNwb25zZRIvCgd2ZXJzaW9uGAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb24iJAoWR2V0SW1hZ2VWZXJzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJKChdHZXRJbWFnZVZlcnNpb25SZXNwb25zZRIvCgd2ZXJzaW9uGAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb24iPAoYTGlzdEltYWdlVmVyc2lvbnNSZXF1ZXN0EhAKCGltYWdlX2lkGAEgASgJEg4KBnN0YXR1cxgCIAEoCSJNChlMaXN0SW1hZ2VWZXJzaW9uc1Jlc3BvbnNlEjAKCHZlcnNpb25zGAEgAygLMh4uZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb24iKgocRGVwcmVjYXRlSW1hZ2VWZXJzaW9uUmVxdWVzdBIKCgJpZBgBIAEoCSJmCh1EZXByZWNhdGVJbWFnZVZlcnNpb25SZXNwb25zZRIvCgd2ZXJzaW9uGAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb24SFAoMcmVtb3ZlZF90YWdzGAIgAygJIigKGkFyY2hpdmVJbWFnZVZlcnNpb25SZXF1ZXN0EgoKAmlkGAEgASgJIk4KG0FyY2hpdmVJbWFnZVZlcnNpb25SZXNwb25zZRIvCgd2ZXJzaW9uGAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb24iPwoUUm9sbGJhY2tJbWFnZVJlcXVlc3QSEAoIaW1hZ2VfaWQYASABKAkSFQoNdG9fdmVyc2lvbl9pZBgCIAEoCSJ7ChVSb2xsYmFja0ltYWdlUmVzcG9uc2USLgoGbGF0ZXN0GAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb24SMgoKZGVwcmVjYXRlZBgCIAEoCzIeLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VWZXJzaW9uIisKHVNldERlZmF1bHRJbWFnZVZlcnNpb25SZXF1ZXN0EgoKAmlkGAEgASgJIlEKHlNldERlZmF1bHRJbWFnZVZlcnNpb25SZXNwb25zZRIvCgd2ZXJzaW9uGAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb24iLwobR2V0SW1hZ2VWZXJzaW9uVXNhZ2VSZXF1ZXN0EhAKCGltYWdlX2lkGAEgASgJImcKEUltYWdlVmVyc2lvblVzYWdlEhIKCnZlcnNpb25faWQYASABKAkSFgoOdmVyc2lvbl9udW1iZXIYAiABKAkSDgoGc3RhdHVzGAMgASgJEhYKDmluc3RhbmNlX2NvdW50GAQgASgFIlUKHEdldEltYWdlVmVyc2lvblVzYWdlUmVzcG9uc2USNQoIdmVyc2lvbnMYASADKAsyIy5lZGdlaHViLmFkbWluLnYxLkltYWdlVmVyc2lvblVzYWdlIkwKElNldEltYWdlVGFnUmVxdWVzdBIQCghpbWFnZV9pZBgBIAEoCRIQCgh0YWdfbmFtZRgCIAEoCRISCgp2ZXJzaW9uX2lkGAMgASgJIj4KE1NldEltYWdlVGFnUmVzcG9uc2USJwoDdGFnGAEgASgLMhouZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVRhZyI7ChVEZWxldGVJbWFnZVRhZ1JlcXVlc3QSEAoIaW1hZ2VfaWQYASABKAkSEAoIdGFnX25hbWUYAiABKAkiGAoWRGVsZXRlSW1hZ2VUYWdSZXNwb25zZSIoChRMaXN0SW1hZ2VUYWdzUmVxdWVzdBIQCghpbWFnZV9pZBgBIAEoCSJBChVMaXN0SW1hZ2VUYWdzUmVzcG9uc2USKAoEdGFncxgBIAMoCzIaLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VUYWciKAoTUmVzb2x2ZUltYWdlUmVxdWVzdBIRCglyZWZlcmVuY2UYASABKAkifAoUUmVzb2x2ZUltYWdlUmVzcG9uc2USJgoFaW1hZ2UYASABKAsyFy5lZGdlaHViLmFkbWluLnYxLkltYWdlEi8KB3ZlcnNpb24YAiABKAsyHi5lZGdlaHViLmFkbWluLnYxLkltYWdlVmVyc2lvbhILCgN0YWcYAyABKAkiagobU2V0SW1hZ2VSZXF1aXJlbWVudHNSZXF1ZXN0EhAKCGltYWdlX2lkGAEgASgJEjkKDHJlcXVpcmVtZW50cxgCIAEoCzIjLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VSZXF1aXJlbWVudHMiWQocU2V0SW1hZ2VSZXF1aXJlbWVudHNSZXNwb25zZRI5CgxyZXF1aXJlbWVudHMYASABKAsyIy5lZGdlaHViLmFkbWluLnYxLkltYWdlUmVxdWlyZW1lbnRzIi8KG0dldEltYWdlUmVxdWlyZW1lbnRzUmVxdWVzdBIQCghpbWFnZV9pZBgBIAEoCSJZChxHZXRJbWFnZVJlcXVpcmVtZW50c1Jlc3BvbnNlEjkKDHJlcXVpcmVtZW50cxgBIAEoCzIjLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VSZXF1aXJlbWVudHMinQEKHUNoZWNrSW1hZ2VSZXF1aXJlbWVudHNSZXF1ZXN0EhgKEGltYWdlX3ZlcnNpb25faWQYASABKAkSEQoJY3B1X2NvcmVzGAIgASgFEhEKCW1lbW9yeV9nYhgDIAEoBRISCgpzdG9yYWdlX2diGAQgASgFEhIKCmh5cGVydmlzb3IYBSABKAkSFAoMbmV3X2luc3RhbmNlGAYgASgIIlsKHkNoZWNrSW1hZ2VSZXF1aXJlbWVudHNSZXNwb25zZRI5CgxyZXF1aXJlbWVudHMYASABKAsyIy5lZGdlaHViLmFkbWluLnYxLkltYWdlUmVxdWlyZW1lbnRzMq4RCgxJbWFnZVNlcnZpY2USWgoLQ3JlYXRlSW1hZ2USJC5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZUltYWdlUmVxdWVzdBolLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlSW1hZ2VSZXNwb25zZRJRCghHZXRJbWFnZRIhLmVkZ2VodWIuYWRtaW4udjEuR2V0SW1hZ2VSZXF1ZXN0GiIuZWRnZWh1Yi5hZG1pbi52MS5HZXRJbWFnZVJlc3BvbnNlElcKCkxpc3RJbWFnZXMSIy5lZGdlaHViLmFkbWluLnYxLkxpc3RJbWFnZXNSZXF1ZXN0GiQuZWRnZWh1Yi5hZG1pbi52MS5MaXN0SW1hZ2VzUmVzcG9uc2USWgoLVXBkYXRlSW1hZ2USJC5lZGdlaHViLmFkbWluLnYxLlVwZGF0ZUltYWdlUmVxdWVzdBolLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlSW1hZ2VSZXNwb25zZRJjCg5TZXRJbWFnZVN0YXR1cxInLmVkZ2VodWIuYWRtaW4udjEuU2V0SW1hZ2VTdGF0dXNSZXF1ZXN0GiguZWRnZWh1Yi5hZG1pbi52MS5TZXRJbWFnZVN0YXR1c1Jlc3BvbnNlEloKC0RlbGV0ZUltYWdlEiQuZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVJbWFnZVJlcXVlc3QaJS5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZUltYWdlUmVzcG9uc2UScgoTUHVibGlzaEltYWdlVmVyc2lvbhIsLmVkZ2VodWIuYWRtaW4udjEuUHVibGlzaEltYWdlVmVyc2lvblJlcXVlc3QaLS5lZGdlaHViLmFkbWluLnYxLlB1Ymxpc2hJbWFnZVZlcnNpb25SZXNwb25zZRJmCg9HZXRJbWFnZVZlcnNpb24SKC5lZGdlaHViLmFkbWluLnYxLkdldEltYWdlVmVyc2lvblJlcXVlc3QaKS5lZGdlaHViLmFkbWluLnYxLkdldEltYWdlVmVyc2lvblJlc3BvbnNlEmwKEUxpc3RJbWFnZVZlcnNpb25zEiouZWRnZWh1Yi5hZG1pbi52MS5MaXN0SW1hZ2VWZXJzaW9uc1JlcXVlc3QaKy5lZGdlaHViLmFkbWluLnYxLkxpc3RJbWFnZVZlcnNpb25zUmVzcG9uc2USeAoVRGVwcmVjYXRlSW1hZ2VWZXJzaW9uEi4uZWRnZWh1Yi5hZG1pbi52MS5EZXByZWNhdGVJbWFnZVZlcnNpb25SZXF1ZXN0Gi8uZWRnZWh1Yi5hZG1pbi52MS5EZXByZWNhdGVJbWFnZVZlcnNpb25SZXNwb25zZRJyChNBcmNoaXZlSW1hZ2VWZXJzaW9uEiwuZWRnZWh1Yi5hZG1pbi52MS5BcmNoaXZlSW1hZ2VWZXJzaW9uUmVxdWVzdBotLmVkZ2VodWIuYWRtaW4udjEuQXJjaGl2ZUltYWdlVmVyc2lvblJlc3BvbnNlEmAKDVJvbGxiYWNrSW1hZ2USJi5lZGdlaHViLmFkbWluLnYxLlJvbGxiYWNrSW1hZ2VSZXF1ZXN0GicuZWRnZWh1Yi5hZG1pbi52MS5Sb2xsYmFja0ltYWdlUmVzcG9uc2USewoWU2V0RGVmYXVsdEltYWdlVmVyc2lvbhIvLmVkZ2VodWIuYWRtaW4udjEuU2V0RGVmYXVsdEltYWdlVmVyc2lvblJlcXVlc3QaMC5lZGdlaHViLmFkbWluLnYxLlNldERlZmF1bHRJbWFnZVZlcnNpb25SZXNwb25zZRJ1ChRHZXRJbWFnZVZlcnNpb25Vc2FnZRItLmVkZ2VodWIuYWRtaW4udjEuR2V0SW1hZ2VWZXJzaW9uVXNhZ2VSZXF1ZXN0Gi4uZWRnZWh1Yi5hZG1pbi52MS5HZXRJbWFnZVZlcnNpb25Vc2FnZVJlc3BvbnNlEloKC1NldEltYWdlVGFnEiQuZWRnZWh1Yi5hZG1pbi52MS5TZXRJbWFnZVRhZ1JlcXVlc3QaJS5lZGdlaHViLmFkbWluLnYxLlNldEltYWdlVGFnUmVzcG9uc2USYwoORGVsZXRlSW1hZ2VUYWcSJy5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZUltYWdlVGFnUmVxdWVzdBooLmVkZ2VodWIuYWRtaW4udjEuRGVsZXRlSW1hZ2VUYWdSZXNwb25zZRJgCg1MaXN0SW1hZ2VUYWdzEiYuZWRnZWh1Yi5hZG1pbi52MS5MaXN0SW1hZ2VUYWdzUmVxdWVzdBonLmVkZ2VodWIuYWRtaW4udjEuTGlzdEltYWdlVGFnc1Jlc3BvbnNlEl0KDFJlc29sdmVJbWFnZRIlLmVkZ2VodWIuYWRtaW4udjEuUmVzb2x2ZUltYWdlUmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuUmVzb2x2ZUltYWdlUmVzcG9uc2USdQoUU2V0SW1hZ2VSZXF1aXJlbWVudHMSLS5lZGdlaHViLmFkbWluLnYxLlNldEltYWdlUmVxdWlyZW1lbnRzUmVxdWVzdBouLmVkZ2VodWIuYWRtaW4udjEuU2V0SW1hZ2VSZXF1aXJlbWVudHNSZXNwb25zZRJ1ChRHZXRJbWFnZVJlcXVpcmVtZW50cxItLmVkZ2VodWIuYWRtaW4udjEuR2V0SW1hZ2VSZXF1aXJlbWVudHNSZXF1ZXN0Gi4uZWRnZWh1Yi5hZG1pbi52MS5HZXRJbWFnZVJlcXVpcmVtZW50c1Jlc3BvbnNlEnsKFkNoZWNrSW1hZ2VSZXF1aXJlbWVudHMSLy5lZGdlaHViLmFkbWluLnYxLkNoZWNrSW1hZ2VSZXF1aXJlbWVudHNSZXF1ZXN0GjAuZWRnZWh1Yi5hZG1pbi52MS5DaGVja0ltYWdlUmVxdWlyZW1lbnRzUmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_timestamp]);
+  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL2ltYWdlLnByb3RvEhBlZGdlaHViLmFkbWluLnYxIrwECgVJbWFnZRIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhMKC2Rlc2NyaXB0aW9uGAMgASgJEi8KCmltYWdlX3R5cGUYBCABKA4yGy5lZGdlaHViLmFkbWluLnYxLkltYWdlVHlwZRIPCgdiYXNlX29zGAUgASgJEhIKCm9zX3ZlcnNpb24YBiABKAkSOQoMYXJjaGl0ZWN0dXJlGAcgASgOMiMuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZUFyY2hpdGVjdHVyZRIPCgdzaXplX2diGAggASgBEjUKCnZpc2liaWxpdHkYCSABKA4yIS5lZGdlaHViLmFkbWluLnYxLkltYWdlVmlzaWJpbGl0eRItCgZzdGF0dXMYCiABKA4yHS5lZGdlaHViLmFkbWluLnYxLkltYWdlU3RhdHVzEhYKDmZpbGVfc2VydmVyX2lkGAsgASgJEhEKCWZpbGVfcGF0aBgMIAEoCRIUCgxjaGVja3N1bV9tZDUYDSABKAkSEAoIb3duZXJfaWQYDiABKAkSEQoJdGVuYW50X2lkGA8gASgJEi8KC2NyZWF0ZV90aW1lGBAgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRvcl9pZBgSIAEoCRISCgp1cGRhdGVyX2lkGBMgASgJEgwKBGV0YWcYFCABKAkimwQKDEltYWdlVmVyc2lvbhIKCgJpZBgBIAEoCRIQCghpbWFnZV9pZBgCIAEoCRIWCg52ZXJzaW9uX251bWJlchgDIAEoCRIUCgx2ZXJzaW9uX25hbWUYBCABKAkSGQoRcGFyZW50X3ZlcnNpb25faWQYBSABKAkSDwoHc2l6ZV9nYhgGIAEoARIRCglmaWxlX3BhdGgYByABKAkSFAoMY2hlY2tzdW1fbWQ1GAggASgJEhUKDXJlbGVhc2Vfbm90ZXMYCSABKAkSNAoGc3RhdHVzGAogASgOMiQuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb25TdGF0dXMSEQoJaXNfbGF0ZXN0GAsgASgIEhIKCmlzX2RlZmF1bHQYDCABKAgSDAoEdGFncxgNIAMoCRIyCg5kZXByZWNhdGVfdGltZRgOIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASMAoMYXJjaGl2ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRvcl9pZBgRIAEoCRIvCgt1cGRhdGVfdGltZRgSIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgTIAEoCSKXAgoISW1hZ2VUYWcSCgoCaWQYASABKAkSEAoIaW1hZ2VfaWQYAiABKAkSEAoIdGFnX25hbWUYAyABKAkSLAoEa2luZBgEIAEoDjIeLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VUYWdLaW5kEhEKCWltbXV0YWJsZRgFIAEoCBISCgp2ZXJzaW9uX2lkGAYgASgJEhYKDnZlcnNpb25fbnVtYmVyGAcgASgJEi8KC2NyZWF0ZV90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgKIAEoCSL3AQoRSW1hZ2VSZXF1aXJlbWVudHMSFQoNbWluX2NwdV9jb3JlcxgBIAEoBRIVCg1taW5fbWVtb3J5X2diGAIgASgFEhYKDm1pbl9zdG9yYWdlX2diGAMgASgFEh0KFXJlY29tbWVuZGVkX2NwdV9jb3JlcxgEIAEoBRIdChVyZWNvbW1lbmRlZF9tZW1vcnlfZ2IYBSABKAUSHgoWcmVjb21tZW5kZWRfc3RvcmFnZV9nYhgGIAEoBRI+ChhoeXBlcnZpc29yX2NvbXBhdGliaWxpdHkYByADKA4yHC5lZGdlaHViLmFkbWluLnYxLkh5cGVydmlzb3IigwIKFFJlcXVpcmVtZW50U2hvcnRmYWxsEjkKCWRpbWVuc2lvbhgBIAEoDjImLmVkZ2VodWIuYWRtaW4udjEuUmVxdWlyZW1lbnREaW1lbnNpb24SEQoJcmVxdWVzdGVkGAIgASgFEg8KB21pbmltdW0YAyABKAUSEwoLcmVjb21tZW5kZWQYBCABKAUSOgoUcmVxdWVzdGVkX2h5cGVydmlzb3IYBSABKA4yHC5lZGdlaHViLmFkbWluLnYxLkh5cGVydmlzb3ISOwoVc3VwcG9ydGVkX2h5cGVydmlzb3JzGAYgAygOMhwuZWRnZWh1Yi5hZG1pbi52MS5IeXBlcnZpc29yImoKElJlcXVpcmVtZW50c05vdE1ldBIYChBpbWFnZV92ZXJzaW9uX2lkGAEgASgJEjoKCnNob3J0ZmFsbHMYAiADKAsyJi5lZGdlaHViLmFkbWluLnYxLlJlcXVpcmVtZW50U2hvcnRmYWxsIncKEkNyZWF0ZUltYWdlUmVxdWVzdBImCgVpbWFnZRgBIAEoCzIXLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2USOQoMcmVxdWlyZW1lbnRzGAIgASgLMiMuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVJlcXVpcmVtZW50cyI9ChNDcmVhdGVJbWFnZVJlc3BvbnNlEiYKBWltYWdlGAEgASgLMhcuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZSIdCg9HZXRJbWFnZVJlcXVlc3QSCgoCaWQYASABKAkidQoQR2V0SW1hZ2VSZXNwb25zZRImCgVpbWFnZRgBIAEoCzIXLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2USOQoMcmVxdWlyZW1lbnRzGAIgASgLMiMuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVJlcXVpcmVtZW50cyL1AQoRTGlzdEltYWdlc1JlcXVlc3QSLwoKaW1hZ2VfdHlwZRgBIAEoDjIbLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VUeXBlEg8KB2Jhc2Vfb3MYAiABKAkSNQoKdmlzaWJpbGl0eRgDIAEoDjIhLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VWaXNpYmlsaXR5Ei0KBnN0YXR1cxgEIAEoDjIdLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VTdGF0dXMSEQoJdGVuYW50X2lkGAUgASgJEhEKCXBhZ2Vfc2l6ZRgGIAEoBRISCgpwYWdlX3Rva2VuGAcgASgJIlYKEkxpc3RJbWFnZXNSZXNwb25zZRInCgZpbWFnZXMYASADKAsyFy5lZGdlaHViLmFkbWluLnYxLkltYWdlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJtChJVcGRhdGVJbWFnZVJlcXVlc3QSJgoFaW1hZ2UYASABKAsyFy5lZGdlaHViLmFkbWluLnYxLkltYWdlEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI9ChNVcGRhdGVJbWFnZVJlc3BvbnNlEiYKBWltYWdlGAEgASgLMhcuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZSIjChVEZXByZWNhdGVJbWFnZVJlcXVlc3QSCgoCaWQYASABKAkiQAoWRGVwcmVjYXRlSW1hZ2VSZXNwb25zZRImCgVpbWFnZRgBIAEoCzIXLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2UiIgoUQWN0aXZhdGVJbWFnZVJlcXVlc3QSCgoCaWQYASABKAkiPwoVQWN0aXZhdGVJbWFnZVJlc3BvbnNlEiYKBWltYWdlGAEgASgLMhcuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZSIhChNBcmNoaXZlSW1hZ2VSZXF1ZXN0EgoKAmlkGAEgASgJIj4KFEFyY2hpdmVJbWFnZVJlc3BvbnNlEiYKBWltYWdlGAEgASgLMhcuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZSIgChJEZWxldGVJbWFnZVJlcXVlc3QSCgoCaWQYASABKAkiFQoTRGVsZXRlSW1hZ2VSZXNwb25zZSLzAQoaUHVibGlzaEltYWdlVmVyc2lvblJlcXVlc3QSEAoIaW1hZ2VfaWQYASABKAkSFgoOdmVyc2lvbl9udW1iZXIYAiABKAkSFAoMdmVyc2lvbl9uYW1lGAMgASgJEhkKEXBhcmVudF92ZXJzaW9uX2lkGAQgASgJEg8KB3NpemVfZ2IYBSABKAESEQoJZmlsZV9wYXRoGAYgASgJEhQKDGNoZWNrc3VtX21kNRgHIAEoCRIVCg1yZWxlYXNlX25vdGVzGAggASgJEhMKC21ha2VfbGF0ZXN0GAkgASgIEhQKDG1ha2VfZGVmYXVsdBgKIAEoCCJOChtQdWJsaXNoSW1hZ2VWZXJzaW9uUmVzcG9uc2USLwoHdmVyc2lvbhgBIAEoCzIeLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VWZXJzaW9uIiQKFkdldEltYWdlVmVyc2lvblJlcXVlc3QSCgoCaWQYASABKAkiSgoXR2V0SW1hZ2VWZXJzaW9uUmVzcG9uc2USLwoHdmVyc2lvbhgBIAEoCzIeLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VWZXJzaW9uIokBChhMaXN0SW1hZ2VWZXJzaW9uc1JlcXVlc3QSEAoIaW1hZ2VfaWQYASABKAkSNAoGc3RhdHVzGAIgASgOMiQuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb25TdGF0dXMSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkiZgoZTGlzdEltYWdlVmVyc2lvbnNSZXNwb25zZRIwCgh2ZXJzaW9ucxgBIAMoCzIeLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VWZXJzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIqChxEZXByZWNhdGVJbWFnZVZlcnNpb25SZXF1ZXN0EgoKAmlkGAEgASgJImYKHURlcHJlY2F0ZUltYWdlVmVyc2lvblJlc3BvbnNlEi8KB3ZlcnNpb24YASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkltYWdlVmVyc2lvbhIUCgxyZW1vdmVkX3RhZ3MYAiADKAkiKAoaQXJjaGl2ZUltYWdlVmVyc2lvblJlcXVlc3QSCgoCaWQYASABKAkiTgobQXJjaGl2ZUltYWdlVmVyc2lvblJlc3BvbnNlEi8KB3ZlcnNpb24YASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkltYWdlVmVyc2lvbiI/ChRSb2xsYmFja0ltYWdlUmVxdWVzdBIQCghpbWFnZV9pZBgBIAEoCRIVCg10b192ZXJzaW9uX2lkGAIgASgJInsKFVJvbGxiYWNrSW1hZ2VSZXNwb25zZRIuCgZsYXRlc3QYASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkltYWdlVmVyc2lvbhIyCgpkZXByZWNhdGVkGAIgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb24iKwodU2V0RGVmYXVsdEltYWdlVmVyc2lvblJlcXVlc3QSCgoCaWQYASABKAkiUQoeU2V0RGVmYXVsdEltYWdlVmVyc2lvblJlc3BvbnNlEi8KB3ZlcnNpb24YASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkltYWdlVmVyc2lvbiIvChtHZXRJbWFnZVZlcnNpb25Vc2FnZVJlcXVlc3QSEAoIaW1hZ2VfaWQYASABKAkijQEKEUltYWdlVmVyc2lvblVzYWdlEhIKCnZlcnNpb25faWQYASABKAkSFgoOdmVyc2lvbl9udW1iZXIYAiABKAkSNAoGc3RhdHVzGAMgASgOMiQuZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVZlcnNpb25TdGF0dXMSFgoOaW5zdGFuY2VfY291bnQYBCABKAUiVQocR2V0SW1hZ2VWZXJzaW9uVXNhZ2VSZXNwb25zZRI1Cgh2ZXJzaW9ucxgBIAMoCzIjLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VWZXJzaW9uVXNhZ2UiTAoSU2V0SW1hZ2VUYWdSZXF1ZXN0EhAKCGltYWdlX2lkGAEgASgJEhAKCHRhZ19uYW1lGAIgASgJEhIKCnZlcnNpb25faWQYAyABKAkiPgoTU2V0SW1hZ2VUYWdSZXNwb25zZRInCgN0YWcYASABKAsyGi5lZGdlaHViLmFkbWluLnYxLkltYWdlVGFnIjsKFURlbGV0ZUltYWdlVGFnUmVxdWVzdBIQCghpbWFnZV9pZBgBIAEoCRIQCgh0YWdfbmFtZRgCIAEoCSIYChZEZWxldGVJbWFnZVRhZ1Jlc3BvbnNlIk8KFExpc3RJbWFnZVRhZ3NSZXF1ZXN0EhAKCGltYWdlX2lkGAEgASgJEhEKCXBhZ2Vfc2l6ZRgCIAEoBRISCgpwYWdlX3Rva2VuGAMgASgJIloKFUxpc3RJbWFnZVRhZ3NSZXNwb25zZRIoCgR0YWdzGAEgAygLMhouZWRnZWh1Yi5hZG1pbi52MS5JbWFnZVRhZxIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiKAoTUmVzb2x2ZUltYWdlUmVxdWVzdBIRCglyZWZlcmVuY2UYASABKAkifAoUUmVzb2x2ZUltYWdlUmVzcG9uc2USJgoFaW1hZ2UYASABKAsyFy5lZGdlaHViLmFkbWluLnYxLkltYWdlEi8KB3ZlcnNpb24YAiABKAsyHi5lZGdlaHViLmFkbWluLnYxLkltYWdlVmVyc2lvbhILCgN0YWcYAyABKAkiagobU2V0SW1hZ2VSZXF1aXJlbWVudHNSZXF1ZXN0EhAKCGltYWdlX2lkGAEgASgJEjkKDHJlcXVpcmVtZW50cxgCIAEoCzIjLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VSZXF1aXJlbWVudHMiWQocU2V0SW1hZ2VSZXF1aXJlbWVudHNSZXNwb25zZRI5CgxyZXF1aXJlbWVudHMYASABKAsyIy5lZGdlaHViLmFkbWluLnYxLkltYWdlUmVxdWlyZW1lbnRzIi8KG0dldEltYWdlUmVxdWlyZW1lbnRzUmVxdWVzdBIQCghpbWFnZV9pZBgBIAEoCSJZChxHZXRJbWFnZVJlcXVpcmVtZW50c1Jlc3BvbnNlEjkKDHJlcXVpcmVtZW50cxgBIAEoCzIjLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VSZXF1aXJlbWVudHMiuwEKHUNoZWNrSW1hZ2VSZXF1aXJlbWVudHNSZXF1ZXN0EhgKEGltYWdlX3ZlcnNpb25faWQYASABKAkSEQoJY3B1X2NvcmVzGAIgASgFEhEKCW1lbW9yeV9nYhgDIAEoBRISCgpzdG9yYWdlX2diGAQgASgFEjAKCmh5cGVydmlzb3IYBSABKA4yHC5lZGdlaHViLmFkbWluLnYxLkh5cGVydmlzb3ISFAoMbmV3X2luc3RhbmNlGAYgASgIIqQBCh5DaGVja0ltYWdlUmVxdWlyZW1lbnRzUmVzcG9uc2USCwoDbWV0GAEgASgIEjoKCnNob3J0ZmFsbHMYAiADKAsyJi5lZGdlaHViLmFkbWluLnYxLlJlcXVpcmVtZW50U2hvcnRmYWxsEjkKDHJlcXVpcmVtZW50cxgDIAEoCzIjLmVkZ2VodWIuYWRtaW4udjEuSW1hZ2VSZXF1aXJlbWVudHMqeAoJSW1hZ2VUeXBlEhoKFklNQUdFX1RZUEVfVU5TUEVDSUZJRUQQABIWChJJTUFHRV9UWVBFX09TX0JBU0UQARIgChxJTUFHRV9UWVBFX0FQUExJQ0FUSU9OX0xBWUVSEAISFQoRSU1BR0VfVFlQRV9DVVNUT00QAyp0ChFJbWFnZUFyY2hpdGVjdHVyZRIiCh5JTUFHRV9BUkNISVRFQ1RVUkVfVU5TUEVDSUZJRUQQABIdChlJTUFHRV9BUkNISVRFQ1RVUkVfWDg2XzY0EAESHAoYSU1BR0VfQVJDSElURUNUVVJFX0FSTTY0EAIqkwEKD0ltYWdlVmlzaWJpbGl0eRIgChxJTUFHRV9WSVNJQklMSVRZX1VOU1BFQ0lGSUVEEAASGwoXSU1BR0VfVklTSUJJTElUWV9QVUJMSUMQARIcChhJTUFHRV9WSVNJQklMSVRZX1BSSVZBVEUQAhIjCh9JTUFHRV9WSVNJQklMSVRZX0dST1VQX1NQRUNJRklDEAMqfAoLSW1hZ2VTdGF0dXMSHAoYSU1BR0VfU1RBVFVTX1VOU1BFQ0lGSUVEEAASFwoTSU1BR0VfU1RBVFVTX0FDVElWRRABEhsKF0lNQUdFX1NUQVRVU19ERVBSRUNBVEVEEAISGQoVSU1BR0VfU1RBVFVTX0FSQ0hJVkVEEAMqowEKEkltYWdlVmVyc2lvblN0YXR1cxIkCiBJTUFHRV9WRVJTSU9OX1NUQVRVU19VTlNQRUNJRklFRBAAEh8KG0lNQUdFX1ZFUlNJT05fU1RBVFVTX0FDVElWRRABEiMKH0lNQUdFX1ZFUlNJT05fU1RBVFVTX0RFUFJFQ0FURUQQAhIhCh1JTUFHRV9WRVJTSU9OX1NUQVRVU19BUkNISVZFRBADKoABCgxJbWFnZVRhZ0tpbmQSHgoaSU1BR0VfVEFHX0tJTkRfVU5TUEVDSUZJRUQQABIZChVJTUFHRV9UQUdfS0lORF9TWVNURU0QARIaChZJTUFHRV9UQUdfS0lORF9WRVJTSU9OEAISGQoVSU1BR0VfVEFHX0tJTkRfQ1VTVE9NEAMqagoKSHlwZXJ2aXNvchIaChZIWVBFUlZJU09SX1VOU1BFQ0lGSUVEEAASEgoOSFlQRVJWSVNPUl9LVk0QARIVChFIWVBFUlZJU09SX0hZUEVSVhACEhUKEUhZUEVSVklTT1JfVk1XQVJFEAMq0wEKFFJlcXVpcmVtZW50RGltZW5zaW9uEiUKIVJFUVVJUkVNRU5UX0RJTUVOU0lPTl9VTlNQRUNJRklFRBAAEiMKH1JFUVVJUkVNRU5UX0RJTUVOU0lPTl9DUFVfQ09SRVMQARIjCh9SRVFVSVJFTUVOVF9ESU1FTlNJT05fTUVNT1JZX0dCEAISJAogUkVRVUlSRU1FTlRfRElNRU5TSU9OX1NUT1JBR0VfR0IQAxIkCiBSRVFVSVJFTUVOVF9ESU1FTlNJT05fSFlQRVJWSVNPUhAEMpgTCgxJbWFnZVNlcnZpY2USWgoLQ3JlYXRlSW1hZ2USJC5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZUltYWdlUmVxdWVzdBolLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlSW1hZ2VSZXNwb25zZRJWCghHZXRJbWFnZRIhLmVkZ2VodWIuYWRtaW4udjEuR2V0SW1hZ2VSZXF1ZXN0GiIuZWRnZWh1Yi5hZG1pbi52MS5HZXRJbWFnZVJlc3BvbnNlIgOQAgESXAoKTGlzdEltYWdlcxIjLmVkZ2VodWIuYWRtaW4udjEuTGlzdEltYWdlc1JlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLkxpc3RJbWFnZXNSZXNwb25zZSIDkAIBEloKC1VwZGF0ZUltYWdlEiQuZWRnZWh1Yi5hZG1pbi52MS5VcGRhdGVJbWFnZVJlcXVlc3QaJS5lZGdlaHViLmFkbWluLnYxLlVwZGF0ZUltYWdlUmVzcG9uc2USYwoORGVwcmVjYXRlSW1hZ2USJy5lZGdlaHViLmFkbWluLnYxLkRlcHJlY2F0ZUltYWdlUmVxdWVzdBooLmVkZ2VodWIuYWRtaW4udjEuRGVwcmVjYXRlSW1hZ2VSZXNwb25zZRJgCg1BY3RpdmF0ZUltYWdlEiYuZWRnZWh1Yi5hZG1pbi52MS5BY3RpdmF0ZUltYWdlUmVxdWVzdBonLmVkZ2VodWIuYWRtaW4udjEuQWN0aXZhdGVJbWFnZVJlc3BvbnNlEl0KDEFyY2hpdmVJbWFnZRIlLmVkZ2VodWIuYWRtaW4udjEuQXJjaGl2ZUltYWdlUmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuQXJjaGl2ZUltYWdlUmVzcG9uc2USWgoLRGVsZXRlSW1hZ2USJC5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZUltYWdlUmVxdWVzdBolLmVkZ2VodWIuYWRtaW4udjEuRGVsZXRlSW1hZ2VSZXNwb25zZRJyChNQdWJsaXNoSW1hZ2VWZXJzaW9uEiwuZWRnZWh1Yi5hZG1pbi52MS5QdWJsaXNoSW1hZ2VWZXJzaW9uUmVxdWVzdBotLmVkZ2VodWIuYWRtaW4udjEuUHVibGlzaEltYWdlVmVyc2lvblJlc3BvbnNlEmsKD0dldEltYWdlVmVyc2lvbhIoLmVkZ2VodWIuYWRtaW4udjEuR2V0SW1hZ2VWZXJzaW9uUmVxdWVzdBopLmVkZ2VodWIuYWRtaW4udjEuR2V0SW1hZ2VWZXJzaW9uUmVzcG9uc2UiA5ACARJxChFMaXN0SW1hZ2VWZXJzaW9ucxIqLmVkZ2VodWIuYWRtaW4udjEuTGlzdEltYWdlVmVyc2lvbnNSZXF1ZXN0GisuZWRnZWh1Yi5hZG1pbi52MS5MaXN0SW1hZ2VWZXJzaW9uc1Jlc3BvbnNlIgOQAgESeAoVRGVwcmVjYXRlSW1hZ2VWZXJzaW9uEi4uZWRnZWh1Yi5hZG1pbi52MS5EZXByZWNhdGVJbWFnZVZlcnNpb25SZXF1ZXN0Gi8uZWRnZWh1Yi5hZG1pbi52MS5EZXByZWNhdGVJbWFnZVZlcnNpb25SZXNwb25zZRJyChNBcmNoaXZlSW1hZ2VWZXJzaW9uEiwuZWRnZWh1Yi5hZG1pbi52MS5BcmNoaXZlSW1hZ2VWZXJzaW9uUmVxdWVzdBotLmVkZ2VodWIuYWRtaW4udjEuQXJjaGl2ZUltYWdlVmVyc2lvblJlc3BvbnNlEmAKDVJvbGxiYWNrSW1hZ2USJi5lZGdlaHViLmFkbWluLnYxLlJvbGxiYWNrSW1hZ2VSZXF1ZXN0GicuZWRnZWh1Yi5hZG1pbi52MS5Sb2xsYmFja0ltYWdlUmVzcG9uc2USewoWU2V0RGVmYXVsdEltYWdlVmVyc2lvbhIvLmVkZ2VodWIuYWRtaW4udjEuU2V0RGVmYXVsdEltYWdlVmVyc2lvblJlcXVlc3QaMC5lZGdlaHViLmFkbWluLnYxLlNldERlZmF1bHRJbWFnZVZlcnNpb25SZXNwb25zZRJ6ChRHZXRJbWFnZVZlcnNpb25Vc2FnZRItLmVkZ2VodWIuYWRtaW4udjEuR2V0SW1hZ2VWZXJzaW9uVXNhZ2VSZXF1ZXN0Gi4uZWRnZWh1Yi5hZG1pbi52MS5HZXRJbWFnZVZlcnNpb25Vc2FnZVJlc3BvbnNlIgOQAgESWgoLU2V0SW1hZ2VUYWcSJC5lZGdlaHViLmFkbWluLnYxLlNldEltYWdlVGFnUmVxdWVzdBolLmVkZ2VodWIuYWRtaW4udjEuU2V0SW1hZ2VUYWdSZXNwb25zZRJjCg5EZWxldGVJbWFnZVRhZxInLmVkZ2VodWIuYWRtaW4udjEuRGVsZXRlSW1hZ2VUYWdSZXF1ZXN0GiguZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVJbWFnZVRhZ1Jlc3BvbnNlEmUKDUxpc3RJbWFnZVRhZ3MSJi5lZGdlaHViLmFkbWluLnYxLkxpc3RJbWFnZVRhZ3NSZXF1ZXN0GicuZWRnZWh1Yi5hZG1pbi52MS5MaXN0SW1hZ2VUYWdzUmVzcG9uc2UiA5ACARJdCgxSZXNvbHZlSW1hZ2USJS5lZGdlaHViLmFkbWluLnYxLlJlc29sdmVJbWFnZVJlcXVlc3QaJi5lZGdlaHViLmFkbWluLnYxLlJlc29sdmVJbWFnZVJlc3BvbnNlEnUKFFNldEltYWdlUmVxdWlyZW1lbnRzEi0uZWRnZWh1Yi5hZG1pbi52MS5TZXRJbWFnZVJlcXVpcmVtZW50c1JlcXVlc3QaLi5lZGdlaHViLmFkbWluLnYxLlNldEltYWdlUmVxdWlyZW1lbnRzUmVzcG9uc2USegoUR2V0SW1hZ2VSZXF1aXJlbWVudHMSLS5lZGdlaHViLmFkbWluLnYxLkdldEltYWdlUmVxdWlyZW1lbnRzUmVxdWVzdBouLmVkZ2VodWIuYWRtaW4udjEuR2V0SW1hZ2VSZXF1aXJlbWVudHNSZXNwb25zZSIDkAIBEoABChZDaGVja0ltYWdlUmVxdWlyZW1lbnRzEi8uZWRnZWh1Yi5hZG1pbi52MS5DaGVja0ltYWdlUmVxdWlyZW1lbnRzUmVxdWVzdBowLmVkZ2VodWIuYWRtaW4udjEuQ2hlY2tJbWFnZVJlcXVpcmVtZW50c1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message edgehub.admin.v1.Image
  */
 export type Image = Message<"edgehub.admin.v1.Image"> & {
   /**
+   * Output only.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -34,14 +36,14 @@ export type Image = Message<"edgehub.admin.v1.Image"> & {
   description: string;
 
   /**
-   * One of os_base, application_layer, custom.
+   * Required on create; cannot change.
    *
-   * @generated from field: string image_type = 4;
+   * @generated from field: edgehub.admin.v1.ImageType image_type = 4;
    */
-  imageType: string;
+  imageType: ImageType;
 
   /**
-   * e.g. ubuntu, centos, windows_server.
+   * An open list, e.g. ubuntu, centos, windows_server.
    *
    * @generated from field: string base_os = 5;
    */
@@ -55,11 +57,11 @@ export type Image = Message<"edgehub.admin.v1.Image"> & {
   osVersion: string;
 
   /**
-   * x86_64 or arm64.
+   * Unspecified on create means X86_64; cannot change.
    *
-   * @generated from field: string architecture = 7;
+   * @generated from field: edgehub.admin.v1.ImageArchitecture architecture = 7;
    */
-  architecture: string;
+  architecture: ImageArchitecture;
 
   /**
    * @generated from field: double size_gb = 8;
@@ -67,18 +69,18 @@ export type Image = Message<"edgehub.admin.v1.Image"> & {
   sizeGb: number;
 
   /**
-   * One of public, private, group_specific.
+   * Unspecified on create means PRIVATE.
    *
-   * @generated from field: string visibility = 9;
+   * @generated from field: edgehub.admin.v1.ImageVisibility visibility = 9;
    */
-  visibility: string;
+  visibility: ImageVisibility;
 
   /**
-   * One of active, deprecated, archived.
+   * Output only; changed by DeprecateImage, ActivateImage and ArchiveImage.
    *
-   * @generated from field: string status = 10;
+   * @generated from field: edgehub.admin.v1.ImageStatus status = 10;
    */
-  status: string;
+  status: ImageStatus;
 
   /**
    * @generated from field: string file_server_id = 11;
@@ -96,36 +98,54 @@ export type Image = Message<"edgehub.admin.v1.Image"> & {
   checksumMd5: string;
 
   /**
+   * Output only: the creator.
+   *
    * @generated from field: string owner_id = 14;
    */
   ownerId: string;
 
   /**
-   * Empty for a platform image.
+   * Set on create only. Admins: empty for a platform image; a tenant_admin's images always
+   * belong to its tenant.
    *
    * @generated from field: string tenant_id = 15;
    */
   tenantId: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp created_at = 16;
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 16;
    */
-  createdAt?: Timestamp | undefined;
+  createTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp updated_at = 17;
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 17;
    */
-  updatedAt?: Timestamp | undefined;
+  updateTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: string created_by = 18;
+   * Output only.
+   *
+   * @generated from field: string creator_id = 18;
    */
-  createdBy: string;
+  creatorId: string;
 
   /**
-   * @generated from field: string updated_by = 19;
+   * Output only.
+   *
+   * @generated from field: string updater_id = 19;
    */
-  updatedBy: string;
+  updaterId: string;
+
+  /**
+   * Output only; send it back in UpdateImage to refuse the update when the image changed meanwhile.
+   *
+   * @generated from field: string etag = 20;
+   */
+  etag: string;
 };
 
 /**
@@ -140,6 +160,8 @@ export const ImageSchema: GenMessage<Image> = /*@__PURE__*/
  */
 export type ImageVersion = Message<"edgehub.admin.v1.ImageVersion"> & {
   /**
+   * Output only.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -187,11 +209,11 @@ export type ImageVersion = Message<"edgehub.admin.v1.ImageVersion"> & {
   releaseNotes: string;
 
   /**
-   * One of active, deprecated, archived.
+   * Output only.
    *
-   * @generated from field: string status = 10;
+   * @generated from field: edgehub.admin.v1.ImageVersionStatus status = 10;
    */
-  status: string;
+  status: ImageVersionStatus;
 
   /**
    * @generated from field: bool is_latest = 11;
@@ -204,31 +226,41 @@ export type ImageVersion = Message<"edgehub.admin.v1.ImageVersion"> & {
   isDefault: boolean;
 
   /**
-   * Live tags pointing at this version.
+   * Output only: live tags pointing at this version.
    *
    * @generated from field: repeated string tags = 13;
    */
   tags: string[];
 
   /**
-   * @generated from field: google.protobuf.Timestamp deprecated_at = 14;
+   * @generated from field: google.protobuf.Timestamp deprecate_time = 14;
    */
-  deprecatedAt?: Timestamp | undefined;
+  deprecateTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp archived_at = 15;
+   * @generated from field: google.protobuf.Timestamp archive_time = 15;
    */
-  archivedAt?: Timestamp | undefined;
+  archiveTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp created_at = 16;
+   * @generated from field: google.protobuf.Timestamp create_time = 16;
    */
-  createdAt?: Timestamp | undefined;
+  createTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: string created_by = 17;
+   * @generated from field: string creator_id = 17;
    */
-  createdBy: string;
+  creatorId: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 18;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string etag = 19;
+   */
+  etag: string;
 };
 
 /**
@@ -243,43 +275,58 @@ export const ImageVersionSchema: GenMessage<ImageVersion> = /*@__PURE__*/
  */
 export type ImageTag = Message<"edgehub.admin.v1.ImageTag"> & {
   /**
-   * @generated from field: string image_id = 1;
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string image_id = 2;
    */
   imageId: string;
 
   /**
-   * @generated from field: string tag_name = 2;
+   * @generated from field: string tag_name = 3;
    */
   tagName: string;
 
   /**
-   * One of system, version, custom.
-   *
-   * @generated from field: string kind = 3;
+   * @generated from field: edgehub.admin.v1.ImageTagKind kind = 4;
    */
-  kind: string;
+  kind: ImageTagKind;
 
   /**
    * True for version tags: they never move.
    *
-   * @generated from field: bool immutable = 4;
+   * @generated from field: bool immutable = 5;
    */
   immutable: boolean;
 
   /**
-   * @generated from field: string version_id = 5;
+   * @generated from field: string version_id = 6;
    */
   versionId: string;
 
   /**
-   * @generated from field: string version_number = 6;
+   * @generated from field: string version_number = 7;
    */
   versionNumber: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp updated_at = 7;
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
    */
-  updatedAt?: Timestamp | undefined;
+  createTime?: Timestamp | undefined;
+
+  /**
+   * When the tag last moved.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 9;
+   */
+  updateTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: string etag = 10;
+   */
+  etag: string;
 };
 
 /**
@@ -324,11 +371,11 @@ export type ImageRequirements = Message<"edgehub.admin.v1.ImageRequirements"> & 
   recommendedStorageGb: number;
 
   /**
-   * e.g. kvm, hyperv, vmware; empty means any.
+   * Empty means any hypervisor.
    *
-   * @generated from field: repeated string hypervisor_compatibility = 7;
+   * @generated from field: repeated edgehub.admin.v1.Hypervisor hypervisor_compatibility = 7;
    */
-  hypervisorCompatibility: string[];
+  hypervisorCompatibility: Hypervisor[];
 };
 
 /**
@@ -339,77 +386,90 @@ export const ImageRequirementsSchema: GenMessage<ImageRequirements> = /*@__PURE_
   messageDesc(file_edgehub_admin_v1_image, 3);
 
 /**
+ * One dimension in which a spec falls short of an image's requirements.
+ *
+ * @generated from message edgehub.admin.v1.RequirementShortfall
+ */
+export type RequirementShortfall = Message<"edgehub.admin.v1.RequirementShortfall"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.RequirementDimension dimension = 1;
+   */
+  dimension: RequirementDimension;
+
+  /**
+   * CPU, memory and storage: what was asked, the image's minimum and its recommended value.
+   *
+   * @generated from field: int32 requested = 2;
+   */
+  requested: number;
+
+  /**
+   * @generated from field: int32 minimum = 3;
+   */
+  minimum: number;
+
+  /**
+   * @generated from field: int32 recommended = 4;
+   */
+  recommended: number;
+
+  /**
+   * HYPERVISOR: the target hypervisor and those the image supports.
+   *
+   * @generated from field: edgehub.admin.v1.Hypervisor requested_hypervisor = 5;
+   */
+  requestedHypervisor: Hypervisor;
+
+  /**
+   * @generated from field: repeated edgehub.admin.v1.Hypervisor supported_hypervisors = 6;
+   */
+  supportedHypervisors: Hypervisor[];
+};
+
+/**
+ * Describes the message edgehub.admin.v1.RequirementShortfall.
+ * Use `create(RequirementShortfallSchema)` to create a new message.
+ */
+export const RequirementShortfallSchema: GenMessage<RequirementShortfall> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_image, 4);
+
+/**
+ * Error detail of failed_precondition IMAGE_REQUIREMENTS_NOT_MET (000 §9.2).
+ *
+ * @generated from message edgehub.admin.v1.RequirementsNotMet
+ */
+export type RequirementsNotMet = Message<"edgehub.admin.v1.RequirementsNotMet"> & {
+  /**
+   * @generated from field: string image_version_id = 1;
+   */
+  imageVersionId: string;
+
+  /**
+   * @generated from field: repeated edgehub.admin.v1.RequirementShortfall shortfalls = 2;
+   */
+  shortfalls: RequirementShortfall[];
+};
+
+/**
+ * Describes the message edgehub.admin.v1.RequirementsNotMet.
+ * Use `create(RequirementsNotMetSchema)` to create a new message.
+ */
+export const RequirementsNotMetSchema: GenMessage<RequirementsNotMet> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_image, 5);
+
+/**
  * @generated from message edgehub.admin.v1.CreateImageRequest
  */
 export type CreateImageRequest = Message<"edgehub.admin.v1.CreateImageRequest"> & {
   /**
-   * @generated from field: string name = 1;
-   */
-  name: string;
-
-  /**
-   * @generated from field: string description = 2;
-   */
-  description: string;
-
-  /**
-   * @generated from field: string image_type = 3;
-   */
-  imageType: string;
-
-  /**
-   * @generated from field: string base_os = 4;
-   */
-  baseOs: string;
-
-  /**
-   * @generated from field: string os_version = 5;
-   */
-  osVersion: string;
-
-  /**
-   * Empty means x86_64.
+   * Output-only fields are ignored.
    *
-   * @generated from field: string architecture = 6;
+   * @generated from field: edgehub.admin.v1.Image image = 1;
    */
-  architecture: string;
+  image?: Image | undefined;
 
   /**
-   * @generated from field: double size_gb = 7;
-   */
-  sizeGb: number;
-
-  /**
-   * Empty means private.
-   *
-   * @generated from field: string visibility = 8;
-   */
-  visibility: string;
-
-  /**
-   * @generated from field: string file_server_id = 9;
-   */
-  fileServerId: string;
-
-  /**
-   * @generated from field: string file_path = 10;
-   */
-  filePath: string;
-
-  /**
-   * @generated from field: string checksum_md5 = 11;
-   */
-  checksumMd5: string;
-
-  /**
-   * Admins: empty for a platform image. A tenant_admin's images always belong to its tenant.
-   *
-   * @generated from field: string tenant_id = 12;
-   */
-  tenantId: string;
-
-  /**
-   * @generated from field: edgehub.admin.v1.ImageRequirements requirements = 13;
+   * @generated from field: edgehub.admin.v1.ImageRequirements requirements = 2;
    */
   requirements?: ImageRequirements | undefined;
 };
@@ -419,7 +479,7 @@ export type CreateImageRequest = Message<"edgehub.admin.v1.CreateImageRequest"> 
  * Use `create(CreateImageRequestSchema)` to create a new message.
  */
 export const CreateImageRequestSchema: GenMessage<CreateImageRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 4);
+  messageDesc(file_edgehub_admin_v1_image, 6);
 
 /**
  * @generated from message edgehub.admin.v1.CreateImageResponse
@@ -436,7 +496,7 @@ export type CreateImageResponse = Message<"edgehub.admin.v1.CreateImageResponse"
  * Use `create(CreateImageResponseSchema)` to create a new message.
  */
 export const CreateImageResponseSchema: GenMessage<CreateImageResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 5);
+  messageDesc(file_edgehub_admin_v1_image, 7);
 
 /**
  * @generated from message edgehub.admin.v1.GetImageRequest
@@ -453,7 +513,7 @@ export type GetImageRequest = Message<"edgehub.admin.v1.GetImageRequest"> & {
  * Use `create(GetImageRequestSchema)` to create a new message.
  */
 export const GetImageRequestSchema: GenMessage<GetImageRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 6);
+  messageDesc(file_edgehub_admin_v1_image, 8);
 
 /**
  * @generated from message edgehub.admin.v1.GetImageResponse
@@ -475,16 +535,18 @@ export type GetImageResponse = Message<"edgehub.admin.v1.GetImageResponse"> & {
  * Use `create(GetImageResponseSchema)` to create a new message.
  */
 export const GetImageResponseSchema: GenMessage<GetImageResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 7);
+  messageDesc(file_edgehub_admin_v1_image, 9);
 
 /**
  * @generated from message edgehub.admin.v1.ListImagesRequest
  */
 export type ListImagesRequest = Message<"edgehub.admin.v1.ListImagesRequest"> & {
   /**
-   * @generated from field: string image_type = 1;
+   * Filters; unspecified or empty means any.
+   *
+   * @generated from field: edgehub.admin.v1.ImageType image_type = 1;
    */
-  imageType: string;
+  imageType: ImageType;
 
   /**
    * @generated from field: string base_os = 2;
@@ -492,14 +554,14 @@ export type ListImagesRequest = Message<"edgehub.admin.v1.ListImagesRequest"> & 
   baseOs: string;
 
   /**
-   * @generated from field: string visibility = 3;
+   * @generated from field: edgehub.admin.v1.ImageVisibility visibility = 3;
    */
-  visibility: string;
+  visibility: ImageVisibility;
 
   /**
-   * @generated from field: string status = 4;
+   * @generated from field: edgehub.admin.v1.ImageStatus status = 4;
    */
-  status: string;
+  status: ImageStatus;
 
   /**
    * @generated from field: string tenant_id = 5;
@@ -507,7 +569,7 @@ export type ListImagesRequest = Message<"edgehub.admin.v1.ListImagesRequest"> & 
   tenantId: string;
 
   /**
-   * At most 500; 0 means 50.
+   * 0 means 50; at most 1000. Creation order.
    *
    * @generated from field: int32 page_size = 6;
    */
@@ -524,7 +586,7 @@ export type ListImagesRequest = Message<"edgehub.admin.v1.ListImagesRequest"> & 
  * Use `create(ListImagesRequestSchema)` to create a new message.
  */
 export const ListImagesRequestSchema: GenMessage<ListImagesRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 8);
+  messageDesc(file_edgehub_admin_v1_image, 10);
 
 /**
  * @generated from message edgehub.admin.v1.ListImagesResponse
@@ -548,61 +610,26 @@ export type ListImagesResponse = Message<"edgehub.admin.v1.ListImagesResponse"> 
  * Use `create(ListImagesResponseSchema)` to create a new message.
  */
 export const ListImagesResponseSchema: GenMessage<ListImagesResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 9);
+  messageDesc(file_edgehub_admin_v1_image, 11);
 
 /**
  * @generated from message edgehub.admin.v1.UpdateImageRequest
  */
 export type UpdateImageRequest = Message<"edgehub.admin.v1.UpdateImageRequest"> & {
   /**
-   * @generated from field: string id = 1;
+   * id names the image; etag, when set, must be current.
+   *
+   * @generated from field: edgehub.admin.v1.Image image = 1;
    */
-  id: string;
+  image?: Image | undefined;
 
   /**
-   * @generated from field: optional string name = 2;
+   * Any of name, description, base_os, os_version, size_gb, visibility, file_server_id,
+   * file_path, checksum_md5.
+   *
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
-  name?: string | undefined;
-
-  /**
-   * @generated from field: optional string description = 3;
-   */
-  description?: string | undefined;
-
-  /**
-   * @generated from field: optional string base_os = 4;
-   */
-  baseOs?: string | undefined;
-
-  /**
-   * @generated from field: optional string os_version = 5;
-   */
-  osVersion?: string | undefined;
-
-  /**
-   * @generated from field: optional double size_gb = 6;
-   */
-  sizeGb?: number | undefined;
-
-  /**
-   * @generated from field: optional string visibility = 7;
-   */
-  visibility?: string | undefined;
-
-  /**
-   * @generated from field: optional string file_server_id = 8;
-   */
-  fileServerId?: string | undefined;
-
-  /**
-   * @generated from field: optional string file_path = 9;
-   */
-  filePath?: string | undefined;
-
-  /**
-   * @generated from field: optional string checksum_md5 = 10;
-   */
-  checksumMd5?: string | undefined;
+  updateMask?: FieldMask | undefined;
 };
 
 /**
@@ -610,7 +637,7 @@ export type UpdateImageRequest = Message<"edgehub.admin.v1.UpdateImageRequest"> 
  * Use `create(UpdateImageRequestSchema)` to create a new message.
  */
 export const UpdateImageRequestSchema: GenMessage<UpdateImageRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 10);
+  messageDesc(file_edgehub_admin_v1_image, 12);
 
 /**
  * @generated from message edgehub.admin.v1.UpdateImageResponse
@@ -627,34 +654,29 @@ export type UpdateImageResponse = Message<"edgehub.admin.v1.UpdateImageResponse"
  * Use `create(UpdateImageResponseSchema)` to create a new message.
  */
 export const UpdateImageResponseSchema: GenMessage<UpdateImageResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 11);
+  messageDesc(file_edgehub_admin_v1_image, 13);
 
 /**
- * @generated from message edgehub.admin.v1.SetImageStatusRequest
+ * @generated from message edgehub.admin.v1.DeprecateImageRequest
  */
-export type SetImageStatusRequest = Message<"edgehub.admin.v1.SetImageStatusRequest"> & {
+export type DeprecateImageRequest = Message<"edgehub.admin.v1.DeprecateImageRequest"> & {
   /**
    * @generated from field: string id = 1;
    */
   id: string;
-
-  /**
-   * @generated from field: string status = 2;
-   */
-  status: string;
 };
 
 /**
- * Describes the message edgehub.admin.v1.SetImageStatusRequest.
- * Use `create(SetImageStatusRequestSchema)` to create a new message.
+ * Describes the message edgehub.admin.v1.DeprecateImageRequest.
+ * Use `create(DeprecateImageRequestSchema)` to create a new message.
  */
-export const SetImageStatusRequestSchema: GenMessage<SetImageStatusRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 12);
+export const DeprecateImageRequestSchema: GenMessage<DeprecateImageRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_image, 14);
 
 /**
- * @generated from message edgehub.admin.v1.SetImageStatusResponse
+ * @generated from message edgehub.admin.v1.DeprecateImageResponse
  */
-export type SetImageStatusResponse = Message<"edgehub.admin.v1.SetImageStatusResponse"> & {
+export type DeprecateImageResponse = Message<"edgehub.admin.v1.DeprecateImageResponse"> & {
   /**
    * @generated from field: edgehub.admin.v1.Image image = 1;
    */
@@ -662,11 +684,79 @@ export type SetImageStatusResponse = Message<"edgehub.admin.v1.SetImageStatusRes
 };
 
 /**
- * Describes the message edgehub.admin.v1.SetImageStatusResponse.
- * Use `create(SetImageStatusResponseSchema)` to create a new message.
+ * Describes the message edgehub.admin.v1.DeprecateImageResponse.
+ * Use `create(DeprecateImageResponseSchema)` to create a new message.
  */
-export const SetImageStatusResponseSchema: GenMessage<SetImageStatusResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 13);
+export const DeprecateImageResponseSchema: GenMessage<DeprecateImageResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_image, 15);
+
+/**
+ * @generated from message edgehub.admin.v1.ActivateImageRequest
+ */
+export type ActivateImageRequest = Message<"edgehub.admin.v1.ActivateImageRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ActivateImageRequest.
+ * Use `create(ActivateImageRequestSchema)` to create a new message.
+ */
+export const ActivateImageRequestSchema: GenMessage<ActivateImageRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_image, 16);
+
+/**
+ * @generated from message edgehub.admin.v1.ActivateImageResponse
+ */
+export type ActivateImageResponse = Message<"edgehub.admin.v1.ActivateImageResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.Image image = 1;
+   */
+  image?: Image | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ActivateImageResponse.
+ * Use `create(ActivateImageResponseSchema)` to create a new message.
+ */
+export const ActivateImageResponseSchema: GenMessage<ActivateImageResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_image, 17);
+
+/**
+ * @generated from message edgehub.admin.v1.ArchiveImageRequest
+ */
+export type ArchiveImageRequest = Message<"edgehub.admin.v1.ArchiveImageRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ArchiveImageRequest.
+ * Use `create(ArchiveImageRequestSchema)` to create a new message.
+ */
+export const ArchiveImageRequestSchema: GenMessage<ArchiveImageRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_image, 18);
+
+/**
+ * @generated from message edgehub.admin.v1.ArchiveImageResponse
+ */
+export type ArchiveImageResponse = Message<"edgehub.admin.v1.ArchiveImageResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.Image image = 1;
+   */
+  image?: Image | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ArchiveImageResponse.
+ * Use `create(ArchiveImageResponseSchema)` to create a new message.
+ */
+export const ArchiveImageResponseSchema: GenMessage<ArchiveImageResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_image, 19);
 
 /**
  * @generated from message edgehub.admin.v1.DeleteImageRequest
@@ -683,7 +773,7 @@ export type DeleteImageRequest = Message<"edgehub.admin.v1.DeleteImageRequest"> 
  * Use `create(DeleteImageRequestSchema)` to create a new message.
  */
 export const DeleteImageRequestSchema: GenMessage<DeleteImageRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 14);
+  messageDesc(file_edgehub_admin_v1_image, 20);
 
 /**
  * @generated from message edgehub.admin.v1.DeleteImageResponse
@@ -696,7 +786,7 @@ export type DeleteImageResponse = Message<"edgehub.admin.v1.DeleteImageResponse"
  * Use `create(DeleteImageResponseSchema)` to create a new message.
  */
 export const DeleteImageResponseSchema: GenMessage<DeleteImageResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 15);
+  messageDesc(file_edgehub_admin_v1_image, 21);
 
 /**
  * @generated from message edgehub.admin.v1.PublishImageVersionRequest
@@ -763,7 +853,7 @@ export type PublishImageVersionRequest = Message<"edgehub.admin.v1.PublishImageV
  * Use `create(PublishImageVersionRequestSchema)` to create a new message.
  */
 export const PublishImageVersionRequestSchema: GenMessage<PublishImageVersionRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 16);
+  messageDesc(file_edgehub_admin_v1_image, 22);
 
 /**
  * @generated from message edgehub.admin.v1.PublishImageVersionResponse
@@ -780,7 +870,7 @@ export type PublishImageVersionResponse = Message<"edgehub.admin.v1.PublishImage
  * Use `create(PublishImageVersionResponseSchema)` to create a new message.
  */
 export const PublishImageVersionResponseSchema: GenMessage<PublishImageVersionResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 17);
+  messageDesc(file_edgehub_admin_v1_image, 23);
 
 /**
  * @generated from message edgehub.admin.v1.GetImageVersionRequest
@@ -797,7 +887,7 @@ export type GetImageVersionRequest = Message<"edgehub.admin.v1.GetImageVersionRe
  * Use `create(GetImageVersionRequestSchema)` to create a new message.
  */
 export const GetImageVersionRequestSchema: GenMessage<GetImageVersionRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 18);
+  messageDesc(file_edgehub_admin_v1_image, 24);
 
 /**
  * @generated from message edgehub.admin.v1.GetImageVersionResponse
@@ -814,7 +904,7 @@ export type GetImageVersionResponse = Message<"edgehub.admin.v1.GetImageVersionR
  * Use `create(GetImageVersionResponseSchema)` to create a new message.
  */
 export const GetImageVersionResponseSchema: GenMessage<GetImageVersionResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 19);
+  messageDesc(file_edgehub_admin_v1_image, 25);
 
 /**
  * @generated from message edgehub.admin.v1.ListImageVersionsRequest
@@ -826,9 +916,23 @@ export type ListImageVersionsRequest = Message<"edgehub.admin.v1.ListImageVersio
   imageId: string;
 
   /**
-   * @generated from field: string status = 2;
+   * Unspecified means any.
+   *
+   * @generated from field: edgehub.admin.v1.ImageVersionStatus status = 2;
    */
-  status: string;
+  status: ImageVersionStatus;
+
+  /**
+   * 0 means 50; at most 1000. Newest version number first.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
 };
 
 /**
@@ -836,18 +940,23 @@ export type ListImageVersionsRequest = Message<"edgehub.admin.v1.ListImageVersio
  * Use `create(ListImageVersionsRequestSchema)` to create a new message.
  */
 export const ListImageVersionsRequestSchema: GenMessage<ListImageVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 20);
+  messageDesc(file_edgehub_admin_v1_image, 26);
 
 /**
  * @generated from message edgehub.admin.v1.ListImageVersionsResponse
  */
 export type ListImageVersionsResponse = Message<"edgehub.admin.v1.ListImageVersionsResponse"> & {
   /**
-   * Newest version number first.
-   *
    * @generated from field: repeated edgehub.admin.v1.ImageVersion versions = 1;
    */
   versions: ImageVersion[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -855,7 +964,7 @@ export type ListImageVersionsResponse = Message<"edgehub.admin.v1.ListImageVersi
  * Use `create(ListImageVersionsResponseSchema)` to create a new message.
  */
 export const ListImageVersionsResponseSchema: GenMessage<ListImageVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 21);
+  messageDesc(file_edgehub_admin_v1_image, 27);
 
 /**
  * @generated from message edgehub.admin.v1.DeprecateImageVersionRequest
@@ -872,7 +981,7 @@ export type DeprecateImageVersionRequest = Message<"edgehub.admin.v1.DeprecateIm
  * Use `create(DeprecateImageVersionRequestSchema)` to create a new message.
  */
 export const DeprecateImageVersionRequestSchema: GenMessage<DeprecateImageVersionRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 22);
+  messageDesc(file_edgehub_admin_v1_image, 28);
 
 /**
  * @generated from message edgehub.admin.v1.DeprecateImageVersionResponse
@@ -894,7 +1003,7 @@ export type DeprecateImageVersionResponse = Message<"edgehub.admin.v1.DeprecateI
  * Use `create(DeprecateImageVersionResponseSchema)` to create a new message.
  */
 export const DeprecateImageVersionResponseSchema: GenMessage<DeprecateImageVersionResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 23);
+  messageDesc(file_edgehub_admin_v1_image, 29);
 
 /**
  * @generated from message edgehub.admin.v1.ArchiveImageVersionRequest
@@ -911,7 +1020,7 @@ export type ArchiveImageVersionRequest = Message<"edgehub.admin.v1.ArchiveImageV
  * Use `create(ArchiveImageVersionRequestSchema)` to create a new message.
  */
 export const ArchiveImageVersionRequestSchema: GenMessage<ArchiveImageVersionRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 24);
+  messageDesc(file_edgehub_admin_v1_image, 30);
 
 /**
  * @generated from message edgehub.admin.v1.ArchiveImageVersionResponse
@@ -928,7 +1037,7 @@ export type ArchiveImageVersionResponse = Message<"edgehub.admin.v1.ArchiveImage
  * Use `create(ArchiveImageVersionResponseSchema)` to create a new message.
  */
 export const ArchiveImageVersionResponseSchema: GenMessage<ArchiveImageVersionResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 25);
+  messageDesc(file_edgehub_admin_v1_image, 31);
 
 /**
  * @generated from message edgehub.admin.v1.RollbackImageRequest
@@ -950,7 +1059,7 @@ export type RollbackImageRequest = Message<"edgehub.admin.v1.RollbackImageReques
  * Use `create(RollbackImageRequestSchema)` to create a new message.
  */
 export const RollbackImageRequestSchema: GenMessage<RollbackImageRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 26);
+  messageDesc(file_edgehub_admin_v1_image, 32);
 
 /**
  * @generated from message edgehub.admin.v1.RollbackImageResponse
@@ -972,7 +1081,7 @@ export type RollbackImageResponse = Message<"edgehub.admin.v1.RollbackImageRespo
  * Use `create(RollbackImageResponseSchema)` to create a new message.
  */
 export const RollbackImageResponseSchema: GenMessage<RollbackImageResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 27);
+  messageDesc(file_edgehub_admin_v1_image, 33);
 
 /**
  * @generated from message edgehub.admin.v1.SetDefaultImageVersionRequest
@@ -989,7 +1098,7 @@ export type SetDefaultImageVersionRequest = Message<"edgehub.admin.v1.SetDefault
  * Use `create(SetDefaultImageVersionRequestSchema)` to create a new message.
  */
 export const SetDefaultImageVersionRequestSchema: GenMessage<SetDefaultImageVersionRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 28);
+  messageDesc(file_edgehub_admin_v1_image, 34);
 
 /**
  * @generated from message edgehub.admin.v1.SetDefaultImageVersionResponse
@@ -1006,7 +1115,7 @@ export type SetDefaultImageVersionResponse = Message<"edgehub.admin.v1.SetDefaul
  * Use `create(SetDefaultImageVersionResponseSchema)` to create a new message.
  */
 export const SetDefaultImageVersionResponseSchema: GenMessage<SetDefaultImageVersionResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 29);
+  messageDesc(file_edgehub_admin_v1_image, 35);
 
 /**
  * @generated from message edgehub.admin.v1.GetImageVersionUsageRequest
@@ -1023,7 +1132,7 @@ export type GetImageVersionUsageRequest = Message<"edgehub.admin.v1.GetImageVers
  * Use `create(GetImageVersionUsageRequestSchema)` to create a new message.
  */
 export const GetImageVersionUsageRequestSchema: GenMessage<GetImageVersionUsageRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 30);
+  messageDesc(file_edgehub_admin_v1_image, 36);
 
 /**
  * @generated from message edgehub.admin.v1.ImageVersionUsage
@@ -1040,9 +1149,9 @@ export type ImageVersionUsage = Message<"edgehub.admin.v1.ImageVersionUsage"> & 
   versionNumber: string;
 
   /**
-   * @generated from field: string status = 3;
+   * @generated from field: edgehub.admin.v1.ImageVersionStatus status = 3;
    */
-  status: string;
+  status: ImageVersionStatus;
 
   /**
    * @generated from field: int32 instance_count = 4;
@@ -1055,13 +1164,15 @@ export type ImageVersionUsage = Message<"edgehub.admin.v1.ImageVersionUsage"> & 
  * Use `create(ImageVersionUsageSchema)` to create a new message.
  */
 export const ImageVersionUsageSchema: GenMessage<ImageVersionUsage> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 31);
+  messageDesc(file_edgehub_admin_v1_image, 37);
 
 /**
  * @generated from message edgehub.admin.v1.GetImageVersionUsageResponse
  */
 export type GetImageVersionUsageResponse = Message<"edgehub.admin.v1.GetImageVersionUsageResponse"> & {
   /**
+   * Every live version, newest version number first.
+   *
    * @generated from field: repeated edgehub.admin.v1.ImageVersionUsage versions = 1;
    */
   versions: ImageVersionUsage[];
@@ -1072,7 +1183,7 @@ export type GetImageVersionUsageResponse = Message<"edgehub.admin.v1.GetImageVer
  * Use `create(GetImageVersionUsageResponseSchema)` to create a new message.
  */
 export const GetImageVersionUsageResponseSchema: GenMessage<GetImageVersionUsageResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 32);
+  messageDesc(file_edgehub_admin_v1_image, 38);
 
 /**
  * @generated from message edgehub.admin.v1.SetImageTagRequest
@@ -1099,7 +1210,7 @@ export type SetImageTagRequest = Message<"edgehub.admin.v1.SetImageTagRequest"> 
  * Use `create(SetImageTagRequestSchema)` to create a new message.
  */
 export const SetImageTagRequestSchema: GenMessage<SetImageTagRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 33);
+  messageDesc(file_edgehub_admin_v1_image, 39);
 
 /**
  * @generated from message edgehub.admin.v1.SetImageTagResponse
@@ -1116,7 +1227,7 @@ export type SetImageTagResponse = Message<"edgehub.admin.v1.SetImageTagResponse"
  * Use `create(SetImageTagResponseSchema)` to create a new message.
  */
 export const SetImageTagResponseSchema: GenMessage<SetImageTagResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 34);
+  messageDesc(file_edgehub_admin_v1_image, 40);
 
 /**
  * @generated from message edgehub.admin.v1.DeleteImageTagRequest
@@ -1138,7 +1249,7 @@ export type DeleteImageTagRequest = Message<"edgehub.admin.v1.DeleteImageTagRequ
  * Use `create(DeleteImageTagRequestSchema)` to create a new message.
  */
 export const DeleteImageTagRequestSchema: GenMessage<DeleteImageTagRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 35);
+  messageDesc(file_edgehub_admin_v1_image, 41);
 
 /**
  * @generated from message edgehub.admin.v1.DeleteImageTagResponse
@@ -1151,7 +1262,7 @@ export type DeleteImageTagResponse = Message<"edgehub.admin.v1.DeleteImageTagRes
  * Use `create(DeleteImageTagResponseSchema)` to create a new message.
  */
 export const DeleteImageTagResponseSchema: GenMessage<DeleteImageTagResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 36);
+  messageDesc(file_edgehub_admin_v1_image, 42);
 
 /**
  * @generated from message edgehub.admin.v1.ListImageTagsRequest
@@ -1161,6 +1272,18 @@ export type ListImageTagsRequest = Message<"edgehub.admin.v1.ListImageTagsReques
    * @generated from field: string image_id = 1;
    */
   imageId: string;
+
+  /**
+   * 0 means 50; at most 1000. By tag name.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -1168,7 +1291,7 @@ export type ListImageTagsRequest = Message<"edgehub.admin.v1.ListImageTagsReques
  * Use `create(ListImageTagsRequestSchema)` to create a new message.
  */
 export const ListImageTagsRequestSchema: GenMessage<ListImageTagsRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 37);
+  messageDesc(file_edgehub_admin_v1_image, 43);
 
 /**
  * @generated from message edgehub.admin.v1.ListImageTagsResponse
@@ -1178,6 +1301,13 @@ export type ListImageTagsResponse = Message<"edgehub.admin.v1.ListImageTagsRespo
    * @generated from field: repeated edgehub.admin.v1.ImageTag tags = 1;
    */
   tags: ImageTag[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -1185,7 +1315,7 @@ export type ListImageTagsResponse = Message<"edgehub.admin.v1.ListImageTagsRespo
  * Use `create(ListImageTagsResponseSchema)` to create a new message.
  */
 export const ListImageTagsResponseSchema: GenMessage<ListImageTagsResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 38);
+  messageDesc(file_edgehub_admin_v1_image, 44);
 
 /**
  * @generated from message edgehub.admin.v1.ResolveImageRequest
@@ -1204,7 +1334,7 @@ export type ResolveImageRequest = Message<"edgehub.admin.v1.ResolveImageRequest"
  * Use `create(ResolveImageRequestSchema)` to create a new message.
  */
 export const ResolveImageRequestSchema: GenMessage<ResolveImageRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 39);
+  messageDesc(file_edgehub_admin_v1_image, 45);
 
 /**
  * @generated from message edgehub.admin.v1.ResolveImageResponse
@@ -1231,7 +1361,7 @@ export type ResolveImageResponse = Message<"edgehub.admin.v1.ResolveImageRespons
  * Use `create(ResolveImageResponseSchema)` to create a new message.
  */
 export const ResolveImageResponseSchema: GenMessage<ResolveImageResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 40);
+  messageDesc(file_edgehub_admin_v1_image, 46);
 
 /**
  * @generated from message edgehub.admin.v1.SetImageRequirementsRequest
@@ -1253,7 +1383,7 @@ export type SetImageRequirementsRequest = Message<"edgehub.admin.v1.SetImageRequ
  * Use `create(SetImageRequirementsRequestSchema)` to create a new message.
  */
 export const SetImageRequirementsRequestSchema: GenMessage<SetImageRequirementsRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 41);
+  messageDesc(file_edgehub_admin_v1_image, 47);
 
 /**
  * @generated from message edgehub.admin.v1.SetImageRequirementsResponse
@@ -1270,7 +1400,7 @@ export type SetImageRequirementsResponse = Message<"edgehub.admin.v1.SetImageReq
  * Use `create(SetImageRequirementsResponseSchema)` to create a new message.
  */
 export const SetImageRequirementsResponseSchema: GenMessage<SetImageRequirementsResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 42);
+  messageDesc(file_edgehub_admin_v1_image, 48);
 
 /**
  * @generated from message edgehub.admin.v1.GetImageRequirementsRequest
@@ -1287,7 +1417,7 @@ export type GetImageRequirementsRequest = Message<"edgehub.admin.v1.GetImageRequ
  * Use `create(GetImageRequirementsRequestSchema)` to create a new message.
  */
 export const GetImageRequirementsRequestSchema: GenMessage<GetImageRequirementsRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 43);
+  messageDesc(file_edgehub_admin_v1_image, 49);
 
 /**
  * @generated from message edgehub.admin.v1.GetImageRequirementsResponse
@@ -1304,7 +1434,7 @@ export type GetImageRequirementsResponse = Message<"edgehub.admin.v1.GetImageReq
  * Use `create(GetImageRequirementsResponseSchema)` to create a new message.
  */
 export const GetImageRequirementsResponseSchema: GenMessage<GetImageRequirementsResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 44);
+  messageDesc(file_edgehub_admin_v1_image, 50);
 
 /**
  * @generated from message edgehub.admin.v1.CheckImageRequirementsRequest
@@ -1331,11 +1461,11 @@ export type CheckImageRequirementsRequest = Message<"edgehub.admin.v1.CheckImage
   storageGb: number;
 
   /**
-   * The target hypervisor, when known; empty skips that check.
+   * The target hypervisor, when known; unspecified skips that check.
    *
-   * @generated from field: string hypervisor = 5;
+   * @generated from field: edgehub.admin.v1.Hypervisor hypervisor = 5;
    */
-  hypervisor: string;
+  hypervisor: Hypervisor;
 
   /**
    * Also require the version and image to be active (creating an instance, not resizing one).
@@ -1350,14 +1480,28 @@ export type CheckImageRequirementsRequest = Message<"edgehub.admin.v1.CheckImage
  * Use `create(CheckImageRequirementsRequestSchema)` to create a new message.
  */
 export const CheckImageRequirementsRequestSchema: GenMessage<CheckImageRequirementsRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 45);
+  messageDesc(file_edgehub_admin_v1_image, 51);
 
 /**
  * @generated from message edgehub.admin.v1.CheckImageRequirementsResponse
  */
 export type CheckImageRequirementsResponse = Message<"edgehub.admin.v1.CheckImageRequirementsResponse"> & {
   /**
-   * @generated from field: edgehub.admin.v1.ImageRequirements requirements = 1;
+   * Whether the spec meets every requirement.
+   *
+   * @generated from field: bool met = 1;
+   */
+  met: boolean;
+
+  /**
+   * Every short dimension; empty when met.
+   *
+   * @generated from field: repeated edgehub.admin.v1.RequirementShortfall shortfalls = 2;
+   */
+  shortfalls: RequirementShortfall[];
+
+  /**
+   * @generated from field: edgehub.admin.v1.ImageRequirements requirements = 3;
    */
   requirements?: ImageRequirements | undefined;
 };
@@ -1367,7 +1511,281 @@ export type CheckImageRequirementsResponse = Message<"edgehub.admin.v1.CheckImag
  * Use `create(CheckImageRequirementsResponseSchema)` to create a new message.
  */
 export const CheckImageRequirementsResponseSchema: GenMessage<CheckImageRequirementsResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_image, 46);
+  messageDesc(file_edgehub_admin_v1_image, 52);
+
+/**
+ * @generated from enum edgehub.admin.v1.ImageType
+ */
+export enum ImageType {
+  /**
+   * @generated from enum value: IMAGE_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * Operating system only; shared across the platform.
+   *
+   * @generated from enum value: IMAGE_TYPE_OS_BASE = 1;
+   */
+  OS_BASE = 1,
+
+  /**
+   * With application software; shared within an organisation.
+   *
+   * @generated from enum value: IMAGE_TYPE_APPLICATION_LAYER = 2;
+   */
+  APPLICATION_LAYER = 2,
+
+  /**
+   * Private or shared on demand.
+   *
+   * @generated from enum value: IMAGE_TYPE_CUSTOM = 3;
+   */
+  CUSTOM = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.ImageType.
+ */
+export const ImageTypeSchema: GenEnum<ImageType> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_image, 0);
+
+/**
+ * @generated from enum edgehub.admin.v1.ImageArchitecture
+ */
+export enum ImageArchitecture {
+  /**
+   * @generated from enum value: IMAGE_ARCHITECTURE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: IMAGE_ARCHITECTURE_X86_64 = 1;
+   */
+  X86_64 = 1,
+
+  /**
+   * @generated from enum value: IMAGE_ARCHITECTURE_ARM64 = 2;
+   */
+  ARM64 = 2,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.ImageArchitecture.
+ */
+export const ImageArchitectureSchema: GenEnum<ImageArchitecture> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_image, 1);
+
+/**
+ * Who sees an image (besides admins, operators and its tenant's tenant_admin).
+ *
+ * @generated from enum edgehub.admin.v1.ImageVisibility
+ */
+export enum ImageVisibility {
+  /**
+   * @generated from enum value: IMAGE_VISIBILITY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: IMAGE_VISIBILITY_PUBLIC = 1;
+   */
+  PUBLIC = 1,
+
+  /**
+   * Only the owner.
+   *
+   * @generated from enum value: IMAGE_VISIBILITY_PRIVATE = 2;
+   */
+  PRIVATE = 2,
+
+  /**
+   * The owner and members of the owner's user groups.
+   *
+   * @generated from enum value: IMAGE_VISIBILITY_GROUP_SPECIFIC = 3;
+   */
+  GROUP_SPECIFIC = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.ImageVisibility.
+ */
+export const ImageVisibilitySchema: GenEnum<ImageVisibility> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_image, 2);
+
+/**
+ * @generated from enum edgehub.admin.v1.ImageStatus
+ */
+export enum ImageStatus {
+  /**
+   * @generated from enum value: IMAGE_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: IMAGE_STATUS_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * @generated from enum value: IMAGE_STATUS_DEPRECATED = 2;
+   */
+  DEPRECATED = 2,
+
+  /**
+   * Final.
+   *
+   * @generated from enum value: IMAGE_STATUS_ARCHIVED = 3;
+   */
+  ARCHIVED = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.ImageStatus.
+ */
+export const ImageStatusSchema: GenEnum<ImageStatus> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_image, 3);
+
+/**
+ * @generated from enum edgehub.admin.v1.ImageVersionStatus
+ */
+export enum ImageVersionStatus {
+  /**
+   * @generated from enum value: IMAGE_VERSION_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: IMAGE_VERSION_STATUS_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * No new instances; running ones keep it.
+   *
+   * @generated from enum value: IMAGE_VERSION_STATUS_DEPRECATED = 2;
+   */
+  DEPRECATED = 2,
+
+  /**
+   * Final; the metadata stays for audit.
+   *
+   * @generated from enum value: IMAGE_VERSION_STATUS_ARCHIVED = 3;
+   */
+  ARCHIVED = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.ImageVersionStatus.
+ */
+export const ImageVersionStatusSchema: GenEnum<ImageVersionStatus> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_image, 4);
+
+/**
+ * @generated from enum edgehub.admin.v1.ImageTagKind
+ */
+export enum ImageTagKind {
+  /**
+   * @generated from enum value: IMAGE_TAG_KIND_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * latest, stable, dev, lts.
+   *
+   * @generated from enum value: IMAGE_TAG_KIND_SYSTEM = 1;
+   */
+  SYSTEM = 1,
+
+  /**
+   * The version number itself; never moves.
+   *
+   * @generated from enum value: IMAGE_TAG_KIND_VERSION = 2;
+   */
+  VERSION = 2,
+
+  /**
+   * Named by an owner, e.g. production.
+   *
+   * @generated from enum value: IMAGE_TAG_KIND_CUSTOM = 3;
+   */
+  CUSTOM = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.ImageTagKind.
+ */
+export const ImageTagKindSchema: GenEnum<ImageTagKind> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_image, 5);
+
+/**
+ * @generated from enum edgehub.admin.v1.Hypervisor
+ */
+export enum Hypervisor {
+  /**
+   * @generated from enum value: HYPERVISOR_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: HYPERVISOR_KVM = 1;
+   */
+  KVM = 1,
+
+  /**
+   * @generated from enum value: HYPERVISOR_HYPERV = 2;
+   */
+  HYPERV = 2,
+
+  /**
+   * @generated from enum value: HYPERVISOR_VMWARE = 3;
+   */
+  VMWARE = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.Hypervisor.
+ */
+export const HypervisorSchema: GenEnum<Hypervisor> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_image, 6);
+
+/**
+ * A resource dimension an image requires (000 §6.4.5).
+ *
+ * @generated from enum edgehub.admin.v1.RequirementDimension
+ */
+export enum RequirementDimension {
+  /**
+   * @generated from enum value: REQUIREMENT_DIMENSION_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: REQUIREMENT_DIMENSION_CPU_CORES = 1;
+   */
+  CPU_CORES = 1,
+
+  /**
+   * @generated from enum value: REQUIREMENT_DIMENSION_MEMORY_GB = 2;
+   */
+  MEMORY_GB = 2,
+
+  /**
+   * @generated from enum value: REQUIREMENT_DIMENSION_STORAGE_GB = 3;
+   */
+  STORAGE_GB = 3,
+
+  /**
+   * @generated from enum value: REQUIREMENT_DIMENSION_HYPERVISOR = 4;
+   */
+  HYPERVISOR = 4,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.RequirementDimension.
+ */
+export const RequirementDimensionSchema: GenEnum<RequirementDimension> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_image, 7);
 
 /**
  * ImageService manages the image repository of spec 000 §6.4: images, their semver versions,
@@ -1378,6 +1796,8 @@ export const CheckImageRequirementsResponseSchema: GenMessage<CheckImageRequirem
  */
 export const ImageService: GenService<{
   /**
+   * CreateImage creates an active image (and its requirements, when given).
+   *
    * @generated from rpc edgehub.admin.v1.ImageService.CreateImage
    */
   createImage: {
@@ -1402,6 +1822,8 @@ export const ImageService: GenService<{
     output: typeof ListImagesResponseSchema;
   },
   /**
+   * UpdateImage changes the fields named in update_mask; status changes are the verbs below.
+   *
    * @generated from rpc edgehub.admin.v1.ImageService.UpdateImage
    */
   updateImage: {
@@ -1410,14 +1832,34 @@ export const ImageService: GenService<{
     output: typeof UpdateImageResponseSchema;
   },
   /**
-   * SetImageStatus sets active, deprecated or archived (archived needs no active version left).
+   * DeprecateImage: new versions can no longer be published and new instances are refused.
    *
-   * @generated from rpc edgehub.admin.v1.ImageService.SetImageStatus
+   * @generated from rpc edgehub.admin.v1.ImageService.DeprecateImage
    */
-  setImageStatus: {
+  deprecateImage: {
     methodKind: "unary";
-    input: typeof SetImageStatusRequestSchema;
-    output: typeof SetImageStatusResponseSchema;
+    input: typeof DeprecateImageRequestSchema;
+    output: typeof DeprecateImageResponseSchema;
+  },
+  /**
+   * ActivateImage undoes a deprecation; an archived image stays archived.
+   *
+   * @generated from rpc edgehub.admin.v1.ImageService.ActivateImage
+   */
+  activateImage: {
+    methodKind: "unary";
+    input: typeof ActivateImageRequestSchema;
+    output: typeof ActivateImageResponseSchema;
+  },
+  /**
+   * ArchiveImage is final and needs every version deprecated or archived first.
+   *
+   * @generated from rpc edgehub.admin.v1.ImageService.ArchiveImage
+   */
+  archiveImage: {
+    methodKind: "unary";
+    input: typeof ArchiveImageRequestSchema;
+    output: typeof ArchiveImageResponseSchema;
   },
   /**
    * DeleteImage soft-deletes an image no instance and no template uses.
@@ -1542,6 +1984,8 @@ export const ImageService: GenService<{
     output: typeof ResolveImageResponseSchema;
   },
   /**
+   * SetImageRequirements replaces the image's requirements as a whole.
+   *
    * @generated from rpc edgehub.admin.v1.ImageService.SetImageRequirements
    */
   setImageRequirements: {
@@ -1558,8 +2002,9 @@ export const ImageService: GenService<{
     output: typeof GetImageRequirementsResponseSchema;
   },
   /**
-   * CheckImageRequirements answers failed_precondition naming each short dimension, its minimum
-   * and its recommended value; OK when the spec is enough.
+   * CheckImageRequirements answers whether a spec meets an image version's requirements, with
+   * every short dimension; a version that cannot start new instances (new_instance) is
+   * failed_precondition.
    *
    * @generated from rpc edgehub.admin.v1.ImageService.CheckImageRequirements
    */

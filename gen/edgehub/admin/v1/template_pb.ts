@@ -2,8 +2,8 @@
 // @generated from file edgehub/admin/v1/template.proto (package edgehub.admin.v1, syntax proto3)
 /* eslint-disable */
 
-import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
-import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
+import type { GenEnum, GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
+import { enumDesc, fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
 import type { FieldMask, Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { JsonObject, Message } from "@bufbuild/protobuf";
@@ -12,7 +12,7 @@ import type { JsonObject, Message } from "@bufbuild/protobuf";
  * Describes the file edgehub/admin/v1/template.proto.
  */
 export const file_edgehub_admin_v1_template: GenFile = /*@__PURE__*/
-  fileDesc("Ch9lZGdlaHViL2FkbWluL3YxL3RlbXBsYXRlLnByb3RvEhBlZGdlaHViLmFkbWluLnYxIq8BCg1OZXR3b3JrQ29uZmlnEhMKBnZwY19pZBgBIAEoCUgAiAEBEhYKCXN1Ym5ldF9pZBgCIAEoCUgBiAEBEhoKEnNlY3VyaXR5X2dyb3VwX2lkcxgDIAMoCRIiChVhdXRvX2Fzc2lnbl9wdWJsaWNfaXAYBCABKAhIAogBAUIJCgdfdnBjX2lkQgwKCl9zdWJuZXRfaWRCGAoWX2F1dG9fYXNzaWduX3B1YmxpY19pcCLWAQoRSW5zdGFuY2VTZXRDb25maWcSFgoOaW5zdGFuY2VfY291bnQYASABKAUSHQoVaW5zdGFuY2VfbmFtZV9wYXR0ZXJuGAIgASgJEhsKE21lbWJlcl90ZW1wbGF0ZV9pZHMYAyADKAkSNQoUbG9hZF9iYWxhbmNlcl9jb25maWcYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjYKFXNoYXJlZF9zdG9yYWdlX2NvbmZpZxgFIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QiyQQKDlRlbXBsYXRlQ29uZmlnEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSEAoIdXNlX2Nhc2UYAyABKAkSFQoNdGVtcGxhdGVfdHlwZRgEIAEoCRIVCg1iYXNlX2ltYWdlX2lkGAUgASgJEhkKEWRlZmF1bHRfY3B1X2NvcmVzGAYgASgFEhkKEWRlZmF1bHRfbWVtb3J5X2diGAcgASgFEhoKEmRlZmF1bHRfc3RvcmFnZV9nYhgIIAEoBRIZChFkZWZhdWx0X2dwdV9jb3VudBgJIAEoBRIRCglncHVfbW9kZWwYCiABKAkSIwoWZGVmYXVsdF9iYW5kd2lkdGhfZ2JwcxgLIAEoAUgAiAEBEjcKDm5ldHdvcmtfY29uZmlnGAwgASgLMh8uZWRnZWh1Yi5hZG1pbi52MS5OZXR3b3JrQ29uZmlnEhEKCXVzZXJfZGF0YRgNIAEoCRI4CgR0YWdzGA4gAygLMiouZWRnZWh1Yi5hZG1pbi52MS5UZW1wbGF0ZUNvbmZpZy5UYWdzRW50cnkSFgoOcHJpY2VfcGVyX2hvdXIYDyABKAESDgoGbGlzdGVkGBAgASgIEjkKDGluc3RhbmNlX3NldBgRIAEoCzIjLmVkZ2VodWIuYWRtaW4udjEuSW5zdGFuY2VTZXRDb25maWcaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCGQoXX2RlZmF1bHRfYmFuZHdpZHRoX2dicHMiqgIKCFRlbXBsYXRlEgoKAmlkGAEgASgJEjAKBmNvbmZpZxgCIAEoCzIgLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGVDb25maWcSEgoKdmlzaWJpbGl0eRgDIAEoCRIOCgZzdGF0dXMYBCABKAkSEAoIb3duZXJfaWQYBSABKAkSEQoJdGVuYW50X2lkGAYgASgJEg8KB3ZlcnNpb24YByABKAkSLgoKY3JlYXRlZF9hdBgIIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLgoKdXBkYXRlZF9hdBgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRlZF9ieRgKIAEoCRISCgp1cGRhdGVkX2J5GAsgASgJIu8BCg9UZW1wbGF0ZVZlcnNpb24SCgoCaWQYASABKAkSEwoLdGVtcGxhdGVfaWQYAiABKAkSFgoOdmVyc2lvbl9udW1iZXIYAyABKAkSEQoJaXNfbGF0ZXN0GAQgASgIEjkKD2NvbmZpZ19zbmFwc2hvdBgFIAEoCzIgLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGVDb25maWcSEQoJY2hhbmdlbG9nGAYgASgJEi4KCmNyZWF0ZWRfYXQYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhIKCmNyZWF0ZWRfYnkYCCABKAkimwEKFUNyZWF0ZVRlbXBsYXRlUmVxdWVzdBIwCgZjb25maWcYASABKAsyIC5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlQ29uZmlnEhIKCnZpc2liaWxpdHkYAiABKAkSEQoJdGVuYW50X2lkGAMgASgJEhYKDnZlcnNpb25fbnVtYmVyGAQgASgJEhEKCWNoYW5nZWxvZxgFIAEoCSJGChZDcmVhdGVUZW1wbGF0ZVJlc3BvbnNlEiwKCHRlbXBsYXRlGAEgASgLMhouZWRnZWh1Yi5hZG1pbi52MS5UZW1wbGF0ZSIgChJHZXRUZW1wbGF0ZVJlcXVlc3QSCgoCaWQYASABKAkiQwoTR2V0VGVtcGxhdGVSZXNwb25zZRIsCgh0ZW1wbGF0ZRgBIAEoCzIaLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGUi6wEKFExpc3RUZW1wbGF0ZXNSZXF1ZXN0EhAKCHVzZV9jYXNlGAEgASgJEhUKDXRlbXBsYXRlX3R5cGUYAiABKAkSEgoKdmlzaWJpbGl0eRgDIAEoCRIOCgZzdGF0dXMYBCABKAkSEwoGbGlzdGVkGAUgASgISACIAQESEQoJdGVuYW50X2lkGAYgASgJEhUKDWJhc2VfaW1hZ2VfaWQYByABKAkSFQoNbmFtZV9jb250YWlucxgIIAEoCRIRCglwYWdlX3NpemUYCSABKAUSEgoKcGFnZV90b2tlbhgKIAEoCUIJCgdfbGlzdGVkIl8KFUxpc3RUZW1wbGF0ZXNSZXNwb25zZRItCgl0ZW1wbGF0ZXMYASADKAsyGi5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSLZAQoVVXBkYXRlVGVtcGxhdGVSZXF1ZXN0EgoKAmlkGAEgASgJEjAKBmNvbmZpZxgCIAEoCzIgLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGVDb25maWcSLwoLdXBkYXRlX21hc2sYAyABKAsyGi5nb29nbGUucHJvdG9idWYuRmllbGRNYXNrEhcKCnZpc2liaWxpdHkYBCABKAlIAIgBARIWCg52ZXJzaW9uX251bWJlchgFIAEoCRIRCgljaGFuZ2Vsb2cYBiABKAlCDQoLX3Zpc2liaWxpdHkiegoWVXBkYXRlVGVtcGxhdGVSZXNwb25zZRIsCgh0ZW1wbGF0ZRgBIAEoCzIaLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGUSMgoHdmVyc2lvbhgCIAEoCzIhLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGVWZXJzaW9uIjYKGFNldFRlbXBsYXRlU3RhdHVzUmVxdWVzdBIKCgJpZBgBIAEoCRIOCgZzdGF0dXMYAiABKAkiSQoZU2V0VGVtcGxhdGVTdGF0dXNSZXNwb25zZRIsCgh0ZW1wbGF0ZRgBIAEoCzIaLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGUiIwoVRGVsZXRlVGVtcGxhdGVSZXF1ZXN0EgoKAmlkGAEgASgJIhgKFkRlbGV0ZVRlbXBsYXRlUmVzcG9uc2UiMgobTGlzdFRlbXBsYXRlVmVyc2lvbnNSZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJIlMKHExpc3RUZW1wbGF0ZVZlcnNpb25zUmVzcG9uc2USMwoIdmVyc2lvbnMYASADKAsyIS5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlVmVyc2lvbiJEChlHZXRUZW1wbGF0ZVZlcnNpb25SZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJEhIKCnZlcnNpb25faWQYAiABKAkiUAoaR2V0VGVtcGxhdGVWZXJzaW9uUmVzcG9uc2USMgoHdmVyc2lvbhgBIAEoCzIhLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGVWZXJzaW9uIlgKF1JvbGxiYWNrVGVtcGxhdGVSZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJEhUKDXRvX3ZlcnNpb25faWQYAiABKAkSEQoJY2hhbmdlbG9nGAMgASgJInwKGFJvbGxiYWNrVGVtcGxhdGVSZXNwb25zZRIsCgh0ZW1wbGF0ZRgBIAEoCzIaLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGUSMgoHdmVyc2lvbhgCIAEoCzIhLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGVWZXJzaW9uItIEChFJbnN0YW5jZU92ZXJyaWRlcxIVCghpbWFnZV9pZBgBIAEoCUgAiAEBEh0KEGltYWdlX3ZlcnNpb25faWQYAiABKAlIAYgBARIWCgljcHVfY29yZXMYAyABKAVIAogBARIWCgltZW1vcnlfZ2IYBCABKAVIA4gBARIXCgpzdG9yYWdlX2diGAUgASgFSASIAQESFgoJZ3B1X2NvdW50GAYgASgFSAWIAQESGwoOYmFuZHdpZHRoX2dicHMYByABKAFIBogBARI3Cg5uZXR3b3JrX2NvbmZpZxgIIAEoCzIfLmVkZ2VodWIuYWRtaW4udjEuTmV0d29ya0NvbmZpZxIeChZyZXBsYWNlX25ldHdvcmtfY29uZmlnGAkgASgIEhYKCXVzZXJfZGF0YRgKIAEoCUgHiAEBEh0KEHVzZXJfZGF0YV9hcHBlbmQYCyABKAlICIgBARI7CgR0YWdzGAwgAygLMi0uZWRnZWh1Yi5hZG1pbi52MS5JbnN0YW5jZU92ZXJyaWRlcy5UYWdzRW50cnkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCCwoJX2ltYWdlX2lkQhMKEV9pbWFnZV92ZXJzaW9uX2lkQgwKCl9jcHVfY29yZXNCDAoKX21lbW9yeV9nYkINCgtfc3RvcmFnZV9nYkIMCgpfZ3B1X2NvdW50QhEKD19iYW5kd2lkdGhfZ2Jwc0IMCgpfdXNlcl9kYXRhQhMKEV91c2VyX2RhdGFfYXBwZW5kIp4DCg5JbnN0YW5jZUNvbmZpZxITCgt0ZW1wbGF0ZV9pZBgBIAEoCRIbChN0ZW1wbGF0ZV92ZXJzaW9uX2lkGAIgASgJEhAKCGltYWdlX2lkGAMgASgJEhgKEGltYWdlX3ZlcnNpb25faWQYBCABKAkSEQoJY3B1X2NvcmVzGAUgASgFEhEKCW1lbW9yeV9nYhgGIAEoBRISCgpzdG9yYWdlX2diGAcgASgFEhEKCWdwdV9jb3VudBgIIAEoBRIbCg5iYW5kd2lkdGhfZ2JwcxgJIAEoAUgAiAEBEjcKDm5ldHdvcmtfY29uZmlnGAogASgLMh8uZWRnZWh1Yi5hZG1pbi52MS5OZXR3b3JrQ29uZmlnEhEKCXVzZXJfZGF0YRgLIAEoCRI4CgR0YWdzGAwgAygLMiouZWRnZWh1Yi5hZG1pbi52MS5JbnN0YW5jZUNvbmZpZy5UYWdzRW50cnkaKwoJVGFnc0VudHJ5EgsKA2tleRgBIAEoCRINCgV2YWx1ZRgCIAEoCToCOAFCEQoPX2JhbmR3aWR0aF9nYnBzIogBChxQcmV2aWV3SW5zdGFuY2VDb25maWdSZXF1ZXN0EhMKC3RlbXBsYXRlX2lkGAEgASgJEhsKE3RlbXBsYXRlX3ZlcnNpb25faWQYAiABKAkSNgoJb3ZlcnJpZGVzGAMgASgLMiMuZWRnZWh1Yi5hZG1pbi52MS5JbnN0YW5jZU92ZXJyaWRlcyJRCh1QcmV2aWV3SW5zdGFuY2VDb25maWdSZXNwb25zZRIwCgZjb25maWcYASABKAsyIC5lZGdlaHViLmFkbWluLnYxLkluc3RhbmNlQ29uZmlnMrkICg9UZW1wbGF0ZVNlcnZpY2USYwoOQ3JlYXRlVGVtcGxhdGUSJy5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZVRlbXBsYXRlUmVxdWVzdBooLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlVGVtcGxhdGVSZXNwb25zZRJaCgtHZXRUZW1wbGF0ZRIkLmVkZ2VodWIuYWRtaW4udjEuR2V0VGVtcGxhdGVSZXF1ZXN0GiUuZWRnZWh1Yi5hZG1pbi52MS5HZXRUZW1wbGF0ZVJlc3BvbnNlEmAKDUxpc3RUZW1wbGF0ZXMSJi5lZGdlaHViLmFkbWluLnYxLkxpc3RUZW1wbGF0ZXNSZXF1ZXN0GicuZWRnZWh1Yi5hZG1pbi52MS5MaXN0VGVtcGxhdGVzUmVzcG9uc2USYwoOVXBkYXRlVGVtcGxhdGUSJy5lZGdlaHViLmFkbWluLnYxLlVwZGF0ZVRlbXBsYXRlUmVxdWVzdBooLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlVGVtcGxhdGVSZXNwb25zZRJsChFTZXRUZW1wbGF0ZVN0YXR1cxIqLmVkZ2VodWIuYWRtaW4udjEuU2V0VGVtcGxhdGVTdGF0dXNSZXF1ZXN0GisuZWRnZWh1Yi5hZG1pbi52MS5TZXRUZW1wbGF0ZVN0YXR1c1Jlc3BvbnNlEmMKDkRlbGV0ZVRlbXBsYXRlEicuZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVUZW1wbGF0ZVJlcXVlc3QaKC5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZVRlbXBsYXRlUmVzcG9uc2USdQoUTGlzdFRlbXBsYXRlVmVyc2lvbnMSLS5lZGdlaHViLmFkbWluLnYxLkxpc3RUZW1wbGF0ZVZlcnNpb25zUmVxdWVzdBouLmVkZ2VodWIuYWRtaW4udjEuTGlzdFRlbXBsYXRlVmVyc2lvbnNSZXNwb25zZRJvChJHZXRUZW1wbGF0ZVZlcnNpb24SKy5lZGdlaHViLmFkbWluLnYxLkdldFRlbXBsYXRlVmVyc2lvblJlcXVlc3QaLC5lZGdlaHViLmFkbWluLnYxLkdldFRlbXBsYXRlVmVyc2lvblJlc3BvbnNlEmkKEFJvbGxiYWNrVGVtcGxhdGUSKS5lZGdlaHViLmFkbWluLnYxLlJvbGxiYWNrVGVtcGxhdGVSZXF1ZXN0GiouZWRnZWh1Yi5hZG1pbi52MS5Sb2xsYmFja1RlbXBsYXRlUmVzcG9uc2USeAoVUHJldmlld0luc3RhbmNlQ29uZmlnEi4uZWRnZWh1Yi5hZG1pbi52MS5QcmV2aWV3SW5zdGFuY2VDb25maWdSZXF1ZXN0Gi8uZWRnZWh1Yi5hZG1pbi52MS5QcmV2aWV3SW5zdGFuY2VDb25maWdSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("Ch9lZGdlaHViL2FkbWluL3YxL3RlbXBsYXRlLnByb3RvEhBlZGdlaHViLmFkbWluLnYxIq8BCg1OZXR3b3JrQ29uZmlnEhMKBnZwY19pZBgBIAEoCUgAiAEBEhYKCXN1Ym5ldF9pZBgCIAEoCUgBiAEBEhoKEnNlY3VyaXR5X2dyb3VwX2lkcxgDIAMoCRIiChVhdXRvX2Fzc2lnbl9wdWJsaWNfaXAYBCABKAhIAogBAUIJCgdfdnBjX2lkQgwKCl9zdWJuZXRfaWRCGAoWX2F1dG9fYXNzaWduX3B1YmxpY19pcCLWAQoRSW5zdGFuY2VTZXRDb25maWcSFgoOaW5zdGFuY2VfY291bnQYASABKAUSHQoVaW5zdGFuY2VfbmFtZV9wYXR0ZXJuGAIgASgJEhsKE21lbWJlcl90ZW1wbGF0ZV9pZHMYAyADKAkSNQoUbG9hZF9iYWxhbmNlcl9jb25maWcYBCABKAsyFy5nb29nbGUucHJvdG9idWYuU3RydWN0EjYKFXNoYXJlZF9zdG9yYWdlX2NvbmZpZxgFIAEoCzIXLmdvb2dsZS5wcm90b2J1Zi5TdHJ1Y3QijAUKDlRlbXBsYXRlQ29uZmlnEgwKBG5hbWUYASABKAkSEwoLZGVzY3JpcHRpb24YAiABKAkSMwoIdXNlX2Nhc2UYAyABKA4yIS5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlVXNlQ2FzZRI1Cg10ZW1wbGF0ZV90eXBlGAQgASgOMh4uZWRnZWh1Yi5hZG1pbi52MS5UZW1wbGF0ZVR5cGUSFQoNYmFzZV9pbWFnZV9pZBgFIAEoCRIZChFkZWZhdWx0X2NwdV9jb3JlcxgGIAEoBRIZChFkZWZhdWx0X21lbW9yeV9nYhgHIAEoBRIaChJkZWZhdWx0X3N0b3JhZ2VfZ2IYCCABKAUSGQoRZGVmYXVsdF9ncHVfY291bnQYCSABKAUSEQoJZ3B1X21vZGVsGAogASgJEiMKFmRlZmF1bHRfYmFuZHdpZHRoX2dicHMYCyABKAFIAIgBARI3Cg5uZXR3b3JrX2NvbmZpZxgMIAEoCzIfLmVkZ2VodWIuYWRtaW4udjEuTmV0d29ya0NvbmZpZxIRCgl1c2VyX2RhdGEYDSABKAkSOAoEdGFncxgOIAMoCzIqLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGVDb25maWcuVGFnc0VudHJ5EhYKDnByaWNlX3Blcl9ob3VyGA8gASgBEg4KBmxpc3RlZBgQIAEoCBI5CgxpbnN0YW5jZV9zZXQYESABKAsyIy5lZGdlaHViLmFkbWluLnYxLkluc3RhbmNlU2V0Q29uZmlnGisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQhkKF19kZWZhdWx0X2JhbmR3aWR0aF9nYnBzIpADCghUZW1wbGF0ZRIKCgJpZBgBIAEoCRIwCgZjb25maWcYAiABKAsyIC5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlQ29uZmlnEjgKCnZpc2liaWxpdHkYAyABKA4yJC5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlVmlzaWJpbGl0eRIwCgZzdGF0dXMYBCABKA4yIC5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlU3RhdHVzEhAKCG93bmVyX2lkGAUgASgJEhEKCXRlbmFudF9pZBgGIAEoCRIdChVsYXRlc3RfdmVyc2lvbl9udW1iZXIYByABKAkSLwoLY3JlYXRlX3RpbWUYCCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAkgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBISCgpjcmVhdG9yX2lkGAogASgJEhIKCnVwZGF0ZXJfaWQYCyABKAkSDAoEZXRhZxgMIAEoCSL+AQoPVGVtcGxhdGVWZXJzaW9uEgoKAmlkGAEgASgJEhMKC3RlbXBsYXRlX2lkGAIgASgJEhYKDnZlcnNpb25fbnVtYmVyGAMgASgJEhEKCWlzX2xhdGVzdBgEIAEoCBI5Cg9jb25maWdfc25hcHNob3QYBSABKAsyIC5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlQ29uZmlnEhEKCWNoYW5nZWxvZxgGIAEoCRIvCgtjcmVhdGVfdGltZRgHIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEgoKY3JlYXRvcl9pZBgIIAEoCRIMCgRldGFnGAkgASgJInAKFUNyZWF0ZVRlbXBsYXRlUmVxdWVzdBIsCgh0ZW1wbGF0ZRgBIAEoCzIaLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGUSFgoOdmVyc2lvbl9udW1iZXIYAiABKAkSEQoJY2hhbmdlbG9nGAMgASgJIkYKFkNyZWF0ZVRlbXBsYXRlUmVzcG9uc2USLAoIdGVtcGxhdGUYASABKAsyGi5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlIiAKEkdldFRlbXBsYXRlUmVxdWVzdBIKCgJpZBgBIAEoCSJDChNHZXRUZW1wbGF0ZVJlc3BvbnNlEiwKCHRlbXBsYXRlGAEgASgLMhouZWRnZWh1Yi5hZG1pbi52MS5UZW1wbGF0ZSL2AgoUTGlzdFRlbXBsYXRlc1JlcXVlc3QSMwoIdXNlX2Nhc2UYASABKA4yIS5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlVXNlQ2FzZRI1Cg10ZW1wbGF0ZV90eXBlGAIgASgOMh4uZWRnZWh1Yi5hZG1pbi52MS5UZW1wbGF0ZVR5cGUSOAoKdmlzaWJpbGl0eRgDIAEoDjIkLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGVWaXNpYmlsaXR5EjAKBnN0YXR1cxgEIAEoDjIgLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGVTdGF0dXMSEwoGbGlzdGVkGAUgASgISACIAQESEQoJdGVuYW50X2lkGAYgASgJEhUKDWJhc2VfaW1hZ2VfaWQYByABKAkSFQoNbmFtZV9jb250YWlucxgIIAEoCRIRCglwYWdlX3NpemUYCSABKAUSEgoKcGFnZV90b2tlbhgKIAEoCUIJCgdfbGlzdGVkIl8KFUxpc3RUZW1wbGF0ZXNSZXNwb25zZRItCgl0ZW1wbGF0ZXMYASADKAsyGi5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSKhAQoVVXBkYXRlVGVtcGxhdGVSZXF1ZXN0EiwKCHRlbXBsYXRlGAEgASgLMhouZWRnZWh1Yi5hZG1pbi52MS5UZW1wbGF0ZRIvCgt1cGRhdGVfbWFzaxgCIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5GaWVsZE1hc2sSFgoOdmVyc2lvbl9udW1iZXIYAyABKAkSEQoJY2hhbmdlbG9nGAQgASgJInoKFlVwZGF0ZVRlbXBsYXRlUmVzcG9uc2USLAoIdGVtcGxhdGUYASABKAsyGi5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlEjIKB3ZlcnNpb24YAiABKAsyIS5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlVmVyc2lvbiImChhEZXByZWNhdGVUZW1wbGF0ZVJlcXVlc3QSCgoCaWQYASABKAkiSQoZRGVwcmVjYXRlVGVtcGxhdGVSZXNwb25zZRIsCgh0ZW1wbGF0ZRgBIAEoCzIaLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGUiJQoXQWN0aXZhdGVUZW1wbGF0ZVJlcXVlc3QSCgoCaWQYASABKAkiSAoYQWN0aXZhdGVUZW1wbGF0ZVJlc3BvbnNlEiwKCHRlbXBsYXRlGAEgASgLMhouZWRnZWh1Yi5hZG1pbi52MS5UZW1wbGF0ZSIkChZBcmNoaXZlVGVtcGxhdGVSZXF1ZXN0EgoKAmlkGAEgASgJIkcKF0FyY2hpdmVUZW1wbGF0ZVJlc3BvbnNlEiwKCHRlbXBsYXRlGAEgASgLMhouZWRnZWh1Yi5hZG1pbi52MS5UZW1wbGF0ZSIjChVEZWxldGVUZW1wbGF0ZVJlcXVlc3QSCgoCaWQYASABKAkiGAoWRGVsZXRlVGVtcGxhdGVSZXNwb25zZSJZChtMaXN0VGVtcGxhdGVWZXJzaW9uc1JlcXVlc3QSEwoLdGVtcGxhdGVfaWQYASABKAkSEQoJcGFnZV9zaXplGAIgASgFEhIKCnBhZ2VfdG9rZW4YAyABKAkibAocTGlzdFRlbXBsYXRlVmVyc2lvbnNSZXNwb25zZRIzCgh2ZXJzaW9ucxgBIAMoCzIhLmVkZ2VodWIuYWRtaW4udjEuVGVtcGxhdGVWZXJzaW9uEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSInChlHZXRUZW1wbGF0ZVZlcnNpb25SZXF1ZXN0EgoKAmlkGAEgASgJIlAKGkdldFRlbXBsYXRlVmVyc2lvblJlc3BvbnNlEjIKB3ZlcnNpb24YASABKAsyIS5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlVmVyc2lvbiJYChdSb2xsYmFja1RlbXBsYXRlUmVxdWVzdBITCgt0ZW1wbGF0ZV9pZBgBIAEoCRIVCg10b192ZXJzaW9uX2lkGAIgASgJEhEKCWNoYW5nZWxvZxgDIAEoCSJ8ChhSb2xsYmFja1RlbXBsYXRlUmVzcG9uc2USLAoIdGVtcGxhdGUYASABKAsyGi5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlEjIKB3ZlcnNpb24YAiABKAsyIS5lZGdlaHViLmFkbWluLnYxLlRlbXBsYXRlVmVyc2lvbiLSBAoRSW5zdGFuY2VPdmVycmlkZXMSFQoIaW1hZ2VfaWQYASABKAlIAIgBARIdChBpbWFnZV92ZXJzaW9uX2lkGAIgASgJSAGIAQESFgoJY3B1X2NvcmVzGAMgASgFSAKIAQESFgoJbWVtb3J5X2diGAQgASgFSAOIAQESFwoKc3RvcmFnZV9nYhgFIAEoBUgEiAEBEhYKCWdwdV9jb3VudBgGIAEoBUgFiAEBEhsKDmJhbmR3aWR0aF9nYnBzGAcgASgBSAaIAQESNwoObmV0d29ya19jb25maWcYCCABKAsyHy5lZGdlaHViLmFkbWluLnYxLk5ldHdvcmtDb25maWcSHgoWcmVwbGFjZV9uZXR3b3JrX2NvbmZpZxgJIAEoCBIWCgl1c2VyX2RhdGEYCiABKAlIB4gBARIdChB1c2VyX2RhdGFfYXBwZW5kGAsgASgJSAiIAQESOwoEdGFncxgMIAMoCzItLmVkZ2VodWIuYWRtaW4udjEuSW5zdGFuY2VPdmVycmlkZXMuVGFnc0VudHJ5GisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQgsKCV9pbWFnZV9pZEITChFfaW1hZ2VfdmVyc2lvbl9pZEIMCgpfY3B1X2NvcmVzQgwKCl9tZW1vcnlfZ2JCDQoLX3N0b3JhZ2VfZ2JCDAoKX2dwdV9jb3VudEIRCg9fYmFuZHdpZHRoX2dicHNCDAoKX3VzZXJfZGF0YUITChFfdXNlcl9kYXRhX2FwcGVuZCKeAwoOSW5zdGFuY2VDb25maWcSEwoLdGVtcGxhdGVfaWQYASABKAkSGwoTdGVtcGxhdGVfdmVyc2lvbl9pZBgCIAEoCRIQCghpbWFnZV9pZBgDIAEoCRIYChBpbWFnZV92ZXJzaW9uX2lkGAQgASgJEhEKCWNwdV9jb3JlcxgFIAEoBRIRCgltZW1vcnlfZ2IYBiABKAUSEgoKc3RvcmFnZV9nYhgHIAEoBRIRCglncHVfY291bnQYCCABKAUSGwoOYmFuZHdpZHRoX2dicHMYCSABKAFIAIgBARI3Cg5uZXR3b3JrX2NvbmZpZxgKIAEoCzIfLmVkZ2VodWIuYWRtaW4udjEuTmV0d29ya0NvbmZpZxIRCgl1c2VyX2RhdGEYCyABKAkSOAoEdGFncxgMIAMoCzIqLmVkZ2VodWIuYWRtaW4udjEuSW5zdGFuY2VDb25maWcuVGFnc0VudHJ5GisKCVRhZ3NFbnRyeRILCgNrZXkYASABKAkSDQoFdmFsdWUYAiABKAk6AjgBQhEKD19iYW5kd2lkdGhfZ2JwcyKIAQocUHJldmlld0luc3RhbmNlQ29uZmlnUmVxdWVzdBITCgt0ZW1wbGF0ZV9pZBgBIAEoCRIbChN0ZW1wbGF0ZV92ZXJzaW9uX2lkGAIgASgJEjYKCW92ZXJyaWRlcxgDIAEoCzIjLmVkZ2VodWIuYWRtaW4udjEuSW5zdGFuY2VPdmVycmlkZXMiUQodUHJldmlld0luc3RhbmNlQ29uZmlnUmVzcG9uc2USMAoGY29uZmlnGAEgASgLMiAuZWRnZWh1Yi5hZG1pbi52MS5JbnN0YW5jZUNvbmZpZyppCgxUZW1wbGF0ZVR5cGUSHQoZVEVNUExBVEVfVFlQRV9VTlNQRUNJRklFRBAAEhoKFlRFTVBMQVRFX1RZUEVfSU5TVEFOQ0UQARIeChpURU1QTEFURV9UWVBFX0lOU1RBTkNFX1NFVBACKuECCg9UZW1wbGF0ZVVzZUNhc2USIQodVEVNUExBVEVfVVNFX0NBU0VfVU5TUEVDSUZJRUQQABIkCiBURU1QTEFURV9VU0VfQ0FTRV9BSV9BUFBMSUNBVElPThABEigKJFRFTVBMQVRFX1VTRV9DQVNFX0dSQVBISUNTX1JFTkRFUklORxACEi0KKVRFTVBMQVRFX1VTRV9DQVNFX0dBTUlOR19ISUdIX1BFUkZPUk1BTkNFEAMSKAokVEVNUExBVEVfVVNFX0NBU0VfTElHSFRXRUlHSFRfT0ZGSUNFEAQSIAocVEVNUExBVEVfVVNFX0NBU0VfV0VCX1NFUlZFUhAFEh4KGlRFTVBMQVRFX1VTRV9DQVNFX0RBVEFCQVNFEAYSIQodVEVNUExBVEVfVVNFX0NBU0VfREVWRUxPUE1FTlQQBxIdChlURU1QTEFURV9VU0VfQ0FTRV9HRU5FUkFMEAgqogEKElRlbXBsYXRlVmlzaWJpbGl0eRIjCh9URU1QTEFURV9WSVNJQklMSVRZX1VOU1BFQ0lGSUVEEAASHgoaVEVNUExBVEVfVklTSUJJTElUWV9QVUJMSUMQARIfChtURU1QTEFURV9WSVNJQklMSVRZX1BSSVZBVEUQAhImCiJURU1QTEFURV9WSVNJQklMSVRZX0dST1VQX1NQRUNJRklDEAMqiwEKDlRlbXBsYXRlU3RhdHVzEh8KG1RFTVBMQVRFX1NUQVRVU19VTlNQRUNJRklFRBAAEhoKFlRFTVBMQVRFX1NUQVRVU19BQ1RJVkUQARIeChpURU1QTEFURV9TVEFUVVNfREVQUkVDQVRFRBACEhwKGFRFTVBMQVRFX1NUQVRVU19BUkNISVZFRBADMqUKCg9UZW1wbGF0ZVNlcnZpY2USYwoOQ3JlYXRlVGVtcGxhdGUSJy5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZVRlbXBsYXRlUmVxdWVzdBooLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlVGVtcGxhdGVSZXNwb25zZRJfCgtHZXRUZW1wbGF0ZRIkLmVkZ2VodWIuYWRtaW4udjEuR2V0VGVtcGxhdGVSZXF1ZXN0GiUuZWRnZWh1Yi5hZG1pbi52MS5HZXRUZW1wbGF0ZVJlc3BvbnNlIgOQAgESZQoNTGlzdFRlbXBsYXRlcxImLmVkZ2VodWIuYWRtaW4udjEuTGlzdFRlbXBsYXRlc1JlcXVlc3QaJy5lZGdlaHViLmFkbWluLnYxLkxpc3RUZW1wbGF0ZXNSZXNwb25zZSIDkAIBEmMKDlVwZGF0ZVRlbXBsYXRlEicuZWRnZWh1Yi5hZG1pbi52MS5VcGRhdGVUZW1wbGF0ZVJlcXVlc3QaKC5lZGdlaHViLmFkbWluLnYxLlVwZGF0ZVRlbXBsYXRlUmVzcG9uc2USbAoRRGVwcmVjYXRlVGVtcGxhdGUSKi5lZGdlaHViLmFkbWluLnYxLkRlcHJlY2F0ZVRlbXBsYXRlUmVxdWVzdBorLmVkZ2VodWIuYWRtaW4udjEuRGVwcmVjYXRlVGVtcGxhdGVSZXNwb25zZRJpChBBY3RpdmF0ZVRlbXBsYXRlEikuZWRnZWh1Yi5hZG1pbi52MS5BY3RpdmF0ZVRlbXBsYXRlUmVxdWVzdBoqLmVkZ2VodWIuYWRtaW4udjEuQWN0aXZhdGVUZW1wbGF0ZVJlc3BvbnNlEmYKD0FyY2hpdmVUZW1wbGF0ZRIoLmVkZ2VodWIuYWRtaW4udjEuQXJjaGl2ZVRlbXBsYXRlUmVxdWVzdBopLmVkZ2VodWIuYWRtaW4udjEuQXJjaGl2ZVRlbXBsYXRlUmVzcG9uc2USYwoORGVsZXRlVGVtcGxhdGUSJy5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZVRlbXBsYXRlUmVxdWVzdBooLmVkZ2VodWIuYWRtaW4udjEuRGVsZXRlVGVtcGxhdGVSZXNwb25zZRJ6ChRMaXN0VGVtcGxhdGVWZXJzaW9ucxItLmVkZ2VodWIuYWRtaW4udjEuTGlzdFRlbXBsYXRlVmVyc2lvbnNSZXF1ZXN0Gi4uZWRnZWh1Yi5hZG1pbi52MS5MaXN0VGVtcGxhdGVWZXJzaW9uc1Jlc3BvbnNlIgOQAgESdAoSR2V0VGVtcGxhdGVWZXJzaW9uEisuZWRnZWh1Yi5hZG1pbi52MS5HZXRUZW1wbGF0ZVZlcnNpb25SZXF1ZXN0GiwuZWRnZWh1Yi5hZG1pbi52MS5HZXRUZW1wbGF0ZVZlcnNpb25SZXNwb25zZSIDkAIBEmkKEFJvbGxiYWNrVGVtcGxhdGUSKS5lZGdlaHViLmFkbWluLnYxLlJvbGxiYWNrVGVtcGxhdGVSZXF1ZXN0GiouZWRnZWh1Yi5hZG1pbi52MS5Sb2xsYmFja1RlbXBsYXRlUmVzcG9uc2USfQoVUHJldmlld0luc3RhbmNlQ29uZmlnEi4uZWRnZWh1Yi5hZG1pbi52MS5QcmV2aWV3SW5zdGFuY2VDb25maWdSZXF1ZXN0Gi8uZWRnZWh1Yi5hZG1pbi52MS5QcmV2aWV3SW5zdGFuY2VDb25maWdSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_field_mask, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message edgehub.admin.v1.NetworkConfig
@@ -104,19 +104,18 @@ export type TemplateConfig = Message<"edgehub.admin.v1.TemplateConfig"> & {
   description: string;
 
   /**
-   * One of ai_application, graphics_rendering, gaming_high_performance, lightweight_office,
-   * web_server, database, development, general (empty means general).
+   * Unspecified on create means GENERAL.
    *
-   * @generated from field: string use_case = 3;
+   * @generated from field: edgehub.admin.v1.TemplateUseCase use_case = 3;
    */
-  useCase: string;
+  useCase: TemplateUseCase;
 
   /**
-   * instance (empty) or instance_set.
+   * Unspecified on create means INSTANCE; cannot change.
    *
-   * @generated from field: string template_type = 4;
+   * @generated from field: edgehub.admin.v1.TemplateType template_type = 4;
    */
-  templateType: string;
+  templateType: TemplateType;
 
   /**
    * Required for instance templates.
@@ -206,6 +205,8 @@ export const TemplateConfigSchema: GenMessage<TemplateConfig> = /*@__PURE__*/
  */
 export type Template = Message<"edgehub.admin.v1.Template"> & {
   /**
+   * Output only.
+   *
    * @generated from field: string id = 1;
    */
   id: string;
@@ -216,57 +217,75 @@ export type Template = Message<"edgehub.admin.v1.Template"> & {
   config?: TemplateConfig | undefined;
 
   /**
-   * One of public, private, group_specific.
+   * Unspecified on create means PRIVATE.
    *
-   * @generated from field: string visibility = 3;
+   * @generated from field: edgehub.admin.v1.TemplateVisibility visibility = 3;
    */
-  visibility: string;
+  visibility: TemplateVisibility;
 
   /**
-   * One of active, deprecated, archived.
+   * Output only; changed by DeprecateTemplate, ActivateTemplate and ArchiveTemplate.
    *
-   * @generated from field: string status = 4;
+   * @generated from field: edgehub.admin.v1.TemplateStatus status = 4;
    */
-  status: string;
+  status: TemplateStatus;
 
   /**
+   * Output only: the creator.
+   *
    * @generated from field: string owner_id = 5;
    */
   ownerId: string;
 
   /**
-   * Empty for a platform template.
+   * Set on create only. Admins: empty for a platform template; a tenant_admin's templates belong
+   * to its tenant.
    *
    * @generated from field: string tenant_id = 6;
    */
   tenantId: string;
 
   /**
-   * The latest version number.
+   * Output only: the latest version number.
    *
-   * @generated from field: string version = 7;
+   * @generated from field: string latest_version_number = 7;
    */
-  version: string;
+  latestVersionNumber: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp created_at = 8;
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp create_time = 8;
    */
-  createdAt?: Timestamp | undefined;
+  createTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: google.protobuf.Timestamp updated_at = 9;
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp update_time = 9;
    */
-  updatedAt?: Timestamp | undefined;
+  updateTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: string created_by = 10;
+   * Output only.
+   *
+   * @generated from field: string creator_id = 10;
    */
-  createdBy: string;
+  creatorId: string;
 
   /**
-   * @generated from field: string updated_by = 11;
+   * Output only.
+   *
+   * @generated from field: string updater_id = 11;
    */
-  updatedBy: string;
+  updaterId: string;
+
+  /**
+   * Output only; send it back in UpdateTemplate to refuse the update when the template changed.
+   *
+   * @generated from field: string etag = 12;
+   */
+  etag: string;
 };
 
 /**
@@ -277,6 +296,8 @@ export const TemplateSchema: GenMessage<Template> = /*@__PURE__*/
   messageDesc(file_edgehub_admin_v1_template, 3);
 
 /**
+ * A version is immutable but for is_latest, so it has no update_time.
+ *
  * @generated from message edgehub.admin.v1.TemplateVersion
  */
 export type TemplateVersion = Message<"edgehub.admin.v1.TemplateVersion"> & {
@@ -311,14 +332,19 @@ export type TemplateVersion = Message<"edgehub.admin.v1.TemplateVersion"> & {
   changelog: string;
 
   /**
-   * @generated from field: google.protobuf.Timestamp created_at = 7;
+   * @generated from field: google.protobuf.Timestamp create_time = 7;
    */
-  createdAt?: Timestamp | undefined;
+  createTime?: Timestamp | undefined;
 
   /**
-   * @generated from field: string created_by = 8;
+   * @generated from field: string creator_id = 8;
    */
-  createdBy: string;
+  creatorId: string;
+
+  /**
+   * @generated from field: string etag = 9;
+   */
+  etag: string;
 };
 
 /**
@@ -333,33 +359,21 @@ export const TemplateVersionSchema: GenMessage<TemplateVersion> = /*@__PURE__*/
  */
 export type CreateTemplateRequest = Message<"edgehub.admin.v1.CreateTemplateRequest"> & {
   /**
-   * @generated from field: edgehub.admin.v1.TemplateConfig config = 1;
-   */
-  config?: TemplateConfig | undefined;
-
-  /**
-   * Empty means private.
+   * Output-only fields are ignored.
    *
-   * @generated from field: string visibility = 2;
+   * @generated from field: edgehub.admin.v1.Template template = 1;
    */
-  visibility: string;
-
-  /**
-   * Admins: empty for a platform template. A tenant_admin's templates belong to its tenant.
-   *
-   * @generated from field: string tenant_id = 3;
-   */
-  tenantId: string;
+  template?: Template | undefined;
 
   /**
    * Empty means v1.0.0.
    *
-   * @generated from field: string version_number = 4;
+   * @generated from field: string version_number = 2;
    */
   versionNumber: string;
 
   /**
-   * @generated from field: string changelog = 5;
+   * @generated from field: string changelog = 3;
    */
   changelog: string;
 };
@@ -427,24 +441,26 @@ export const GetTemplateResponseSchema: GenMessage<GetTemplateResponse> = /*@__P
  */
 export type ListTemplatesRequest = Message<"edgehub.admin.v1.ListTemplatesRequest"> & {
   /**
-   * @generated from field: string use_case = 1;
+   * Filters; unspecified or empty means any.
+   *
+   * @generated from field: edgehub.admin.v1.TemplateUseCase use_case = 1;
    */
-  useCase: string;
+  useCase: TemplateUseCase;
 
   /**
-   * @generated from field: string template_type = 2;
+   * @generated from field: edgehub.admin.v1.TemplateType template_type = 2;
    */
-  templateType: string;
+  templateType: TemplateType;
 
   /**
-   * @generated from field: string visibility = 3;
+   * @generated from field: edgehub.admin.v1.TemplateVisibility visibility = 3;
    */
-  visibility: string;
+  visibility: TemplateVisibility;
 
   /**
-   * @generated from field: string status = 4;
+   * @generated from field: edgehub.admin.v1.TemplateStatus status = 4;
    */
-  status: string;
+  status: TemplateStatus;
 
   /**
    * @generated from field: optional bool listed = 5;
@@ -467,7 +483,7 @@ export type ListTemplatesRequest = Message<"edgehub.admin.v1.ListTemplatesReques
   nameContains: string;
 
   /**
-   * At most 500; 0 means 50.
+   * 0 means 50; at most 1000. Creation order.
    *
    * @generated from field: int32 page_size = 9;
    */
@@ -515,38 +531,30 @@ export const ListTemplatesResponseSchema: GenMessage<ListTemplatesResponse> = /*
  */
 export type UpdateTemplateRequest = Message<"edgehub.admin.v1.UpdateTemplateRequest"> & {
   /**
-   * @generated from field: string id = 1;
+   * id names the template; etag, when set, must be current.
+   *
+   * @generated from field: edgehub.admin.v1.Template template = 1;
    */
-  id: string;
+  template?: Template | undefined;
 
   /**
-   * Values for the paths in update_mask.
+   * visibility and config.<field> paths (e.g. config.default_cpu_cores, config.network_config);
+   * config.template_type cannot change.
    *
-   * @generated from field: edgehub.admin.v1.TemplateConfig config = 2;
-   */
-  config?: TemplateConfig | undefined;
-
-  /**
-   * Paths of TemplateConfig, e.g. default_cpu_cores, network_config, tags; template_type cannot change.
-   *
-   * @generated from field: google.protobuf.FieldMask update_mask = 3;
+   * @generated from field: google.protobuf.FieldMask update_mask = 2;
    */
   updateMask?: FieldMask | undefined;
 
   /**
-   * @generated from field: optional string visibility = 4;
-   */
-  visibility?: string | undefined;
-
-  /**
-   * Empty: the latest version with its patch number bumped; otherwise newer than the latest.
+   * For a config change. Empty: the latest version with its patch number bumped; otherwise newer
+   * than the latest.
    *
-   * @generated from field: string version_number = 5;
+   * @generated from field: string version_number = 3;
    */
   versionNumber: string;
 
   /**
-   * @generated from field: string changelog = 6;
+   * @generated from field: string changelog = 4;
    */
   changelog: string;
 };
@@ -568,6 +576,8 @@ export type UpdateTemplateResponse = Message<"edgehub.admin.v1.UpdateTemplateRes
   template?: Template | undefined;
 
   /**
+   * The latest version (new when the config changed).
+   *
    * @generated from field: edgehub.admin.v1.TemplateVersion version = 2;
    */
   version?: TemplateVersion | undefined;
@@ -581,31 +591,26 @@ export const UpdateTemplateResponseSchema: GenMessage<UpdateTemplateResponse> = 
   messageDesc(file_edgehub_admin_v1_template, 12);
 
 /**
- * @generated from message edgehub.admin.v1.SetTemplateStatusRequest
+ * @generated from message edgehub.admin.v1.DeprecateTemplateRequest
  */
-export type SetTemplateStatusRequest = Message<"edgehub.admin.v1.SetTemplateStatusRequest"> & {
+export type DeprecateTemplateRequest = Message<"edgehub.admin.v1.DeprecateTemplateRequest"> & {
   /**
    * @generated from field: string id = 1;
    */
   id: string;
-
-  /**
-   * @generated from field: string status = 2;
-   */
-  status: string;
 };
 
 /**
- * Describes the message edgehub.admin.v1.SetTemplateStatusRequest.
- * Use `create(SetTemplateStatusRequestSchema)` to create a new message.
+ * Describes the message edgehub.admin.v1.DeprecateTemplateRequest.
+ * Use `create(DeprecateTemplateRequestSchema)` to create a new message.
  */
-export const SetTemplateStatusRequestSchema: GenMessage<SetTemplateStatusRequest> = /*@__PURE__*/
+export const DeprecateTemplateRequestSchema: GenMessage<DeprecateTemplateRequest> = /*@__PURE__*/
   messageDesc(file_edgehub_admin_v1_template, 13);
 
 /**
- * @generated from message edgehub.admin.v1.SetTemplateStatusResponse
+ * @generated from message edgehub.admin.v1.DeprecateTemplateResponse
  */
-export type SetTemplateStatusResponse = Message<"edgehub.admin.v1.SetTemplateStatusResponse"> & {
+export type DeprecateTemplateResponse = Message<"edgehub.admin.v1.DeprecateTemplateResponse"> & {
   /**
    * @generated from field: edgehub.admin.v1.Template template = 1;
    */
@@ -613,11 +618,79 @@ export type SetTemplateStatusResponse = Message<"edgehub.admin.v1.SetTemplateSta
 };
 
 /**
- * Describes the message edgehub.admin.v1.SetTemplateStatusResponse.
- * Use `create(SetTemplateStatusResponseSchema)` to create a new message.
+ * Describes the message edgehub.admin.v1.DeprecateTemplateResponse.
+ * Use `create(DeprecateTemplateResponseSchema)` to create a new message.
  */
-export const SetTemplateStatusResponseSchema: GenMessage<SetTemplateStatusResponse> = /*@__PURE__*/
+export const DeprecateTemplateResponseSchema: GenMessage<DeprecateTemplateResponse> = /*@__PURE__*/
   messageDesc(file_edgehub_admin_v1_template, 14);
+
+/**
+ * @generated from message edgehub.admin.v1.ActivateTemplateRequest
+ */
+export type ActivateTemplateRequest = Message<"edgehub.admin.v1.ActivateTemplateRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ActivateTemplateRequest.
+ * Use `create(ActivateTemplateRequestSchema)` to create a new message.
+ */
+export const ActivateTemplateRequestSchema: GenMessage<ActivateTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_template, 15);
+
+/**
+ * @generated from message edgehub.admin.v1.ActivateTemplateResponse
+ */
+export type ActivateTemplateResponse = Message<"edgehub.admin.v1.ActivateTemplateResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.Template template = 1;
+   */
+  template?: Template | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ActivateTemplateResponse.
+ * Use `create(ActivateTemplateResponseSchema)` to create a new message.
+ */
+export const ActivateTemplateResponseSchema: GenMessage<ActivateTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_template, 16);
+
+/**
+ * @generated from message edgehub.admin.v1.ArchiveTemplateRequest
+ */
+export type ArchiveTemplateRequest = Message<"edgehub.admin.v1.ArchiveTemplateRequest"> & {
+  /**
+   * @generated from field: string id = 1;
+   */
+  id: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ArchiveTemplateRequest.
+ * Use `create(ArchiveTemplateRequestSchema)` to create a new message.
+ */
+export const ArchiveTemplateRequestSchema: GenMessage<ArchiveTemplateRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_template, 17);
+
+/**
+ * @generated from message edgehub.admin.v1.ArchiveTemplateResponse
+ */
+export type ArchiveTemplateResponse = Message<"edgehub.admin.v1.ArchiveTemplateResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.Template template = 1;
+   */
+  template?: Template | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ArchiveTemplateResponse.
+ * Use `create(ArchiveTemplateResponseSchema)` to create a new message.
+ */
+export const ArchiveTemplateResponseSchema: GenMessage<ArchiveTemplateResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_template, 18);
 
 /**
  * @generated from message edgehub.admin.v1.DeleteTemplateRequest
@@ -634,7 +707,7 @@ export type DeleteTemplateRequest = Message<"edgehub.admin.v1.DeleteTemplateRequ
  * Use `create(DeleteTemplateRequestSchema)` to create a new message.
  */
 export const DeleteTemplateRequestSchema: GenMessage<DeleteTemplateRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 15);
+  messageDesc(file_edgehub_admin_v1_template, 19);
 
 /**
  * @generated from message edgehub.admin.v1.DeleteTemplateResponse
@@ -647,7 +720,7 @@ export type DeleteTemplateResponse = Message<"edgehub.admin.v1.DeleteTemplateRes
  * Use `create(DeleteTemplateResponseSchema)` to create a new message.
  */
 export const DeleteTemplateResponseSchema: GenMessage<DeleteTemplateResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 16);
+  messageDesc(file_edgehub_admin_v1_template, 20);
 
 /**
  * @generated from message edgehub.admin.v1.ListTemplateVersionsRequest
@@ -657,6 +730,18 @@ export type ListTemplateVersionsRequest = Message<"edgehub.admin.v1.ListTemplate
    * @generated from field: string template_id = 1;
    */
   templateId: string;
+
+  /**
+   * 0 means 50; at most 1000. Newest first.
+   *
+   * @generated from field: int32 page_size = 2;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 3;
+   */
+  pageToken: string;
 };
 
 /**
@@ -664,18 +749,23 @@ export type ListTemplateVersionsRequest = Message<"edgehub.admin.v1.ListTemplate
  * Use `create(ListTemplateVersionsRequestSchema)` to create a new message.
  */
 export const ListTemplateVersionsRequestSchema: GenMessage<ListTemplateVersionsRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 17);
+  messageDesc(file_edgehub_admin_v1_template, 21);
 
 /**
  * @generated from message edgehub.admin.v1.ListTemplateVersionsResponse
  */
 export type ListTemplateVersionsResponse = Message<"edgehub.admin.v1.ListTemplateVersionsResponse"> & {
   /**
-   * Newest first.
-   *
    * @generated from field: repeated edgehub.admin.v1.TemplateVersion versions = 1;
    */
   versions: TemplateVersion[];
+
+  /**
+   * Empty on the last page.
+   *
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
 };
 
 /**
@@ -683,21 +773,16 @@ export type ListTemplateVersionsResponse = Message<"edgehub.admin.v1.ListTemplat
  * Use `create(ListTemplateVersionsResponseSchema)` to create a new message.
  */
 export const ListTemplateVersionsResponseSchema: GenMessage<ListTemplateVersionsResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 18);
+  messageDesc(file_edgehub_admin_v1_template, 22);
 
 /**
  * @generated from message edgehub.admin.v1.GetTemplateVersionRequest
  */
 export type GetTemplateVersionRequest = Message<"edgehub.admin.v1.GetTemplateVersionRequest"> & {
   /**
-   * @generated from field: string template_id = 1;
+   * @generated from field: string id = 1;
    */
-  templateId: string;
-
-  /**
-   * @generated from field: string version_id = 2;
-   */
-  versionId: string;
+  id: string;
 };
 
 /**
@@ -705,7 +790,7 @@ export type GetTemplateVersionRequest = Message<"edgehub.admin.v1.GetTemplateVer
  * Use `create(GetTemplateVersionRequestSchema)` to create a new message.
  */
 export const GetTemplateVersionRequestSchema: GenMessage<GetTemplateVersionRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 19);
+  messageDesc(file_edgehub_admin_v1_template, 23);
 
 /**
  * @generated from message edgehub.admin.v1.GetTemplateVersionResponse
@@ -722,7 +807,7 @@ export type GetTemplateVersionResponse = Message<"edgehub.admin.v1.GetTemplateVe
  * Use `create(GetTemplateVersionResponseSchema)` to create a new message.
  */
 export const GetTemplateVersionResponseSchema: GenMessage<GetTemplateVersionResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 20);
+  messageDesc(file_edgehub_admin_v1_template, 24);
 
 /**
  * @generated from message edgehub.admin.v1.RollbackTemplateRequest
@@ -749,7 +834,7 @@ export type RollbackTemplateRequest = Message<"edgehub.admin.v1.RollbackTemplate
  * Use `create(RollbackTemplateRequestSchema)` to create a new message.
  */
 export const RollbackTemplateRequestSchema: GenMessage<RollbackTemplateRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 21);
+  messageDesc(file_edgehub_admin_v1_template, 25);
 
 /**
  * @generated from message edgehub.admin.v1.RollbackTemplateResponse
@@ -771,7 +856,7 @@ export type RollbackTemplateResponse = Message<"edgehub.admin.v1.RollbackTemplat
  * Use `create(RollbackTemplateResponseSchema)` to create a new message.
  */
 export const RollbackTemplateResponseSchema: GenMessage<RollbackTemplateResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 22);
+  messageDesc(file_edgehub_admin_v1_template, 26);
 
 /**
  * What a user may override when creating an instance from a template (000 §6.2.1).
@@ -851,7 +936,7 @@ export type InstanceOverrides = Message<"edgehub.admin.v1.InstanceOverrides"> & 
  * Use `create(InstanceOverridesSchema)` to create a new message.
  */
 export const InstanceOverridesSchema: GenMessage<InstanceOverrides> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 23);
+  messageDesc(file_edgehub_admin_v1_template, 27);
 
 /**
  * @generated from message edgehub.admin.v1.InstanceConfig
@@ -923,7 +1008,7 @@ export type InstanceConfig = Message<"edgehub.admin.v1.InstanceConfig"> & {
  * Use `create(InstanceConfigSchema)` to create a new message.
  */
 export const InstanceConfigSchema: GenMessage<InstanceConfig> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 24);
+  messageDesc(file_edgehub_admin_v1_template, 28);
 
 /**
  * @generated from message edgehub.admin.v1.PreviewInstanceConfigRequest
@@ -952,7 +1037,7 @@ export type PreviewInstanceConfigRequest = Message<"edgehub.admin.v1.PreviewInst
  * Use `create(PreviewInstanceConfigRequestSchema)` to create a new message.
  */
 export const PreviewInstanceConfigRequestSchema: GenMessage<PreviewInstanceConfigRequest> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 25);
+  messageDesc(file_edgehub_admin_v1_template, 29);
 
 /**
  * @generated from message edgehub.admin.v1.PreviewInstanceConfigResponse
@@ -969,7 +1054,163 @@ export type PreviewInstanceConfigResponse = Message<"edgehub.admin.v1.PreviewIns
  * Use `create(PreviewInstanceConfigResponseSchema)` to create a new message.
  */
 export const PreviewInstanceConfigResponseSchema: GenMessage<PreviewInstanceConfigResponse> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_template, 26);
+  messageDesc(file_edgehub_admin_v1_template, 30);
+
+/**
+ * @generated from enum edgehub.admin.v1.TemplateType
+ */
+export enum TemplateType {
+  /**
+   * @generated from enum value: TEMPLATE_TYPE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TEMPLATE_TYPE_INSTANCE = 1;
+   */
+  INSTANCE = 1,
+
+  /**
+   * @generated from enum value: TEMPLATE_TYPE_INSTANCE_SET = 2;
+   */
+  INSTANCE_SET = 2,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.TemplateType.
+ */
+export const TemplateTypeSchema: GenEnum<TemplateType> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_template, 0);
+
+/**
+ * What a template is for (000 §6.2.1).
+ *
+ * @generated from enum edgehub.admin.v1.TemplateUseCase
+ */
+export enum TemplateUseCase {
+  /**
+   * @generated from enum value: TEMPLATE_USE_CASE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TEMPLATE_USE_CASE_AI_APPLICATION = 1;
+   */
+  AI_APPLICATION = 1,
+
+  /**
+   * @generated from enum value: TEMPLATE_USE_CASE_GRAPHICS_RENDERING = 2;
+   */
+  GRAPHICS_RENDERING = 2,
+
+  /**
+   * @generated from enum value: TEMPLATE_USE_CASE_GAMING_HIGH_PERFORMANCE = 3;
+   */
+  GAMING_HIGH_PERFORMANCE = 3,
+
+  /**
+   * @generated from enum value: TEMPLATE_USE_CASE_LIGHTWEIGHT_OFFICE = 4;
+   */
+  LIGHTWEIGHT_OFFICE = 4,
+
+  /**
+   * @generated from enum value: TEMPLATE_USE_CASE_WEB_SERVER = 5;
+   */
+  WEB_SERVER = 5,
+
+  /**
+   * @generated from enum value: TEMPLATE_USE_CASE_DATABASE = 6;
+   */
+  DATABASE = 6,
+
+  /**
+   * @generated from enum value: TEMPLATE_USE_CASE_DEVELOPMENT = 7;
+   */
+  DEVELOPMENT = 7,
+
+  /**
+   * @generated from enum value: TEMPLATE_USE_CASE_GENERAL = 8;
+   */
+  GENERAL = 8,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.TemplateUseCase.
+ */
+export const TemplateUseCaseSchema: GenEnum<TemplateUseCase> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_template, 1);
+
+/**
+ * Who sees a template (besides admins, operators and its tenant's tenant_admin).
+ *
+ * @generated from enum edgehub.admin.v1.TemplateVisibility
+ */
+export enum TemplateVisibility {
+  /**
+   * @generated from enum value: TEMPLATE_VISIBILITY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TEMPLATE_VISIBILITY_PUBLIC = 1;
+   */
+  PUBLIC = 1,
+
+  /**
+   * Only the owner.
+   *
+   * @generated from enum value: TEMPLATE_VISIBILITY_PRIVATE = 2;
+   */
+  PRIVATE = 2,
+
+  /**
+   * The owner and members of the owner's user groups.
+   *
+   * @generated from enum value: TEMPLATE_VISIBILITY_GROUP_SPECIFIC = 3;
+   */
+  GROUP_SPECIFIC = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.TemplateVisibility.
+ */
+export const TemplateVisibilitySchema: GenEnum<TemplateVisibility> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_template, 2);
+
+/**
+ * @generated from enum edgehub.admin.v1.TemplateStatus
+ */
+export enum TemplateStatus {
+  /**
+   * @generated from enum value: TEMPLATE_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: TEMPLATE_STATUS_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * Visible, but no new instances.
+   *
+   * @generated from enum value: TEMPLATE_STATUS_DEPRECATED = 2;
+   */
+  DEPRECATED = 2,
+
+  /**
+   * Final.
+   *
+   * @generated from enum value: TEMPLATE_STATUS_ARCHIVED = 3;
+   */
+  ARCHIVED = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.TemplateStatus.
+ */
+export const TemplateStatusSchema: GenEnum<TemplateStatus> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_template, 3);
 
 /**
  * TemplateService manages instance and instance-set templates (spec 000 §6.2) and their versions.
@@ -979,6 +1220,8 @@ export const PreviewInstanceConfigResponseSchema: GenMessage<PreviewInstanceConf
  */
 export const TemplateService: GenService<{
   /**
+   * CreateTemplate creates an active template and its first version.
+   *
    * @generated from rpc edgehub.admin.v1.TemplateService.CreateTemplate
    */
   createTemplate: {
@@ -1003,7 +1246,8 @@ export const TemplateService: GenService<{
     output: typeof ListTemplatesResponseSchema;
   },
   /**
-   * UpdateTemplate changes the fields named in update_mask and creates a new latest version.
+   * UpdateTemplate changes the fields named in update_mask; a config change creates a new latest
+   * version. Status changes are the verbs below.
    *
    * @generated from rpc edgehub.admin.v1.TemplateService.UpdateTemplate
    */
@@ -1013,14 +1257,34 @@ export const TemplateService: GenService<{
     output: typeof UpdateTemplateResponseSchema;
   },
   /**
-   * SetTemplateStatus sets active, deprecated or archived (archived is final).
+   * DeprecateTemplate: no new instances from it; it stays visible.
    *
-   * @generated from rpc edgehub.admin.v1.TemplateService.SetTemplateStatus
+   * @generated from rpc edgehub.admin.v1.TemplateService.DeprecateTemplate
    */
-  setTemplateStatus: {
+  deprecateTemplate: {
     methodKind: "unary";
-    input: typeof SetTemplateStatusRequestSchema;
-    output: typeof SetTemplateStatusResponseSchema;
+    input: typeof DeprecateTemplateRequestSchema;
+    output: typeof DeprecateTemplateResponseSchema;
+  },
+  /**
+   * ActivateTemplate undoes a deprecation; an archived template stays archived.
+   *
+   * @generated from rpc edgehub.admin.v1.TemplateService.ActivateTemplate
+   */
+  activateTemplate: {
+    methodKind: "unary";
+    input: typeof ActivateTemplateRequestSchema;
+    output: typeof ActivateTemplateResponseSchema;
+  },
+  /**
+   * ArchiveTemplate is final.
+   *
+   * @generated from rpc edgehub.admin.v1.TemplateService.ArchiveTemplate
+   */
+  archiveTemplate: {
+    methodKind: "unary";
+    input: typeof ArchiveTemplateRequestSchema;
+    output: typeof ArchiveTemplateResponseSchema;
   },
   /**
    * @generated from rpc edgehub.admin.v1.TemplateService.DeleteTemplate
