@@ -8,8 +8,8 @@ import { parsePageRequest, type PageRequest } from "../api/page-token.js";
 import { principalOf } from "../api/request-context.js";
 import { isUuid, optionalId } from "../api/resource-id.js";
 import { scopeTenantFilter } from "../api/tenant-scope.js";
-import { InvalidArgumentError } from "../domain/errors.js";
-import { listAuditLog } from "./audit-store.js";
+import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
+import { listAuditLog, tenantEverExisted } from "./audit-store.js";
 
 // admin reads everything; tenant_admin its tenant's rows (system-wide rows have no tenant).
 export const auditServicePolicy: ServicePolicy<typeof AuditService> = {
@@ -50,8 +50,11 @@ export function createAuditService(deps: { knex: Knex }): ServiceImpl<typeof Aud
       const since = req.since ? timestampDate(req.since) : null;
       const until = req.until ? timestampDate(req.until) : null;
       if (since && until && since >= until) throw new InvalidArgumentError("until", "must be after since");
+      const requestedTenant = optionalId("tenant_id", req.tenantId);
+      const tenantId = scopeTenantFilter(principalOf(ctx), requestedTenant ?? "");
+      if (requestedTenant !== null && !(await tenantEverExisted(deps.knex, requestedTenant))) throw new NotFoundError("tenant", requestedTenant);
       const page = await listAuditLog(deps.knex, {
-        tenantId: scopeTenantFilter(principalOf(ctx), optionalId("tenant_id", req.tenantId) ?? ""),
+        tenantId,
         actorUserId: optionalId("actor_user_id", req.actorUserId),
         action: vocabularyFilter("action", req.action, ACTION, "tenant.create"),
         targetType: vocabularyFilter("target_type", req.targetType, TARGET_TYPE, "user_group"),

@@ -27,6 +27,14 @@ export interface AuditQuery {
   page: PageRequest;
 }
 
+/**
+ * Whether a tenant id names a tenant, deleted ones included (their audit rows stay readable): a
+ * filter on an id that never existed is `not_found`, like any other unknown id.
+ */
+export async function tenantEverExisted(knex: Knex, id: string): Promise<boolean> {
+  return (await knex("tenants").where("id", id).first("id")) !== undefined;
+}
+
 function parseJson(v: unknown): unknown {
   return typeof v === "string" ? JSON.parse(v) : v;
 }

@@ -37,7 +37,7 @@ describe("group quota modes (000 §10.4.2)", function () {
     expect(await tryReserve(knex, cpus(tenant, a, 8))).to.equal(undefined);
     expect(await tryReserve(knex, cpus(tenant, b, 8))).to.equal(undefined);
     const err = await tryReserve(knex, cpus(tenant, b, 1));
-    expect(err?.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 8, requested: 1, limit: 8, scope: `user ${b}` }]);
+    expect(err?.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 8, requested: 1, limit: 8, holderType: "user", holderId: b }]);
   });
 
   it("shared: members compete for the group's quota, and each user's own limit still applies after it", async () => {
@@ -48,8 +48,8 @@ describe("group quota modes (000 §10.4.2)", function () {
     const err = await tryReserve(knex, cpus(tenant, b, 4));
     // Group first (7 + 4 > 10), then the user's own limit (0 + 4 > 3).
     expect(err?.exceeded).to.deep.equal([
-      { dimension: "cpu_cores", used: 7, requested: 4, limit: 10, scope: `group ${g}` },
-      { dimension: "cpu_cores", used: 0, requested: 4, limit: 3, scope: `user ${b}` },
+      { dimension: "cpu_cores", used: 7, requested: 4, limit: 10, holderType: "group", holderId: g },
+      { dimension: "cpu_cores", used: 0, requested: 4, limit: 3, holderType: "user", holderId: b },
     ]);
     expect(await tryReserve(knex, cpus(tenant, b, 3))).to.equal(undefined);
     expect((await groupUsage(knex, g, "shared")).cpu_cores).to.equal(10);
@@ -63,7 +63,7 @@ describe("group quota modes (000 §10.4.2)", function () {
     await insertGroup(knex, tenant, "independent", {}, [b], parent);
     expect(await tryReserve(knex, { ...cpus(tenant, a, 1), resources: { memory_gb: 12 } })).to.equal(undefined);
     const err = await tryReserve(knex, { ...cpus(tenant, b, 1), resources: { memory_gb: 8 } });
-    expect(err?.exceeded).to.deep.equal([{ dimension: "memory_gb", used: 12, requested: 8, limit: 16, scope: `group ${parent}` }]);
+    expect(err?.exceeded).to.deep.equal([{ dimension: "memory_gb", used: 12, requested: 8, limit: 16, holderType: "group", holderId: parent }]);
   });
 
   it("hybrid: a user spends its own quota first, then borrows from the group until the group runs out", async () => {
@@ -79,7 +79,7 @@ describe("group quota modes (000 §10.4.2)", function () {
     expect(await tryReserve(knex, cpus(tenant, b, 4))).to.equal(undefined);
     // b borrowing 3 more exceeds the group's 6 (4 already lent to a).
     const err = await tryReserve(knex, cpus(tenant, b, 3));
-    expect(err?.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 4, requested: 3, limit: 6, scope: `group ${g}` }]);
+    expect(err?.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 4, requested: 3, limit: 6, holderType: "group", holderId: g }]);
     expect(await tryReserve(knex, cpus(tenant, b, 2))).to.equal(undefined);
     expect((await groupUsage(knex, g, "hybrid")).cpu_cores).to.equal(6);
   });
@@ -89,6 +89,6 @@ describe("group quota modes (000 §10.4.2)", function () {
     const a = await insertUser(knex, tenant, { cpu_cores: 100 });
     await insertGroup(knex, tenant, "shared", { cpu_cores: 100 }, [a]);
     const err = await tryReserve(knex, cpus(tenant, a, 6));
-    expect(err?.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 0, requested: 6, limit: 5, scope: `tenant ${tenant}` }]);
+    expect(err?.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 0, requested: 6, limit: 5, holderType: "tenant", holderId: tenant }]);
   });
 });

@@ -20,7 +20,10 @@ async function refusal(knex: Knex, req: QuotaRequest): Promise<ResourceExhausted
   try {
     await knex.transaction((trx) => reserve(trx, req));
   } catch (err) {
-    if (err instanceof ResourceExhaustedError) return err;
+    if (err instanceof ResourceExhaustedError) {
+      expect(err.reason).to.equal("QUOTA_EXCEEDED");
+      return err;
+    }
     throw err;
   }
   throw new Error("expected a quota refusal");
@@ -105,9 +108,9 @@ describe("quota ledger", function () {
     expect(used.private_data_disk_gb).to.equal(1800);
 
     const sys = await refusal(knex, instance(tenant, user, "creating", { storage_gb: 201 }));
-    expect(sys.exceeded).to.deep.equal([{ dimension: "storage_gb", used: 300, requested: 201, limit: 500, scope: `user ${user}` }]);
+    expect(sys.exceeded).to.deep.equal([{ dimension: "storage_gb", used: 300, requested: 201, limit: 500, holderType: "user", holderId: user }]);
     const data = await refusal(knex, disk(tenant, user, 201));
-    expect(data.exceeded).to.deep.equal([{ dimension: "private_data_disk_gb", used: 1800, requested: 201, limit: 2000, scope: `user ${user}` }]);
+    expect(data.exceeded).to.deep.equal([{ dimension: "private_data_disk_gb", used: 1800, requested: 201, limit: 2000, holderType: "user", holderId: user }]);
     await knex.transaction((trx) => reserve(trx, disk(tenant, user, 200)));
     expect((await ledgerUsage(knex, "user", user)).private_data_disk_gb).to.equal(2000);
   });
@@ -123,9 +126,9 @@ describe("quota ledger", function () {
     });
     expect((await ledgerUsage(knex, "user", user)).bandwidth_gbps).to.equal(8);
     const d = await refusal(knex, instance(tenant, user, "creating", { bandwidth_gbps: 3 }));
-    expect(d.exceeded).to.deep.equal([{ dimension: "bandwidth_gbps", used: 8, requested: 3, limit: 10, scope: `user ${user}` }]);
+    expect(d.exceeded).to.deep.equal([{ dimension: "bandwidth_gbps", used: 8, requested: 3, limit: 10, holderType: "user", holderId: user }]);
     const startC = await refusal(knex, { ...c, state: "running" });
-    expect(startC.exceeded).to.deep.equal([{ dimension: "bandwidth_gbps", used: 8, requested: 4, limit: 10, scope: `user ${user}` }]);
+    expect(startC.exceeded).to.deep.equal([{ dimension: "bandwidth_gbps", used: 8, requested: 4, limit: 10, holderType: "user", holderId: user }]);
     expect((await knex("quota_consumers").where("consumer_id", c.consumer.id).first()).state).to.equal("stopped");
     // 2 Gbps fit exactly.
     await knex.transaction((trx) => reserve(trx, instance(tenant, user, "creating", { bandwidth_gbps: 2 })));
@@ -136,7 +139,7 @@ describe("quota ledger", function () {
     const tenant = await insertTenant(knex, { cpu_cores: 4, memory_gb: 100 });
     const user = await insertUser(knex, tenant, { cpu_cores: 2, memory_gb: 4, ip_addresses: 0 });
     const err = await refusal(knex, instance(tenant, user, "creating", { cpu_cores: 8, memory_gb: 8 }));
-    expect(err.exceeded.map((e) => `${e.scope.split(" ")[0]}.${e.dimension}`)).to.deep.equal([
+    expect(err.exceeded.map((e) => `${e.holderType}.${e.dimension}`)).to.deep.equal([
       "tenant.cpu_cores", "user.cpu_cores", "user.memory_gb", "user.ip_addresses",
     ]);
     expect(err.message).to.contain("tenant").and.contain("cpu_cores used 0 + requested 8 > limit 4");
@@ -149,7 +152,7 @@ describe("quota ledger", function () {
     await knex.transaction((trx) => reserve(trx, instance(tenant, a, "running", {})));
     await knex.transaction((trx) => reserve(trx, instance(tenant, b, "stopped", {})));
     const err = await refusal(knex, instance(tenant, c, "creating", {}));
-    expect(err.exceeded).to.deep.equal([{ dimension: "instances", used: 2, requested: 1, limit: 2, scope: `tenant ${tenant}` }]);
+    expect(err.exceeded).to.deep.equal([{ dimension: "instances", used: 2, requested: 1, limit: 2, holderType: "tenant", holderId: tenant }]);
   });
 
   it("checks an instance set's quota after the user's", async () => {
@@ -160,7 +163,7 @@ describe("quota ledger", function () {
     await knex.transaction((trx) => reserve(trx, { ...instance(tenant, user, "running", { cpu_cores: 4 }), instanceSetId: set }));
     await knex.transaction((trx) => reserve(trx, instance(tenant, user, "running", { cpu_cores: 4 }))); // outside the set
     const err = await refusal(knex, { ...instance(tenant, user, "creating", { cpu_cores: 4 }), instanceSetId: set });
-    expect(err.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 4, requested: 4, limit: 6, scope: `instance_set ${set}` }]);
+    expect(err.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 4, requested: 4, limit: 6, holderType: "instance_set", holderId: set }]);
   });
 
   it("a suspended tenant may release but not take more", async () => {
@@ -171,6 +174,8 @@ describe("quota ledger", function () {
     await knex("tenants").where("id", tenant).update({ status: "suspended" });
     const err = await knex.transaction((trx) => reserve(trx, instance(tenant, user, "creating", { cpu_cores: 1 }))).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(FailedPreconditionError);
+    expect((err as FailedPreconditionError).reason).to.equal("TENANT_NOT_ACTIVE");
+    expect((err as FailedPreconditionError).metadata).to.deep.equal({ tenant_id: tenant, status: "suspended" });
     await knex.transaction((trx) => reserve(trx, { ...inst, state: "stopped" }));
     expect((await ledgerUsage(knex, "tenant", tenant)).cpu_cores).to.equal(0);
     expect((await ledgerUsage(knex, "tenant", tenant)).instances).to.equal(1);
