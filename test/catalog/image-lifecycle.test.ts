@@ -1,7 +1,8 @@
 import { expect } from "chai";
 import { Code } from "@connectrpc/connect";
 import { ManualClock } from "../../lib/clock/clock.js";
-import { ImageService } from "../../gen/edgehub/admin/v1/image_pb.js";
+import { ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
+import { errorReasons } from "../support/api-conventions.js";
 import { TemplateService } from "../../gen/edgehub/admin/v1/template_pb.js";
 import { newId } from "../../hub/db/ids.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
@@ -20,13 +21,17 @@ describe("ImageService: image status, update, delete and the latest tag", functi
   });
   after(async () => t?.stop());
 
-  const newImage = async (name: string) => (await api.createImage({ name, imageType: "os_base", visibility: "public" })).image!;
+  const newImage = async (name: string) => (await api.createImage({ image: { name, imageType: ImageType.OS_BASE, visibility: ImageVisibility.PUBLIC } })).image!;
 
   it("updates only the fields sent, validates them, and audits before/after", async () => {
     const img = await newImage("debian");
-    const res = await api.updateImage({ id: img.id, description: "Debian 12", osVersion: "12" });
-    expect(res.image).to.include({ name: "debian", description: "Debian 12", osVersion: "12", visibility: "public" });
-    expect((await failure(api.updateImage({ id: img.id, checksumMd5: "nope" }))).rawMessage).to.contain("Invalid checksum_md5");
+    // Fields outside the mask are ignored even when sent.
+    const res = await api.updateImage({ image: { id: img.id, description: "Debian 12", osVersion: "12", name: "ignored" }, updateMask: { paths: ["description", "os_version"] } });
+    expect(res.image).to.include({ name: "debian", description: "Debian 12", osVersion: "12", visibility: ImageVisibility.PUBLIC });
+    expect(res.image!.etag).to.not.equal(img.etag);
+    expect((await failure(api.updateImage({ image: { id: img.id, checksumMd5: "nope" }, updateMask: { paths: ["checksum_md5"] } }))).rawMessage).to.contain("Invalid image.checksum_md5");
+    expect((await failure(api.updateImage({ image: { id: img.id }, updateMask: { paths: ["image_type"] } }))).rawMessage).to.contain("Invalid update_mask");
+    expect((await failure(api.updateImage({ image: { id: img.id, description: "x" } }))).rawMessage).to.contain("Invalid update_mask");
     const audit = await t.hub.db.knex("audit_log").where({ action: "image.update", target_id: img.id }).first();
     expect(audit.before.description).to.equal("");
     expect(audit.after.description).to.equal("Debian 12");
@@ -56,23 +61,33 @@ describe("ImageService: image status, update, delete and the latest tag", functi
   it("archives an image only when no version is active, and refuses new versions of a non-active image", async () => {
     const img = await newImage("fedora");
     const v = (await api.publishImageVersion({ imageId: img.id, versionNumber: "v1.0.0" })).version!;
-    const refused = await failure(api.setImageStatus({ id: img.id, status: "archived" }));
+    const refused = await failure(api.archiveImage({ id: img.id }));
     expect(refused.rawMessage).to.equal("Cannot archive image fedora: version v1.0.0 is still active");
-    await api.setImageStatus({ id: img.id, status: "deprecated" });
+    expect(errorReasons(refused)).to.deep.equal(["IMAGE_HAS_ACTIVE_VERSIONS"]);
+    await api.deprecateImage({ id: img.id });
     const publish = await failure(api.publishImageVersion({ imageId: img.id, versionNumber: "v1.1.0" }));
     expect(publish.code).to.equal(Code.FailedPrecondition);
     expect(publish.rawMessage).to.contain("the image is deprecated");
+    expect(errorReasons(publish)).to.deep.equal(["IMAGE_NOT_ACTIVE"]);
+    await api.activateImage({ id: img.id });
+    await api.deprecateImage({ id: img.id });
     await api.deprecateImageVersion({ id: v.id });
-    await api.setImageStatus({ id: img.id, status: "archived" });
-    expect((await failure(api.setImageStatus({ id: img.id, status: "active" }))).rawMessage).to.contain("it is archived");
-    expect((await failure(api.setImageStatus({ id: img.id, status: "gone" }))).rawMessage).to.contain("Invalid status");
+    await api.archiveImage({ id: img.id });
+    const reactivate = await failure(api.activateImage({ id: img.id }));
+    expect(reactivate.rawMessage).to.contain("it is archived");
+    expect(errorReasons(reactivate)).to.deep.equal(["IMAGE_ARCHIVED"]);
+    expect((await failure(api.deprecateImage({ id: "fedora" }))).code).to.equal(Code.InvalidArgument);
+    const actions = await t.hub.db.knex("audit_log").where({ target_id: img.id }).orderBy("at").pluck("action");
+    expect(actions.filter((a: string) => !a.includes("version"))).to.deep.equal(["image.create", "image.deprecate", "image.activate", "image.deprecate", "image.archive"]);
   });
 
   it("deletes an image softly, only when no template and no instance uses it; the name becomes free again", async () => {
     const img = await newImage("rocky");
     const v = (await api.publishImageVersion({ imageId: img.id, versionNumber: "v9.0.0" })).version!;
-    const tpl = (await templates.createTemplate({ config: { name: "rocky-box", baseImageId: img.id, defaultCpuCores: 2, defaultMemoryGb: 4, defaultStorageGb: 40 } })).template!;
-    expect((await failure(api.deleteImage({ id: img.id }))).rawMessage).to.equal("Cannot delete image rocky: template rocky-box uses it");
+    const tpl = (await templates.createTemplate({ template: { config: { name: "rocky-box", baseImageId: img.id, defaultCpuCores: 2, defaultMemoryGb: 4, defaultStorageGb: 40 } } })).template!;
+    const inUse = await failure(api.deleteImage({ id: img.id }));
+    expect(inUse.rawMessage).to.equal("Cannot delete image rocky: template rocky-box uses it");
+    expect(errorReasons(inUse)).to.deep.equal(["IMAGE_IN_USE"]);
     await templates.deleteTemplate({ id: tpl.id });
     await t.hub.db.knex("image_version_usage").insert({ instance_id: newId(), image_version_id: v.id, image_id: img.id });
     expect((await failure(api.deleteImage({ id: img.id }))).rawMessage).to.equal("Cannot delete image rocky: instances still use it");
