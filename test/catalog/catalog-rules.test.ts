@@ -65,6 +65,7 @@ describe("catalog rules (pure)", () => {
       const err = thrown(() => assertTagMovable(versionTag, "b"));
       expect(err).to.be.instanceOf(FailedPreconditionError);
       expect(err.message).to.equal("Cannot re-point tag v1.0.0: version tags are immutable");
+      expect((err as FailedPreconditionError).reason).to.equal("TAG_IMMUTABLE");
       expect(thrown(() => assertTagMovable(versionTag, null)).message).to.contain("Cannot delete tag v1.0.0");
       expect(() => assertTagMovable(versionTag, "a")).not.to.throw();
       expect(() => assertTagMovable({ tagName: "latest", isImmutable: false, versionId: "a" }, "b")).not.to.throw();
@@ -83,7 +84,7 @@ describe("catalog rules (pure)", () => {
   });
 
   describe("image requirements", () => {
-    const req = { minCpuCores: 2, minMemoryGb: 4, minStorageGb: 20, recommendedCpuCores: 4, recommendedMemoryGb: 8, recommendedStorageGb: 50, hypervisorCompatibility: ["kvm"] };
+    const req = { minCpuCores: 2, minMemoryGb: 4, minStorageGb: 20, recommendedCpuCores: 4, recommendedMemoryGb: 8, recommendedStorageGb: 50, hypervisorCompatibility: ["kvm" as const] };
 
     it("accepts a spec at the minimum", () => {
       expect(() => checkImageRequirements("ubuntu v1.0.0", { cpuCores: 2, memoryGb: 4, storageGb: 20, hypervisor: "kvm" }, req)).not.to.throw();
@@ -96,15 +97,18 @@ describe("catalog rules (pure)", () => {
       expect((err as ImageRequirementsNotMetError).shortfalls).to.deep.equal([
         { dimension: "cpu_cores", requested: 1, minimum: 2, recommended: 4 },
         { dimension: "storage_gb", requested: 10, minimum: 20, recommended: 50 },
-        { dimension: "hypervisor", requested: "vmware", minimum: "kvm", recommended: "kvm" },
+        { dimension: "hypervisor", requested: "vmware", supported: ["kvm"] },
       ]);
+      expect((err as ImageRequirementsNotMetError).reason).to.equal("IMAGE_REQUIREMENTS_NOT_MET");
       expect(err.message).to.equal("Cannot use image ubuntu v1.0.0: cpu_cores 1 is below the minimum 2 (recommended 4); storage_gb 10 is below the minimum 20 (recommended 50); hypervisor vmware is not supported (supported: kvm)");
     });
 
     it("validates requirements: recommended not below minimum, integers, hypervisor names", () => {
-      expect(thrown(() => validateImageRequirements({ ...req, recommendedMemoryGb: 2 })).message).to.equal("Invalid recommended_memory_gb: 2 is below min_memory_gb 4");
+      expect(thrown(() => validateImageRequirements({ ...req, recommendedMemoryGb: 2 })).message).to.equal("Invalid requirements.recommended_memory_gb: 2 is below min_memory_gb 4");
       expect(thrown(() => validateImageRequirements({ ...req, minCpuCores: -1 })).message).to.contain("min_cpu_cores");
-      expect(thrown(() => validateImageRequirements({ ...req, hypervisorCompatibility: ["kvm", "KVM"] })).message).to.contain("hypervisor_compatibility[1]");
+      const twice = thrown(() => validateImageRequirements({ ...req, hypervisorCompatibility: ["kvm", "kvm"] }));
+      expect((twice as InvalidArgumentError).field).to.equal("requirements.hypervisor_compatibility[1]");
+      expect(twice.message).to.contain("listed twice");
     });
   });
 
@@ -122,6 +126,7 @@ describe("catalog rules (pure)", () => {
       expect(() => assertArchivable(v, 0, eligible)).not.to.throw();
       expect(thrown(() => assertArchivable(v, 0, new Date(eligible.getTime() - 1))).message).to.contain("can be archived from 2026-07-31T10:00:00.000Z");
       expect(thrown(() => assertArchivable(v, 3, eligible)).message).to.equal("Cannot archive image version v1.0.0: 3 instance(s) still use it");
+      expect((thrown(() => assertArchivable(v, 3, eligible)) as FailedPreconditionError).reason).to.equal("VERSION_IN_USE");
       expect(thrown(() => assertArchivable({ ...v, status: "active", deprecatedAt: null }, 0, eligible)).message).to.contain("only a deprecated version");
     });
 

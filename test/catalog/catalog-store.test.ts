@@ -3,8 +3,10 @@ import { ManualClock } from "../../lib/clock/clock.js";
 import type { Principal } from "../../hub/api/principal.js";
 import { canSeeCatalogItem, type CatalogItemAccess } from "../../hub/catalog/catalog-access.js";
 import { sharesGroupWith, whereVisibleTo } from "../../hub/catalog/catalog-visibility-query.js";
-import { VISIBILITIES } from "../../hub/catalog/catalog-vocabulary.js";
-import type { CatalogCaller, CatalogDeps } from "../../hub/catalog/catalog-deps.js";
+import type { Caller } from "../../hub/api/caller.js";
+import { parsePageRequest } from "../../hub/api/page-token.js";
+import { IMAGE_VISIBILITY } from "../../hub/catalog/catalog-enums.js";
+import type { CatalogDeps } from "../../hub/catalog/catalog-deps.js";
 import { createImage } from "../../hub/catalog/image-operations.js";
 import { archiveImageVersion, deprecateImageVersion, publishImageVersion } from "../../hub/catalog/image-version-operations.js";
 import { recordImageVersionUse } from "../../hub/catalog/image-version-usage.js";
@@ -22,14 +24,16 @@ describe("catalog stores: visibility SQL agrees with the pure rule; concurrent v
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   let deps: CatalogDeps;
   let people: CatalogPeople;
-  let admin: CatalogCaller;
+  let root: Principal;
+  /** A caller asking now (operations take their time from the caller). */
+  const as = (principal: Principal): Caller => ({ principal, requestId: "test", at: clock.now() });
+  const admin = () => as(root);
 
   before(async () => {
     db = await createTestDatabase();
     deps = { knex: db.db.knex, clock };
     people = new CatalogPeople(db.db.knex);
-    const root = await people.user("root", "admin", null);
-    admin = { principal: root, requestId: "test" };
+    root = await people.user("root", "admin", null);
   });
   after(async () => db?.drop());
 
@@ -47,9 +51,9 @@ describe("catalog stores: visibility SQL agrees with the pure rule; concurrent v
     await knex("user_groups").where({ id: deletedGroup }).update({ deleted_at: new Date() });
     const items: (CatalogItemAccess & { id: string })[] = [];
     for (const tenantId of [a.id, null]) {
-      for (const visibility of VISIBILITIES) {
-        const owner = tenantId === null ? (admin.principal as Principal) : ownerA;
-        const image = await createImage(deps, { principal: owner, requestId: "t" }, {
+      for (const visibility of IMAGE_VISIBILITY.dbValues) {
+        const owner = tenantId === null ? root : ownerA;
+        const image = await createImage(deps, as(owner), {
           name: `img-${visibility}-${tenantId ? "a" : "p"}`, description: "", imageType: "custom", baseOs: "", osVersion: "", architecture: "x86_64",
           sizeGb: 0, visibility, fileServerId: "", filePath: "", checksumMd5: "", tenantId,
         });
@@ -70,8 +74,8 @@ describe("catalog stores: visibility SQL agrees with the pure rule; concurrent v
   });
 
   it("keeps exactly one latest version when versions are published concurrently", async () => {
-    const image = await createImage(deps, admin, { name: "busy", description: "", imageType: "os_base", baseOs: "", osVersion: "", architecture: "x86_64", sizeGb: 0, visibility: "public", fileServerId: "", filePath: "", checksumMd5: "", tenantId: null });
-    await Promise.all(Array.from({ length: 8 }, (_, i) => publishImageVersion(deps, admin, image.id, { ...publish, versionNumber: `v1.${i}.0`, makeLatest: true })));
+    const image = await createImage(deps, admin(), { name: "busy", description: "", imageType: "os_base", baseOs: "", osVersion: "", architecture: "x86_64", sizeGb: 0, visibility: "public", fileServerId: "", filePath: "", checksumMd5: "", tenantId: null });
+    await Promise.all(Array.from({ length: 8 }, (_, i) => publishImageVersion(deps, admin(), image.id, { ...publish, versionNumber: `v1.${i}.0`, makeLatest: true })));
     const versions = await listImageVersions(db.db.knex, image.id);
     expect(versions).to.have.length(8);
     expect(versions.filter((v) => v.isLatest)).to.have.length(1);
@@ -81,13 +85,13 @@ describe("catalog stores: visibility SQL agrees with the pure rule; concurrent v
   });
 
   it("numbers concurrent template updates uniquely, with one latest version holding the last write", async () => {
-    const image = await createImage(deps, admin, { name: "tpl-base", description: "", imageType: "os_base", baseOs: "", osVersion: "", architecture: "x86_64", sizeGb: 0, visibility: "public", fileServerId: "", filePath: "", checksumMd5: "", tenantId: null });
-    const template = await createTemplate(deps, admin, {
+    const image = await createImage(deps, admin(), { name: "tpl-base", description: "", imageType: "os_base", baseOs: "", osVersion: "", architecture: "x86_64", sizeGb: 0, visibility: "public", fileServerId: "", filePath: "", checksumMd5: "", tenantId: null });
+    const template = await createTemplate(deps, admin(), {
       config: { name: "busy-template", description: "", useCase: "general", templateType: "instance", baseImageId: image.id, defaultCpuCores: 1, defaultMemoryGb: 1, defaultStorageGb: 10, defaultGpuCount: 0, gpuModel: "", defaultBandwidthGbps: null, networkConfig: {}, userData: "", tags: {}, pricePerHour: 0, listed: true, instanceSet: null },
       visibility: "public", tenantId: null, versionNumber: "", changelog: "",
     });
-    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => updateTemplate(deps, admin, template.id, { config: { defaultCpuCores: i + 2 }, versionNumber: "", changelog: `cpu ${i + 2}` })));
-    const versions = await listTemplateVersions(db.db.knex, template.id);
+    const results = await Promise.all(Array.from({ length: 6 }, (_, i) => updateTemplate(deps, admin(), template.id, { config: { defaultCpuCores: i + 2 }, versionNumber: "", changelog: `cpu ${i + 2}`, etag: "" })));
+    const versions = (await listTemplateVersions(db.db.knex, template.id, parsePageRequest(1000, ""))).items;
     expect(versions.map((v) => v.versionNumber).sort()).to.deep.equal(["v1.0.0", "v1.0.1", "v1.0.2", "v1.0.3", "v1.0.4", "v1.0.5", "v1.0.6"]);
     const latest = versions.filter((v) => v.isLatest);
     expect(latest).to.have.length(1);
@@ -97,15 +101,15 @@ describe("catalog stores: visibility SQL agrees with the pure rule; concurrent v
   });
 
   it("archive racing the release of the last use never leaves a used version archived; new uses of a deprecated version are refused", async () => {
-    const image = await createImage(deps, admin, { name: "racy", description: "", imageType: "os_base", baseOs: "", osVersion: "", architecture: "x86_64", sizeGb: 0, visibility: "public", fileServerId: "", filePath: "", checksumMd5: "", tenantId: null });
-    const v = await publishImageVersion(deps, admin, image.id, { ...publish, versionNumber: "v1.0.0", makeLatest: true });
+    const image = await createImage(deps, admin(), { name: "racy", description: "", imageType: "os_base", baseOs: "", osVersion: "", architecture: "x86_64", sizeGb: 0, visibility: "public", fileServerId: "", filePath: "", checksumMd5: "", tenantId: null });
+    const v = await publishImageVersion(deps, admin(), image.id, { ...publish, versionNumber: "v1.0.0", makeLatest: true });
     // An instance records its use of the active version, then the version is deprecated and 7 months pass.
     const instanceId = newId();
     await db.db.knex.transaction((trx) => recordImageVersionUse(trx, { instanceId, imageVersionId: v.id, now: clock.now() }));
-    await deprecateImageVersion(deps, admin, image.id, v.id);
+    await deprecateImageVersion(deps, admin(), image.id, v.id);
     clock.advance(214 * 24 * 3600 * 1000);
     const results = await Promise.allSettled([
-      archiveImageVersion(deps, admin, image.id, v.id),
+      archiveImageVersion(deps, admin(), image.id, v.id),
       db.db.knex.transaction((trx) => trx("image_version_usage").where({ instance_id: instanceId }).delete()),
     ]);
     const archived = results[0].status === "fulfilled";

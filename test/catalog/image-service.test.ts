@@ -149,7 +149,7 @@ describe("ImageService: images, visibility, tenants, requirements", function () 
     expect((await typedAdmin().listImages({ pageSize: 5000 })).images.length, "page_size above 1000 is clamped, not refused").to.equal(6);
     expect(violatedFields(await failure(typedAdmin().listImages({ pageSize: -1 })))).to.deep.equal(["page_size"]);
     expect(violatedFields(await failure(typedAdmin().listImages({ pageToken: "forged" })))).to.deep.equal(["page_token"]);
-    expect((await failure(typedAdmin().listImages({ status: 42 }))).rawMessage).to.contain("Invalid status");
+    expect((await failure(typedAdmin().listImages({ status: 42 as ImageStatus }))).rawMessage).to.contain("Invalid status");
   });
 
   it("validates requirements on set and checks a spec against them with every short dimension named", async () => {

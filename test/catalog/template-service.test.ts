@@ -80,7 +80,7 @@ describe("TemplateService: templates, access rules, versions", function () {
       expect(err.rawMessage, field).to.contain(`Invalid ${field}`);
       expect(violatedFields(err), field).to.deep.equal([field]);
     }
-    expect(violatedFields(await failure(as(taA).createTemplate({ template: { config: config({ name: "bad" }), visibility: 7 } })))).to.deep.equal(["template.visibility"]);
+    expect(violatedFields(await failure(as(taA).createTemplate({ template: { config: config({ name: "bad" }), visibility: 7 as TemplateVisibility } })))).to.deep.equal(["template.visibility"]);
     const low = await failure(as(taA).createTemplate({ template: { config: config({ name: "tiny", defaultCpuCores: 1, defaultStorageGb: 20 }) } }));
     expect(low.code).to.equal(Code.FailedPrecondition);
     expect(low.rawMessage).to.equal("Cannot use image img-ubuntu-22.04: cpu_cores 1 is below the minimum 2 (recommended 4); storage_gb 20 is below the minimum 40 (recommended 80)");
@@ -225,7 +225,7 @@ describe("TemplateService: templates, access rules, versions", function () {
       token = page.nextPageToken;
     } while (token);
     expect(paged.sort()).to.deep.equal(all);
-    expect((await failure(admin.listTemplates({ useCase: 99 }))).rawMessage).to.contain("Invalid use_case");
+    expect((await failure(admin.listTemplates({ useCase: 99 as TemplateUseCase }))).rawMessage).to.contain("Invalid use_case");
     expect(violatedFields(await failure(admin.listTemplates({ baseImageId: "ubuntu" })))).to.deep.equal(["base_image_id"]);
     expect(violatedFields(await failure(admin.getTemplate({ id: "dev-box" })))).to.deep.equal(["id"]);
     expect((await failure(admin.getTemplate({ id: "0190f3c8-0000-7000-8000-000000000000" }))).code).to.equal(Code.NotFound);
