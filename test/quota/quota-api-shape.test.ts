@@ -56,7 +56,7 @@ describe("QuotaService: the Quota resource (update_mask, etag, errors)", functio
     expect(await countRows(t, "audit_log")).to.equal(auditBefore);
   });
 
-  it("names the bad field: negative limits, fractions of whole units, holder types, update masks", async () => {
+  it("names the bad field: negative limits, holder types, update masks, a missing quota", async () => {
     const before = (await t.hub.db.knex("tenants").where("id", w.b.tenantId).first()).quota_config;
     const c = q.client(w.adminToken);
     const fields = async (p: Promise<unknown>) => {
