@@ -2,6 +2,7 @@ import { expect } from "chai";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ManualClock } from "../../lib/clock/clock.js";
 import { AuthService } from "../../gen/edgehub/admin/v1/auth_pb.js";
+import { Role } from "../../gen/edgehub/admin/v1/role_pb.js";
 import { LOCKOUT_MS, LOCKOUT_THRESHOLD } from "../../hub/auth/login.js";
 import { startTestHub, TEST_ADMIN_PASSWORD, type TestHub } from "../support/test-hub.js";
 
@@ -27,8 +28,8 @@ describe("AuthService", function () {
     const auth = t.client(AuthService);
     const res = await auth.login({ username: "admin", password: TEST_ADMIN_PASSWORD });
     expect(res.token).to.match(/^ehb_/);
-    expect(res.principal?.role).to.equal("admin");
-    expect(Number(res.expiresAt!.seconds) * 1000).to.be.greaterThan(clock.now().getTime());
+    expect(res.principal?.role).to.equal(Role.ADMIN);
+    expect(Number(res.expireTime!.seconds) * 1000).to.be.greaterThan(clock.now().getTime());
     const me = await t.client(AuthService, res.token).whoAmI({});
     expect(me.principal?.username).to.equal("admin");
   });

@@ -1,4 +1,5 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { Role } from "../../gen/edgehub/admin/v1/role_pb.js";
 import { TenantService } from "../../gen/edgehub/admin/v1/tenant_pb.js";
 import { UserService } from "../../gen/edgehub/admin/v1/user_pb.js";
 import type { TestHub } from "../support/test-hub.js";
@@ -44,8 +45,8 @@ export async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
 async function tenantWithActors(t: TestHub, adminToken: string, name: string): Promise<TenantActors> {
   const tenant = (await t.client(TenantService, adminToken).createTenant({ name }))!.tenant!;
   const users = t.client(UserService, adminToken);
-  const ta = (await users.createUser({ tenantId: tenant.id, username: `${name}-admin`, email: `admin@${name}.example`, password: PASSWORD, role: "tenant_admin" })).user!;
-  const u = (await users.createUser({ tenantId: tenant.id, username: `${name}-user`, email: `user@${name}.example`, password: PASSWORD, role: "user" })).user!;
+  const ta = (await users.createUser({ tenantId: tenant.id, username: `${name}-admin`, email: `admin@${name}.example`, password: PASSWORD, role: Role.TENANT_ADMIN })).user!;
+  const u = (await users.createUser({ tenantId: tenant.id, username: `${name}-user`, email: `user@${name}.example`, password: PASSWORD, role: Role.USER })).user!;
   return {
     tenantId: tenant.id, tenantName: name, tenantAdminId: ta.id, userId: u.id,
     tenantAdminToken: await t.login(ta.username, PASSWORD, name),
@@ -56,7 +57,7 @@ async function tenantWithActors(t: TestHub, adminToken: string, name: string): P
 /** Two tenants (a tenant_admin and a user in each), an operator and the admin. */
 export async function buildWorld(t: TestHub, prefix: string): Promise<World> {
   const adminToken = await t.adminToken();
-  const op = (await t.client(UserService, adminToken).createUser({ username: `${prefix}-operator`, password: PASSWORD, role: "operator" })).user!;
+  const op = (await t.client(UserService, adminToken).createUser({ username: `${prefix}-operator`, password: PASSWORD, role: Role.OPERATOR })).user!;
   return {
     adminToken, operatorId: op.id, operatorToken: await t.login(op.username, PASSWORD),
     a: await tenantWithActors(t, adminToken, `${prefix}-a`),

@@ -2,7 +2,6 @@ import { expect } from "chai";
 import type { Principal } from "../../hub/api/principal.js";
 import { assertOwnerVisible, assertTenantVisible, scopeTenantFilter, tenantFilterFor } from "../../hub/api/tenant-scope.js";
 import { NotFoundError } from "../../hub/domain/errors.js";
-import { decodePageToken, encodePageToken, pageSizeOf } from "../../hub/identity/page-token.js";
 
 const A = "0190a000-0000-7000-8000-00000000000a";
 const B = "0190a000-0000-7000-8000-00000000000b";
@@ -34,20 +33,5 @@ describe("tenant scoping helpers", () => {
     expect(() => assertOwnerVisible(p("user", A, "me"), { tenantId: A, userId: "other" }, "instance", "i1")).to.throw(NotFoundError);
     expect(() => assertOwnerVisible(p("tenant_admin", A, "ta"), { tenantId: A, userId: "other" }, "instance", "i1")).to.not.throw();
     expect(() => assertOwnerVisible(p("tenant_admin", A, "ta"), { tenantId: B, userId: "other" }, "instance", "i1")).to.throw(NotFoundError);
-  });
-});
-
-describe("page tokens", () => {
-  it("round-trip their key and reject anything else as page_token", () => {
-    expect(decodePageToken(encodePageToken([A]), 1)).to.deep.equal([A]);
-    expect(decodePageToken("", 1)).to.equal(undefined);
-    expect(() => decodePageToken("nonsense", 1)).to.throw(/page_token/);
-    expect(() => decodePageToken(encodePageToken([A]), 2)).to.throw(/page_token/);
-  });
-
-  it("defaults, clamps and refuses page sizes", () => {
-    expect(pageSizeOf(0)).to.equal(50);
-    expect(pageSizeOf(10_000)).to.equal(500);
-    expect(() => pageSizeOf(-1)).to.throw(/page_size/);
   });
 });

@@ -1,9 +1,11 @@
 import { expect } from "chai";
 import { Code } from "@connectrpc/connect";
 import { AuthService } from "../../gen/edgehub/admin/v1/auth_pb.js";
-import { TenantService } from "../../gen/edgehub/admin/v1/tenant_pb.js";
+import { Role } from "../../gen/edgehub/admin/v1/role_pb.js";
+import { TenantService, TenantStatus } from "../../gen/edgehub/admin/v1/tenant_pb.js";
 import { UserService } from "../../gen/edgehub/admin/v1/user_pb.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
+import { errorReasons, violatedFields } from "../support/api-conventions.js";
 import { buildWorld, codeOf, countRows, errorOf, PASSWORD, type World } from "./identity-fixtures.js";
 
 describe("TenantService", function () {
@@ -55,24 +57,28 @@ describe("TenantService", function () {
     expect(negative.rawMessage).to.contain("quota.max_memory_gb");
     const dup = await errorOf(admin().createTenant({ name: w.a.tenantName.toUpperCase() }));
     expect(dup.code).to.equal(Code.AlreadyExists);
-    expect(await codeOf(admin().updateTenant({ id: w.a.tenantId, status: "frozen" }))).to.equal(Code.InvalidArgument);
+    // The status is not updatable: it changes through the verbs.
+    const status = await errorOf(admin().updateTenant({ tenant: { id: w.a.tenantId, status: TenantStatus.SUSPENDED }, updateMask: { paths: ["status"] } }));
+    expect(status.code).to.equal(Code.InvalidArgument);
+    expect(violatedFields(status)).to.deep.equal(["update_mask"]);
     expect(await codeOf(admin().getTenant({ id: "not-a-uuid" }))).to.equal(Code.InvalidArgument);
     expect(await countRows(t, "tenants")).to.equal(tenantsBefore);
     expect(await countRows(t, "audit_log")).to.equal(auditBefore);
   });
 
-  it("admin updates status and sets the tenant admin, which must be a tenant_admin of that tenant", async () => {
-    const updated = (await admin().updateTenant({ id: w.a.tenantId, adminUserId: w.a.tenantAdminId, description: "faculty" })).tenant!;
+  it("admin updates the description and sets the tenant admin, which must be a tenant_admin of that tenant", async () => {
+    const updated = (await admin().updateTenant({ tenant: { id: w.a.tenantId, adminUserId: w.a.tenantAdminId, description: "faculty" }, updateMask: { paths: ["admin_user_id", "description"] } })).tenant!;
     expect(updated.adminUserId).to.equal(w.a.tenantAdminId);
     expect(updated.description).to.equal("faculty");
-    const wrongTenant = await errorOf(admin().updateTenant({ id: w.a.tenantId, adminUserId: w.b.tenantAdminId }));
+    const setAdmin = (tenantId: string, adminUserId: string) => admin().updateTenant({ tenant: { id: tenantId, adminUserId }, updateMask: { paths: ["admin_user_id"] } });
+    const wrongTenant = await errorOf(setAdmin(w.a.tenantId, w.b.tenantAdminId));
     expect(wrongTenant.code).to.equal(Code.InvalidArgument);
-    expect(wrongTenant.rawMessage).to.contain("admin_user_id");
-    expect(await codeOf(admin().updateTenant({ id: w.a.tenantId, adminUserId: w.a.userId }))).to.equal(Code.InvalidArgument);
+    expect(violatedFields(wrongTenant)).to.deep.equal(["tenant.admin_user_id"]);
+    expect(await codeOf(setAdmin(w.a.tenantId, w.a.userId))).to.equal(Code.InvalidArgument);
     // Demoting the tenant admin clears the link, so admin_user_id never names a non-tenant_admin.
-    const extra = (await t.client(UserService, w.adminToken).createUser({ tenantId: w.b.tenantId, username: "ten-b-admin2", password: PASSWORD, role: "tenant_admin" })).user!;
-    await admin().updateTenant({ id: w.b.tenantId, adminUserId: extra.id });
-    await t.client(UserService, w.adminToken).updateUser({ id: extra.id, role: "user" });
+    const extra = (await t.client(UserService, w.adminToken).createUser({ tenantId: w.b.tenantId, username: "ten-b-admin2", password: PASSWORD, role: Role.TENANT_ADMIN })).user!;
+    await setAdmin(w.b.tenantId, extra.id);
+    await t.client(UserService, w.adminToken).updateUser({ user: { id: extra.id, role: Role.USER }, updateMask: { paths: ["role"] } });
     expect((await t.hub.db.knex("tenants").where("id", w.b.tenantId).first()).admin_user_id).to.equal(null);
     const audit = await t.hub.db.knex("audit_log").where({ action: "tenant.update", target_id: w.a.tenantId }).orderBy("at", "desc").first();
     expect(audit.before.description).to.equal("");
@@ -81,17 +87,28 @@ describe("TenantService", function () {
 
   it("suspending a tenant ends its users' sessions and refuses their logins until it is active again", async () => {
     const x = (await admin().createTenant({ name: "ten-susp" })).tenant!;
-    await t.client(UserService, w.adminToken).createUser({ tenantId: x.id, username: "ten-susp-user", password: PASSWORD, role: "user" });
+    await t.client(UserService, w.adminToken).createUser({ tenantId: x.id, username: "ten-susp-user", password: PASSWORD, role: Role.USER });
     const token = await t.login("ten-susp-user", PASSWORD, "ten-susp");
-    await admin().updateTenant({ id: x.id, status: "suspended" });
+    expect((await admin().suspendTenant({ id: x.id })).tenant!.status).to.equal(TenantStatus.SUSPENDED);
     expect(await codeOf(t.client(AuthService, token).whoAmI({}))).to.equal(Code.Unauthenticated);
     expect(await codeOf(t.login("ten-susp-user", PASSWORD, "ten-susp"))).to.equal(Code.PermissionDenied);
-    await admin().updateTenant({ id: x.id, status: "active" });
-    expect(await t.login("ten-susp-user", PASSWORD, "ten-susp")).to.match(/^ehb_/);
+    expect((await admin().activateTenant({ id: x.id })).tenant!.status).to.equal(TenantStatus.ACTIVE);
+    const again = await t.login("ten-susp-user", PASSWORD, "ten-susp");
+    expect(again).to.match(/^ehb_/);
+    // Deactivating does the same; asking for the status it already has changes nothing and writes no audit row.
+    expect((await admin().deactivateTenant({ id: x.id })).tenant!.status).to.equal(TenantStatus.INACTIVE);
+    expect(await codeOf(t.client(AuthService, again).whoAmI({}))).to.equal(Code.Unauthenticated);
+    const auditBefore = await countRows(t, "audit_log");
+    expect((await admin().deactivateTenant({ id: x.id })).tenant!.status).to.equal(TenantStatus.INACTIVE);
+    expect(await countRows(t, "audit_log")).to.equal(auditBefore);
+    const actions = await t.hub.db.knex("audit_log").where("target_id", x.id).orderBy("id").pluck("action");
+    expect(actions).to.deep.equal(["tenant.create", "tenant.suspend", "tenant.activate", "tenant.deactivate"]);
   });
 
-  it("refuses deleting a tenant that still has users", async () => {
-    expect(await codeOf(admin().deleteTenant({ id: w.b.tenantId }))).to.equal(Code.FailedPrecondition);
+  it("refuses deleting a tenant that still has users (TENANT_NOT_EMPTY)", async () => {
+    const err = await errorOf(admin().deleteTenant({ id: w.b.tenantId }));
+    expect(err.code).to.equal(Code.FailedPrecondition);
+    expect(errorReasons(err)).to.deep.equal(["TENANT_NOT_EMPTY"]);
     expect((await t.hub.db.knex("tenants").where("id", w.b.tenantId).first()).deleted_at).to.equal(null);
   });
 
@@ -134,7 +151,8 @@ describe("TenantService", function () {
       const c = t.client(TenantService, token);
       const before = await countRows(t, "tenants");
       expect(await codeOf(c.createTenant({ name: "ten-sneaky" }))).to.equal(Code.PermissionDenied);
-      expect(await codeOf(c.updateTenant({ id: w.a.tenantId, name: "renamed" }))).to.equal(Code.PermissionDenied);
+      expect(await codeOf(c.updateTenant({ tenant: { id: w.a.tenantId, name: "renamed" }, updateMask: { paths: ["name"] } }))).to.equal(Code.PermissionDenied);
+      expect(await codeOf(c.suspendTenant({ id: w.a.tenantId }))).to.equal(Code.PermissionDenied);
       expect(await codeOf(c.deleteTenant({ id: w.a.tenantId }))).to.equal(Code.PermissionDenied);
       expect(await countRows(t, "tenants")).to.equal(before);
       expect((await t.hub.db.knex("tenants").where("id", w.a.tenantId).first()).name).to.equal(w.a.tenantName);
@@ -146,7 +164,8 @@ describe("TenantService", function () {
     expect(await codeOf(c.listTenants({}))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.getTenant({ id: w.a.tenantId }))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.createTenant({ name: "ten-op" }))).to.equal(Code.PermissionDenied);
-    expect(await codeOf(c.updateTenant({ id: w.a.tenantId, status: "suspended" }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(c.suspendTenant({ id: w.a.tenantId }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(c.activateTenant({ id: w.a.tenantId }))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.deleteTenant({ id: w.a.tenantId }))).to.equal(Code.PermissionDenied);
   });
 
