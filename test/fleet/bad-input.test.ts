@@ -4,15 +4,16 @@ import os from "node:os";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { create, toBinary } from "@bufbuild/protobuf";
-import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
-import { AgentMessageSchema, AgentRole, CommandState, HubMessageSchema, type AgentMessage, type HubMessage } from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import { AgentStatus, CommandState as AdminCommandState, FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
+import { AgentMessageSchema, CommandState, EventSeverity, HubMessageSchema, type AgentMessage, type HubMessage } from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { deserializerOf } from "../../lib/grpc-protobuf/grpc-service-definition.js";
 import { enrollAgent } from "../../lib/fleet-session/enroll-agent.js";
 import { HubClient } from "../../lib/fleet-session/hub-client.js";
 import { StateDir, type StoredIdentity } from "../../lib/fleet-session/state-dir.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
-import { createSite, mintToken } from "./support/fleet-fixtures.js";
+import { createSite, echo, mintToken } from "./support/fleet-fixtures.js";
 
 const hello = (id: StoredIdentity): AgentMessage =>
   create(AgentMessageSchema, { kind: { case: "hello", value: { agentId: id.agentId, role: AgentRole.COMPUTE, agentVersion: "test" } } });
@@ -65,7 +66,7 @@ describe("bad input on the agent stream", function () {
     bystander = spawnAgent({ hub, joinToken: await mintToken(t, site), hostname: "bystander" });
     await waitFor("the bystander to connect", async () => {
       const { agents } = await t.client(FleetService, await t.adminToken()).listAgents({});
-      return agents.find((a) => a.hostname === "bystander")?.status === "connected";
+      return agents.find((a) => a.hostname === "bystander")?.status === AgentStatus.CONNECTED;
     });
   });
   afterEach(() => {
@@ -82,7 +83,7 @@ describe("bad input on the agent stream", function () {
     streams.push(s);
     return s;
   };
-  const statusOfProber = async () => (await t.client(FleetService, await t.adminToken()).getAgent({ agentId: identity.agentId })).agent!.status;
+  const statusOfProber = async () => (await t.client(FleetService, await t.adminToken()).getAgent({ id: identity.agentId })).agent!.status;
 
   it("closes a stream whose first message is not Hello", async () => {
     const s = open();
@@ -100,7 +101,7 @@ describe("bad input on the agent stream", function () {
     const err = await s.status;
     expect(err?.code).to.equal(grpc.status.INVALID_ARGUMENT);
     expect(err?.details).to.equal(`Invalid command_update.command_id: 0190b3a0-0000-7000-8000-000000000001 is not a command sent to agent ${identity.agentId}`);
-    await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === "disconnected");
+    await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === AgentStatus.DISCONNECTED);
   });
 
   it("closes a stream that sends garbage bytes", async () => {
@@ -111,7 +112,7 @@ describe("bad input on the agent stream", function () {
     const err = await s.status;
     expect(err?.code).to.equal(grpc.status.INVALID_ARGUMENT);
     expect(err?.details).to.match(/^Invalid message: cannot decode edgehub\.fleet\.v1\.AgentMessage: /);
-    await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === "disconnected");
+    await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === AgentStatus.DISCONNECTED);
   });
 
   it("closes a stream that sends an oversized message", async () => {
@@ -122,7 +123,7 @@ describe("bad input on the agent stream", function () {
     const err = await s.status;
     expect(err?.code).to.equal(grpc.status.RESOURCE_EXHAUSTED);
     expect(err?.details).to.match(/message larger than max/i);
-    await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === "disconnected");
+    await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === AgentStatus.DISCONNECTED);
   });
 
   it("closes the older stream when the same agent opens a second one, and the agent stays connected", async () => {
@@ -137,17 +138,17 @@ describe("bad input on the agent stream", function () {
     expect(err?.details).to.equal("Agent stream replaced by a newer session of the same agent");
     // The old stream's close must not mark the agent disconnected: its session is no longer current.
     await new Promise((r) => setTimeout(r, 300));
-    expect(await statusOfProber()).to.equal("connected");
+    expect(await statusOfProber()).to.equal(AgentStatus.CONNECTED);
   });
 
   it("records the events an agent reports", async () => {
     const s = open();
     s.send(hello(identity));
     await s.welcomed();
-    s.send(create(AgentMessageSchema, { kind: { case: "event", value: { kind: "vm_lifecycle", severity: "warning", message: "Domain i-1 crashed", attributes: { domain: "i-1" } } } }));
+    s.send(create(AgentMessageSchema, { kind: { case: "event", value: { kind: "vm_lifecycle", severity: EventSeverity.WARNING, message: "Domain i-1 crashed", attributes: { domain: "i-1" } } } }));
     const row = await waitFor("the event row", async () =>
       (await t.hub.db.knex("fleet_events").where({ agent_id: identity.agentId, kind: "vm_lifecycle" }).first<{ severity: string; message: string; details: unknown } | undefined>("severity", "message", "details")));
-    expect(row).to.deep.include({ severity: "warning", message: "Domain i-1 crashed" });
+    expect(row).to.deep.include({ severity: EventSeverity.WARNING, message: "Domain i-1 crashed" });
     expect(row.details).to.deep.equal({ domain: "i-1" });
   });
 
@@ -156,7 +157,7 @@ describe("bad input on the agent stream", function () {
     const { agents } = await client.listAgents({});
     const b = agents.find((a) => a.hostname === "bystander")!;
     expect(b.status).to.equal("connected");
-    const { command } = await client.runDiagnostic({ agentId: b.agentId, kind: "echo", payloadJson: "{}" });
-    await waitFor("the bystander's command", async () => (await client.getCommand({ commandId: command!.commandId })).command!.state === "succeeded");
+    const { command } = await client.runDiagnostic({ agentId: b.id, payload: echo() });
+    await waitFor("the bystander's command", async () => (await client.getCommand({ id: command!.id })).command!.state === AdminCommandState.SUCCEEDED);
   });
 });

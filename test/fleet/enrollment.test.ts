@@ -4,13 +4,14 @@ import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
 import { webcrypto } from "node:crypto";
 import * as x509 from "@peculiar/x509";
-import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
-import { AgentMessageSchema, AgentRole } from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import { AgentStatus, CommandState, FleetService, MachineType } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
+import { AgentMessageSchema } from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { HubClient } from "../../lib/fleet-session/hub-client.js";
 import { StateDir } from "../../lib/fleet-session/state-dir.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
-import { createSite, mintToken, type Site } from "./support/fleet-fixtures.js";
+import { collectInventory, createSite, echo, mintToken, type Site } from "./support/fleet-fixtures.js";
 
 describe("Fleet enrollment (real agent processes)", function () {
   let t: TestHub;
@@ -32,20 +33,20 @@ describe("Fleet enrollment (real agent processes)", function () {
 
   it("enrolls three agents with join tokens; they appear in ListAgents with their inventory", async () => {
     const computeToken = await mintToken(t, site, { maxUses: 2 });
-    const boxToken = await mintToken(t, site, { role: "cloud_box" });
+    const boxToken = await mintToken(t, site, { role: AgentRole.CLOUD_BOX });
     agents.push(spawnAgent({ hub, joinToken: computeToken, hostname: "node-a" }));
     agents.push(spawnAgent({ hub, joinToken: computeToken, hostname: "node-b" }));
     agents.push(spawnAgent({ hub, joinToken: boxToken, hostname: "box-1", program: "cloudbox" }));
     const client = await fleet();
     const listed = await waitFor("three connected agents", async () => {
       const { agents: list } = await client.listAgents({});
-      return list.length === 3 && list.every((a) => a.status === "connected" && a.inventoryJson) ? list : undefined;
+      return list.length === 3 && list.every((a) => a.status === AgentStatus.CONNECTED && a.inventory) ? list : undefined;
     });
     expect(listed.map((a) => a.hostname).sort()).to.deep.equal(["box-1", "node-a", "node-b"]);
-    expect(listed.map((a) => a.role).sort()).to.deep.equal(["cloud_box", "compute", "compute"]);
-    const inventory = JSON.parse(listed.find((a) => a.hostname === "node-a")!.inventoryJson) as { cpu: { cores: number }; memoryTotalBytes: number };
-    expect(inventory.cpu.cores).to.be.greaterThan(0);
-    expect(inventory.memoryTotalBytes).to.be.greaterThan(0);
+    expect(listed.map((a) => a.role).sort()).to.deep.equal([AgentRole.COMPUTE, AgentRole.COMPUTE, AgentRole.CLOUD_BOX]);
+    const inventory = listed.find((a) => a.hostname === "node-a")!.inventory!;
+    expect(inventory.cpu!.cores).to.be.greaterThan(0);
+    expect(inventory.memoryTotalBytes > 0n).to.equal(true);
     // Compute agents registered their compute_machines rows in the token's data center and pool.
     const machines = await t.hub.db.knex("compute_machines").orderBy("hostname").select("hostname", "machine_type", "resource_pool_id", "edge_data_center_id", "status", "cpu_cores");
     expect(machines.map((m) => m.hostname)).to.deep.equal(["node-a", "node-b"]);
@@ -64,23 +65,24 @@ describe("Fleet enrollment (real agent processes)", function () {
 
   it("runs a diagnostic command on an agent through FleetService", async () => {
     const client = await fleet();
-    const { agents: list } = await client.listAgents({ role: "compute" });
-    const { command } = await client.runDiagnostic({ agentId: list[0]!.agentId, kind: "echo", payloadJson: JSON.stringify({ hello: "edge" }) });
+    const { agents: list } = await client.listAgents({ role: AgentRole.COMPUTE });
+    const { command } = await client.runDiagnostic({ agentId: list[0]!.id, payload: echo("hello edge") });
     const done = await waitFor("echo to succeed", async () => {
-      const { command: c } = await client.getCommand({ commandId: command!.commandId });
-      return c?.state === "succeeded" ? c : undefined;
+      const { command: c } = await client.getCommand({ id: command!.id });
+      return c?.state === CommandState.SUCCEEDED ? c : undefined;
     });
-    expect(JSON.parse(done.resultJson)).to.deep.equal({ echo: { hello: "edge" } });
-    const inv = await client.runDiagnostic({ agentId: list[0]!.agentId, kind: "collect_inventory" });
+    expect(done.result?.kind).to.deep.include({ case: "echo" });
+    expect(done.result?.kind.case === "echo" && done.result.kind.value.message).to.equal("hello edge");
+    const inv = await client.runDiagnostic({ agentId: list[0]!.id, payload: collectInventory() });
     const invDone = await waitFor("collect_inventory to succeed", async () => {
-      const { command: c } = await client.getCommand({ commandId: inv.command!.commandId });
-      return c?.state === "succeeded" ? c : undefined;
+      const { command: c } = await client.getCommand({ id: inv.command!.id });
+      return c?.state === CommandState.SUCCEEDED ? c : undefined;
     });
-    expect(JSON.parse(invDone.resultJson).hostname).to.equal(list[0]!.hostname);
+    expect(invDone.result?.kind.case === "inventory" && invDone.result.kind.value.hostname).to.equal(list[0]!.hostname);
   });
 
   it("refuses a used-up token with a clear error", async () => {
-    const token = await mintToken(t, site, { maxUses: 1, machineType: "pc_farm" });
+    const token = await mintToken(t, site, { maxUses: 1, machineType: MachineType.PC_FARM });
     const first = spawnAgent({ hub, joinToken: token, hostname: "node-c" });
     agents.push(first);
     await waitFor("node-c to enroll", () => first.output().includes("Enrolled with the hub"));
@@ -144,16 +146,16 @@ describe("Fleet enrollment (real agent processes)", function () {
 
   it("refuses a stream with a certificate forged by another CA, naming the reason; the real agent is unaffected", async () => {
     const client = await fleet();
-    const { agents: list } = await client.listAgents({ role: "compute" });
-    const victim = list[0]!.agentId;
+    const { agents: list } = await client.listAgents({ role: AgentRole.COMPUTE });
+    const victim = list[0]!.id;
     const err = await connectWith(await forgedIdentity(victim, "CN=not the hub CA"), victim);
     expect(err.code, err.details).to.equal(grpc.status.UNAUTHENTICATED);
     expect(err.details).to.match(/^Agent stream refused: .*(not signed by|issued by) this hub's CA/);
     // A forger who copies the hub CA's name fails earlier: OpenSSL drops the handshake.
     const sameName = await connectWith(await forgedIdentity(victim, "CN=edgehub hub CA"), victim);
     expect(sameName.code, sameName.details).to.be.oneOf([grpc.status.UNAVAILABLE, grpc.status.UNAUTHENTICATED]);
-    const { agent } = await client.getAgent({ agentId: victim });
-    expect(agent!.status).to.equal("connected");
+    const { agent } = await client.getAgent({ id: victim });
+    expect(agent!.status).to.equal(AgentStatus.CONNECTED);
   });
 
   it("stores the host metrics an agent sends at the interval from Welcome", async () => {
@@ -161,7 +163,7 @@ describe("Fleet enrollment (real agent processes)", function () {
     agents.push(agent);
     const agentId = await waitFor("node-metrics to connect", async () => {
       const { agents: list } = await (await fleet()).listAgents({});
-      return list.find((a) => a.hostname === "node-metrics" && a.status === "connected")?.agentId;
+      return list.find((a) => a.hostname === "node-metrics" && a.status === AgentStatus.CONNECTED)?.id;
     });
     await waitFor("two stored samples", async () => {
       const rows = await t.hub.db.knex("host_metrics_raw").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" });
@@ -177,8 +179,8 @@ describe("Fleet enrollment (real agent processes)", function () {
     expect(health.health_status).to.be.oneOf(["healthy", "warning", "critical"]);
     // The agent's own /metrics counts its session and the commands it ran.
     const port = Number(/"port":(\d+),"msg":"Serving agent metrics"/.exec(agent.output())?.[1]);
-    const { command } = await (await fleet()).runDiagnostic({ agentId, kind: "echo" });
-    await waitFor("echo done", async () => (await (await fleet()).getCommand({ commandId: command!.commandId })).command!.state === "succeeded");
+    const { command } = await (await fleet()).runDiagnostic({ agentId, payload: echo() });
+    await waitFor("echo done", async () => (await (await fleet()).getCommand({ id: command!.id })).command!.state === CommandState.SUCCEEDED);
     const text = await waitFor("agent metrics", async () => {
       const body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       return body.includes('edgehub_agent_commands_total{kind="echo",outcome="succeeded"} 1') ? body : undefined;

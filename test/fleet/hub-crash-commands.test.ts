@@ -3,7 +3,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Client } from "@connectrpc/connect";
-import type { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { AgentStatus, CommandState, type FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
+import { echo } from "./support/fleet-fixtures.js";
 import { spawnHub, type HubProcess } from "../support/hub-process.js";
 import { createScratchPostgres, selectedBackend } from "../support/test-database.js";
 import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
@@ -48,21 +50,21 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
     const indexes = Array.from({ length: to - from }, (_, i) => from + i);
     return inParallel(indexes, 8, async (i) => {
       // The idempotency key makes a retried create safe; each command is its own key.
-      const { command } = await client.runDiagnostic({ agentId, kind: "count", idempotencyKey: `crash-${i}`, deadlineSeconds: 600 });
-      return command!.commandId;
+      const { command } = await client.runDiagnostic({ agentId, payload: echo(`count ${i}`), idempotencyKey: `crash-${i}`, deadlineSeconds: 600 });
+      return command!.id;
     });
   }
 
   it("runs every one of 1 000 commands exactly once although the hub is SIGKILLed in the middle", async () => {
     hub = await startHub();
     let client = await fleetClientFor(hub.httpPort, PASSWORD);
-    const { edgeDataCenterId } = await client.createEdgeDataCenter({ name: "crash-dc" });
-    const { computePoolId } = await client.createComputePool({ name: "crash-pool" });
-    const { token } = await client.createJoinToken({ role: "compute", edgeDataCenterId, computePoolId, maxUses: 1, ttlSeconds: 600 });
+    const edgeDataCenterId = (await client.createEdgeDataCenter({ edgeDataCenter: { name: "crash-dc" } })).edgeDataCenter!.id;
+    const computePoolId = (await client.createComputePool({ computePool: { name: "crash-pool" } })).computePool!.id;
+    const { token } = await client.createJoinToken({ role: AgentRole.COMPUTE, edgeDataCenterId, computePoolId, maxUses: 1, ttlSeconds: 600 });
     agent = spawnAgent({ hub: `127.0.0.1:${grpcPort}`, joinToken: token, hostname: "crash-node", env: { EDGEHUB_AGENT_TEST_COUNT_FILE: countFile } });
     const agentId = await waitFor("the agent to connect", async () => {
       const { agents } = await client.listAgents({});
-      return agents[0]?.status === "connected" ? agents[0].agentId : undefined;
+      return agents[0]?.status === AgentStatus.CONNECTED ? agents[0].id : undefined;
     });
 
     const ids = await queue(client, agentId, 0, BEFORE_KILL);
@@ -77,11 +79,11 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
     expect(new Set(ids).size).to.equal(TOTAL);
 
     await waitFor("all commands to succeed", async () => {
-      const { commands } = await client.listCommands({ agentId, state: "succeeded", limit: 1000 });
+      const { commands } = await client.listCommands({ agentId, state: CommandState.SUCCEEDED, pageSize: 1000 });
       return commands.length === TOTAL;
     }, 120_000, 250);
 
-    const { commands: finished } = await client.listCommands({ agentId, state: "succeeded", limit: 1000 });
+    const { commands: finished } = await client.listCommands({ agentId, state: CommandState.SUCCEEDED, pageSize: 1000 });
     const redelivered = finished.filter((c) => c.deliveryCount > 1).length;
     if (process.env.TEST_VERBOSE) process.stderr.write(`executed before the kill: ${atKill}; re-delivered after restart: ${redelivered}\n`);
     const ran = executions();
@@ -94,7 +96,7 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
     expect(atKill).to.be.lessThan(TOTAL);
     // The agent came back with its stored certificate: still one agent, never re-enrolled.
     const { agents } = await client.listAgents({});
-    expect(agents.map((a) => a.agentId)).to.deep.equal([agentId]);
+    expect(agents.map((a) => a.id)).to.deep.equal([agentId]);
     expect(agent.output().split("Enrolled with the hub").length - 1).to.equal(1);
   });
 
@@ -106,7 +108,7 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
     // The stopping hub closed its sessions itself (in one transaction); a killed one leaves them to the next start.
     expect(hub.output()).not.to.contain("left behind");
     const client = await fleetClientFor(hub.httpPort, PASSWORD);
-    await waitFor("the agent back", async () => (await client.listAgents({})).agents[0]?.status === "connected");
+    await waitFor("the agent back", async () => (await client.listAgents({})).agents[0]?.status === AgentStatus.CONNECTED);
     const metrics = await (await fetch(`http://127.0.0.1:${hub.httpPort}/metrics`)).text();
     expect(metrics).to.match(/edgehub_agents_connected\{role="compute"\} 1/);
     expect(metrics).to.match(/edgehub_agent_stream_events_total\{event="open"\} \d+/);
@@ -115,15 +117,15 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
   it("enrolls an agent that boots while the hub is down once the hub is back", async () => {
     let client = await fleetClientFor(hub!.httpPort, PASSWORD);
     const { agents: before } = await client.listAgents({});
-    const { edgeDataCenterId, computePoolId } = (await client.getAgent({ agentId: before[0]!.agentId })).agent!;
-    const { token } = await client.createJoinToken({ role: "compute", edgeDataCenterId, computePoolId, maxUses: 1, ttlSeconds: 600 });
+    const { edgeDataCenterId, computePoolId } = (await client.getAgent({ id: before[0]!.id })).agent!;
+    const { token } = await client.createJoinToken({ role: AgentRole.COMPUTE, edgeDataCenterId, computePoolId, maxUses: 1, ttlSeconds: 600 });
     expect((await hub!.signal("SIGTERM")).code).to.equal(0);
     const late = spawnAgent({ hub: `127.0.0.1:${grpcPort}`, joinToken: token, hostname: "early-bird" });
     try {
       await waitFor("the agent to retry", () => late.output().includes("Cannot reach the hub to enroll; retrying"), 15_000, 20);
       hub = await startHub();
       client = await fleetClientFor(hub.httpPort, PASSWORD);
-      await waitFor("early-bird connected", async () => (await client.listAgents({})).agents.some((a) => a.hostname === "early-bird" && a.status === "connected"), 60_000, 200);
+      await waitFor("early-bird connected", async () => (await client.listAgents({})).agents.some((a) => a.hostname === "early-bird" && a.status === AgentStatus.CONNECTED), 60_000, 200);
     } finally {
       await late.kill();
     }

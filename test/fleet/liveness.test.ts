@@ -1,13 +1,14 @@
 import { expect } from "chai";
 import * as grpc from "@grpc/grpc-js";
 import { create } from "@bufbuild/protobuf";
-import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
-import { AgentMessageSchema, AgentRole } from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import { AgentStatus, CommandState, FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
+import { AgentMessageSchema } from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { HubClient } from "../../lib/fleet-session/hub-client.js";
 import { StateDir } from "../../lib/fleet-session/state-dir.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
-import { createSite, mintToken, type Site } from "./support/fleet-fixtures.js";
+import { createSite, echo, mintToken, type Site } from "./support/fleet-fixtures.js";
 
 const HEARTBEAT_MS = 200;
 
@@ -28,7 +29,7 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
   });
 
   const fleet = async () => t.client(FleetService, await t.adminToken());
-  const statusOf = async (agentId: string) => (await (await fleet()).getAgent({ agentId })).agent!.status;
+  const statusOf = async (agentId: string) => (await (await fleet()).getAgent({ id: agentId })).agent!.status;
   const machineStatus = async (agentId: string) => (await t.hub.db.knex("compute_machines").where({ agent_id: agentId }).first("status"))?.status as string;
 
   async function startConnected(hostname: string, stateDir?: string, joinToken?: string): Promise<{ proc: AgentProcess; agentId: string }> {
@@ -37,7 +38,7 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     const agentId = await waitFor(`${hostname} to connect`, async () => {
       const { agents: list } = await (await fleet()).listAgents({});
       const a = list.find((x) => x.hostname === hostname);
-      return a?.status === "connected" ? a.agentId : undefined;
+      return a?.status === AgentStatus.CONNECTED ? a.id : undefined;
     });
     return { proc, agentId };
   }
@@ -47,17 +48,17 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     const bystander = await startConnected("live-2");
     expect(await machineStatus(agentId)).to.equal("active");
     // Heartbeats reach the database through the batched flush.
-    const first = (await (await fleet()).getAgent({ agentId })).agent!.lastHeartbeatAt!;
+    const first = (await (await fleet()).getAgent({ id: agentId })).agent!.lastHeartbeatTime!;
     await waitFor("a later flushed heartbeat", async () => {
-      const later = (await (await fleet()).getAgent({ agentId })).agent!.lastHeartbeatAt!;
+      const later = (await (await fleet()).getAgent({ id: agentId })).agent!.lastHeartbeatTime!;
       return later.seconds > first.seconds || later.nanos > first.nanos;
     });
 
     await proc.kill("SIGKILL");
     // The stream closing is enough: no heartbeat timeout is involved in "disconnected". On a busy
     // machine a poll can miss the short disconnected window, so the timestamps prove the order too.
-    await waitFor("disconnected", async () => ["disconnected", "offline"].includes(await statusOf(agentId)), 5_000, 20);
-    await waitFor("offline", async () => (await statusOf(agentId)) === "offline", 10_000, 50);
+    await waitFor("disconnected", async () => [AgentStatus.DISCONNECTED, AgentStatus.OFFLINE].includes(await statusOf(agentId)), 5_000, 20);
+    await waitFor("offline", async () => (await statusOf(agentId)) === AgentStatus.OFFLINE, 10_000, 50);
     const marks = await t.hub.db.knex("agents").where({ id: agentId }).first("disconnected_at", "last_heartbeat_at");
     const offlineAt = (await t.hub.db.knex("fleet_events").where({ agent_id: agentId, kind: "agent_offline" }).first("occurred_at")).occurred_at as Date;
     expect(marks.disconnected_at, "disconnected before offline").to.be.instanceOf(Date);
@@ -65,7 +66,7 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     // Offline only after three intervals of silence (a rule, not a timing measurement).
     expect(new Date(offlineAt).getTime() - new Date(marks.last_heartbeat_at).getTime()).to.be.at.least(3 * HEARTBEAT_MS);
     expect(await machineStatus(agentId)).to.equal("offline");
-    expect(await statusOf(bystander.agentId)).to.equal("connected");
+    expect(await statusOf(bystander.agentId)).to.equal(AgentStatus.CONNECTED);
     const offlineEvents = await t.hub.db.knex("fleet_events").where({ agent_id: agentId, kind: "agent_offline" }).select("severity", "machine_id");
     expect(offlineEvents).to.have.length(1);
     expect(offlineEvents[0].machine_id).to.match(/^[0-9a-f-]{36}$/);
@@ -73,7 +74,7 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     // Restart from the same state directory: no token, same identity.
     const again = spawnAgent({ hub, stateDir: proc.stateDir, hostname: "live-1" });
     agents.push(again);
-    await waitFor("back online", async () => (await statusOf(agentId)) === "connected");
+    await waitFor("back online", async () => (await statusOf(agentId)) === AgentStatus.CONNECTED);
     expect(await machineStatus(agentId)).to.equal("active");
     expect(again.output()).not.to.contain("Enrolled with the hub");
     const { agents: list } = await (await fleet()).listAgents({});
@@ -83,11 +84,11 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
   it("revokes an agent: its stream closes at once, it stops, and its certificate is refused afterwards", async () => {
     const { proc, agentId } = await startConnected("revoke-me");
     const bystander = await startConnected("keep-me");
-    await (await fleet()).revokeAgent({ agentId, reason: "stolen disk" });
+    await (await fleet()).revokeAgent({ id: agentId, reason: "stolen disk" });
     const exit = await proc.exited;
     expect(exit.code).to.equal(3);
     expect(proc.output()).to.contain("Agent certificate revoked");
-    expect(await statusOf(agentId)).to.equal("revoked");
+    expect(await statusOf(agentId)).to.equal(AgentStatus.REVOKED);
     expect(await t.hub.db.knex("fleet_events").where({ agent_id: agentId, kind: "agent_revoked" }).first("message")).to.deep.equal({ message: "Agent revoked by admin: stolen disk" });
     expect(await machineStatus(agentId)).to.equal("offline");
     // A reconnect with the revoked certificate is refused with a reason.
@@ -105,7 +106,7 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     } finally {
       client.close();
     }
-    expect(await statusOf(bystander.agentId)).to.equal("connected");
+    expect(await statusOf(bystander.agentId)).to.equal(AgentStatus.CONNECTED);
   });
 
   it("closes a revoked agent's stream even when the NOTIFY is lost", async () => {
@@ -122,19 +123,19 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
   it("cancels queued and running commands and expires overdue ones", async () => {
     const { agentId } = await startConnected("cmd-node");
     const client = await fleet();
-    const slow = (await client.runDiagnostic({ agentId, kind: "echo", payloadJson: JSON.stringify({ delayMs: 60_000 }) })).command!;
-    await waitFor("the slow command to run", async () => (await client.getCommand({ commandId: slow.commandId })).command!.state === "running");
-    const cancelled = await client.cancelCommand({ commandId: slow.commandId, reason: "changed my mind" });
-    expect(cancelled.command!.state).to.equal("cancelled");
-    const expiring = (await client.runDiagnostic({ agentId, kind: "echo", payloadJson: JSON.stringify({ delayMs: 60_000 }), deadlineSeconds: 1 })).command!;
-    await waitFor("expiry", async () => (await client.getCommand({ commandId: expiring.commandId })).command!.state === "expired", 10_000);
+    const slow = (await client.runDiagnostic({ agentId, payload: echo("slow", 60_000) })).command!;
+    await waitFor("the slow command to run", async () => (await client.getCommand({ id: slow.id })).command!.state === CommandState.RUNNING);
+    const cancelled = await client.cancelCommand({ id: slow.id, reason: "changed my mind" });
+    expect(cancelled.command!.state).to.equal(CommandState.CANCELLED);
+    const expiring = (await client.runDiagnostic({ agentId, payload: echo("expiring", 60_000), deadlineSeconds: 1 })).command!;
+    await waitFor("expiry", async () => (await client.getCommand({ id: expiring.id })).command!.state === CommandState.EXPIRED, 10_000);
     // The agent still answers afterwards, and the cancelled command's late result changed nothing.
-    const quick = (await client.runDiagnostic({ agentId, kind: "echo", payloadJson: "{}" })).command!;
-    await waitFor("a quick command", async () => (await client.getCommand({ commandId: quick.commandId })).command!.state === "succeeded");
-    expect((await client.getCommand({ commandId: slow.commandId })).command!.state).to.equal("cancelled");
+    const quick = (await client.runDiagnostic({ agentId, payload: echo() })).command!;
+    await waitFor("a quick command", async () => (await client.getCommand({ id: quick.id })).command!.state === CommandState.SUCCEEDED);
+    expect((await client.getCommand({ id: slow.id })).command!.state).to.equal(CommandState.CANCELLED);
     // An idempotency key returns the same command.
-    const a = (await client.runDiagnostic({ agentId, kind: "echo", idempotencyKey: "once" })).command!;
-    const b = (await client.runDiagnostic({ agentId, kind: "echo", idempotencyKey: "once" })).command!;
-    expect(b.commandId).to.equal(a.commandId);
+    const a = (await client.runDiagnostic({ agentId, payload: echo(), idempotencyKey: "once" })).command!;
+    const b = (await client.runDiagnostic({ agentId, payload: echo(), idempotencyKey: "once" })).command!;
+    expect(b.id).to.equal(a.id);
   });
 });

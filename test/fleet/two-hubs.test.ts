@@ -3,7 +3,9 @@ import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import type { Client } from "@connectrpc/connect";
-import type { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { AgentStatus, CommandState, type FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
+import { echo } from "./support/fleet-fixtures.js";
 import { spawnHub, type HubProcess } from "../support/hub-process.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
 import { createScratchPostgres, postgresReachable } from "../support/test-database.js";
@@ -53,14 +55,14 @@ describe("two hubs on one PostgreSQL (real processes)", function () {
     return list.find((x) => x.hostname === hostname);
   };
   const succeeded = async (ids: string[]) => {
-    for (const id of ids) if ((await client.getCommand({ commandId: id })).command!.state !== "succeeded") return false;
+    for (const id of ids) if ((await client.getCommand({ id: id })).command!.state !== CommandState.SUCCEEDED) return false;
     return true;
   };
 
   it("delivers a command created through hub A to an agent held by hub B; when B dies its agents move to A and finish their queued commands", async () => {
-    const { edgeDataCenterId } = await client.createEdgeDataCenter({ name: "two-hubs-dc" });
-    const { computePoolId } = await client.createComputePool({ name: "two-hubs-pool" });
-    const { token } = await client.createJoinToken({ role: "compute", edgeDataCenterId, computePoolId, maxUses: 2, ttlSeconds: 600 });
+    const edgeDataCenterId = (await client.createEdgeDataCenter({ edgeDataCenter: { name: "two-hubs-dc" } })).edgeDataCenter!.id;
+    const computePoolId = (await client.createComputePool({ computePool: { name: "two-hubs-pool" } })).computePool!.id;
+    const { token } = await client.createJoinToken({ role: AgentRole.COMPUTE, edgeDataCenterId, computePoolId, maxUses: 2, ttlSeconds: 600 });
     const grpcA = `127.0.0.1:${a.grpcPort}`;
     const grpcB = `127.0.0.1:${b.grpcPort}`;
     // Both agents prefer B and know A as the site's other hub.
@@ -68,27 +70,27 @@ describe("two hubs on one PostgreSQL (real processes)", function () {
     const [m1, m2] = await Promise.all(["multi-1", "multi-2"].map((h) =>
       waitFor(`${h} on hub B`, async () => {
         const x = await agentOn(h);
-        return x?.status === "connected" && x.hubId === "hub-b" ? x : undefined;
+        return x?.status === AgentStatus.CONNECTED && x.hubId === "hub-b" ? x : undefined;
       })));
 
     // Created through A (NOTIFY), delivered by B.
-    const first = (await client.runDiagnostic({ agentId: m1!.agentId, kind: "echo", payloadJson: JSON.stringify({ via: "hub-a" }) })).command!;
-    await waitFor("the command through A to succeed on B's agent", () => succeeded([first.commandId]));
+    const first = (await client.runDiagnostic({ agentId: m1!.id, payload: echo("via hub-a") })).command!;
+    await waitFor("the command through A to succeed on B's agent", () => succeeded([first.id]));
 
     // Some work in flight on B, then B dies; more work is queued through A while agents reconnect.
-    const inFlight = await Promise.all([m1!, m2!].map(async (m) => (await client.runDiagnostic({ agentId: m.agentId, kind: "echo", payloadJson: JSON.stringify({ delayMs: 1500 }) })).command!.commandId));
+    const inFlight = await Promise.all([m1!, m2!].map(async (m) => (await client.runDiagnostic({ agentId: m.id, payload: echo("in flight", 1500) })).command!.id));
     await waitFor("in-flight commands running", async () => {
-      for (const id of inFlight) if ((await client.getCommand({ commandId: id })).command!.state !== "running") return false;
+      for (const id of inFlight) if ((await client.getCommand({ id: id })).command!.state !== CommandState.RUNNING) return false;
       return true;
     });
     await b.signal("SIGKILL");
     const queued: string[] = [];
     for (const m of [m1!, m2!]) {
-      for (let i = 0; i < 10; i++) queued.push((await client.runDiagnostic({ agentId: m.agentId, kind: "echo", payloadJson: JSON.stringify({ i }) })).command!.commandId);
+      for (let i = 0; i < 10; i++) queued.push((await client.runDiagnostic({ agentId: m.id, payload: echo(String(i)) })).command!.id);
     }
     await waitFor("both agents on hub A", async () => {
       const [x, y] = await Promise.all([agentOn("multi-1"), agentOn("multi-2")]);
-      return x?.hubId === "hub-a" && y?.hubId === "hub-a" && x.status === "connected" && y.status === "connected";
+      return x?.hubId === "hub-a" && y?.hubId === "hub-a" && x.status === AgentStatus.CONNECTED && y.status === AgentStatus.CONNECTED;
     }, 30_000);
     await waitFor("all queued and in-flight commands to succeed", () => succeeded([...inFlight, ...queued]), 30_000, 200);
     const sessions = await client.listAgents({});
@@ -99,14 +101,14 @@ describe("two hubs on one PostgreSQL (real processes)", function () {
     b = await startHub("hub-b");
     const grpcB = `127.0.0.1:${b.grpcPort}`;
     const m1 = (await agentOn("multi-1"))!;
-    const { token } = await client.createJoinToken({ role: "compute", edgeDataCenterId: m1.edgeDataCenterId, computePoolId: m1.computePoolId, maxUses: 1, ttlSeconds: 600 });
+    const { token } = await client.createJoinToken({ role: AgentRole.COMPUTE, edgeDataCenterId: m1.edgeDataCenterId, computePoolId: m1.computePoolId, maxUses: 1, ttlSeconds: 600 });
     const victim = spawnAgent({ hub: grpcB, joinToken: token, hostname: "multi-3" });
     agents.push(victim);
     const v = await waitFor("multi-3 on the new hub B", async () => {
       const x = await agentOn("multi-3");
-      return x?.status === "connected" && x.hubId === "hub-b" ? x : undefined;
+      return x?.status === AgentStatus.CONNECTED && x.hubId === "hub-b" ? x : undefined;
     });
-    await client.revokeAgent({ agentId: v.agentId, reason: "decommissioned" });
+    await client.revokeAgent({ id: v.id, reason: "decommissioned" });
     expect((await victim.exited).code).to.equal(3);
     expect(victim.output()).to.contain("Agent certificate revoked");
     expect((await agentOn("multi-3"))!.status).to.equal("revoked");

@@ -1,6 +1,6 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
 import { expect } from "chai";
-import { InventorySchema } from "../../gen/edgehub/fleet/v1/inventory_pb.js";
+import { InventorySchema } from "../../gen/edgehub/common/v1/inventory_pb.js";
 import { MetricsSampleSchema } from "../../gen/edgehub/fleet/v1/metrics_pb.js";
 import type { HostInventory, HostMetricsSample } from "../../lib/host-facts/host-facts.js";
 import { inventoryFromProto, inventoryToProto, metricsFromProto, metricsToProto } from "../../lib/host-facts/host-facts-proto.js";
@@ -9,7 +9,7 @@ const inventory: HostInventory = {
   hostname: "gpu-07.edge-sz",
   cpu: { model: "AMD EPYC 7763", cores: 64, threads: 128 },
   memoryTotalBytes: 1024 * 1024 ** 3,
-  disks: [{ name: "nvme0n1", sizeBytes: 3.84e12, type: "nvme" }],
+  disks: [{ name: "nvme0n1", sizeBytes: 3.84e12, type: "nvme" }, { name: "sda", sizeBytes: 1e12, type: "unknown" }],
   nics: [{ name: "eno1", mac: "3c:ec:ef:00:11:22", ipv4: "10.20.0.7", speedMbps: 25000 }],
   os: { platform: "linux", distro: "Ubuntu", release: "22.04.4 LTS", kernel: "5.15.0-105-generic", arch: "x64" },
   hypervisorType: "kvm",
@@ -48,9 +48,9 @@ describe("host facts wire mapping", () => {
     expect(back).to.deep.equal(sample);
   });
 
-  it("uses the receive time when an agent leaves sampled_at out", () => {
+  it("uses the receive time when an agent leaves sample_time out", () => {
     const pb = metricsToProto(sample);
-    pb.sampledAt = undefined;
+    pb.sampleTime = undefined;
     const received = new Date("2026-11-22T08:01:00Z");
     expect(metricsFromProto(pb, received).sampledAt).to.deep.equal(received);
   });
