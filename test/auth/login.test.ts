@@ -34,6 +34,22 @@ describe("AuthService", function () {
     expect(me.principal?.username).to.equal("admin");
   });
 
+  it("answers curl's JSON login with the role's enum name and the expiry as expireTime; WhoAmI answers a GET", async () => {
+    const res = await fetch(`${t.baseUrl}/edgehub.admin.v1.AuthService/Login`, {
+      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: TEST_ADMIN_PASSWORD }),
+    });
+    const body = (await res.json()) as { token: string; expireTime: string; principal: { role: string; username: string; userId: string } };
+    expect(body.principal.role).to.equal("ROLE_ADMIN");
+    expect(Date.parse(body.expireTime)).to.be.greaterThan(clock.now().getTime());
+    const me = await fetch(`${t.baseUrl}/edgehub.admin.v1.AuthService/WhoAmI?connect=v1&encoding=json&message=${encodeURIComponent("{}")}`, {
+      headers: { authorization: `Bearer ${body.token}` },
+    });
+    expect(me.status).to.equal(200);
+    const who = (await me.json()) as { principal: { userId: string; role: string }; tokenExpireTime: string };
+    expect(who.principal).to.deep.include({ userId: body.principal.userId, role: "ROLE_ADMIN" });
+    expect(who.tokenExpireTime).to.equal(body.expireTime);
+  });
+
   it("refuses a wrong password with unauthenticated and records the failure", async () => {
     expect(await codeOf(t.client(AuthService).login({ username: "admin", password: "wrong" }))).to.equal(Code.Unauthenticated);
     const row = await t.hub.db.knex("users").where("username", "admin").first("failed_login_count");

@@ -1,7 +1,9 @@
 import { expect } from "chai";
 import { Code } from "@connectrpc/connect";
+import { QuotaMode } from "../../gen/edgehub/admin/v1/quota_pb.js";
 import { UserGroupService } from "../../gen/edgehub/admin/v1/user_group_pb.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
+import { errorReasons, violatedFields } from "../support/api-conventions.js";
 import { buildWorld, codeOf, countRows, errorOf, type World } from "./identity-fixtures.js";
 
 describe("UserGroupService", function () {
@@ -15,15 +17,24 @@ describe("UserGroupService", function () {
   after(async () => t?.stop());
 
   const groups = (token: string) => t.client(UserGroupService, token);
+  type GroupFields = { name?: string; description?: string; parentGroupId?: string; quotaMode?: QuotaMode };
+  /** UpdateUserGroup of the given fields (camelCase keys become the mask's snake_case paths). */
+  const update = (token: string, id: string, fields: GroupFields, etag = "") => groups(token).updateUserGroup({
+    group: { id, etag, ...fields },
+    updateMask: { paths: Object.keys(fields).map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)) },
+  });
+  const members = async (token: string, groupId: string) => (await groups(token).listGroupMembers({ groupId, pageSize: 1000 })).members.map((m) => m.userId);
 
   it("admin builds a tree with quota and mode, adds members, and each change is audited", async () => {
     const c = groups(w.adminToken);
-    const root = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-faculty", quotaMode: "shared", quota: { maxInstances: 30 } })).group!;
+    const root = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-faculty", quotaMode: QuotaMode.SHARED, quota: { maxInstances: 30 } })).group!;
     const child = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-class", parentGroupId: root.id })).group!;
     expect(child.parentGroupId).to.equal(root.id);
-    expect(child.quotaMode).to.equal("independent");
+    expect(child.quotaMode).to.equal(QuotaMode.INDEPENDENT);
     const withMembers = (await c.addGroupMembers({ groupId: child.id, userIds: [w.a.userId, w.a.userId] })).group!;
-    expect(withMembers.memberUserIds).to.deep.equal([w.a.userId]);
+    expect(withMembers.etag, "membership changes the group's etag").to.not.equal(child.etag);
+    expect(await members(w.adminToken, child.id)).to.deep.equal([w.a.userId]);
+    expect((await c.listUserGroups({ memberUserId: w.a.userId })).groups.map((g) => g.id)).to.include(child.id).and.not.include(root.id);
     const row = await t.hub.db.knex("user_groups").where("id", root.id).first();
     expect(row.quota_config).to.deep.equal({ max_instances: 30 });
     expect(row.quota_mode).to.equal("shared");
@@ -40,16 +51,17 @@ describe("UserGroupService", function () {
     const b = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-cyc-b", parentGroupId: a.id })).group!;
     const cc = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-cyc-c", parentGroupId: b.id })).group!;
     const auditBefore = await countRows(t, "audit_log");
-    const self = await errorOf(c.updateUserGroup({ id: a.id, parentGroupId: a.id }));
+    const self = await errorOf(update(w.adminToken, a.id, { parentGroupId: a.id }));
     expect(self.code).to.equal(Code.InvalidArgument);
-    expect(self.rawMessage).to.contain("parent_group_id").and.contain("its own ancestor");
-    const viaGrandchild = await errorOf(c.updateUserGroup({ id: a.id, parentGroupId: cc.id }));
+    expect(violatedFields(self)).to.deep.equal(["group.parent_group_id"]);
+    expect(self.rawMessage).to.contain("its own ancestor");
+    const viaGrandchild = await errorOf(update(w.adminToken, a.id, { parentGroupId: cc.id }));
     expect(viaGrandchild.code).to.equal(Code.InvalidArgument);
     expect(viaGrandchild.rawMessage).to.contain("descendant");
     expect((await t.hub.db.knex("user_groups").where("id", a.id).first()).parent_group_id).to.equal(null);
     expect(await countRows(t, "audit_log")).to.equal(auditBefore);
     // Moving the leaf to the root is fine.
-    expect((await c.updateUserGroup({ id: cc.id, parentGroupId: "" })).group!.parentGroupId).to.equal("");
+    expect((await update(w.adminToken, cc.id, { parentGroupId: "" })).group!.parentGroupId).to.equal("");
   });
 
   it("never closes a cycle when two groups are re-parented under each other at the same time", async () => {
@@ -57,8 +69,8 @@ describe("UserGroupService", function () {
     const x = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-race-x" })).group!;
     const y = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-race-y" })).group!;
     const results = await Promise.allSettled([
-      c.updateUserGroup({ id: x.id, parentGroupId: y.id }),
-      c.updateUserGroup({ id: y.id, parentGroupId: x.id }),
+      update(w.adminToken, x.id, { parentGroupId: y.id }),
+      update(w.adminToken, y.id, { parentGroupId: x.id }),
     ]);
     expect(results.filter((r) => r.status === "fulfilled").length).to.equal(1);
     const rows = await t.hub.db.knex("user_groups").whereIn("id", [x.id, y.id]).pluck("parent_group_id");
@@ -73,7 +85,7 @@ describe("UserGroupService", function () {
     expect(after1).to.deep.equal([before[0]! + 1, before[1]! + 1]);
     expect((await errorOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "" }))).rawMessage).to.contain("name");
     expect(await codeOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "GRP-DUP" }))).to.equal(Code.AlreadyExists);
-    expect((await errorOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "grp-m", quotaMode: "pooled" }))).rawMessage).to.contain("quota_mode");
+    expect(violatedFields(await errorOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "grp-m", quotaMode: 9 as QuotaMode })))).to.deep.equal(["quota_mode"]);
     const neg = await errorOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "grp-n", quota: { maxCpuCores: -4 } }));
     expect(neg.code).to.equal(Code.InvalidArgument);
     expect(neg.rawMessage).to.contain("quota.max_cpu_cores");
@@ -86,7 +98,8 @@ describe("UserGroupService", function () {
     const p = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-del-p" })).group!;
     const k = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-del-k", parentGroupId: p.id })).group!;
     await c.addGroupMembers({ groupId: k.id, userIds: [w.a.userId] });
-    expect(await codeOf(c.deleteUserGroup({ id: p.id }))).to.equal(Code.FailedPrecondition);
+    const refused = await errorOf(c.deleteUserGroup({ id: p.id }));
+    expect([refused.code, errorReasons(refused)]).to.deep.equal([Code.FailedPrecondition, ["GROUP_HAS_SUBGROUPS"]]);
     await c.deleteUserGroup({ id: k.id });
     expect((await t.hub.db.knex("user_groups").where("id", k.id).first()).deleted_at).to.be.instanceOf(Date);
     expect(await t.hub.db.knex("user_group_members").where("group_id", k.id).count({ n: "*" }).first()).to.deep.equal({ n: 0 });
@@ -98,10 +111,11 @@ describe("UserGroupService", function () {
       const c = groups(w.a.tenantAdminToken);
       const p = (await c.createUserGroup({ name: "grp-ta-p" })).group!;
       const g = (await c.createUserGroup({ name: "grp-ta-g" })).group!;
-      const upd = (await c.updateUserGroup({ id: g.id, name: "grp-ta-g2", parentGroupId: p.id, quotaMode: "shared" })).group!;
-      expect([upd.name, upd.parentGroupId, upd.quotaMode, upd.updatedBy]).to.deep.equal(["grp-ta-g2", p.id, "shared", w.a.tenantAdminId]);
+      const upd = (await update(w.a.tenantAdminToken, g.id, { name: "grp-ta-g2", parentGroupId: p.id, quotaMode: QuotaMode.SHARED })).group!;
+      expect([upd.name, upd.parentGroupId, upd.quotaMode, upd.updatedBy]).to.deep.equal(["grp-ta-g2", p.id, QuotaMode.SHARED, w.a.tenantAdminId]);
       await c.addGroupMembers({ groupId: g.id, userIds: [w.a.userId, w.a.tenantAdminId] });
-      expect((await c.removeGroupMembers({ groupId: g.id, userIds: [w.a.tenantAdminId] })).group!.memberUserIds).to.deep.equal([w.a.userId]);
+      await c.removeGroupMembers({ groupId: g.id, userIds: [w.a.tenantAdminId] });
+      expect(await members(w.a.tenantAdminToken, g.id)).to.deep.equal([w.a.userId]);
       await c.deleteUserGroup({ id: g.id });
       await c.deleteUserGroup({ id: p.id });
       expect(await t.hub.db.knex("user_groups").whereIn("id", [p.id, g.id]).whereNull("deleted_at").count({ n: "*" }).first()).to.deep.equal({ n: 0 });
@@ -113,13 +127,14 @@ describe("UserGroupService", function () {
       const theirs = (await groups(w.adminToken).createUserGroup({ tenantId: w.b.tenantId, name: "grp-b-only" })).group!;
       const c = groups(w.a.tenantAdminToken);
       expect(await codeOf(c.getUserGroup({ id: theirs.id }))).to.equal(Code.NotFound);
-      expect(await codeOf(c.updateUserGroup({ id: theirs.id, name: "hijacked" }))).to.equal(Code.NotFound);
+      expect(await codeOf(update(w.a.tenantAdminToken, theirs.id, { name: "hijacked" }))).to.equal(Code.NotFound);
+      expect(await codeOf(c.listGroupMembers({ groupId: theirs.id }))).to.equal(Code.NotFound);
       expect(await codeOf(c.deleteUserGroup({ id: theirs.id }))).to.equal(Code.NotFound);
       expect(await codeOf(c.addGroupMembers({ groupId: theirs.id, userIds: [w.a.userId] }))).to.equal(Code.NotFound);
       expect(await codeOf(c.addGroupMembers({ groupId: mine.id, userIds: [w.b.userId] }))).to.equal(Code.NotFound);
       expect(await codeOf(c.createUserGroup({ name: "grp-x", parentGroupId: theirs.id }))).to.equal(Code.NotFound);
       expect(await codeOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "grp-in-b" }))).to.equal(Code.NotFound);
-      expect(await codeOf(c.updateUserGroup({ id: mine.id, parentGroupId: theirs.id }))).to.equal(Code.NotFound);
+      expect(await codeOf(update(w.a.tenantAdminToken, mine.id, { parentGroupId: theirs.id }))).to.equal(Code.NotFound);
       const row = await t.hub.db.knex("user_groups").where("id", theirs.id).first();
       expect(row.name).to.equal("grp-b-only");
       expect(row.deleted_at).to.equal(null);
@@ -139,11 +154,14 @@ describe("UserGroupService", function () {
       const c = groups(w.a.userToken);
       expect((await c.getUserGroup({ id: member.id })).group!.id).to.equal(member.id);
       expect(await codeOf(c.getUserGroup({ id: notMember.id }))).to.equal(Code.NotFound);
+      expect(await members(w.a.userToken, member.id)).to.deep.equal([w.a.userId]);
+      expect(await codeOf(c.listGroupMembers({ groupId: notMember.id }))).to.equal(Code.NotFound);
+      expect(await codeOf(c.listUserGroups({ memberUserId: w.a.tenantAdminId }))).to.equal(Code.NotFound);
       const listed = (await c.listUserGroups({ pageSize: 500 })).groups.map((g) => g.id);
       expect(listed).to.include(member.id);
       expect(listed).to.not.include(notMember.id);
       expect(await codeOf(c.createUserGroup({ name: "grp-by-user" }))).to.equal(Code.PermissionDenied);
-      expect(await codeOf(c.updateUserGroup({ id: member.id, name: "mine" }))).to.equal(Code.PermissionDenied);
+      expect(await codeOf(update(w.a.userToken, member.id, { name: "mine" }))).to.equal(Code.PermissionDenied);
       expect(await codeOf(c.deleteUserGroup({ id: member.id }))).to.equal(Code.PermissionDenied);
       expect(await codeOf(c.addGroupMembers({ groupId: notMember.id, userIds: [w.a.userId] }))).to.equal(Code.PermissionDenied);
       expect(await codeOf(c.removeGroupMembers({ groupId: member.id, userIds: [w.a.userId] }))).to.equal(Code.PermissionDenied);
@@ -156,7 +174,8 @@ describe("UserGroupService", function () {
     expect(await codeOf(c.listUserGroups({}))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.getUserGroup({ id: g.id }))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-op" }))).to.equal(Code.PermissionDenied);
-    expect(await codeOf(c.updateUserGroup({ id: g.id, name: "grp-op-renamed" }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(update(w.operatorToken, g.id, { name: "grp-op-renamed" }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(c.listGroupMembers({ groupId: g.id }))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.deleteUserGroup({ id: g.id }))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.addGroupMembers({ groupId: g.id, userIds: [w.a.userId] }))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.removeGroupMembers({ groupId: g.id, userIds: [w.a.userId] }))).to.equal(Code.PermissionDenied);
