@@ -64,7 +64,7 @@ describe("command dispatcher and journal (agent side)", () => {
     expect(reports.find((r) => r.commandId === "x" && r.state === "failed")!.error).to.contain('No executor for command kind "collectInventory"');
     d.dispatch(cmd("y", "empty"));
     await waitFor("y to fail", () => reports.find((r) => r.commandId === "y" && r.state === "failed"));
-    expect(reports.find((r) => r.commandId === "y")!.error).to.contain("names no kind");
+    expect(reports.find((r) => r.commandId === "y" && r.state === "failed")!.error).to.contain("names no kind");
     d.dispatch(cmd("c"));
     d.cancel("c", "operator said so");
     await waitFor("c cancelled", () => reports.find((r) => r.commandId === "c" && r.state === "cancelled"));
