@@ -126,7 +126,7 @@ describe("identity API conventions", function () {
   it("VLAN pool exhaustion carries reason VLAN_POOL_EXHAUSTED", async () => {
     // Fill every free VLAN id without going through the API (thousands of tenants would take minutes).
     const used = new Set(await t.hub.db.knex("tenants").whereNull("deleted_at").whereNotNull("vlan_id").pluck("vlan_id"));
-    const rows = [];
+    const rows: Record<string, unknown>[] = [];
     for (let v = 100; v <= 4094; v++) if (!used.has(v)) rows.push({ id: `0190a000-0000-7000-8000-${String(v).padStart(12, "0")}`, name: `conv-vlan-${v}`, vlan_id: v });
     await t.hub.db.knex.transaction(async (trx) => {
       for (let i = 0; i < rows.length; i += 500) await trx("tenants").insert(rows.slice(i, i + 500));
