@@ -10,7 +10,7 @@ import {
 } from "../../gen/edgehub/admin/v1/template_pb.js";
 import { enumMapping } from "../api/enum-mapping.js";
 
-/** The closed vocabularies of 000 §6.2.1 and §6.4: each wire enum ⇄ the text its column stores. */
+// The closed vocabularies of 000 §6.2.1 and §6.4: each wire enum ⇄ the text its column stores.
 
 export const IMAGE_TYPE = enumMapping(
   ImageTypeSchema,
@@ -26,17 +26,15 @@ export const ARCHITECTURE = enumMapping(
 );
 export type Architecture = (typeof ARCHITECTURE.dbValues)[number];
 
-const VISIBILITY_TEXT = { public: "public", private: "private", group_specific: "group_specific" } as const;
-
 export const IMAGE_VISIBILITY = enumMapping(
   ImageVisibilitySchema,
-  { [ImageVisibilityPb.PUBLIC]: VISIBILITY_TEXT.public, [ImageVisibilityPb.PRIVATE]: VISIBILITY_TEXT.private, [ImageVisibilityPb.GROUP_SPECIFIC]: VISIBILITY_TEXT.group_specific },
+  { [ImageVisibilityPb.PUBLIC]: "public", [ImageVisibilityPb.PRIVATE]: "private", [ImageVisibilityPb.GROUP_SPECIFIC]: "group_specific" },
   [{ table: "images", column: "visibility" }],
 );
 
 export const TEMPLATE_VISIBILITY = enumMapping(
   TemplateVisibilitySchema,
-  { [TemplateVisibilityPb.PUBLIC]: VISIBILITY_TEXT.public, [TemplateVisibilityPb.PRIVATE]: VISIBILITY_TEXT.private, [TemplateVisibilityPb.GROUP_SPECIFIC]: VISIBILITY_TEXT.group_specific },
+  { [TemplateVisibilityPb.PUBLIC]: "public", [TemplateVisibilityPb.PRIVATE]: "private", [TemplateVisibilityPb.GROUP_SPECIFIC]: "group_specific" },
   [{ table: "templates", column: "visibility" }],
 );
 
