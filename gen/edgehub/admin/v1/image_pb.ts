@@ -440,6 +440,8 @@ export const RequirementShortfallSchema: GenMessage<RequirementShortfall> = /*@_
  */
 export type RequirementsNotMet = Message<"edgehub.admin.v1.RequirementsNotMet"> & {
   /**
+   * The version checked; empty when a template's defaults were checked against its base image.
+   *
    * @generated from field: string image_version_id = 1;
    */
   imageVersionId: string;
