@@ -36,6 +36,10 @@ export interface HubConfig {
   readonly restartGraceMs: number;
   /** On shutdown, agents are told to reconnect at a random point in this window. */
   readonly drainSpreadMs: number;
+  /** Admin port connection limits: header deadline, idle close, per-address cap. */
+  readonly httpHeadersTimeoutMs: number;
+  readonly httpIdleTimeoutMs: number;
+  readonly httpMaxConnectionsPerAddress: number;
   /** Browser origins (scheme://host[:port]) allowed to call the admin API cross-origin; none by default. */
   readonly corsOrigins: readonly string[];
 }
@@ -114,6 +118,9 @@ export function hubCommand(): Command {
     .addOption(new Option("--metrics-maintenance-interval <ms>", "time between hourly-rollup and retention passes").env("HUB_METRICS_MAINTENANCE_INTERVAL_MS").default(60_000).argParser(positiveInt("--metrics-maintenance-interval")))
     .addOption(new Option("--restart-grace <ms>", "after start, no agent is declared offline for this long (longer while agents are still coming back, up to 5x)").env("HUB_RESTART_GRACE_MS").default(60_000).argParser(nonNegativeInt("--restart-grace")))
     .addOption(new Option("--drain-spread <ms>", "on shutdown, agents reconnect spread over this window").env("HUB_DRAIN_SPREAD_MS").default(10_000).argParser(nonNegativeInt("--drain-spread")))
+    .addOption(new Option("--http-headers-timeout <ms>", "admin port: a connection must send its request headers within this").env("HUB_HTTP_HEADERS_TIMEOUT_MS").default(10_000).argParser(positiveInt("--http-headers-timeout")))
+    .addOption(new Option("--http-idle-timeout <ms>", "admin port: an idle connection is closed after this").env("HUB_HTTP_IDLE_TIMEOUT_MS").default(60_000).argParser(positiveInt("--http-idle-timeout")))
+    .addOption(new Option("--http-max-connections-per-address <n>", "admin port: open connections one remote address may hold").env("HUB_HTTP_MAX_CONNECTIONS_PER_ADDRESS").default(256).argParser(positiveInt("--http-max-connections-per-address")))
     .addOption(new Option("--cors-origin <origins>", "comma-separated browser origins allowed to call the admin API (e.g. a web console); none when unset").env("HUB_CORS_ORIGINS").default([], "none").argParser(corsOrigins))
     .addOption(new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop").env("HUB_SHUTDOWN_TIMEOUT_MS").default(8_000).argParser(positiveInt("--shutdown-timeout")))
     .helpOption("-h, --help", "show this help")
@@ -139,6 +146,7 @@ export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     logLevel: string; logFormat?: string; tokenTtl: number | string; maxRequestBytes: number | string;
     advertise: string; hubId?: string; heartbeatInterval: number | string; shutdownTimeout: number | string;
     metricsInterval: number | string; metricsMaintenanceInterval: number | string; restartGrace: number | string; drainSpread: number | string; corsOrigin: string[];
+    httpHeadersTimeout: number | string; httpIdleTimeout: number | string; httpMaxConnectionsPerAddress: number | string;
   }>();
   // Defaults given as numbers skip argParser; env values are strings that went through it.
   const databaseUrl = o.databaseUrl?.trim() || undefined;
@@ -165,5 +173,8 @@ export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     restartGraceMs: Number(o.restartGrace),
     drainSpreadMs: Number(o.drainSpread),
     corsOrigins: Object.freeze([...o.corsOrigin]),
+    httpHeadersTimeoutMs: Number(o.httpHeadersTimeout),
+    httpIdleTimeoutMs: Number(o.httpIdleTimeout),
+    httpMaxConnectionsPerAddress: Number(o.httpMaxConnectionsPerAddress),
   });
 }

@@ -7,6 +7,7 @@ import { systemClock, type Clock } from "../lib/clock/clock.js";
 import { AdminHttpServer } from "./api/admin-http-server.js";
 import { authInterceptor } from "./api/auth-interceptor.js";
 import { withCors } from "./api/cors.js";
+import { textRulesInterceptor } from "./api/text-rules.js";
 import { PolicyRegistry } from "./api/method-policy.js";
 import { outcomeInterceptor } from "./api/outcome-interceptor.js";
 import { createPlainHttpApp } from "./api/plain-http-routes.js";
@@ -99,11 +100,15 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const policies = new PolicyRegistry();
     const handler = connectNodeAdapter({
       routes: (router: ConnectRouter) => registerServices(router, policies, apiDeps),
-      interceptors: [outcomeInterceptor({ log: apiDeps.log, metrics }), authInterceptor({ policies, resolveToken: async (token) => (await resolveToken(db.knex, token, clock.now()))?.principal })],
+      interceptors: [outcomeInterceptor({ log: apiDeps.log, metrics }), authInterceptor({ policies, resolveToken: async (token) => (await resolveToken(db.knex, token, clock.now()))?.principal }), textRulesInterceptor()],
       readMaxBytes: config.maxRequestBytes,
       fallback: createPlainHttpApp({ knex: db.knex, registry: metrics.registry }).callback() as never,
     });
-    const http = new AdminHttpServer(withCors(config.corsOrigins, handler));
+    const http = new AdminHttpServer(withCors(config.corsOrigins, handler), {
+      headersTimeoutMs: config.httpHeadersTimeoutMs,
+      idleTimeoutMs: config.httpIdleTimeoutMs,
+      maxConnectionsPerAddress: config.httpMaxConnectionsPerAddress,
+    });
     const httpPort = await http.listen(config.httpPort, config.host);
     cleanup.unshift({ step: "admin-http", run: () => http.close(config.shutdownTimeoutMs) });
 

@@ -8,6 +8,22 @@ type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
+/** Connection limits of the admin port (security: idle or slow sockets must not pile up). */
+export interface AdminHttpLimits {
+  /** A connection must have sent complete request headers (or the HTTP/2 preface) within this. */
+  headersTimeoutMs: number;
+  /** A connection with no request in flight is closed after this. */
+  idleTimeoutMs: number;
+  /** Open connections one remote address may hold; more are closed at once. */
+  maxConnectionsPerAddress: number;
+}
+
+export const DEFAULT_ADMIN_HTTP_LIMITS: AdminHttpLimits = Object.freeze({
+  headersTimeoutMs: 10_000,
+  idleTimeoutMs: 60_000,
+  maxConnectionsPerAddress: 256,
+});
+
 /**
  * One cleartext port for HTTP/1.1 (Connect, gRPC-web, curl) and HTTP/2 prior-knowledge (gRPC).
  * The first bytes of a connection pick the server: the HTTP/2 preface goes to the h2c server,
@@ -22,7 +38,13 @@ export class AdminHttpServer {
   private inFlight = 0;
   private idleWaiters: (() => void)[] = [];
 
-  constructor(handler: Handler) {
+  private readonly perAddress = new Map<string, number>();
+  private readonly headerDeadlines = new WeakMap<net.Socket, NodeJS.Timeout>();
+
+  constructor(
+    handler: Handler,
+    private readonly limits: AdminHttpLimits = DEFAULT_ADMIN_HTTP_LIMITS,
+  ) {
     const counted: Handler = (req, res) => {
       this.inFlight++;
       let done = false;
@@ -36,31 +58,60 @@ export class AdminHttpServer {
       res.once("close", finish);
       handler(req, res);
     };
-    this.h1 = http.createServer(counted as http.RequestListener);
+    // Node enforces headersTimeout only on servers that listen themselves; this one is
+    // handed sockets, so the header deadline of a new connection is kept here (headerDeadlines) and
+    // ends with its first request. keepAliveTimeout (idle between requests) works as usual.
+    this.h1 = http.createServer({ keepAliveTimeout: limits.idleTimeoutMs }, counted as http.RequestListener);
+    this.h1.on("request", (req: http.IncomingMessage) => {
+      clearTimeout(this.headerDeadlines.get(req.socket));
+      this.headerDeadlines.delete(req.socket);
+    });
     this.h2 = http2.createServer({}, counted as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
     this.h2.on("session", (session) => {
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));
+      // An HTTP/2 connection with no frames for the idle time is closed (streams in flight finish first).
+      session.setTimeout(limits.idleTimeoutMs, () => session.close());
     });
     this.listener = net.createServer((socket) => this.route(socket));
   }
 
   private route(socket: net.Socket): void {
+    const address = socket.remoteAddress ?? "unknown";
+    const held = this.perAddress.get(address) ?? 0;
+    if (held >= this.limits.maxConnectionsPerAddress) {
+      socket.destroy(); // shed before reading a byte: a flood from one address cannot take the port
+      return;
+    }
+    this.perAddress.set(address, held + 1);
     this.sockets.add(socket);
-    socket.once("close", () => this.sockets.delete(socket));
+    socket.once("close", () => {
+      this.sockets.delete(socket);
+      const left = (this.perAddress.get(address) ?? 1) - 1;
+      if (left <= 0) this.perAddress.delete(address);
+      else this.perAddress.set(address, left);
+    });
     socket.on("error", () => socket.destroy());
+    // Until the first bytes pick a protocol, neither server's timers run: a silent socket, or a
+    // half-sent HTTP/2 preface, gets the header deadline here.
+    const sniffTimer = setTimeout(() => socket.destroy(), this.limits.headersTimeoutMs);
+    socket.once("close", () => clearTimeout(sniffTimer));
     let buffered = Buffer.alloc(0);
     const onData = (chunk: Buffer) => {
       buffered = Buffer.concat([buffered, chunk]);
       const n = Math.min(buffered.length, H2_PREFACE.length);
       const isH2 = buffered.subarray(0, n).equals(H2_PREFACE.subarray(0, n));
       if (isH2 && buffered.length < H2_PREFACE.length) return; // need more bytes to decide
+      clearTimeout(sniffTimer);
       socket.off("data", onData);
       if (isH2) {
         // node's http2 reads the socket's native handle, so bytes already read cannot be
         // unshifted back; hand it a JS stream that replays them instead.
         this.h2.emit("connection", replayingStream(socket, buffered));
       } else {
+        const deadline = setTimeout(() => socket.destroy(), this.limits.headersTimeoutMs);
+        this.headerDeadlines.set(socket, deadline);
+        socket.once("close", () => clearTimeout(deadline));
         socket.pause();
         socket.unshift(buffered);
         this.h1.emit("connection", socket);

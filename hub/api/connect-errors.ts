@@ -2,6 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { ConflictError, DomainError, FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from "../domain/errors.js";
+import { classifyDatabaseError } from "./database-errors.js";
 import { featureDetailsOf, type ErrorDetail } from "./error-details.js";
 
 /** The ErrorInfo domain of every reason the hub sends. */
@@ -16,17 +17,6 @@ const CODES: Record<DomainError["code"], Code> = {
   resource_exhausted: Code.ResourceExhausted,
   unauthenticated: Code.Unauthenticated,
   aborted: Code.Aborted,
-};
-
-/** PostgreSQL SQLSTATEs that a store forgot to translate, mapped to what they mean to a caller. */
-const PG_CODES: Record<string, Code> = {
-  "23505": Code.AlreadyExists, // unique_violation
-  "23503": Code.FailedPrecondition, // foreign_key_violation
-  "23514": Code.InvalidArgument, // check_violation
-  "23502": Code.InvalidArgument, // not_null_violation
-  "22P02": Code.InvalidArgument, // invalid_text_representation (e.g. a malformed uuid)
-  "40001": Code.Aborted, // serialization_failure: retry
-  "40P01": Code.Aborted, // deadlock_detected: retry
 };
 
 /** The typed details of a domain error (AIP-193): field violations, reasons, shortfalls. */
@@ -47,11 +37,10 @@ function detailsOf(err: DomainError): ErrorDetail[] {
 export function toConnectError(err: unknown): ConnectError | undefined {
   if (err instanceof ConnectError) return err;
   if (err instanceof DomainError) return new ConnectError(err.message, CODES[err.code], undefined, detailsOf(err), err);
-  const pgCode = (err as { code?: unknown } | null)?.code;
-  if (typeof pgCode === "string" && PG_CODES[pgCode] !== undefined) {
-    const e = err as { constraint?: string; detail?: string; message?: string };
-    const what = e.constraint ? `constraint ${e.constraint}` : (e.detail ?? e.message ?? pgCode);
-    return new ConnectError(`Request conflicts with stored data: ${what}`, PG_CODES[pgCode], undefined, undefined, err);
+  const failure = classifyDatabaseError(err);
+  if (failure) {
+    const info = create(ErrorInfoSchema, { reason: failure.reason, domain: ERROR_DOMAIN });
+    return new ConnectError(failure.message, failure.code, undefined, [{ desc: ErrorInfoSchema, value: info }], err);
   }
   return undefined;
 }

@@ -2,6 +2,7 @@ import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
 import type { Logger } from "pino";
 import { newId } from "../db/ids.js";
 import type { HubMetrics } from "../observability/hub-metrics.js";
+import { DomainError } from "../domain/errors.js";
 import { toConnectError } from "./connect-errors.js";
 import { requestIdKey } from "./request-context.js";
 
@@ -28,6 +29,10 @@ export function outcomeInterceptor(deps: { log: Logger; metrics: HubMetrics }): 
       if (!connectError) {
         deps.log.error({ err, method, requestId }, "Admin API call failed unexpectedly");
         connectError = new ConnectError(`Internal error (request id ${requestId})`, Code.Internal, undefined, undefined, err);
+      } else if (!(err instanceof DomainError) && !(err instanceof ConnectError)) {
+        // A database error the store did not translate: the client got a plain message; the detail
+        // (SQL, constraint, server text) stays here, findable by request id.
+        deps.log.warn({ err, method, requestId, code: Code[connectError.code] }, "Admin API call failed in the database");
       }
       connectError.metadata.set("x-request-id", requestId);
       stopTimer({ code: Code[connectError.code] ?? String(connectError.code) });

@@ -40,7 +40,19 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
 }
 
 async function openPostgres(url: string, poolMax: number, log: Logger | undefined): Promise<Database> {
-  const knex = knexFactory({ client: "pg", connection: url, pool: { min: 0, max: poolMax } });
+  const knex = knexFactory({
+    client: "pg",
+    connection: url,
+    pool: { min: 0, max: poolMax },
+    // knex prints pool and connection trouble to the console; it belongs in the hub's log (a lost
+    // connection heals by itself and callers get `unavailable`: WARN).
+    log: {
+      warn: (message: unknown) => log?.warn({ detail: String(message) }, "Database client warning"),
+      error: (message: unknown) => log?.warn({ detail: String(message) }, "Database client error"),
+      deprecate: (message: unknown) => log?.debug({ detail: String(message) }, "Database client deprecation"),
+      debug: (message: unknown) => log?.debug({ detail: String(message) }, "Database client debug"),
+    },
+  });
   const listener = new PgListener(url, log);
   return {
     kind: "postgres",
