@@ -32,10 +32,3 @@ export function validPassword(field: string, value: string): string {
   return value;
 }
 
-// Old copies of the kit's rules, kept only until audit, quota and fleet have moved to
-// hub/api/resource-id.ts; delete once nothing imports them.
-export { optionalId, requireId } from "../api/resource-id.js";
-export function oneOf<T extends string>(field: string, value: string, allowed: readonly T[]): T {
-  if (!(allowed as readonly string[]).includes(value)) throw new InvalidArgumentError(field, `must be one of ${allowed.join(", ")}; got ${JSON.stringify(value)}`);
-  return value as T;
-}
