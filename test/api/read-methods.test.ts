@@ -8,7 +8,7 @@ import type { ServiceDeps } from "../../hub/service-deps.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
 
 /** Methods that only read, by the naming convention of hub/api/README.md. */
-const READ_VERB = /^(Get|List|Check|Preview|WhoAmI)/;
+const READ_VERB = /^(Get|List|Check|Preview|Resolve|WhoAmI)/;
 
 function adminMethods(): DescMethod[] {
   const router = createConnectRouter();
