@@ -111,6 +111,6 @@ describe("two hubs on one PostgreSQL (real processes)", function () {
     await client.revokeAgent({ id: v.id, reason: "decommissioned" });
     expect((await victim.exited).code).to.equal(3);
     expect(victim.output()).to.contain("Agent certificate revoked");
-    expect((await agentOn("multi-3"))!.status).to.equal("revoked");
+    expect((await agentOn("multi-3"))!.status).to.equal(AgentStatus.REVOKED);
   });
 });
