@@ -4,7 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-const PROGRAMS = ["hub", "agent", "cloudbox-firmware-client"];
+const PROGRAMS = ["hub", "agent", "cloudbox-firmware-client", "edgehubctl"];
 
 function sourceFiles(dir: string): string[] {
   const abs = path.join(ROOT, dir);
