@@ -1,6 +1,6 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
-import type { ServiceImpl } from "@connectrpc/connect";
+import type { HandlerContext, ServiceImpl } from "@connectrpc/connect";
 import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
 import { TenantSchema, TenantService, type Tenant as TenantMessage } from "../../gen/edgehub/admin/v1/tenant_pb.js";
@@ -42,7 +42,7 @@ function toMessage(t: Tenant): TenantMessage {
 }
 
 export function createTenantService(deps: { knex: Knex; clock: Clock }): ServiceImpl<typeof TenantService> {
-  const setStatus = async (id: string, status: TenantStatus, ctx: Parameters<typeof callerOf>[0]) =>
+  const setStatus = async (id: string, status: TenantStatus, ctx: HandlerContext) =>
     ({ tenant: toMessage(await setTenantStatus(deps.knex, callerOf(ctx, deps.clock), requireId("id", id), status)) });
   return {
     async createTenant(req, ctx) {

@@ -5,7 +5,7 @@ import { revokeUserTokens } from "../auth/token-store.js";
 import { recordChange } from "../audit/record-change.js";
 import { FailedPreconditionError } from "../domain/errors.js";
 import type { UserStatus } from "./identity-enums.js";
-import { getUser, lockUser, type User } from "./user-store.js";
+import { getUser, lockUserRow, type User } from "./user-store.js";
 
 /** The state changes of an account; its status is set by nothing else. */
 export type UserVerb = "disable" | "enable" | "lock" | "unlock";
@@ -46,7 +46,7 @@ async function isLockedOut(trx: Knex.Transaction, id: string, now: Date): Promis
  */
 export async function changeUserStatus(knex: Knex, ctx: Caller, id: string, verb: UserVerb, authorize: (current: User) => void): Promise<User> {
   return knex.transaction(async (trx) => {
-    const before = await lockUser(trx, id);
+    const before = await lockUserRow(trx, id);
     authorize(before);
     const move = userTransition(verb, before.status, await isLockedOut(trx, id, ctx.at), id);
     if (move === "unchanged") return before;
@@ -64,7 +64,7 @@ export async function changeUserStatus(knex: Knex, ctx: Caller, id: string, verb
 export async function setUserPassword(knex: Knex, ctx: Caller, id: string, password: string, authorize: (current: User) => void): Promise<User> {
   const passwordHash = await hashPassword(password); // outside the transaction: scrypt is slow
   return knex.transaction(async (trx) => {
-    const before = await lockUser(trx, id);
+    const before = await lockUserRow(trx, id);
     authorize(before);
     await trx("users").where("id", id).update({ password_hash: passwordHash, updated_at: ctx.at, updated_by: ctx.principal.userId });
     await revokeUserTokens(trx, id, ctx.at);

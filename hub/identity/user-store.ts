@@ -106,7 +106,7 @@ export async function createUser(knex: Knex, ctx: Caller, input: NewUser): Promi
  * Locks the user's tenant row, then the user row, and returns the user: the order quota
  * reservations lock in, so the two never deadlock.
  */
-export async function lockUser(trx: Knex.Transaction, userId: string): Promise<User> {
+export async function lockUserRow(trx: Knex.Transaction, userId: string): Promise<User> {
   const current = await getUser(trx, userId);
   if (current.tenantId) await trx("tenants").where("id", current.tenantId).forNoKeyUpdate().first("id");
   return getUser(trx, userId, { forUpdate: true });
@@ -123,7 +123,7 @@ export interface UserPatch {
  */
 export async function updateUser(knex: Knex, ctx: Caller, id: string, etag: string, patch: UserPatch, authorize: (current: User) => void): Promise<User> {
   return knex.transaction(async (trx) => {
-    const before = await lockUser(trx, id);
+    const before = await lockUserRow(trx, id);
     authorize(before);
     checkEtag(etag, before, "user", id);
     const row: Record<string, unknown> = { updated_at: ctx.at, updated_by: ctx.principal.userId };
@@ -143,7 +143,7 @@ export async function updateUser(knex: Knex, ctx: Caller, id: string, etag: stri
 /** Soft delete; refused while the user still holds quota (owns resources), which would be orphaned. */
 export async function deleteUser(knex: Knex, ctx: Caller, id: string, authorize: (current: User) => void): Promise<void> {
   await knex.transaction(async (trx) => {
-    const before = await lockUser(trx, id);
+    const before = await lockUserRow(trx, id);
     authorize(before);
     const held = await trx("quota_consumers").where("user_id", id).count({ n: "*" }).first();
     if (Number(held?.n) > 0) {
