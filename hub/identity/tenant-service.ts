@@ -37,7 +37,7 @@ function toMessage(t: Tenant): TenantMessage {
   return create(TenantSchema, {
     id: t.id, name: t.name, description: t.description, status: TENANT_STATUS.fromDb(t.status), adminUserId: t.adminUserId ?? "", vlanId: t.vlanId ?? 0,
     quota: quotaLimitsToProto(t.quota), createTime: timestampFromDate(t.createdAt), updateTime: timestampFromDate(t.updatedAt),
-    createdBy: t.createdBy ?? "", updatedBy: t.updatedBy ?? "", etag: etagOf(t),
+    creatorId: t.createdBy ?? "", updaterId: t.updatedBy ?? "", etag: etagOf(t),
   });
 }
 

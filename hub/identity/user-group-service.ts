@@ -41,7 +41,7 @@ function toMessage(g: UserGroup): UserGroupMessage {
   return create(UserGroupSchema, {
     id: g.id, tenantId: g.tenantId, name: g.name, description: g.description, parentGroupId: g.parentGroupId ?? "", quotaMode: QUOTA_MODE.fromDb(g.quotaMode),
     quota: quotaLimitsToProto(g.quota), createTime: timestampFromDate(g.createdAt), updateTime: timestampFromDate(g.updatedAt),
-    createdBy: g.createdBy ?? "", updatedBy: g.updatedBy ?? "", etag: etagOf(g),
+    creatorId: g.createdBy ?? "", updaterId: g.updatedBy ?? "", etag: etagOf(g),
   });
 }
 

@@ -39,7 +39,7 @@ const TENANT_ROLES: readonly Role[] = ["tenant_admin", "user"];
 function toMessage(u: User): UserMessage {
   return create(UserSchema, {
     id: u.id, tenantId: u.tenantId ?? "", username: u.username, email: u.email ?? "", role: ROLE.fromDb(u.role), status: USER_STATUS.fromDb(u.status),
-    createTime: timestampFromDate(u.createdAt), updateTime: timestampFromDate(u.updatedAt), createdBy: u.createdBy ?? "", updatedBy: u.updatedBy ?? "",
+    createTime: timestampFromDate(u.createdAt), updateTime: timestampFromDate(u.updatedAt), creatorId: u.createdBy ?? "", updaterId: u.updatedBy ?? "",
     etag: etagOf(u),
   });
 }

@@ -86,9 +86,9 @@ describe("hub process (PGlite data directory)", function () {
     expect(health.status).to.equal(200);
     const res = await login(hub.httpPort);
     expect(res.status).to.equal(200);
-    const body = (await res.json()) as { token: string; expiresAt: string };
+    const body = (await res.json()) as { token: string; expireTime: string };
     expect(body.token).to.match(/^ehb_/);
-    expect(Date.parse(body.expiresAt)).to.be.greaterThan(Date.now());
+    expect(Date.parse(body.expireTime)).to.be.greaterThan(Date.now());
 
     const metrics = await fetch(`http://127.0.0.1:${hub.httpPort}/metrics`);
     expect(metrics.headers.get("content-type")).to.contain("text/plain");

@@ -25,7 +25,7 @@ describe("TenantService", function () {
     const tenant = res.tenant!;
     expect(tenant.vlanId).to.be.within(100, 4094);
     expect(tenant.quota?.maxCpuCores).to.equal(40);
-    expect(tenant.createdBy).to.not.equal("");
+    expect(tenant.creatorId).to.not.equal("");
     const row = await t.hub.db.knex("tenants").where("id", tenant.id).first();
     expect(row.quota_config).to.deep.equal({ max_cpu_cores: 40, max_memory_gb: 80 });
     const audit = await t.hub.db.knex("audit_log").where({ action: "tenant.create", target_id: tenant.id }).first();

@@ -112,7 +112,7 @@ describe("UserGroupService", function () {
       const p = (await c.createUserGroup({ name: "grp-ta-p" })).group!;
       const g = (await c.createUserGroup({ name: "grp-ta-g" })).group!;
       const upd = (await update(w.a.tenantAdminToken, g.id, { name: "grp-ta-g2", parentGroupId: p.id, quotaMode: QuotaMode.SHARED })).group!;
-      expect([upd.name, upd.parentGroupId, upd.quotaMode, upd.updatedBy]).to.deep.equal(["grp-ta-g2", p.id, QuotaMode.SHARED, w.a.tenantAdminId]);
+      expect([upd.name, upd.parentGroupId, upd.quotaMode, upd.updaterId]).to.deep.equal(["grp-ta-g2", p.id, QuotaMode.SHARED, w.a.tenantAdminId]);
       await c.addGroupMembers({ groupId: g.id, userIds: [w.a.userId, w.a.tenantAdminId] });
       await c.removeGroupMembers({ groupId: g.id, userIds: [w.a.tenantAdminId] });
       expect(await members(w.a.tenantAdminToken, g.id)).to.deep.equal([w.a.userId]);

@@ -121,7 +121,7 @@ describe("UserService", function () {
       const c = users(w.a.tenantAdminToken);
       const u = (await c.createUser({ username: "usr-ta-made", password: PASSWORD, role: Role.USER })).user!;
       expect(u.tenantId).to.equal(w.a.tenantId);
-      expect(u.createdBy).to.equal(w.a.tenantAdminId);
+      expect(u.creatorId).to.equal(w.a.tenantAdminId);
       expect((await c.getUser({ id: u.id })).user!.username).to.equal("usr-ta-made");
       await c.updateUser({ user: { id: u.id, email: "ta@example.org" }, updateMask: { paths: ["email"] } });
       await c.deleteUser({ id: u.id });
