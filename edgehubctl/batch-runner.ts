@@ -79,6 +79,8 @@ export async function runBatch(items: readonly BatchItem[], options: BatchOption
     }
   };
   await Promise.all(Array.from({ length: Math.min(options.concurrency ?? 4, items.length) }, worker));
+  // MultiBar prints logged lines on its next redraw: draw once more so none is lost, then stop.
+  bars?.update();
   bars?.stop();
   const ok = items.length - failures.length;
   if (failures.length === 0) {
