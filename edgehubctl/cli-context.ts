@@ -14,7 +14,7 @@ export interface CliContext {
   configFile(cmd: Command): string;
   config(cmd: Command): CliConfig;
   /** The hub of the --context given, or of the current context. */
-  session(cmd: Command): HubSession;
+  session(cmd: Command): Promise<HubSession>;
   /** False with --no-progress. */
   progress(cmd: Command): boolean;
 }

@@ -1,5 +1,4 @@
 import { createClient, type Client, type Interceptor, type Transport } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
 import type { DescService } from "@bufbuild/protobuf";
 import type { CliConfig, HubContext } from "./config-file.js";
 import { NotLoggedInError } from "./not-logged-in-error.js";
@@ -12,8 +11,12 @@ export interface HubSession {
   client<S extends DescService>(service: S): Client<S>;
 }
 
-/** A Connect transport to `hub`, with the bearer token when there is one. */
-export function hubTransport(hub: string, token?: string): Transport {
+/**
+ * A Connect transport to `hub`, with the bearer token when there is one. connect-node is loaded
+ * here, on first use, so --help and shell completion (run on every Tab) stay quick.
+ */
+export async function hubTransport(hub: string, token?: string): Promise<Transport> {
+  const { createConnectTransport } = await import("@connectrpc/connect-node");
   const auth: Interceptor = (next) => (req) => {
     if (token) req.header.set("authorization", `Bearer ${token}`);
     return next(req);
@@ -22,7 +25,7 @@ export function hubTransport(hub: string, token?: string): Transport {
 }
 
 /** The context named `name` (or the current one), logged in. */
-export function openSession(config: CliConfig, name?: string): HubSession {
+export async function openSession(config: CliConfig, name?: string): Promise<HubSession> {
   const contextName = name ?? config.currentContext;
   if (!contextName) throw new NotLoggedInError("Not logged in: run `edgehubctl login --hub URL` first");
   const context = config.contexts[contextName];
@@ -32,6 +35,6 @@ export function openSession(config: CliConfig, name?: string): HubSession {
     throw new NotLoggedInError(
       `Not logged in to ${context.hub} (context "${contextName}"): run \`edgehubctl login --hub ${context.hub}\``,
     );
-  const transport = hubTransport(context.hub, context.token);
+  const transport = await hubTransport(context.hub, context.token);
   return { contextName, context, transport, client: (service) => createClient(service, transport) };
 }

@@ -33,7 +33,12 @@ export function callCommand(ctx: CliContext): Command {
     const json = opts.file
       ? (await readInputDocuments(opts.file, ctx.io))[0]!
       : (YAML.parse(opts.data) as Record<string, JsonValue>);
-    const response = await callUnary(ctx.session(cmd), s, x, requestMessage(x.input, json ?? {}, ctx.api.registry));
+    const response = await callUnary(
+      await ctx.session(cmd),
+      s,
+      x,
+      requestMessage(x.input, json ?? {}, ctx.api.registry),
+    );
     const body = messageJson(x.output, response, ctx.api.registry);
     ctx.io.stdout.write(opts.output === "json" ? JSON.stringify(body, null, 2) + "\n" : YAML.stringify(body));
   });

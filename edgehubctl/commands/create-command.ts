@@ -52,7 +52,7 @@ export function createCommand(kind: ResourceKind, ctx: CliContext, name: string,
   ]);
   cmd.action(async (opts: CreateOptions) => {
     const format = parseOutputFormat(opts.output);
-    const session = ctx.session(cmd);
+    const session = await ctx.session(cmd);
     const flagsResource = fieldValues(resourceOptions, opts).json;
     const flagsRequest = fieldValues(requestOptions, opts).json;
     const docs: JsonObject[] = opts.file ? await readInputDocuments(opts.file, ctx.io) : [{}];

@@ -22,7 +22,7 @@ export function deleteCommand(kind: ResourceKind, ctx: CliContext, name: string,
     .option("-y, --yes", "do not ask");
   withExamples(cmd, [`edgehubctl delete ${kind.name} 0192c3a4-…`, `edgehubctl delete ${kind.name} ID1 ID2 ID3 --yes`]);
   cmd.action(async (ids: string[], opts: { yes?: boolean }) => {
-    const session = ctx.session(cmd);
+    const session = await ctx.session(cmd);
     if (!opts.yes) {
       const what =
         ids.length === 1

@@ -26,7 +26,7 @@ export function describeCommand(
   cmd.action(async (...args: unknown[]) => {
     const id = hasId ? (args[0] as string) : undefined;
     const opts = (hasId ? args[1] : args[0]) as Record<string, unknown>;
-    const reader = resourceReader(ctx.session(cmd), kind, ctx.api.registry);
+    const reader = resourceReader(await ctx.session(cmd), kind, ctx.api.registry);
     const found = await reader.get(id, fieldValues(keys, opts).json);
     ctx.io.stdout.write(
       YAML.stringify({ kind: kind.name, ...messageJson(kind.resource, found, ctx.api.registry, true) }),

@@ -51,7 +51,7 @@ export function getCommand(kind: ResourceKind, ctx: CliContext, name: string, al
   ]);
   cmd.action(async (ids: string[], opts: GetOptions) => {
     const format = parseOutputFormat(opts.output);
-    const session = ctx.session(cmd);
+    const session = await ctx.session(cmd);
     const reader = resourceReader(session, kind, ctx.api.registry);
     const { json } = fieldValues(filters, opts);
     const limit = opts.limit === undefined ? undefined : Number(opts.limit);

@@ -65,7 +65,7 @@ export function loginCommand(ctx: CliContext): Command {
     else if (isTty(ctx.io.stdin)) password = await promptPassword(ctx.io, `Password for ${opts.username}@${hub}: `);
     else throw new UsageError("No terminal to ask for the password on: use --password-stdin");
     if (!password) throw new UsageError("Empty password");
-    const auth = createClient(AuthService, hubTransport(hub));
+    const auth = createClient(AuthService, await hubTransport(hub));
     const res = await auth.login({ username: opts.username, password, tenant: opts.tenant });
     const name = opts.name ?? contextNameOf(hub);
     config.contexts[name] = {

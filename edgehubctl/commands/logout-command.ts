@@ -10,7 +10,7 @@ export function logoutCommand(ctx: CliContext): Command {
   const cmd = new Command("logout").description("Revoke the token of the current context and forget it");
   withExamples(cmd, ["edgehubctl logout", "edgehubctl logout --context site-b"]);
   cmd.action(async () => {
-    const session = ctx.session(cmd);
+    const session = await ctx.session(cmd);
     try {
       await session.client(AuthService).logout({});
     } catch (err) {

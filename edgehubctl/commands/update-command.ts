@@ -58,7 +58,7 @@ export function updateCommand(kind: ResourceKind, ctx: CliContext, name: string,
     const idArg = hasId ? (args[0] as string | undefined) : undefined;
     const opts = (hasId ? args[1] : args[0]) as UpdateOptions;
     const format = parseOutputFormat(opts.output);
-    const session = ctx.session(cmd);
+    const session = await ctx.session(cmd);
     const flags = fieldValues(resourceOptions, opts);
     const extra = fieldValues(requestOptions, opts).json;
     let resource: JsonObject;

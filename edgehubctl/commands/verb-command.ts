@@ -41,7 +41,7 @@ export function verbCommand(kind: ResourceKind, verb: KindVerb, ctx: CliContext)
     const ids = takesId ? (args[0] as string[]) : [undefined];
     const opts = (takesId ? args[1] : args[0]) as Record<string, unknown> & { output: string };
     const format = parseOutputFormat(opts.output);
-    const session = ctx.session(cmd);
+    const session = await ctx.session(cmd);
     const { json } = fieldValues(options, opts);
     const call = (id: string | undefined) =>
       callUnary(

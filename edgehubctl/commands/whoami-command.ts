@@ -12,7 +12,7 @@ export function whoamiCommand(ctx: CliContext): Command {
   withExamples(cmd, ["edgehubctl whoami", "edgehubctl whoami -o json"]);
   cmd.action(async (opts: { output: string }) => {
     const format = parseOutputFormat(opts.output);
-    const session = ctx.session(cmd);
+    const session = await ctx.session(cmd);
     const res = await session.client(AuthService).whoAmI({});
     if (format === "json" || format === "yaml") {
       ctx.io.stdout.write(renderMessages(WhoAmIResponseSchema, [res], format, ctx.api.registry, true));
