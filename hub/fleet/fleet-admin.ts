@@ -38,10 +38,6 @@ export class FleetAdmin {
     return this.deps.clock;
   }
 
-  get knex(): Knex {
-    return this.deps.knex;
-  }
-
   async createEdgeDataCenter(caller: Caller, input: { name: string; location: string }): Promise<EdgeDataCenterRecord> {
     return this.deps.knex.transaction(async (trx) => {
       const site = await createEdgeDataCenter(trx, caller, input);

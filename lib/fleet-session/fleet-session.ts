@@ -3,8 +3,6 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import {
   AgentMessageSchema,
-  CommandState as CommandStatePb,
-  EventSeverity as EventSeverityPb,
   type AgentMessage,
   type HubMessage,
 } from "../../gen/edgehub/fleet/v1/agent_pb.js";
@@ -14,7 +12,7 @@ import { CommandDispatcher, type CommandReport } from "./command-dispatcher.js";
 import { CommandJournal } from "./command-journal.js";
 import { enrollAgent, isRetryableEnrollmentError } from "./enroll-agent.js";
 import type { FleetSessionOptions } from "./fleet-session-options.js";
-import { ROLE_TO_WIRE } from "./fleet-role.js";
+import { REPORT_TO_WIRE, ROLE_TO_WIRE, SEVERITY_TO_WIRE, type EventSeverity } from "./fleet-role.js";
 import { HubClient } from "./hub-client.js";
 import { StateDir, type StoredIdentity } from "./state-dir.js";
 
@@ -38,19 +36,6 @@ const WELCOME_TIMEOUT_MS = 60_000;
 /** How long a TCP + TLS + HTTP/2 setup may take before the attempt is given up. */
 const CONNECT_TIMEOUT_MS = 90_000;
 
-const REPORT_TO_WIRE: Record<CommandReport["state"], CommandStatePb> = {
-  running: CommandStatePb.RUNNING,
-  succeeded: CommandStatePb.SUCCEEDED,
-  failed: CommandStatePb.FAILED,
-  cancelled: CommandStatePb.CANCELLED,
-};
-
-export type EventSeverity = "info" | "warning" | "critical";
-const SEVERITY_TO_WIRE: Record<EventSeverity, EventSeverityPb> = {
-  info: EventSeverityPb.INFO,
-  warning: EventSeverityPb.WARNING,
-  critical: EventSeverityPb.CRITICAL,
-};
 
 /**
  * The agent-side session core shared by edgehub-agent and cloudbox-firmware-client: enrollment,
