@@ -28,7 +28,7 @@ export function createCommand(kind: ResourceKind, ctx: CliContext, name: string,
   const wrapper = wrapperField(method.input, kind.resource);
   const cmd = new Command(name)
     .aliases([...aliases])
-    .description(`Create a ${kind.name} (${kind.service.name}.${method.name})`)
+    .description(`Create ${kind.name} resources (${kind.service.name}.${method.name})`)
     .option("-f, --file <file>", "YAML or JSON: one resource, a list, or several documents (- reads stdin)")
     .addOption(new Option("-o, --output <format>", "output format").choices([...OUTPUT_FORMATS]).default("table"));
   const resourceOptions: FieldOption[] = wrapper

@@ -42,7 +42,7 @@ export function updateCommand(kind: ResourceKind, ctx: CliContext, name: string,
   const hasId = kind.resource.fields.some((f) => f.name === "id");
   const cmd = new Command(name)
     .aliases([...aliases])
-    .description(`Change a ${kind.name} (${kind.service.name}.${method.name} with an update mask)`)
+    .description(`Change one ${kind.name} (${kind.service.name}.${method.name} with an update mask)`)
     .option("-f, --file <file>", "YAML or JSON as `get -o yaml|json` prints it, edited (- reads stdin)")
     .addOption(new Option("-o, --output <format>", "output format").choices([...OUTPUT_FORMATS]).default("table"));
   if (hasId) cmd.argument("[id]", `${kind.name} id (or the id in -f)`);
