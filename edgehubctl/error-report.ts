@@ -49,6 +49,7 @@ export function errorReport(err: unknown, registry: Registry): string {
         lines.push(...detailLines(detail, registry));
       }
     }
+    if (err.code === Code.Unauthenticated) lines.push("  Log in again: edgehubctl login");
     return lines.join("\n") + "\n";
   }
   if (err instanceof CommanderError) return "";
