@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { whereContains } from "../db/contains-pattern.js";
 import type { Principal } from "../api/principal.js";
 import { NotFoundError } from "../domain/errors.js";
 import { pageOf, type Page, type PageRequest } from "../api/page-token.js";
@@ -56,7 +57,7 @@ export async function listTemplates(knex: Knex, p: Principal, f: TemplateFilter,
   if (p.role === "user") q.where("templates.listed", true);
   if (f.tenantId) q.where("templates.tenant_id", f.tenantId);
   if (f.baseImageId) q.where("templates.base_image_id", f.baseImageId);
-  if (f.nameContains) q.whereRaw("position(lower(?) in lower(templates.name)) > 0", [f.nameContains]);
+  if (f.nameContains) whereContains(q, "templates.name", f.nameContains);
   if (page.after) q.where("templates.id", ">", page.after[0]!);
   const rows = (await whereVisibleTo(knex, q, "templates", p).select(Q).orderBy("templates.id").limit(page.pageSize + 1)) as TemplateRow[];
   return pageOf(rows.map(rowToTemplate), page, (t) => [t.id]);

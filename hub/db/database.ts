@@ -3,6 +3,7 @@ import path from "node:path";
 import knexFactory, { type Knex } from "knex";
 import ClientPgLite from "knex-pglite";
 import { PGlite } from "@electric-sql/pglite";
+import { pg_trgm } from "@electric-sql/pglite/contrib/pg_trgm";
 import pg from "pg";
 import type { Logger } from "pino";
 import { DataDirLock } from "./data-dir-lock.js";
@@ -78,16 +79,19 @@ async function openPostgres(url: string, poolMax: number, log: Logger | undefine
   };
 }
 
+// Extensions the migrations CREATE: pg_trgm serves substring search (PostgreSQL has it in contrib).
+const PGLITE_EXTENSIONS = { pg_trgm };
+
 async function openPglite(dataDir: string): Promise<Database> {
   let lock: DataDirLock | undefined;
   let pglite: PGlite;
   if (dataDir === "memory://") {
-    pglite = new PGlite();
+    pglite = new PGlite({ extensions: PGLITE_EXTENSIONS });
   } else {
     fs.mkdirSync(dataDir, { recursive: true });
     // PGlite is one process only: two hubs on one directory would corrupt it.
     lock = DataDirLock.acquire(path.join(dataDir, "pglite.lock"));
-    pglite = new PGlite(path.join(dataDir, "pglite"));
+    pglite = new PGlite(path.join(dataDir, "pglite"), { extensions: PGLITE_EXTENSIONS });
   }
   try {
     await pglite.waitReady;

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { whereContains } from "../db/contains-pattern.js";
 import { SCOPED_LOCK_NAMESPACES, lockScope } from "../db/advisory-lock-keys.js";
 import type { Caller } from "../api/caller.js";
 import { checkEtag } from "../api/etag.js";
@@ -57,7 +58,7 @@ export interface TenantListQuery {
 export async function listTenants(knex: Knex, q: TenantListQuery, page: PageRequest): Promise<Page<Tenant>> {
   const query = knex("tenants").whereNull("deleted_at").orderBy("id").limit(page.pageSize + 1).select(COLUMNS);
   if (q.status) query.where("status", q.status);
-  if (q.nameContains) query.whereRaw("position(lower(?) in lower(name)) > 0", [q.nameContains]);
+  if (q.nameContains) whereContains(query, "name", q.nameContains);
   if (q.onlyTenantId) query.where("id", q.onlyTenantId);
   if (page.after) query.where("id", ">", page.after[0]!);
   const rows = pageOf((await query) as Record<string, unknown>[], page, (r) => [r.id as string]);

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { whereContains } from "../db/contains-pattern.js";
 import type { Caller } from "../api/caller.js";
 import { checkEtag } from "../api/etag.js";
 import { pageOf, type Page, type PageRequest } from "../api/page-token.js";
@@ -61,7 +62,7 @@ export async function listUsers(knex: Knex, q: UserListQuery, page: PageRequest)
   if (q.role) query.where("u.role", q.role);
   if (q.status) query.where("u.status", q.status);
   if (q.groupId) query.whereExists(knex("user_group_members as m").where("m.group_id", q.groupId).whereRaw("m.user_id = u.id"));
-  if (q.usernameContains) query.whereRaw("position(lower(?) in lower(u.username)) > 0", [q.usernameContains]);
+  if (q.usernameContains) whereContains(query, "u.username", q.usernameContains);
   if (page.after) query.where("u.id", ">", page.after[0]!);
   const rows = pageOf((await query) as Record<string, unknown>[], page, (r) => [r.id as string]);
   return { items: rows.items.map(toUser), nextPageToken: rows.nextPageToken };
