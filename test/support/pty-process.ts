@@ -1,4 +1,4 @@
-import { spawn, type ChildProcessWithoutNullStreams } from "node:child_process";
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from "node:child_process";
 
 /** A program running on a pseudo-terminal (util-linux `script`), driven through its input. */
 export interface PtyProcess {
@@ -15,15 +15,24 @@ export interface PtyProcess {
 
 const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
+// Python's pty.spawn relays stdin and the terminal like `script` does; exits with the child's code.
+const PYTHON_PTY = "import os, pty, sys; sys.exit(os.waitstatus_to_exitcode(pty.spawn(sys.argv[1:])))";
+
+/** `script` (util-linux) when it is installed, else Python's pty module; EDGEHUB_TEST_PTY=python forces Python. */
+function ptyCommand(argv: readonly string[]): [string, string[]] {
+  const haveScript = process.env.EDGEHUB_TEST_PTY !== "python" && spawnSync("script", ["--version"]).status === 0;
+  if (haveScript) return ["script", ["-qec", argv.map(quote).join(" "), "/dev/null"]];
+  return ["python3", ["-c", PYTHON_PTY, ...argv]];
+}
+
 /**
- * Runs `argv` on a pseudo-terminal: `script -qec CMD /dev/null` gives the child a real TTY for
- * stdin, stdout and stderr (native node-pty does not build here). The exit code is the child's.
+ * Runs `argv` on a pseudo-terminal: `script -qec CMD /dev/null` (or Python's pty module) gives the
+ * child a real TTY for stdin, stdout and stderr (native node-pty does not build here). The exit
+ * code is the child's.
  */
 export function spawnInPty(argv: readonly string[], options: { env: NodeJS.ProcessEnv; cwd: string }): PtyProcess {
-  const child: ChildProcessWithoutNullStreams = spawn("script", ["-qec", argv.map(quote).join(" "), "/dev/null"], {
-    env: options.env,
-    cwd: options.cwd,
-  });
+  const [command, args] = ptyCommand(argv);
+  const child: ChildProcessWithoutNullStreams = spawn(command, args, { env: options.env, cwd: options.cwd });
   let text = "";
   const waiters = new Set<() => void>();
   const onData = (chunk: Buffer) => {
