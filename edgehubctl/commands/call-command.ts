@@ -18,7 +18,7 @@ export function callCommand(ctx: CliContext): Command {
     .option("-f, --file <file>", "read the request from a file (- is stdin)")
     .addOption(new Option("-o, --output <format>", "output format").choices(["json", "yaml"]).default("yaml"));
   withExamples(cmd, [
-    "edgehubctl call FleetService.RunDiagnostic -d '{agentId: 0192…, payload: {echo: {text: hi}}}'",
+    "edgehubctl call FleetService.RunDiagnostic -d '{agentId: 0192…, payload: {echo: {message: hi}}}'",
     "edgehubctl call TemplateService.PreviewInstanceConfig -f preview.yaml -o json",
   ]);
   cmd.action(async (name: string, opts: { data: string; file?: string; output: string }) => {
