@@ -9,7 +9,7 @@ import { AgentMessageSchema, AgentRole } from "../../gen/edgehub/fleet/v1/agent_
 import { HubClient } from "../../lib/fleet-session/hub-client.js";
 import { StateDir } from "../../lib/fleet-session/state-dir.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
-import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
+import { disposeAgents, spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
 import { createSite, mintToken, type Site } from "./support/fleet-fixtures.js";
 
 describe("Fleet enrollment (real agent processes)", function () {
@@ -24,7 +24,7 @@ describe("Fleet enrollment (real agent processes)", function () {
     hub = `127.0.0.1:${t.hub.grpcPort}`;
   });
   after(async () => {
-    await Promise.all(agents.map((a) => a.kill()));
+    await disposeAgents(agents);
     await t?.stop();
   });
 
@@ -188,7 +188,12 @@ describe("Fleet enrollment (real agent processes)", function () {
   });
 
   it("keeps the enrolled identity in the state directory", async () => {
-    const a = agents[0]!;
+    const a = spawnAgent({ hub, joinToken: await mintToken(t, site), hostname: "node-identity" });
+    agents.push(a);
+    await waitFor("node-identity to connect", async () => {
+      const { agents: list } = await (await fleet()).listAgents({});
+      return list.some((x) => x.hostname === "node-identity" && x.status === "connected");
+    });
     const identity = new StateDir(a.stateDir).loadIdentity();
     expect(identity?.agentId).to.match(/^[0-9a-f-]{36}$/);
     expect(identity?.certPem).to.contain("BEGIN CERTIFICATE");
