@@ -29,7 +29,7 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
     grpcPort = await freePort();
   });
   after(async () => {
-    await agent?.kill();
+    await agent?.dispose();
     if (hub && hub.proc.exitCode === null && hub.proc.signalCode === null) await hub.signal("SIGKILL");
     await scratch?.drop();
     fs.rmSync(dataDir, { recursive: true, force: true });
@@ -125,7 +125,7 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
       client = await fleetClientFor(hub.httpPort, PASSWORD);
       await waitFor("early-bird connected", async () => (await client.listAgents({})).agents.some((a) => a.hostname === "early-bird" && a.status === "connected"), 60_000, 200);
     } finally {
-      await late.kill();
+      await late.dispose();
     }
   });
 });

@@ -7,7 +7,7 @@ import type { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { spawnHub, type HubProcess } from "../support/hub-process.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
 import { createScratchPostgres, postgresReachable } from "../support/test-database.js";
-import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
+import { disposeAgents, spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
 import { fleetClientFor, freePort } from "./support/hub-admin.js";
 
 const PASSWORD = "two-hubs-password";
@@ -42,7 +42,7 @@ describe("two hubs on one PostgreSQL (real processes)", function () {
     client = await fleetClientFor(a.httpPort, PASSWORD);
   });
   after(async () => {
-    await Promise.all(agents.map((x) => x.kill()));
+    await disposeAgents(agents);
     for (const h of hubs) if (h.proc.exitCode === null && h.proc.signalCode === null) await h.signal("SIGKILL");
     await scratch?.drop();
     if (dataDir) fs.rmSync(dataDir, { recursive: true, force: true });
