@@ -2,7 +2,7 @@ import { expect } from "chai";
 import pg from "pg";
 import { PgListener } from "../../hub/db/pg-listener.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
-import { createScratchPostgres, postgresReachable } from "../support/test-database.js";
+import { createScratchPostgres, postgresReachable, postgresServerDescription } from "../support/test-database.js";
 
 async function until(what: string, check: () => Promise<boolean> | boolean, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -16,7 +16,7 @@ describe("PgListener (PostgreSQL LISTEN connection)", function () {
   this.timeout(30_000);
 
   it("survives its connection being killed: no crash, reconnects and LISTENs again", async function () {
-    skipUnlessBackend(this, await postgresReachable(), "PostgreSQL on 127.0.0.1:5432");
+    skipUnlessBackend(this, await postgresReachable(), postgresServerDescription());
     const scratch = await createScratchPostgres({ migrated: false });
     const listener = new PgListener(scratch.url);
     const admin = new pg.Client({ connectionString: scratch.url });
@@ -48,7 +48,7 @@ describe("PgListener (PostgreSQL LISTEN connection)", function () {
   });
 
   it("stops reconnecting once closed", async function () {
-    skipUnlessBackend(this, await postgresReachable(), "PostgreSQL on 127.0.0.1:5432");
+    skipUnlessBackend(this, await postgresReachable(), postgresServerDescription());
     const scratch = await createScratchPostgres({ migrated: false });
     const listener = new PgListener(scratch.url);
     const admin = new pg.Client({ connectionString: scratch.url });

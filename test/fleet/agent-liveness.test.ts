@@ -7,7 +7,7 @@ import { purgeFinished } from "../../hub/fleet/command-store.js";
 import { LEASE_KEYS, withLease } from "../../hub/fleet/lease.js";
 import { openDatabase } from "../../hub/db/database.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
-import { createScratchPostgres, createTestDatabase, postgresReachable, type TestDatabase } from "../support/test-database.js";
+import { createScratchPostgres, createTestDatabase, postgresReachable, postgresServerDescription, type TestDatabase } from "../support/test-database.js";
 
 async function seedAgents(knex: Knex, n: number, at: Date): Promise<string[]> {
   const dc = newId();
@@ -97,7 +97,7 @@ describe("agent liveness (batched heartbeats, offline sweep, restart grace)", fu
 
   it("shares a background loop between hubs: a second holder of the lease skips the round", async function () {
     // PGlite is one connection in one process: two hubs racing for a lease need PostgreSQL.
-    skipUnlessBackend(this, await postgresReachable(), "PostgreSQL on 127.0.0.1:5432");
+    skipUnlessBackend(this, await postgresReachable(), postgresServerDescription());
     const scratch = await createScratchPostgres({ migrated: true });
     const one = await openDatabase({ databaseUrl: scratch.url, dataDir: "memory://", poolMax: 2 });
     const other = await openDatabase({ databaseUrl: scratch.url, dataDir: "memory://", poolMax: 2 });

@@ -6,7 +6,7 @@ import type { Client } from "@connectrpc/connect";
 import type { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { spawnHub, type HubProcess } from "../support/hub-process.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
-import { createScratchPostgres, postgresReachable } from "../support/test-database.js";
+import { createScratchPostgres, postgresReachable, postgresServerDescription } from "../support/test-database.js";
 import { disposeAgents, spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
 import { fleetClientFor, freePort } from "./support/hub-admin.js";
 
@@ -24,7 +24,7 @@ describe("two hubs on one PostgreSQL (real processes)", function () {
   let startHub: (name: string) => Promise<HubProcess>;
 
   before(async function () {
-    skipUnlessBackend(this, await postgresReachable(), "PostgreSQL on 127.0.0.1:5432");
+    skipUnlessBackend(this, await postgresReachable(), postgresServerDescription());
     scratch = await createScratchPostgres({ migrated: true });
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-two-hubs-"));
     const start = async (name: string) => {
