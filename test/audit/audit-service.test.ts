@@ -11,7 +11,6 @@ import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { buildWorld, codeOf, countRows, PASSWORD, type World } from "../identity/identity-fixtures.js";
 
 describe("AuditService and the audit trail", function () {
-  this.timeout(60_000);
   const clock = new ManualClock();
   let t: TestHub;
   let w: World;

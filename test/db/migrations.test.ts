@@ -62,7 +62,6 @@ for (const backend of ["pglite", "postgres"] as const) {
 }
 
 describe("hub start on a newer schema", function () {
-  this.timeout(60_000);
   it("exits non-zero with a clear message", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-newer-"));
     try {

@@ -39,7 +39,7 @@ class RawStream {
     this.call.write(Buffer.isBuffer(m) ? m : Buffer.from(toBinary(AgentMessageSchema, m)));
   }
   async welcomed(): Promise<void> {
-    await waitFor("Welcome", () => this.received.some((m) => m.kind.case === "welcome"), 10_000, 20);
+    await waitFor("Welcome", () => this.received.some((m) => m.kind.case === "welcome"), 60_000, 20);
   }
   close(): void {
     this.call.cancel();

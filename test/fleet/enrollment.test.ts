@@ -166,13 +166,13 @@ describe("Fleet enrollment (real agent processes)", function () {
     await waitFor("two stored samples", async () => {
       const rows = await t.hub.db.knex("host_metrics_raw").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" });
       return Number(rows[0]!.n) >= 2;
-    }, 20_000, 100);
+    }, 60_000, 100);
     // The hub's maintenance loop rolls the samples up into the current hour.
     await waitFor("an hourly rollup of those samples", async () => {
       // Summed over hours: the two samples may straddle an hour boundary.
       const rows = await t.hub.db.knex("host_metrics_hourly").where({ agent_id: agentId }).select<{ samples: number }[]>("samples");
       return rows.reduce((n, r) => n + Number(r.samples), 0) >= 2;
-    }, 20_000, 100);
+    }, 60_000, 100);
     const health = await t.hub.db.knex("compute_machines").where({ agent_id: agentId }).first("health_status");
     expect(health.health_status).to.be.oneOf(["healthy", "warning", "critical"]);
     // The agent's own /metrics counts its session and the commands it ran.

@@ -13,7 +13,6 @@ import { fleetClientFor, freePort } from "./support/hub-admin.js";
 const PASSWORD = "two-hubs-password";
 
 describe("two hubs on one PostgreSQL (real processes)", function () {
-  this.timeout(120_000);
   let scratch: { url: string; drop(): Promise<void> } | undefined;
   let dataDir: string;
   const hubs: HubProcess[] = [];

@@ -14,7 +14,6 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..")
 // SIGTERM to the one pid it started. npm runs the script through `sh -c`; the hub must still get
 // the signal, stop gracefully and leave nothing behind (ports, the data-directory lock).
 describe("npm start (the README's way to run the hub)", function () {
-  this.timeout(120_000);
   let dataDir: string;
   let run: NpmScript | undefined;
 

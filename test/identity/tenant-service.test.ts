@@ -7,7 +7,6 @@ import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { buildWorld, codeOf, countRows, errorOf, PASSWORD, type World } from "./identity-fixtures.js";
 
 describe("TenantService", function () {
-  this.timeout(60_000);
   let t: TestHub;
   let w: World;
   before(async () => {

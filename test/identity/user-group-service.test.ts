@@ -5,7 +5,6 @@ import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { buildWorld, codeOf, countRows, errorOf, type World } from "./identity-fixtures.js";
 
 describe("UserGroupService", function () {
-  this.timeout(60_000);
   let t: TestHub;
   let w: World;
   before(async () => {

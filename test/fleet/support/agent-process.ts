@@ -68,8 +68,11 @@ export async function disposeAgents(agents: readonly AgentProcess[]): Promise<vo
   await Promise.all(agents.map((a) => a.dispose()));
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then fails with `what`). */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+/**
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes (then fails with `what`). The
+ * deadline only bounds a failure; it is generous because a loaded 2-core machine is slow.
+ */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 60_000, everyMs = 100): Promise<T> {
   const until = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < until) {
