@@ -14,7 +14,7 @@ const TOTAL = 1000;
 const BEFORE_KILL = 600;
 
 describe("durable commands across a hub crash (real hub and agent processes)", function () {
-  this.timeout(300_000);
+  this.timeout(600_000);
   let dataDir: string;
   let countFile: string;
   let scratch: { url: string; drop(): Promise<void> } | undefined;
@@ -66,7 +66,7 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
     });
 
     const ids = await queue(client, agentId, 0, BEFORE_KILL);
-    await waitFor("some commands to run", () => executions().length >= 150, 60_000, 20);
+    await waitFor("some commands to run", () => executions().length >= 150, 180_000, 20);
     const killed = await hub.signal("SIGKILL");
     expect(killed.signal).to.equal("SIGKILL");
     const atKill = executions().length;
@@ -79,7 +79,7 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
     await waitFor("all commands to succeed", async () => {
       const { commands } = await client.listCommands({ agentId, state: "succeeded", limit: 1000 });
       return commands.length === TOTAL;
-    }, 120_000, 250);
+    }, 300_000, 250);
 
     const { commands: finished } = await client.listCommands({ agentId, state: "succeeded", limit: 1000 });
     const redelivered = finished.filter((c) => c.deliveryCount > 1).length;
