@@ -13,6 +13,7 @@ import { countingExecutor } from "./executors/counting.js";
 import { echoExecutor } from "./executors/echo.js";
 
 export const AGENT_VERSION = "0.1.0";
+const SIGNAL_ECHO_MS = 1_000;
 
 /** The role-specific executor set behind the one session core. */
 function executorsFor(config: AgentConfig, inventory: () => Promise<HostInventory>): CommandExecutors {
@@ -58,7 +59,12 @@ async function main(): Promise<number> {
       resolve(1);
     });
     let signals = 0;
+    let first: { signal: NodeJS.Signals; at: number } | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
+      // Ctrl-C under `npm run agent` arrives twice (the terminal's and npm's forwarded copy): the
+      // same signal again within a moment is that echo, not a second request.
+      if (first && first.signal === signal && Date.now() - first.at < SIGNAL_ECHO_MS) return;
+      first ??= { signal, at: Date.now() };
       if (++signals > 1) resolve(1);
       log.info({ signal }, "Signal received, stopping");
       void session.stop().then(() => resolve(0));

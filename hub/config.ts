@@ -130,9 +130,15 @@ export function hubCommand(): Command {
     .exitOverride();
 }
 
+/** Where commander writes errors (and the help shown after one); stderr unless a caller captures it. */
+export interface ConfigOutput {
+  writeErr(text: string): void;
+}
+
 /** Parses argv (without node and script) and the environment into a frozen HubConfig. */
-export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): HubConfig {
+export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, output?: ConfigOutput): HubConfig {
   const command = hubCommand();
+  if (output) command.configureOutput({ writeErr: (text) => output.writeErr(text) });
   // commander reads option env vars from process.env; scope it to the env we were given.
   const saved = process.env;
   process.env = env;

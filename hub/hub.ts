@@ -40,6 +40,11 @@ export interface RunningHub {
   readonly db: Database;
   readonly ca: HubCa;
   readonly metrics: HubMetrics;
+  /**
+   * Resolves once the agent-stream bookkeeping already under way (a closed stream's session being
+   * recorded, first command deliveries) has finished: a barrier for tests, not a shutdown step.
+   */
+  fleetSettled(): Promise<void>;
   /** Graceful stop; safe to call more than once. */
   stop(): Promise<void>;
 }
@@ -133,6 +138,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     let stopping: Promise<void> | undefined;
     return {
       httpPort, grpcPort, hubId, db, ca, metrics,
+      fleetSettled: () => fleet.settled(),
       stop() {
         // Reverse start order, once: stop accepting, finish in-flight calls, close the database.
         stopping ??= (async () => {

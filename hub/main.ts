@@ -4,6 +4,8 @@ import { createLogger } from "../lib/logging/create-logger.js";
 import { ConfigError, parseHubConfig } from "./config.js";
 import { startHub } from "./hub.js";
 
+const SIGNAL_ECHO_MS = 1_000;
+
 async function main(): Promise<number> {
   let config;
   try {
@@ -26,7 +28,12 @@ async function main(): Promise<number> {
   }
   return new Promise<number>((resolve) => {
     let signals = 0;
+    let first: { signal: NodeJS.Signals; at: number } | undefined;
     const onSignal = (signal: NodeJS.Signals) => {
+      // Ctrl-C under `npm start` arrives twice: the terminal signals the whole process group and npm
+      // forwards its copy. The same signal again within a moment is that echo, not a second request.
+      if (first && first.signal === signal && Date.now() - first.at < SIGNAL_ECHO_MS) return;
+      first ??= { signal, at: Date.now() };
       signals++;
       if (signals > 1) {
         log.warn({ signal }, "Second signal: exiting now");

@@ -145,6 +145,11 @@ export class FleetRuntime {
     void p.finally(() => this.inFlight.delete(p));
   }
 
+  /** Resolves once the background writes already started (and any they start) have finished. */
+  async settled(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
   unregister(session: LocalSession): void {
     if (this.sessions.get(session.agentId) === session) this.sessions.delete(session.agentId);
   }

@@ -13,7 +13,6 @@ import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { buildWorld, countRows, PASSWORD, type World } from "../identity/identity-fixtures.js";
 
 describe("AuditService and the audit trail", function () {
-  this.timeout(60_000);
   const clock = new ManualClock();
   let t: TestHub;
   let w: World;

@@ -6,7 +6,7 @@ import { openDatabase, type Database } from "../../hub/db/database.js";
 import { knownMigrations, migrateToLatest, SchemaTooNewError } from "../../hub/db/migrate.js";
 import { spawnHub } from "../support/hub-process.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
-import { createScratchPostgres, postgresReachable } from "../support/test-database.js";
+import { createScratchPostgres, postgresReachable, postgresServerDescription } from "../support/test-database.js";
 
 async function tables(db: Database): Promise<string[]> {
   const rows = await db.knex("information_schema.tables").where("table_schema", "public").select<{ table_name: string }[]>("table_name");
@@ -20,7 +20,7 @@ for (const backend of ["pglite", "postgres"] as const) {
 
     beforeEach(async function () {
       if (backend === "postgres") {
-        skipUnlessBackend(this, await postgresReachable(), "PostgreSQL on 127.0.0.1:5432 (scripts/ensure-postgres.sh installs one as root)");
+        skipUnlessBackend(this, await postgresReachable(), postgresServerDescription());
         const scratch = await createScratchPostgres({ migrated: false });
         drop = scratch.drop;
         db = await openDatabase({ databaseUrl: scratch.url, dataDir: "memory://" });
@@ -62,7 +62,6 @@ for (const backend of ["pglite", "postgres"] as const) {
 }
 
 describe("hub start on a newer schema", function () {
-  this.timeout(60_000);
   it("exits non-zero with a clear message", async () => {
     const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-newer-"));
     try {

@@ -8,7 +8,7 @@ import { withLease } from "../../hub/background/lease.js";
 import { ADVISORY_LOCK_KEYS } from "../../hub/db/advisory-lock-keys.js";
 import { openDatabase } from "../../hub/db/database.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
-import { createScratchPostgres, createTestDatabase, postgresReachable, type TestDatabase } from "../support/test-database.js";
+import { createScratchPostgres, createTestDatabase, postgresReachable, postgresServerDescription, type TestDatabase } from "../support/test-database.js";
 
 async function seedAgents(knex: Knex, n: number, at: Date): Promise<string[]> {
   const dc = newId();
@@ -98,7 +98,7 @@ describe("agent liveness (batched heartbeats, offline sweep, restart grace)", fu
 
   it("shares a background loop between hubs: a second holder of the lease skips the round", async function () {
     // PGlite is one connection in one process: two hubs racing for a lease need PostgreSQL.
-    skipUnlessBackend(this, await postgresReachable(), "PostgreSQL on 127.0.0.1:5432");
+    skipUnlessBackend(this, await postgresReachable(), postgresServerDescription());
     const scratch = await createScratchPostgres({ migrated: true });
     const one = await openDatabase({ databaseUrl: scratch.url, dataDir: "memory://", poolMax: 2 });
     const other = await openDatabase({ databaseUrl: scratch.url, dataDir: "memory://", poolMax: 2 });

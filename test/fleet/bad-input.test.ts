@@ -40,7 +40,7 @@ class RawStream {
     this.call.write(Buffer.isBuffer(m) ? m : Buffer.from(toBinary(AgentMessageSchema, m)));
   }
   async welcomed(): Promise<void> {
-    await waitFor("Welcome", () => this.received.some((m) => m.kind.case === "welcome"), 10_000, 20);
+    await waitFor("Welcome", () => this.received.some((m) => m.kind.case === "welcome"), 60_000, 20);
   }
   close(): void {
     this.call.cancel();
@@ -57,7 +57,9 @@ describe("bad input on the agent stream", function () {
   const streams: RawStream[] = [];
 
   before(async () => {
-    t = await startTestHub({ args: ["--heartbeat-interval", "200", "--restart-grace", "0"] });
+    // Default heartbeat and restart grace: the raw streams here never send a heartbeat, and a short
+    // offline threshold let liveness take the prober offline before a test saw it "disconnected".
+    t = await startTestHub();
     hub = `127.0.0.1:${t.hub.grpcPort}`;
     const site = await createSite(t);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-bad-input-"));
@@ -73,7 +75,7 @@ describe("bad input on the agent stream", function () {
     for (const s of streams.splice(0)) s.close();
   });
   after(async () => {
-    await bystander?.kill();
+    await bystander?.dispose();
     await t?.stop();
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
@@ -137,7 +139,8 @@ describe("bad input on the agent stream", function () {
     expect(err?.code).to.equal(grpc.status.ABORTED);
     expect(err?.details).to.equal("Agent stream replaced by a newer session of the same agent");
     // The old stream's close must not mark the agent disconnected: its session is no longer current.
-    await new Promise((r) => setTimeout(r, 300));
+    // The barrier is the hub having recorded that close, not a pause.
+    await t.hub.fleetSettled();
     expect(await statusOfProber()).to.equal(AgentStatus.CONNECTED);
   });
 

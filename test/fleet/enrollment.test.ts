@@ -10,7 +10,7 @@ import { AgentMessageSchema } from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { HubClient } from "../../lib/fleet-session/hub-client.js";
 import { StateDir } from "../../lib/fleet-session/state-dir.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
-import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
+import { disposeAgents, spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.js";
 import { collectInventory, createSite, echo, mintToken, type Site } from "./support/fleet-fixtures.js";
 
 describe("Fleet enrollment (real agent processes)", function () {
@@ -25,7 +25,7 @@ describe("Fleet enrollment (real agent processes)", function () {
     hub = `127.0.0.1:${t.hub.grpcPort}`;
   });
   after(async () => {
-    await Promise.all(agents.map((a) => a.kill()));
+    await disposeAgents(agents);
     await t?.stop();
   });
 
@@ -168,13 +168,13 @@ describe("Fleet enrollment (real agent processes)", function () {
     await waitFor("two stored samples", async () => {
       const rows = await t.hub.db.knex("host_metrics_raw").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" });
       return Number(rows[0]!.n) >= 2;
-    }, 20_000, 100);
+    }, 60_000, 100);
     // The hub's maintenance loop rolls the samples up into the current hour.
     await waitFor("an hourly rollup of those samples", async () => {
       // Summed over hours: the two samples may straddle an hour boundary.
       const rows = await t.hub.db.knex("host_metrics_hourly").where({ agent_id: agentId }).select<{ samples: number }[]>("samples");
       return rows.reduce((n, r) => n + Number(r.samples), 0) >= 2;
-    }, 20_000, 100);
+    }, 60_000, 100);
     const health = await t.hub.db.knex("compute_machines").where({ agent_id: agentId }).first("health_status");
     expect(health.health_status).to.be.oneOf(["healthy", "warning", "critical"]);
     // The agent's own /metrics counts its session and the commands it ran.
@@ -190,8 +190,9 @@ describe("Fleet enrollment (real agent processes)", function () {
   });
 
   it("keeps the enrolled identity in the state directory", async () => {
-    const a = agents[0]!;
-    const identity = new StateDir(a.stateDir).loadIdentity();
+    const a = spawnAgent({ hub, joinToken: await mintToken(t, site), hostname: "node-identity" });
+    agents.push(a);
+    const identity = await waitFor("node-identity to store its identity", () => a.output().includes("Enrolled with the hub") && new StateDir(a.stateDir).loadIdentity());
     expect(identity?.agentId).to.match(/^[0-9a-f-]{36}$/);
     expect(identity?.certPem).to.contain("BEGIN CERTIFICATE");
     expect(identity?.caPem.replace(/\s/g, "")).to.equal(t.hub.ca.certPem.replace(/\s/g, ""));

@@ -4,7 +4,6 @@ import { recordFleetEvents } from "../../hub/fleet/fleet-event-log.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 
 describe("fleet event log", function () {
-  this.timeout(60_000);
   let t: TestDatabase;
   before(async () => {
     t = await createTestDatabase();

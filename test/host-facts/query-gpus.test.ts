@@ -76,7 +76,8 @@ describe("queryGpus", () => {
   });
 
   it("detects libvirt from its markers", () => {
-    expect(detectHypervisor([path.join(dir, "smi-1")])).to.equal("kvm");
+    const marker = fake("virsh", "exit 0");
+    expect(detectHypervisor([marker])).to.equal("kvm");
     expect(detectHypervisor([path.join(dir, "no-virsh")])).to.equal("none");
   });
 });

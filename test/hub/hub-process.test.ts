@@ -3,6 +3,7 @@ import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
 import path from "node:path";
+import { waitFor } from "../fleet/support/agent-process.js";
 import { spawnHub, type HubProcess } from "../support/hub-process.js";
 
 const PASSWORD = "process-test-password";
@@ -63,7 +64,6 @@ function assertPrometheusText(text: string): void {
 }
 
 describe("hub process (PGlite data directory)", function () {
-  this.timeout(90_000);
   let dataDir: string;
   let hub: HubProcess | undefined;
   const args = () => ["--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0"];
@@ -102,7 +102,8 @@ describe("hub process (PGlite data directory)", function () {
     // The hub has the call once it answers "100 Continue" to its headers; the body follows the signal.
     const call = await loginInTwoParts(hub.httpPort);
     const exit = hub.signal("SIGTERM");
-    await new Promise((r) => setTimeout(r, 200));
+    const h = hub;
+    await waitFor("the hub to take the signal", () => h.output().includes("Signal received, shutting down"), 30_000, 10);
     const res = await call.sendBody();
     expect(res.status).to.equal(200);
     expect(JSON.parse(res.body)).to.have.property("token").that.is.a("string");
@@ -131,7 +132,7 @@ describe("hub process (PGlite data directory)", function () {
     hub = await spawnHub({ args: args() });
     let error: Error | undefined;
     try {
-      const second = await spawnHub({ args: args(), timeoutMs: 20_000 });
+      const second = await spawnHub({ args: args() });
       await second.signal("SIGKILL");
     } catch (err) {
       error = err as Error;

@@ -9,7 +9,6 @@ import { errorReasons, violatedFields } from "../support/api-conventions.js";
 import { buildWorld, codeOf, countRows, errorOf, PASSWORD, type World } from "./identity-fixtures.js";
 
 describe("TenantService", function () {
-  this.timeout(60_000);
   let t: TestHub;
   let w: World;
   before(async () => {

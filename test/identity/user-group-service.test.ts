@@ -7,7 +7,6 @@ import { errorReasons, violatedFields } from "../support/api-conventions.js";
 import { buildWorld, codeOf, countRows, errorOf, type World } from "./identity-fixtures.js";
 
 describe("UserGroupService", function () {
-  this.timeout(60_000);
   let t: TestHub;
   let w: World;
   before(async () => {

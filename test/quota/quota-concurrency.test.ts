@@ -7,7 +7,6 @@ import { createTestDatabase, type TestDatabase } from "../support/test-database.
 import { insertGroup, insertTenant, insertUser } from "./quota-fixtures.js";
 
 describe("quota reservations under concurrency", function () {
-  this.timeout(120_000);
   let t: TestDatabase;
   let knex: Knex;
   before(async () => {

@@ -10,7 +10,6 @@ import { buildWorld, countRows, type World } from "../identity/identity-fixtures
 import { TENANT, USER, USER_GROUP, dimensionOf, levelName, newUser, putInstance, quotaApi } from "./quota-service-support.js";
 
 describe("QuotaService", function () {
-  this.timeout(60_000);
   let t: TestHub;
   let w: World;
   let q: ReturnType<typeof quotaApi>;

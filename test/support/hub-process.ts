@@ -19,7 +19,7 @@ export interface HubProcess {
 export interface SpawnHubOptions {
   args: string[];
   env?: Record<string, string | undefined>;
-  /** How long to wait for "Hub running". */
+  /** Deadline for "Hub running"; generous, as a loaded 2-core machine takes tens of seconds. */
   timeoutMs?: number;
 }
 
@@ -37,8 +37,8 @@ export function spawnHub(options: SpawnHubOptions): Promise<HubProcess> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill("SIGKILL");
-      reject(new Error(`Hub did not start within ${options.timeoutMs ?? 30000} ms:\n${out}`));
-    }, options.timeoutMs ?? 30000);
+      reject(new Error(`Hub did not start within ${options.timeoutMs ?? 120_000} ms:\n${out}`));
+    }, options.timeoutMs ?? 120_000);
     const onData = (chunk: Buffer) => {
       out += chunk.toString();
       for (const line of out.split("\n")) {

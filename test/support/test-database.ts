@@ -21,6 +21,13 @@ export function postgresServerUrl(): string {
   return process.env.DATABASE_URL || process.env.TEST_POSTGRES_URL || DEFAULT_POSTGRES_URL;
 }
 
+/** What a REAL BACKEND MISSING line names: the server URL the suite tried, password hidden. */
+export function postgresServerDescription(): string {
+  const u = new URL(postgresServerUrl());
+  if (u.password) u.password = "***";
+  return `PostgreSQL at ${u.toString()} (scripts/ensure-postgres.sh starts one on 127.0.0.1:5432 as root)`;
+}
+
 let reachable: Promise<boolean> | undefined;
 /** Whether a PostgreSQL server answers at postgresServerUrl(); asked once per run. */
 export function postgresReachable(): Promise<boolean> {

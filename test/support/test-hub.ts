@@ -38,12 +38,21 @@ export interface StartTestHubOptions {
 export async function startTestHub(options: StartTestHubOptions = {}): Promise<TestHub> {
   const database = await createTestDatabase(options.backend);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-test-hub-"));
-  const config = parseHubConfig(
-    ["--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--shutdown-timeout", "2000", ...(options.args ?? [])],
-    { HUB_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...(database.url ? { DATABASE_URL: database.url } : {}) },
-  );
-  const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-  const hub = await startHub(config, { log, database: database.db, announce: () => undefined, ...(options.clock ? { clock: options.clock } : {}) });
+  let config: HubConfig;
+  let hub: RunningHub;
+  try {
+    config = parseHubConfig(
+      ["--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--shutdown-timeout", "2000", ...(options.args ?? [])],
+      { HUB_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...(database.url ? { DATABASE_URL: database.url } : {}) },
+    );
+    const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
+    hub = await startHub(config, { log, database: database.db, announce: () => undefined, ...(options.clock ? { clock: options.clock } : {}) });
+  } catch (err) {
+    // Nothing of a hub that did not start outlives the call: its database and data directory go too.
+    await database.drop().catch(() => undefined);
+    fs.rmSync(dataDir, { recursive: true, force: true });
+    throw err;
+  }
   const baseUrl = `http://127.0.0.1:${hub.httpPort}`;
   const transport = createConnectTransport({ baseUrl, httpVersion: "1.1" });
   let adminToken: string | undefined;

@@ -12,6 +12,8 @@ export interface AgentProcess {
   output(): string;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   kill(sig?: NodeJS.Signals): Promise<void>;
+  /** Kills the process (SIGKILL) and removes the state directory if spawnAgent made it. */
+  dispose(): Promise<void>;
 }
 
 export interface SpawnAgentOptions {
@@ -50,11 +52,27 @@ export function spawnAgent(options: SpawnAgentOptions): AgentProcess {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
       await exited;
     },
+    async dispose() {
+      await this.kill();
+      if (!options.stateDir) fs.rmSync(stateDir, { recursive: true, force: true, maxRetries: 3 });
+    },
   };
 }
 
-/** Polls `check` until it returns a truthy value or `timeoutMs` passes (then fails with `what`). */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 30_000, everyMs = 100): Promise<T> {
+/**
+ * Kills every agent, then removes the state directories spawnAgent made for them (after all are
+ * dead: a restarted agent may share its predecessor's directory). For after/afterEach hooks.
+ */
+export async function disposeAgents(agents: readonly AgentProcess[]): Promise<void> {
+  await Promise.all(agents.map((a) => a.kill()));
+  await Promise.all(agents.map((a) => a.dispose()));
+}
+
+/**
+ * Polls `check` until it returns a truthy value or `timeoutMs` passes (then fails with `what`). The
+ * deadline only bounds a failure; it is generous because a loaded 2-core machine is slow.
+ */
+export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 60_000, everyMs = 100): Promise<T> {
   const until = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < until) {
