@@ -55,11 +55,18 @@ class ScryptPool {
   private workers = 0;
   private nextId = 1;
 
-  constructor(private readonly size: number, private readonly queueLimit: number) {}
+  constructor(
+    private readonly size: number,
+    private readonly queueLimit: number,
+  ) {}
 
   run(password: string, salt: Uint8Array, keylen: number, options: ScryptOptions): Promise<Buffer> {
     if (this.queue.length >= this.queueLimit) {
-      return Promise.reject(new ResourceExhaustedError(`Cannot check the password now: ${this.queue.length} password checks are waiting`, { reason: "PASSWORD_CHECKS_BUSY" }));
+      return Promise.reject(
+        new ResourceExhaustedError(`Cannot check the password now: ${this.queue.length} password checks are waiting`, {
+          reason: "PASSWORD_CHECKS_BUSY",
+        }),
+      );
     }
     return new Promise<Buffer>((resolve, reject) => {
       this.queue.push({ id: this.nextId++, password, salt, keylen, options, resolve, reject });
@@ -74,7 +81,13 @@ class ScryptPool {
       const job = this.queue.shift()!;
       this.busy.set(worker, job);
       worker.ref();
-      worker.postMessage({ id: job.id, password: job.password, salt: job.salt, keylen: job.keylen, options: job.options });
+      worker.postMessage({
+        id: job.id,
+        password: job.password,
+        salt: job.salt,
+        keylen: job.keylen,
+        options: job.options,
+      });
     }
   }
 

@@ -34,23 +34,42 @@ function candidates(method: DescMethod, field: DescField, ids: SeededIds, now: D
   const name = field.name;
   if (field.fieldKind === "enum") return field.enum.values.filter((v) => v.number !== 0).map((v) => v.number);
   if (field.fieldKind === "message" && field.message.typeName === "google.protobuf.Timestamp") {
-    return name.startsWith("until") || name.startsWith("before") ? [timestampFromDate(new Date(now.getTime() - 3600_000))] : [timestampFromDate(new Date(now.getTime() - 60_000))];
+    return name.startsWith("until") || name.startsWith("before")
+      ? [timestampFromDate(new Date(now.getTime() - 3600_000))]
+      : [timestampFromDate(new Date(now.getTime() - 60_000))];
   }
   if (field.fieldKind !== "scalar") return [];
   if (field.scalar === ScalarType.BOOL) return [true, false];
   if (field.scalar !== ScalarType.STRING) return [];
   if (name.endsWith("_contains")) return [RARE, "user-"];
   const byName: Record<string, string[]> = {
-    tenant_id: [ids.tinyTenant, ids.bigTenant], user_id: [ids.tinyUser, ids.bigUser], actor_user_id: [ids.tinyUser, ids.bigUser],
-    member_user_id: [ids.bigUser], owner_id: [ids.tinyUser, ids.bigUser], group_id: [ids.tinyGroup, ids.bigGroup], parent_group_id: [ids.tinyGroup, ids.bigGroup],
-    agent_id: [ids.tinyAgent, ids.bigAgent], image_id: [ids.image], base_image_id: [ids.image], template_id: [ids.template], command_id: [ids.command],
-    target_id: [ids.tinyUser], base_os: ["rareos", "ubuntu"], action: ["user.delete", "user.create"], target_type: ["user_group", "user"],
+    tenant_id: [ids.tinyTenant, ids.bigTenant],
+    user_id: [ids.tinyUser, ids.bigUser],
+    actor_user_id: [ids.tinyUser, ids.bigUser],
+    member_user_id: [ids.bigUser],
+    owner_id: [ids.tinyUser, ids.bigUser],
+    group_id: [ids.tinyGroup, ids.bigGroup],
+    parent_group_id: [ids.tinyGroup, ids.bigGroup],
+    agent_id: [ids.tinyAgent, ids.bigAgent],
+    image_id: [ids.image],
+    base_image_id: [ids.image],
+    template_id: [ids.template],
+    command_id: [ids.command],
+    target_id: [ids.tinyUser],
+    base_os: ["rareos", "ubuntu"],
+    action: ["user.delete", "user.create"],
+    target_type: ["user_group", "user"],
   };
   if (name === "id") {
     const resource = method.name.replace(/^Get/, "");
     const byResource: Record<string, string[]> = {
-      Tenant: [ids.tinyTenant, ids.bigTenant], User: [ids.tinyUser, ids.bigUser], UserGroup: [ids.tinyGroup, ids.bigGroup], Image: [ids.image],
-      Template: [ids.template], Agent: [ids.tinyAgent, ids.bigAgent], Command: [ids.command],
+      Tenant: [ids.tinyTenant, ids.bigTenant],
+      User: [ids.tinyUser, ids.bigUser],
+      UserGroup: [ids.tinyGroup, ids.bigGroup],
+      Image: [ids.image],
+      Template: [ids.template],
+      Agent: [ids.tinyAgent, ids.bigAgent],
+      Command: [ids.command],
     };
     return byResource[resource] ?? [];
   }
@@ -72,7 +91,8 @@ describe("list and search plans read in proportion to their answers (issue 16)",
   let token: string;
   const captured: { sql: string; bindings: readonly unknown[] }[] = [];
   const capture = (q: { sql?: string; bindings?: readonly unknown[] }) => {
-    if (q.sql && /^\s*(select|with)\b/i.test(q.sql) && !/\bfor (no key )?update\b/i.test(q.sql)) captured.push({ sql: q.sql, bindings: q.bindings ?? [] });
+    if (q.sql && /^\s*(select|with)\b/i.test(q.sql) && !/\bfor (no key )?update\b/i.test(q.sql))
+      captured.push({ sql: q.sql, bindings: q.bindings ?? [] });
   };
 
   before(async () => {
@@ -91,8 +111,15 @@ describe("list and search plans read in proportion to their answers (issue 16)",
   });
 
   /** Calls `method` with `request`, filling fields the service says are required; the SELECTs it ran, explained. */
-  async function callAndExplain(service: DescService, method: DescMethod, request: Request): Promise<{ call?: Call; response?: Record<string, unknown> }> {
-    const client = t.client(service, token) as unknown as Record<string, (req: unknown) => Promise<Record<string, unknown>>>;
+  async function callAndExplain(
+    service: DescService,
+    method: DescMethod,
+    request: Request,
+  ): Promise<{ call?: Call; response?: Record<string, unknown> }> {
+    const client = t.client(service, token) as unknown as Record<
+      string,
+      (req: unknown) => Promise<Record<string, unknown>>
+    >;
     let req = { ...request };
     for (let attempt = 0; attempt < 4; attempt++) {
       captured.length = 0;
@@ -103,12 +130,18 @@ describe("list and search plans read in proportion to their answers (issue 16)",
         // a page is sorted from all of them (a rare substring: a few rows; a common one: the id
         // order is walked instead). Other filters are held to the page.
         const search = Object.keys(req).some((k) => k.endsWith("Contains"));
-        return { call: { request: req, readings: await explainCaptured(knex, statements, { unpaged: search }) }, response };
+        return {
+          call: { request: req, readings: await explainCaptured(knex, statements, { unpaged: search }) },
+          response,
+        };
       } catch (err) {
         const e = ConnectError.from(err);
         if (e.code !== Code.InvalidArgument) return {};
-        const missing = e.findDetails(BadRequestSchema).flatMap((d) => d.fieldViolations.map((v) => v.field))
-          .map((f) => method.input.fields.find((x) => x.name === f)).find((f) => f !== undefined && req[f.localName] === undefined);
+        const missing = e
+          .findDetails(BadRequestSchema)
+          .flatMap((d) => d.fieldViolations.map((v) => v.field))
+          .map((f) => method.input.fields.find((x) => x.name === f))
+          .find((f) => f !== undefined && req[f.localName] === undefined);
         const value = missing ? candidates(method, missing, ids, new Date())[0] : undefined;
         if (!missing || value === undefined) return {};
         req = { ...req, [missing.localName]: value };
@@ -123,14 +156,18 @@ describe("list and search plans read in proportion to their answers (issue 16)",
     const base: Request = {};
     const sizeField = method.input.fields.find((f) => f.name === "page_size");
     if (sizeField) base[sizeField.localName] = PAGE_SIZE;
-    const filters = method.input.fields.filter((f) => f.name !== "page_size" && f.name !== "page_token")
-      .map((f) => ({ field: f, values: candidates(method, f, ids, now) })).filter((f) => f.values.length > 0);
+    const filters = method.input.fields
+      .filter((f) => f.name !== "page_size" && f.name !== "page_token")
+      .map((f) => ({ field: f, values: candidates(method, f, ids, now) }))
+      .filter((f) => f.values.length > 0);
     const requests: Request[] = [base];
     for (const f of filters) for (const v of f.values) requests.push({ ...base, [f.field.localName]: v });
     const tenant = filters.find((f) => f.field.name === "tenant_id");
     if (tenant) {
       for (const tv of tenant.values) {
-        for (const f of filters) if (f !== tenant) for (const v of f.values) requests.push({ ...base, [tenant.field.localName]: tv, [f.field.localName]: v });
+        for (const f of filters)
+          if (f !== tenant)
+            for (const v of f.values) requests.push({ ...base, [tenant.field.localName]: tv, [f.field.localName]: v });
       }
     }
     return requests;
@@ -148,7 +185,8 @@ describe("list and search plans read in proportion to their answers (issue 16)",
           const first = await callAndExplain(service, method, request);
           const pages = [first];
           const next = first.response?.nextPageToken;
-          if (typeof next === "string" && next !== "") pages.push(await callAndExplain(service, method, { ...first.call!.request, pageToken: next }));
+          if (typeof next === "string" && next !== "")
+            pages.push(await callAndExplain(service, method, { ...first.call!.request, pageToken: next }));
           for (const { call } of pages) {
             if (!call) continue;
             calls++;
@@ -156,13 +194,20 @@ describe("list and search plans read in proportion to their answers (issue 16)",
               if (r.read > worst.read) worst = { read: r.read, returned: r.returned };
               const bound = readBound(Math.max(r.returned, r.matches ?? 0), r.sql);
               if (r.read > bound) {
-                violations.push(`${JSON.stringify(call.request, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))}: read ${r.read} rows for ${r.returned} (bound ${bound}, ${r.buffers} buffers): …${r.sql.slice(r.sql.indexOf(" from "))}`);
+                violations.push(
+                  `${JSON.stringify(call.request, (_k, v: unknown) => (typeof v === "bigint" ? String(v) : v))}: read ${r.read} rows for ${r.returned} (bound ${bound}, ${r.buffers} buffers): …${r.sql.slice(r.sql.indexOf(" from "))}`,
+                );
               }
             }
           }
         }
-        console.log(`        ${calls} calls; most rows read by one statement: ${worst.read} for ${worst.returned} returned`);
-        expect(violations.length, `${violations.length} statements read beyond their bound:\n${violations.slice(0, 8).join("\n")}`).to.equal(0);
+        console.log(
+          `        ${calls} calls; most rows read by one statement: ${worst.read} for ${worst.returned} returned`,
+        );
+        expect(
+          violations.length,
+          `${violations.length} statements read beyond their bound:\n${violations.slice(0, 8).join("\n")}`,
+        ).to.equal(0);
       });
     }
   }
@@ -173,7 +218,10 @@ describe("list and search plans read in proportion to their answers (issue 16)",
     const cases: [string, Request][] = [
       ["1-user tenant", { pageSize: PAGE_SIZE, tenantId: ids.tinyTenant }],
       ["50 000-user tenant, first page", { pageSize: PAGE_SIZE, tenantId: ids.bigTenant }],
-      ["rare username_contains in the 50 000-user tenant", { pageSize: PAGE_SIZE, tenantId: ids.bigTenant, usernameContains: RARE }],
+      [
+        "rare username_contains in the 50 000-user tenant",
+        { pageSize: PAGE_SIZE, tenantId: ids.bigTenant, usernameContains: RARE },
+      ],
       ["rare username_contains, all tenants", { pageSize: PAGE_SIZE, usernameContains: RARE }],
     ];
     const over: string[] = [];
@@ -187,9 +235,14 @@ describe("list and search plans read in proportion to their answers (issue 16)",
     // sorted from them (or the id order is walked until a page is found): bounded by the matches.
     const { call } = await callAndExplain(UserService, method, { pageSize: PAGE_SIZE, usernameContains: "user-1" });
     const mid = call!.readings.find((r) => /from "users" as "u"/.test(r.sql))!;
-    const matches = Number((await knex("users").whereRaw("lower(username) LIKE '%user-1%'").whereNull("deleted_at").count({ n: "*" }))[0]!.n);
-    console.log(`        mid-frequency username_contains (${matches} matches): read ${mid.read} rows for ${mid.returned}`);
-    if (mid.read > 2 * matches + readBound(mid.returned)) over.push(`mid-frequency: read ${mid.read} for ${matches} matches`);
+    const matches = Number(
+      (await knex("users").whereRaw("lower(username) LIKE '%user-1%'").whereNull("deleted_at").count({ n: "*" }))[0]!.n,
+    );
+    console.log(
+      `        mid-frequency username_contains (${matches} matches): read ${mid.read} rows for ${mid.returned}`,
+    );
+    if (mid.read > 2 * matches + readBound(mid.returned))
+      over.push(`mid-frequency: read ${mid.read} for ${matches} matches`);
     expect(over).to.deep.equal([]);
   });
 

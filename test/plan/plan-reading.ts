@@ -18,8 +18,14 @@ export interface PlanReading {
  * here is no longer held to its answers.
  */
 export const WHOLE_TABLE_ALLOWED: Readonly<Record<string, { rows: number; why: string }>> = {
-  images: { rows: 10_000, why: "the catalog holds thousands of items; its enum filters (type, visibility, status, OS) walk the id order rather than carry an index each" },
-  templates: { rows: 10_000, why: "as images: use case, type, visibility, status, listed and base image filter the id-ordered walk" },
+  images: {
+    rows: 10_000,
+    why: "the catalog holds thousands of items; its enum filters (type, visibility, status, OS) walk the id order rather than carry an index each",
+  },
+  templates: {
+    rows: 10_000,
+    why: "as images: use case, type, visibility, status, listed and base image filter the id-ordered walk",
+  },
 };
 
 /**
@@ -34,7 +40,15 @@ export function readBound(returned: number, sql = ""): number {
   return allowed ? Math.max(base, allowed.rows) : base;
 }
 
-const SCANS = new Set(["Seq Scan", "Index Scan", "Index Only Scan", "Bitmap Index Scan", "Bitmap Heap Scan", "Tid Scan", "Tid Range Scan"]);
+const SCANS = new Set([
+  "Seq Scan",
+  "Index Scan",
+  "Index Only Scan",
+  "Bitmap Index Scan",
+  "Bitmap Heap Scan",
+  "Tid Scan",
+  "Tid Range Scan",
+]);
 
 interface PlanNode {
   "Node Type": string;
@@ -51,7 +65,10 @@ interface PlanNode {
 function rowsRead(node: PlanNode): number {
   const loops = node["Actual Loops"] ?? 1;
   const own = SCANS.has(node["Node Type"])
-    ? ((node["Actual Rows"] ?? 0) + (node["Rows Removed by Filter"] ?? 0) + (node["Rows Removed by Index Recheck"] ?? 0)) * loops
+    ? ((node["Actual Rows"] ?? 0) +
+        (node["Rows Removed by Filter"] ?? 0) +
+        (node["Rows Removed by Index Recheck"] ?? 0)) *
+      loops
     : (node["Rows Removed by Join Filter"] ?? 0) * loops;
   return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child), 0);
 }
@@ -62,16 +79,27 @@ function planOf(rows: Record<string, unknown>[]): PlanNode {
 }
 
 /** Runs each captured statement again under EXPLAIN ANALYZE, on a connection of the hub's own pool. */
-export async function explainCaptured(knex: Knex, statements: readonly { sql: string; bindings: readonly unknown[] }[], options: { unpaged?: boolean } = {}): Promise<PlanReading[]> {
-  const client = knex.client as { acquireConnection(): Promise<unknown>; releaseConnection(c: unknown): Promise<unknown> };
-  const conn = (await client.acquireConnection()) as { query(sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[] }> };
+export async function explainCaptured(
+  knex: Knex,
+  statements: readonly { sql: string; bindings: readonly unknown[] }[],
+  options: { unpaged?: boolean } = {},
+): Promise<PlanReading[]> {
+  const client = knex.client as {
+    acquireConnection(): Promise<unknown>;
+    releaseConnection(c: unknown): Promise<unknown>;
+  };
+  const conn = (await client.acquireConnection()) as {
+    query(sql: string, params: unknown[]): Promise<{ rows: Record<string, unknown>[] }>;
+  };
   try {
     const readings: PlanReading[] = [];
     for (const s of statements) {
       const res = await conn.query(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${s.sql}`, [...s.bindings]);
       const plan = planOf(res.rows);
       const reading: PlanReading = {
-        sql: s.sql, read: rowsRead(plan), returned: (plan["Actual Rows"] ?? 0) * (plan["Actual Loops"] ?? 1),
+        sql: s.sql,
+        read: rowsRead(plan),
+        returned: (plan["Actual Rows"] ?? 0) * (plan["Actual Loops"] ?? 1),
         buffers: (plan["Shared Hit Blocks"] ?? 0) + (plan["Shared Read Blocks"] ?? 0),
       };
       // The same statement with its trailing `limit $n` lifted: how many rows match at all.
