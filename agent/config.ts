@@ -30,7 +30,8 @@ export class AgentConfigError extends Error {
 /** host:port, or several comma-separated for a site with several hubs. */
 function hubAddress(value: string): string {
   for (const hub of value.split(",")) {
-    if (!/^(\[[^\]]+\]|[^:\s,]+):\d{1,5}$/.test(hub.trim())) throw new InvalidArgumentError(`--hub must be host:port[,host:port…], got "${value}"`);
+    if (!/^(\[[^\]]+\]|[^:\s,]+):\d{1,5}$/.test(hub.trim()))
+      throw new InvalidArgumentError(`--hub must be host:port[,host:port…], got "${value}"`);
   }
   return value;
 }
@@ -42,23 +43,60 @@ function listenAddress(value: string): { host: string; port: number } {
 }
 
 export function agentCommand(): Command {
-  return new Command("edgehub-agent")
-    .description("edgehub agent: enrolls with a hub, holds an mTLS session and runs the hub's commands on this machine")
-    .addOption(new Option("--hub <host:port>", "the hub's agent endpoint; comma-separated for several hubs").env("EDGEHUB_HUB").argParser(hubAddress).makeOptionMandatory())
-    .addOption(new Option("--join-token <token>", "join token from FleetService/CreateJoinToken (first run only)").env("EDGEHUB_JOIN_TOKEN"))
-    .addOption(new Option("--hub-ca <file>", "hub CA certificate, instead of pinning by the token's fingerprint").env("EDGEHUB_HUB_CA"))
-    .addOption(new Option("--state-dir <dir>", "where the key, certificate, hub CA and command journal live").env("EDGEHUB_STATE_DIR").default("/var/lib/edgehub-agent"))
-    .addOption(new Option("--role <role>", "machine role").choices([...FLEET_ROLES]).env("EDGEHUB_ROLE").default("compute"))
-    .addOption(new Option("--hostname <name>", "name to enroll and report as").env("EDGEHUB_HOSTNAME"))
-    .addOption(new Option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`).choices([...LOG_LEVELS]).env("EDGEHUB_LOG_LEVEL").default("info"))
-    .addOption(new Option("--log-format <format>", "json or pretty").choices(["json", "pretty"]).env("EDGEHUB_LOG_FORMAT"))
-    .addOption(new Option("--no-metrics", "do not send host metrics"))
-    .addOption(new Option("--metrics-listen <host:port>", "serve the agent's Prometheus metrics at http://host:port/metrics").env("EDGEHUB_METRICS_LISTEN").argParser(listenAddress))
-    .helpOption("-h, --help", "show this help")
-    .showHelpAfterError()
-    .allowExcessArguments(false)
-    // Throw instead of exiting so main() decides the exit code (and tests can parse bad input).
-    .exitOverride();
+  return (
+    new Command("edgehub-agent")
+      .description(
+        "edgehub agent: enrolls with a hub, holds an mTLS session and runs the hub's commands on this machine",
+      )
+      .addOption(
+        new Option("--hub <host:port>", "the hub's agent endpoint; comma-separated for several hubs")
+          .env("EDGEHUB_HUB")
+          .argParser(hubAddress)
+          .makeOptionMandatory(),
+      )
+      .addOption(
+        new Option("--join-token <token>", "join token from FleetService/CreateJoinToken (first run only)").env(
+          "EDGEHUB_JOIN_TOKEN",
+        ),
+      )
+      .addOption(
+        new Option("--hub-ca <file>", "hub CA certificate, instead of pinning by the token's fingerprint").env(
+          "EDGEHUB_HUB_CA",
+        ),
+      )
+      .addOption(
+        new Option("--state-dir <dir>", "where the key, certificate, hub CA and command journal live")
+          .env("EDGEHUB_STATE_DIR")
+          .default("/var/lib/edgehub-agent"),
+      )
+      .addOption(
+        new Option("--role <role>", "machine role")
+          .choices([...FLEET_ROLES])
+          .env("EDGEHUB_ROLE")
+          .default("compute"),
+      )
+      .addOption(new Option("--hostname <name>", "name to enroll and report as").env("EDGEHUB_HOSTNAME"))
+      .addOption(
+        new Option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`)
+          .choices([...LOG_LEVELS])
+          .env("EDGEHUB_LOG_LEVEL")
+          .default("info"),
+      )
+      .addOption(
+        new Option("--log-format <format>", "json or pretty").choices(["json", "pretty"]).env("EDGEHUB_LOG_FORMAT"),
+      )
+      .addOption(new Option("--no-metrics", "do not send host metrics"))
+      .addOption(
+        new Option("--metrics-listen <host:port>", "serve the agent's Prometheus metrics at http://host:port/metrics")
+          .env("EDGEHUB_METRICS_LISTEN")
+          .argParser(listenAddress),
+      )
+      .helpOption("-h, --help", "show this help")
+      .showHelpAfterError()
+      .allowExcessArguments(false)
+      // Throw instead of exiting so main() decides the exit code (and tests can parse bad input).
+      .exitOverride()
+  );
 }
 
 export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env): AgentConfig {
@@ -70,7 +108,18 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
   } finally {
     process.env = saved;
   }
-  const o = command.opts<{ hub: string; joinToken?: string; hubCa?: string; stateDir: string; role: FleetRole; hostname?: string; logLevel: LogLevel; logFormat?: string; metrics: boolean; metricsListen?: { host: string; port: number } }>();
+  const o = command.opts<{
+    hub: string;
+    joinToken?: string;
+    hubCa?: string;
+    stateDir: string;
+    role: FleetRole;
+    hostname?: string;
+    logLevel: LogLevel;
+    logFormat?: string;
+    metrics: boolean;
+    metricsListen?: { host: string; port: number };
+  }>();
   return Object.freeze({
     hub: o.hub,
     joinToken: o.joinToken?.trim() || undefined,

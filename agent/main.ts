@@ -31,7 +31,11 @@ async function main(): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode;
     throw err;
   }
-  const log = createLogger({ name: "edgehub-agent", level: config.logLevel, ...(config.logPretty === undefined ? {} : { pretty: config.logPretty }) });
+  const log = createLogger({
+    name: "edgehub-agent",
+    level: config.logLevel,
+    ...(config.logPretty === undefined ? {} : { pretty: config.logPretty }),
+  });
   const inventoryOptions: CollectInventoryOptions = {};
   // The name the operator enrolled the machine under wins over the kernel's hostname.
   const inventory = async () => ({ ...(await collectInventory(inventoryOptions)), hostname: config.hostname });
@@ -42,13 +46,24 @@ async function main(): Promise<number> {
     return sampleMetrics({ expectedGpus });
   };
   const agentMetrics = createAgentMetrics();
-  const metricsServer = config.metricsListen ? await serveMetrics(agentMetrics.registry, config.metricsListen.host, config.metricsListen.port) : undefined;
+  const metricsServer = config.metricsListen
+    ? await serveMetrics(agentMetrics.registry, config.metricsListen.host, config.metricsListen.port)
+    : undefined;
   if (metricsServer) log.info({ port: metricsServer.port }, "Serving agent metrics");
   const code = await new Promise<number>((resolve) => {
     const session = new FleetSession({
-      hub: config.hub, role: config.role, stateDir: config.stateDir, joinToken: config.joinToken, hubCaFile: config.hubCaFile,
-      hostname: config.hostname, agentVersion: AGENT_VERSION, executors: executorsFor(config, inventory), collectInventory: inventory,
-      sampleMetrics: config.metrics ? () => sampleMetricsWithInventoryGpus() : undefined, log, observer: agentMetrics.observer,
+      hub: config.hub,
+      role: config.role,
+      stateDir: config.stateDir,
+      joinToken: config.joinToken,
+      hubCaFile: config.hubCaFile,
+      hostname: config.hostname,
+      agentVersion: AGENT_VERSION,
+      executors: executorsFor(config, inventory),
+      collectInventory: inventory,
+      sampleMetrics: config.metrics ? () => sampleMetricsWithInventoryGpus() : undefined,
+      log,
+      observer: agentMetrics.observer,
       onFatal: (err) => {
         log.fatal({ err }, err.message);
         void session.stop().then(() => resolve(3));

@@ -20,14 +20,29 @@ function parse(argv: string[]) {
     .addOption(new Option("--hub <host:port>", "the hub's agent endpoint").env("EDGEHUB_HUB").makeOptionMandatory())
     .addOption(new Option("--join-token <token>", "site join token (first boot only)").env("EDGEHUB_JOIN_TOKEN"))
     .addOption(new Option("--hub-ca <file>", "hub CA certificate instead of pinning").env("EDGEHUB_HUB_CA"))
-    .addOption(new Option("--state-dir <dir>", "key, certificate and journal").env("EDGEHUB_STATE_DIR").default("/var/lib/edgehub-cloudbox"))
+    .addOption(
+      new Option("--state-dir <dir>", "key, certificate and journal")
+        .env("EDGEHUB_STATE_DIR")
+        .default("/var/lib/edgehub-cloudbox"),
+    )
     .addOption(new Option("--hostname <name>", "name to report").env("EDGEHUB_HOSTNAME"))
     .addOption(new Option("--log-level <level>", "pino level").env("EDGEHUB_LOG_LEVEL").default("info"))
-    .addOption(new Option("--log-format <format>", "json or pretty").choices(["json", "pretty"]).env("EDGEHUB_LOG_FORMAT"))
+    .addOption(
+      new Option("--log-format <format>", "json or pretty").choices(["json", "pretty"]).env("EDGEHUB_LOG_FORMAT"),
+    )
     .addOption(new Option("--no-metrics", "do not send device metrics"))
     .allowExcessArguments(false);
   command.parse(argv, { from: "user" });
-  const o = command.opts<{ hub: string; joinToken?: string; hubCa?: string; stateDir: string; hostname?: string; logLevel: string; logFormat?: string; metrics: boolean }>();
+  const o = command.opts<{
+    hub: string;
+    joinToken?: string;
+    hubCa?: string;
+    stateDir: string;
+    hostname?: string;
+    logLevel: string;
+    logFormat?: string;
+    metrics: boolean;
+  }>();
   return Object.freeze({ ...o, stateDir: path.resolve(o.stateDir), hostname: o.hostname || os.hostname() });
 }
 
@@ -39,15 +54,37 @@ async function main(): Promise<number> {
     if (err instanceof CommanderError) return err.exitCode;
     throw err;
   }
-  const log = createLogger({ name: "cloudbox-firmware-client", level: config.logLevel as "info", ...(config.logFormat ? { pretty: config.logFormat === "pretty" } : {}) });
+  const log = createLogger({
+    name: "cloudbox-firmware-client",
+    level: config.logLevel as "info",
+    ...(config.logFormat ? { pretty: config.logFormat === "pretty" } : {}),
+  });
   const inventory = async () => ({ ...(await collectInventory()), hostname: config.hostname });
-  const executors: CommandExecutors = { echo: async (payload) => create(CommandResultSchema, { kind: { case: "echo", value: { message: payload.message } } }) };
+  const executors: CommandExecutors = {
+    echo: async (payload) =>
+      create(CommandResultSchema, { kind: { case: "echo", value: { message: payload.message } } }),
+  };
   return new Promise<number>((resolve) => {
     const session = new FleetSession({
-      hub: config.hub, role: "cloud_box", stateDir: config.stateDir, joinToken: config.joinToken, hubCaFile: config.hubCa,
-      hostname: config.hostname, agentVersion: VERSION, executors, collectInventory: inventory,
-      sampleMetrics: config.metrics ? () => sampleMetrics() : undefined, log,
-      onFatal: (err) => void session.stop().then(() => resolve(3), () => resolve(3)).finally(() => log.fatal({ err }, err.message)),
+      hub: config.hub,
+      role: "cloud_box",
+      stateDir: config.stateDir,
+      joinToken: config.joinToken,
+      hubCaFile: config.hubCa,
+      hostname: config.hostname,
+      agentVersion: VERSION,
+      executors,
+      collectInventory: inventory,
+      sampleMetrics: config.metrics ? () => sampleMetrics() : undefined,
+      log,
+      onFatal: (err) =>
+        void session
+          .stop()
+          .then(
+            () => resolve(3),
+            () => resolve(3),
+          )
+          .finally(() => log.fatal({ err }, err.message)),
     });
     session.start().catch((err) => {
       log.fatal({ err }, `Cloud box client failed to start: ${(err as Error).message}`);

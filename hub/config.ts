@@ -61,7 +61,8 @@ function port(name: string) {
 function positiveInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n <= 0) throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}"`);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${name} must be a positive integer, got "${value}"`);
     return n;
   };
 }
@@ -69,14 +70,18 @@ function positiveInt(name: string) {
 function nonNegativeInt(name: string) {
   return (value: string): number => {
     const n = Number(value);
-    if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${value}"`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a non-negative integer, got "${value}"`);
     return n;
   };
 }
 
 /** Comma-separated browser origins, each exactly scheme://host[:port] as browsers send them. */
 function corsOrigins(value: string): string[] {
-  const origins = value.split(",").map((s) => s.trim()).filter(Boolean);
+  const origins = value
+    .split(",")
+    .map((s) => s.trim())
+    .filter(Boolean);
   for (const origin of origins) {
     let parsed: URL | undefined;
     try {
@@ -85,7 +90,9 @@ function corsOrigins(value: string): string[] {
       parsed = undefined;
     }
     if (!parsed || !/^https?:$/.test(parsed.protocol) || parsed.origin !== origin) {
-      throw new InvalidArgumentError(`--cors-origin entries must be origins like https://console.example.org (scheme://host[:port], no path), got "${origin}"`);
+      throw new InvalidArgumentError(
+        `--cors-origin entries must be origins like https://console.example.org (scheme://host[:port], no path), got "${origin}"`,
+      );
     }
   }
   return origins;
@@ -100,34 +107,133 @@ function logLevel(value: string): LogLevel {
 
 /** Builds the command-line definition; environment variables are the defaults, flags win. */
 export function hubCommand(): Command {
-  return new Command("edgehub")
-    .description("edgehub hub: the authoritative fleet model, the admin API and the agent endpoint")
-    .addOption(new Option("--data-dir <dir>", "data directory (embedded database, CA, certificates)").env("HUB_DATA_DIR").default("./data"))
-    .addOption(new Option("--host <address>", "address to listen on").env("HUB_HOST").default("0.0.0.0"))
-    .addOption(new Option("--http-port <port>", "admin API port (Connect, gRPC, gRPC-web; /healthz, /metrics)").env("HUB_HTTP_PORT").default(8080).argParser(port("--http-port")))
-    .addOption(new Option("--grpc-port <port>", "agent endpoint port (gRPC over TLS)").env("HUB_GRPC_PORT").default(9443).argParser(port("--grpc-port")))
-    .addOption(new Option("--database-url <url>", "PostgreSQL URL; embedded PGlite when unset").env("DATABASE_URL"))
-    .addOption(new Option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`).env("HUB_LOG_LEVEL").default("info").argParser(logLevel))
-    .addOption(new Option("--log-format <format>", "json or pretty; pretty when stdout is a TTY").env("HUB_LOG_FORMAT").choices(["json", "pretty"]))
-    .addOption(new Option("--token-ttl <seconds>", "bearer token lifetime").env("HUB_TOKEN_TTL_SECONDS").default(12 * 3600).argParser(positiveInt("--token-ttl")))
-    .addOption(new Option("--max-request-bytes <bytes>", "largest admin API request body").env("HUB_MAX_REQUEST_BYTES").default(4 * 1024 * 1024).argParser(positiveInt("--max-request-bytes")))
-    .addOption(new Option("--advertise <names>", "comma-separated hostnames/IPs for the agent endpoint certificate").env("HUB_ADVERTISE").default("localhost,127.0.0.1"))
-    .addOption(new Option("--hub-id <id>", "name of this hub among several on one database; hostname:port when unset").env("HUB_ID"))
-    .addOption(new Option("--heartbeat-interval <ms>", "agent heartbeat interval sent in Welcome").env("HUB_HEARTBEAT_INTERVAL_MS").default(10_000).argParser(positiveInt("--heartbeat-interval")))
-    .addOption(new Option("--metrics-interval <ms>", "agent metrics interval sent in Welcome").env("HUB_METRICS_INTERVAL_MS").default(30_000).argParser(positiveInt("--metrics-interval")))
-    .addOption(new Option("--metrics-maintenance-interval <ms>", "time between hourly-rollup and retention passes").env("HUB_METRICS_MAINTENANCE_INTERVAL_MS").default(60_000).argParser(positiveInt("--metrics-maintenance-interval")))
-    .addOption(new Option("--restart-grace <ms>", "after start, no agent is declared offline for this long (longer while agents are still coming back, up to 5x)").env("HUB_RESTART_GRACE_MS").default(60_000).argParser(nonNegativeInt("--restart-grace")))
-    .addOption(new Option("--drain-spread <ms>", "on shutdown, agents reconnect spread over this window").env("HUB_DRAIN_SPREAD_MS").default(10_000).argParser(nonNegativeInt("--drain-spread")))
-    .addOption(new Option("--http-headers-timeout <ms>", "admin port: a connection must send its request headers within this").env("HUB_HTTP_HEADERS_TIMEOUT_MS").default(10_000).argParser(positiveInt("--http-headers-timeout")))
-    .addOption(new Option("--http-idle-timeout <ms>", "admin port: an idle connection is closed after this").env("HUB_HTTP_IDLE_TIMEOUT_MS").default(60_000).argParser(positiveInt("--http-idle-timeout")))
-    .addOption(new Option("--http-max-connections-per-address <n>", "admin port: open connections one remote address may hold").env("HUB_HTTP_MAX_CONNECTIONS_PER_ADDRESS").default(256).argParser(positiveInt("--http-max-connections-per-address")))
-    .addOption(new Option("--cors-origin <origins>", "comma-separated browser origins allowed to call the admin API (e.g. a web console); none when unset").env("HUB_CORS_ORIGINS").default([], "none").argParser(corsOrigins))
-    .addOption(new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop").env("HUB_SHUTDOWN_TIMEOUT_MS").default(8_000).argParser(positiveInt("--shutdown-timeout")))
-    .helpOption("-h, --help", "show this help")
-    .showHelpAfterError()
-    .allowExcessArguments(false)
-    // Throw instead of process.exit so callers (and tests) decide; main.ts maps it to an exit code.
-    .exitOverride();
+  return (
+    new Command("edgehub")
+      .description("edgehub hub: the authoritative fleet model, the admin API and the agent endpoint")
+      .addOption(
+        new Option("--data-dir <dir>", "data directory (embedded database, CA, certificates)")
+          .env("HUB_DATA_DIR")
+          .default("./data"),
+      )
+      .addOption(new Option("--host <address>", "address to listen on").env("HUB_HOST").default("0.0.0.0"))
+      .addOption(
+        new Option("--http-port <port>", "admin API port (Connect, gRPC, gRPC-web; /healthz, /metrics)")
+          .env("HUB_HTTP_PORT")
+          .default(8080)
+          .argParser(port("--http-port")),
+      )
+      .addOption(
+        new Option("--grpc-port <port>", "agent endpoint port (gRPC over TLS)")
+          .env("HUB_GRPC_PORT")
+          .default(9443)
+          .argParser(port("--grpc-port")),
+      )
+      .addOption(new Option("--database-url <url>", "PostgreSQL URL; embedded PGlite when unset").env("DATABASE_URL"))
+      .addOption(
+        new Option("--log-level <level>", `one of ${LOG_LEVELS.join(", ")}`)
+          .env("HUB_LOG_LEVEL")
+          .default("info")
+          .argParser(logLevel),
+      )
+      .addOption(
+        new Option("--log-format <format>", "json or pretty; pretty when stdout is a TTY")
+          .env("HUB_LOG_FORMAT")
+          .choices(["json", "pretty"]),
+      )
+      .addOption(
+        new Option("--token-ttl <seconds>", "bearer token lifetime")
+          .env("HUB_TOKEN_TTL_SECONDS")
+          .default(12 * 3600)
+          .argParser(positiveInt("--token-ttl")),
+      )
+      .addOption(
+        new Option("--max-request-bytes <bytes>", "largest admin API request body")
+          .env("HUB_MAX_REQUEST_BYTES")
+          .default(4 * 1024 * 1024)
+          .argParser(positiveInt("--max-request-bytes")),
+      )
+      .addOption(
+        new Option("--advertise <names>", "comma-separated hostnames/IPs for the agent endpoint certificate")
+          .env("HUB_ADVERTISE")
+          .default("localhost,127.0.0.1"),
+      )
+      .addOption(
+        new Option("--hub-id <id>", "name of this hub among several on one database; hostname:port when unset").env(
+          "HUB_ID",
+        ),
+      )
+      .addOption(
+        new Option("--heartbeat-interval <ms>", "agent heartbeat interval sent in Welcome")
+          .env("HUB_HEARTBEAT_INTERVAL_MS")
+          .default(10_000)
+          .argParser(positiveInt("--heartbeat-interval")),
+      )
+      .addOption(
+        new Option("--metrics-interval <ms>", "agent metrics interval sent in Welcome")
+          .env("HUB_METRICS_INTERVAL_MS")
+          .default(30_000)
+          .argParser(positiveInt("--metrics-interval")),
+      )
+      .addOption(
+        new Option("--metrics-maintenance-interval <ms>", "time between hourly-rollup and retention passes")
+          .env("HUB_METRICS_MAINTENANCE_INTERVAL_MS")
+          .default(60_000)
+          .argParser(positiveInt("--metrics-maintenance-interval")),
+      )
+      .addOption(
+        new Option(
+          "--restart-grace <ms>",
+          "after start, no agent is declared offline for this long (longer while agents are still coming back, up to 5x)",
+        )
+          .env("HUB_RESTART_GRACE_MS")
+          .default(60_000)
+          .argParser(nonNegativeInt("--restart-grace")),
+      )
+      .addOption(
+        new Option("--drain-spread <ms>", "on shutdown, agents reconnect spread over this window")
+          .env("HUB_DRAIN_SPREAD_MS")
+          .default(10_000)
+          .argParser(nonNegativeInt("--drain-spread")),
+      )
+      .addOption(
+        new Option("--http-headers-timeout <ms>", "admin port: a connection must send its request headers within this")
+          .env("HUB_HTTP_HEADERS_TIMEOUT_MS")
+          .default(10_000)
+          .argParser(positiveInt("--http-headers-timeout")),
+      )
+      .addOption(
+        new Option("--http-idle-timeout <ms>", "admin port: an idle connection is closed after this")
+          .env("HUB_HTTP_IDLE_TIMEOUT_MS")
+          .default(60_000)
+          .argParser(positiveInt("--http-idle-timeout")),
+      )
+      .addOption(
+        new Option("--http-max-connections-per-address <n>", "admin port: open connections one remote address may hold")
+          .env("HUB_HTTP_MAX_CONNECTIONS_PER_ADDRESS")
+          .default(256)
+          .argParser(positiveInt("--http-max-connections-per-address")),
+      )
+      .addOption(
+        new Option(
+          "--cors-origin <origins>",
+          "comma-separated browser origins allowed to call the admin API (e.g. a web console); none when unset",
+        )
+          .env("HUB_CORS_ORIGINS")
+          .default([], "none")
+          .argParser(corsOrigins),
+      )
+      .addOption(
+        new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop")
+          .env("HUB_SHUTDOWN_TIMEOUT_MS")
+          .default(8_000)
+          .argParser(positiveInt("--shutdown-timeout")),
+      )
+      .helpOption("-h, --help", "show this help")
+      .showHelpAfterError()
+      .allowExcessArguments(false)
+      // Throw instead of process.exit so callers (and tests) decide; main.ts maps it to an exit code.
+      .exitOverride()
+  );
 }
 
 /** Where commander writes errors (and the help shown after one); stderr unless a caller captures it. */
@@ -136,7 +242,11 @@ export interface ConfigOutput {
 }
 
 /** Parses argv (without node and script) and the environment into a frozen HubConfig. */
-export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv = process.env, output?: ConfigOutput): HubConfig {
+export function parseHubConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv = process.env,
+  output?: ConfigOutput,
+): HubConfig {
   const command = hubCommand();
   if (output) command.configureOutput({ writeErr: (text) => output.writeErr(text) });
   // commander reads option env vars from process.env; scope it to the env we were given.
@@ -148,16 +258,34 @@ export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     process.env = saved;
   }
   const o = command.opts<{
-    dataDir: string; host: string; httpPort: number | string; grpcPort: number | string; databaseUrl?: string;
-    logLevel: string; logFormat?: string; tokenTtl: number | string; maxRequestBytes: number | string;
-    advertise: string; hubId?: string; heartbeatInterval: number | string; shutdownTimeout: number | string;
-    metricsInterval: number | string; metricsMaintenanceInterval: number | string; restartGrace: number | string; drainSpread: number | string; corsOrigin: string[];
-    httpHeadersTimeout: number | string; httpIdleTimeout: number | string; httpMaxConnectionsPerAddress: number | string;
+    dataDir: string;
+    host: string;
+    httpPort: number | string;
+    grpcPort: number | string;
+    databaseUrl?: string;
+    logLevel: string;
+    logFormat?: string;
+    tokenTtl: number | string;
+    maxRequestBytes: number | string;
+    advertise: string;
+    hubId?: string;
+    heartbeatInterval: number | string;
+    shutdownTimeout: number | string;
+    metricsInterval: number | string;
+    metricsMaintenanceInterval: number | string;
+    restartGrace: number | string;
+    drainSpread: number | string;
+    corsOrigin: string[];
+    httpHeadersTimeout: number | string;
+    httpIdleTimeout: number | string;
+    httpMaxConnectionsPerAddress: number | string;
   }>();
   // Defaults given as numbers skip argParser; env values are strings that went through it.
   const databaseUrl = o.databaseUrl?.trim() || undefined;
   if (databaseUrl !== undefined && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
-    throw new ConfigError(`DATABASE_URL must start with postgres:// or postgresql://, got "${databaseUrl.replace(/\/\/.*@/, "//…@")}"`);
+    throw new ConfigError(
+      `DATABASE_URL must start with postgres:// or postgresql://, got "${databaseUrl.replace(/\/\/.*@/, "//…@")}"`,
+    );
   }
   return Object.freeze({
     dataDir: path.resolve(o.dataDir),
@@ -170,7 +298,12 @@ export function parseHubConfig(argv: readonly string[], env: NodeJS.ProcessEnv =
     logPretty: o.logFormat === undefined ? undefined : o.logFormat === "pretty",
     tokenTtlSeconds: Number(o.tokenTtl),
     maxRequestBytes: Number(o.maxRequestBytes),
-    advertisedNames: Object.freeze(o.advertise.split(",").map((s) => s.trim()).filter(Boolean)),
+    advertisedNames: Object.freeze(
+      o.advertise
+        .split(",")
+        .map((s) => s.trim())
+        .filter(Boolean),
+    ),
     shutdownTimeoutMs: Number(o.shutdownTimeout),
     hubId: o.hubId,
     heartbeatIntervalMs: Number(o.heartbeatInterval),

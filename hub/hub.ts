@@ -67,9 +67,17 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
   const announce = deps.announce ?? ((text: string) => process.stdout.write(text));
   const metrics = createHubMetrics();
 
-  const db = deps.database ?? (await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, log: log.child({ component: "db" }) }));
+  const db =
+    deps.database ??
+    (await openDatabase({
+      databaseUrl: config.databaseUrl,
+      dataDir: config.dataDir,
+      log: log.child({ component: "db" }),
+    }));
   // Run in order on stop (each new step goes first: reverse start order), each timed in the log.
-  const cleanup: { step: string; run: () => Promise<void> }[] = deps.database ? [] : [{ step: "database", run: () => db.close() }];
+  const cleanup: { step: string; run: () => Promise<void> }[] = deps.database
+    ? []
+    : [{ step: "database", run: () => db.close() }];
   try {
     log.info({ database: db.kind, dataDir: config.dataDir }, "Database opened");
     const { ca } = await db.withAdvisoryLock(ADVISORY_LOCK_KEYS.bootstrap, async () => {
@@ -80,7 +88,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       if (caResult.created) log.info({ fingerprint: caResult.ca.fingerprint }, "Hub CA created");
       const admin = await ensureFirstAdmin(db.knex, { password: config.adminPassword, now });
       if (admin.generatedPassword) {
-        announce(`\nFirst start: created user "admin" with password ${admin.generatedPassword}\nIt is shown once; set HUB_ADMIN_PASSWORD to choose it instead.\n\n`);
+        announce(
+          `\nFirst start: created user "admin" with password ${admin.generatedPassword}\nIt is shown once; set HUB_ADMIN_PASSWORD to choose it instead.\n\n`,
+        );
       } else if (admin.created) {
         log.info("First start: created user admin with the password from HUB_ADMIN_PASSWORD");
       }
@@ -90,22 +100,50 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const serverCert = await ca.issueServerCertificate(config.advertisedNames, clock.now());
 
     const fleet = new FleetRuntime({
-      db, ca, clock, log: log.child({ component: "fleet" }), metrics,
+      db,
+      ca,
+      clock,
+      log: log.child({ component: "fleet" }),
+      metrics,
       options: {
-        heartbeatIntervalMs: config.heartbeatIntervalMs, metricsIntervalMs: config.metricsIntervalMs, restartGraceMs: config.restartGraceMs,
-        drainSpreadMs: config.drainSpreadMs, certificateValidDays: 365,
+        heartbeatIntervalMs: config.heartbeatIntervalMs,
+        metricsIntervalMs: config.metricsIntervalMs,
+        restartGraceMs: config.restartGraceMs,
+        drainSpreadMs: config.drainSpreadMs,
+        certificateValidDays: 365,
       },
       onMetrics: async (agentId, sample) => void (await recordMetrics(db.knex, { agentId, sample, at: clock.now() })),
     });
     // Hourly rollups and retention; the lease inside makes N hubs share one pass.
-    const maintenance = startMetricsMaintenance({ db, clock, intervalMs: config.metricsMaintenanceIntervalMs, log: log.child({ component: "metrics-maintenance" }) });
+    const maintenance = startMetricsMaintenance({
+      db,
+      clock,
+      intervalMs: config.metricsMaintenanceIntervalMs,
+      log: log.child({ component: "metrics-maintenance" }),
+    });
     cleanup.unshift({ step: "metrics-maintenance", run: () => maintenance.stop() });
     const fleetAdmin = new FleetAdmin({ knex: db.knex, clock, ca });
-    const apiDeps: ServiceDeps = { db, knex: db.knex, clock, log: log.child({ component: "api" }), metrics, tokenTtlSeconds: config.tokenTtlSeconds, fleetAdmin, hubCaFingerprint: ca.fingerprint };
+    const apiDeps: ServiceDeps = {
+      db,
+      knex: db.knex,
+      clock,
+      log: log.child({ component: "api" }),
+      metrics,
+      tokenTtlSeconds: config.tokenTtlSeconds,
+      fleetAdmin,
+      hubCaFingerprint: ca.fingerprint,
+    };
     const policies = new PolicyRegistry();
     const handler = connectNodeAdapter({
       routes: (router: ConnectRouter) => registerServices(router, policies, apiDeps),
-      interceptors: [outcomeInterceptor({ log: apiDeps.log, metrics }), authInterceptor({ policies, resolveToken: async (token) => (await resolveToken(db.knex, token, clock.now()))?.principal }), textRulesInterceptor()],
+      interceptors: [
+        outcomeInterceptor({ log: apiDeps.log, metrics }),
+        authInterceptor({
+          policies,
+          resolveToken: async (token) => (await resolveToken(db.knex, token, clock.now()))?.principal,
+        }),
+        textRulesInterceptor(),
+      ],
       readMaxBytes: config.maxRequestBytes,
       fallback: createPlainHttpApp({ knex: db.knex, registry: metrics.registry }).callback() as never,
     });
@@ -119,7 +157,12 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
 
     // Stop order: drain agents and close the endpoint, then the fleet loops, then the rest.
     cleanup.unshift({ step: "fleet", run: () => fleet.stop() });
-    const agents = new AgentEndpoint({ caPem: ca.certPem, server: serverCert, services: [agentServiceGrpc(fleet)], maxReceiveMessageBytes: MAX_AGENT_MESSAGE_BYTES });
+    const agents = new AgentEndpoint({
+      caPem: ca.certPem,
+      server: serverCert,
+      services: [agentServiceGrpc(fleet)],
+      maxReceiveMessageBytes: MAX_AGENT_MESSAGE_BYTES,
+    });
     const grpcPort = await agents.listen(config.host, config.grpcPort);
     cleanup.unshift({
       step: "agent-endpoint",
@@ -137,7 +180,12 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
 
     let stopping: Promise<void> | undefined;
     return {
-      httpPort, grpcPort, hubId, db, ca, metrics,
+      httpPort,
+      grpcPort,
+      hubId,
+      db,
+      ca,
+      metrics,
       fleetSettled: () => fleet.settled(),
       stop() {
         // Reverse start order, once: stop accepting, finish in-flight calls, close the database.

@@ -18,7 +18,11 @@ async function main(): Promise<number> {
     }
     throw err;
   }
-  const log = createLogger({ name: "edgehub-hub", level: config.logLevel, ...(config.logPretty === undefined ? {} : { pretty: config.logPretty }) });
+  const log = createLogger({
+    name: "edgehub-hub",
+    level: config.logLevel,
+    ...(config.logPretty === undefined ? {} : { pretty: config.logPretty }),
+  });
   let hub;
   try {
     hub = await startHub(config, { log });
@@ -46,10 +50,13 @@ async function main(): Promise<number> {
         log.error("Shutdown overran its time budget: exiting");
         resolve(1);
       }, config.shutdownTimeoutMs + 1500).unref();
-      hub.stop().then(() => resolve(0), (err) => {
-        log.error({ err }, "Shutdown failed");
-        resolve(1);
-      });
+      hub.stop().then(
+        () => resolve(0),
+        (err) => {
+          log.error({ err }, "Shutdown failed");
+          resolve(1);
+        },
+      );
     };
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);

@@ -28,7 +28,11 @@ export function registerServices(router: ConnectRouter, policies: PolicyRegistry
     router.service(service, impl);
   }
   serve(AuthService, createAuthService(deps), authServicePolicy);
-  serve(FleetService, createFleetService({ knex: deps.knex, admin: deps.fleetAdmin, caFingerprint: deps.hubCaFingerprint }), fleetServicePolicy);
+  serve(
+    FleetService,
+    createFleetService({ knex: deps.knex, admin: deps.fleetAdmin, caFingerprint: deps.hubCaFingerprint }),
+    fleetServicePolicy,
+  );
   serve(TenantService, createTenantService(deps), tenantServicePolicy);
   serve(UserService, createUserService(deps), userServicePolicy);
   serve(UserGroupService, createUserGroupService(deps), userGroupServicePolicy);

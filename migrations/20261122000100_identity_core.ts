@@ -16,10 +16,16 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid("updated_by").nullable();
     t.timestamp("deleted_at", { useTz: true }).nullable();
   });
-  await knex.raw(`ALTER TABLE tenants ADD CONSTRAINT tenants_status_check CHECK (status IN ('active','inactive','suspended'))`);
-  await knex.raw(`ALTER TABLE tenants ADD CONSTRAINT tenants_vlan_id_check CHECK (vlan_id IS NULL OR vlan_id BETWEEN 100 AND 4094)`);
+  await knex.raw(
+    `ALTER TABLE tenants ADD CONSTRAINT tenants_status_check CHECK (status IN ('active','inactive','suspended'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE tenants ADD CONSTRAINT tenants_vlan_id_check CHECK (vlan_id IS NULL OR vlan_id BETWEEN 100 AND 4094)`,
+  );
   await knex.raw(`CREATE UNIQUE INDEX tenants_name_live ON tenants (lower(name)) WHERE deleted_at IS NULL`);
-  await knex.raw(`CREATE UNIQUE INDEX tenants_vlan_id_live ON tenants (vlan_id) WHERE deleted_at IS NULL AND vlan_id IS NOT NULL`);
+  await knex.raw(
+    `CREATE UNIQUE INDEX tenants_vlan_id_live ON tenants (vlan_id) WHERE deleted_at IS NULL AND vlan_id IS NOT NULL`,
+  );
 
   await knex.schema.createTable("users", (t) => {
     t.uuid("id").primary();
@@ -38,15 +44,23 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid("updated_by").nullable();
     t.timestamp("deleted_at", { useTz: true }).nullable();
   });
-  await knex.raw(`ALTER TABLE users ADD CONSTRAINT users_role_check CHECK (role IN ('admin','tenant_admin','operator','user'))`);
-  await knex.raw(`ALTER TABLE users ADD CONSTRAINT users_status_check CHECK (status IN ('active','inactive','locked'))`);
+  await knex.raw(
+    `ALTER TABLE users ADD CONSTRAINT users_role_check CHECK (role IN ('admin','tenant_admin','operator','user'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE users ADD CONSTRAINT users_status_check CHECK (status IN ('active','inactive','locked'))`,
+  );
   // Tenant-scoped roles must belong to a tenant; system accounts (admin, operator) may not.
-  await knex.raw(`ALTER TABLE users ADD CONSTRAINT users_tenant_role_check CHECK (role IN ('admin','operator') OR tenant_id IS NOT NULL)`);
+  await knex.raw(
+    `ALTER TABLE users ADD CONSTRAINT users_tenant_role_check CHECK (role IN ('admin','operator') OR tenant_id IS NOT NULL)`,
+  );
   await knex.raw(
     `CREATE UNIQUE INDEX users_username_live ON users (COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), lower(username)) WHERE deleted_at IS NULL`,
   );
   await knex.raw(`CREATE INDEX users_tenant_id ON users (tenant_id)`);
-  await knex.raw(`ALTER TABLE tenants ADD CONSTRAINT tenants_admin_user_fk FOREIGN KEY (admin_user_id) REFERENCES users(id)`);
+  await knex.raw(
+    `ALTER TABLE tenants ADD CONSTRAINT tenants_admin_user_fk FOREIGN KEY (admin_user_id) REFERENCES users(id)`,
+  );
 
   await knex.schema.createTable("auth_tokens", (t) => {
     t.uuid("id").primary();

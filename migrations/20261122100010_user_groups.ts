@@ -17,9 +17,15 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid("updated_by").nullable();
     t.timestamp("deleted_at", { useTz: true }).nullable();
   });
-  await knex.raw(`ALTER TABLE user_groups ADD CONSTRAINT user_groups_quota_mode_check CHECK (quota_mode IN ('independent','shared','hybrid'))`);
-  await knex.raw(`ALTER TABLE user_groups ADD CONSTRAINT user_groups_not_own_parent CHECK (parent_group_id IS NULL OR parent_group_id <> id)`);
-  await knex.raw(`CREATE UNIQUE INDEX user_groups_name_live ON user_groups (tenant_id, lower(name)) WHERE deleted_at IS NULL`);
+  await knex.raw(
+    `ALTER TABLE user_groups ADD CONSTRAINT user_groups_quota_mode_check CHECK (quota_mode IN ('independent','shared','hybrid'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE user_groups ADD CONSTRAINT user_groups_not_own_parent CHECK (parent_group_id IS NULL OR parent_group_id <> id)`,
+  );
+  await knex.raw(
+    `CREATE UNIQUE INDEX user_groups_name_live ON user_groups (tenant_id, lower(name)) WHERE deleted_at IS NULL`,
+  );
   await knex.raw(`CREATE INDEX user_groups_parent ON user_groups (parent_group_id)`);
 
   await knex.schema.createTable("user_group_members", (t) => {

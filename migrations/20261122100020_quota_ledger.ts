@@ -35,7 +35,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("updated_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.primary(["consumer_type", "consumer_id"]);
   });
-  await knex.raw(`ALTER TABLE quota_consumers ADD CONSTRAINT quota_consumers_type_check CHECK (consumer_type IN ('instance','private_data_disk'))`);
+  await knex.raw(
+    `ALTER TABLE quota_consumers ADD CONSTRAINT quota_consumers_type_check CHECK (consumer_type IN ('instance','private_data_disk'))`,
+  );
   await knex.raw(
     `ALTER TABLE quota_consumers ADD CONSTRAINT quota_consumers_non_negative CHECK (occ_instances >= 0 AND occ_cpu_cores >= 0 AND occ_memory_gb >= 0 AND occ_storage_gb >= 0 AND occ_private_data_disk_gb >= 0 AND occ_ip_addresses >= 0 AND occ_bandwidth_gbps >= 0)`,
   );

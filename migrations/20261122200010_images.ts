@@ -29,10 +29,18 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid("tenant_id").nullable().references("id").inTable("tenants");
     stamps(t);
   });
-  await knex.raw(`ALTER TABLE images ADD CONSTRAINT images_type_check CHECK (image_type IN ('os_base','application_layer','custom'))`);
-  await knex.raw(`ALTER TABLE images ADD CONSTRAINT images_visibility_check CHECK (visibility IN ('public','private','group_specific'))`);
-  await knex.raw(`ALTER TABLE images ADD CONSTRAINT images_status_check CHECK (status IN ('active','deprecated','archived'))`);
-  await knex.raw(`ALTER TABLE images ADD CONSTRAINT images_architecture_check CHECK (architecture IN ('x86_64','arm64'))`);
+  await knex.raw(
+    `ALTER TABLE images ADD CONSTRAINT images_type_check CHECK (image_type IN ('os_base','application_layer','custom'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE images ADD CONSTRAINT images_visibility_check CHECK (visibility IN ('public','private','group_specific'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE images ADD CONSTRAINT images_status_check CHECK (status IN ('active','deprecated','archived'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE images ADD CONSTRAINT images_architecture_check CHECK (architecture IN ('x86_64','arm64'))`,
+  );
   await knex.raw(
     `CREATE UNIQUE INDEX images_name_live ON images (COALESCE(tenant_id, '00000000-0000-0000-0000-000000000000'::uuid), lower(name)) WHERE deleted_at IS NULL`,
   );
@@ -59,12 +67,24 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("archived_at", { useTz: true }).nullable();
     stamps(t);
   });
-  await knex.raw(`ALTER TABLE image_versions ADD CONSTRAINT image_versions_status_check CHECK (status IN ('active','deprecated','archived'))`);
-  await knex.raw(`ALTER TABLE image_versions ADD CONSTRAINT image_versions_number_check CHECK (version_number ~ '^v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$')`);
-  await knex.raw(`ALTER TABLE image_versions ADD CONSTRAINT image_versions_deprecated_at_check CHECK (status = 'active' OR deprecated_at IS NOT NULL)`);
-  await knex.raw(`CREATE UNIQUE INDEX image_versions_number_live ON image_versions (image_id, version_number) WHERE deleted_at IS NULL`);
-  await knex.raw(`CREATE UNIQUE INDEX image_versions_one_latest ON image_versions (image_id) WHERE is_latest AND deleted_at IS NULL`);
-  await knex.raw(`CREATE UNIQUE INDEX image_versions_one_default ON image_versions (image_id) WHERE is_default AND deleted_at IS NULL`);
+  await knex.raw(
+    `ALTER TABLE image_versions ADD CONSTRAINT image_versions_status_check CHECK (status IN ('active','deprecated','archived'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE image_versions ADD CONSTRAINT image_versions_number_check CHECK (version_number ~ '^v(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)\\.(0|[1-9][0-9]*)$')`,
+  );
+  await knex.raw(
+    `ALTER TABLE image_versions ADD CONSTRAINT image_versions_deprecated_at_check CHECK (status = 'active' OR deprecated_at IS NOT NULL)`,
+  );
+  await knex.raw(
+    `CREATE UNIQUE INDEX image_versions_number_live ON image_versions (image_id, version_number) WHERE deleted_at IS NULL`,
+  );
+  await knex.raw(
+    `CREATE UNIQUE INDEX image_versions_one_latest ON image_versions (image_id) WHERE is_latest AND deleted_at IS NULL`,
+  );
+  await knex.raw(
+    `CREATE UNIQUE INDEX image_versions_one_default ON image_versions (image_id) WHERE is_default AND deleted_at IS NULL`,
+  );
 
   await knex.schema.createTable("image_tags", (t) => {
     t.uuid("id").primary();
@@ -75,9 +95,15 @@ export async function up(knex: Knex): Promise<void> {
     t.boolean("is_immutable").notNullable();
     stamps(t);
   });
-  await knex.raw(`ALTER TABLE image_tags ADD CONSTRAINT image_tags_kind_check CHECK (tag_kind IN ('system','version','custom'))`);
-  await knex.raw(`ALTER TABLE image_tags ADD CONSTRAINT image_tags_immutable_check CHECK (is_immutable = (tag_kind = 'version'))`);
-  await knex.raw(`CREATE UNIQUE INDEX image_tags_name_live ON image_tags (image_id, tag_name) WHERE deleted_at IS NULL`);
+  await knex.raw(
+    `ALTER TABLE image_tags ADD CONSTRAINT image_tags_kind_check CHECK (tag_kind IN ('system','version','custom'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE image_tags ADD CONSTRAINT image_tags_immutable_check CHECK (is_immutable = (tag_kind = 'version'))`,
+  );
+  await knex.raw(
+    `CREATE UNIQUE INDEX image_tags_name_live ON image_tags (image_id, tag_name) WHERE deleted_at IS NULL`,
+  );
   await knex.raw(`CREATE INDEX image_tags_version ON image_tags (version_id)`);
 
   await knex.schema.createTable("image_requirements", (t) => {

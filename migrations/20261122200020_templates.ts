@@ -41,9 +41,15 @@ export async function up(knex: Knex): Promise<void> {
   });
   await knex.raw(`ALTER TABLE templates ADD CONSTRAINT templates_use_case_check CHECK (use_case IN
     ('ai_application','graphics_rendering','gaming_high_performance','lightweight_office','web_server','database','development','general'))`);
-  await knex.raw(`ALTER TABLE templates ADD CONSTRAINT templates_type_check CHECK (template_type IN ('instance','instance_set'))`);
-  await knex.raw(`ALTER TABLE templates ADD CONSTRAINT templates_visibility_check CHECK (visibility IN ('public','private','group_specific'))`);
-  await knex.raw(`ALTER TABLE templates ADD CONSTRAINT templates_status_check CHECK (status IN ('active','deprecated','archived'))`);
+  await knex.raw(
+    `ALTER TABLE templates ADD CONSTRAINT templates_type_check CHECK (template_type IN ('instance','instance_set'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE templates ADD CONSTRAINT templates_visibility_check CHECK (visibility IN ('public','private','group_specific'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE templates ADD CONSTRAINT templates_status_check CHECK (status IN ('active','deprecated','archived'))`,
+  );
   await knex.raw(`ALTER TABLE templates ADD CONSTRAINT templates_resources_check CHECK (
     default_cpu_cores > 0 AND default_memory_gb > 0 AND default_storage_gb > 0 AND default_gpu_count >= 0 AND price_per_hour >= 0)`);
   await knex.raw(`ALTER TABLE templates ADD CONSTRAINT templates_set_fields_check CHECK (

@@ -20,8 +20,12 @@ export async function up(knex: Knex): Promise<void> {
     t.text("status").notNullable().defaultTo("active");
     audit(t);
   });
-  await knex.raw(`ALTER TABLE edge_data_centers ADD CONSTRAINT edge_data_centers_status_check CHECK (status IN ('active','maintenance','offline'))`);
-  await knex.raw(`CREATE UNIQUE INDEX edge_data_centers_name_live ON edge_data_centers (lower(name)) WHERE deleted_at IS NULL`);
+  await knex.raw(
+    `ALTER TABLE edge_data_centers ADD CONSTRAINT edge_data_centers_status_check CHECK (status IN ('active','maintenance','offline'))`,
+  );
+  await knex.raw(
+    `CREATE UNIQUE INDEX edge_data_centers_name_live ON edge_data_centers (lower(name)) WHERE deleted_at IS NULL`,
+  );
 
   await knex.schema.createTable("compute_pools", (t) => {
     t.uuid("id").primary();
@@ -38,7 +42,9 @@ export async function up(knex: Knex): Promise<void> {
     t.text("status").notNullable().defaultTo("active");
     audit(t);
   });
-  await knex.raw(`ALTER TABLE compute_pools ADD CONSTRAINT compute_pools_status_check CHECK (status IN ('active','maintenance','disabled'))`);
+  await knex.raw(
+    `ALTER TABLE compute_pools ADD CONSTRAINT compute_pools_status_check CHECK (status IN ('active','maintenance','disabled'))`,
+  );
   await knex.raw(`CREATE UNIQUE INDEX compute_pools_name_live ON compute_pools (lower(name)) WHERE deleted_at IS NULL`);
 
   await knex.schema.createTable("compute_machines", (t) => {
@@ -62,14 +68,24 @@ export async function up(knex: Knex): Promise<void> {
     t.uuid("agent_id").nullable();
     audit(t);
   });
-  await knex.raw(`ALTER TABLE compute_machines ADD CONSTRAINT compute_machines_type_check CHECK (machine_type IN ('cpu_server','pc_farm','gpu_server'))`);
-  await knex.raw(`ALTER TABLE compute_machines ADD CONSTRAINT compute_machines_status_check CHECK (status IN ('active','maintenance','offline','decommissioning'))`);
-  await knex.raw(`ALTER TABLE compute_machines ADD CONSTRAINT compute_machines_health_check CHECK (health_status IN ('unknown','healthy','warning','critical'))`);
-  await knex.raw(`ALTER TABLE compute_machines ADD CONSTRAINT compute_machines_rental_check CHECK (rental_mode IN ('exclusive','shared'))`);
+  await knex.raw(
+    `ALTER TABLE compute_machines ADD CONSTRAINT compute_machines_type_check CHECK (machine_type IN ('cpu_server','pc_farm','gpu_server'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE compute_machines ADD CONSTRAINT compute_machines_status_check CHECK (status IN ('active','maintenance','offline','decommissioning'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE compute_machines ADD CONSTRAINT compute_machines_health_check CHECK (health_status IN ('unknown','healthy','warning','critical'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE compute_machines ADD CONSTRAINT compute_machines_rental_check CHECK (rental_mode IN ('exclusive','shared'))`,
+  );
   await knex.raw(
     `ALTER TABLE compute_machines ADD CONSTRAINT compute_machines_allocation_check CHECK (allocated_cpu_cores >= 0 AND allocated_memory_gb >= 0 AND allocated_storage_gb >= 0)`,
   );
-  await knex.raw(`CREATE UNIQUE INDEX compute_machines_agent_live ON compute_machines (agent_id) WHERE deleted_at IS NULL AND agent_id IS NOT NULL`);
+  await knex.raw(
+    `CREATE UNIQUE INDEX compute_machines_agent_live ON compute_machines (agent_id) WHERE deleted_at IS NULL AND agent_id IS NOT NULL`,
+  );
   await knex.raw(`CREATE INDEX compute_machines_pool ON compute_machines (resource_pool_id)`);
 }
 

@@ -19,9 +19,15 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("created_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.uuid("created_by").nullable();
   });
-  await knex.raw(`ALTER TABLE join_tokens ADD CONSTRAINT join_tokens_role_check CHECK (role IN ('compute','ceph_gateway','cloud_box'))`);
-  await knex.raw(`ALTER TABLE join_tokens ADD CONSTRAINT join_tokens_uses_check CHECK (max_uses > 0 AND use_count >= 0 AND use_count <= max_uses)`);
-  await knex.raw(`ALTER TABLE join_tokens ADD CONSTRAINT join_tokens_compute_pool_check CHECK (role <> 'compute' OR compute_pool_id IS NOT NULL)`);
+  await knex.raw(
+    `ALTER TABLE join_tokens ADD CONSTRAINT join_tokens_role_check CHECK (role IN ('compute','ceph_gateway','cloud_box'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE join_tokens ADD CONSTRAINT join_tokens_uses_check CHECK (max_uses > 0 AND use_count >= 0 AND use_count <= max_uses)`,
+  );
+  await knex.raw(
+    `ALTER TABLE join_tokens ADD CONSTRAINT join_tokens_compute_pool_check CHECK (role <> 'compute' OR compute_pool_id IS NOT NULL)`,
+  );
 
   await knex.schema.createTable("agents", (t) => {
     t.uuid("id").primary();
@@ -44,8 +50,12 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("enrolled_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
     t.timestamp("updated_at", { useTz: true }).notNullable().defaultTo(knex.fn.now());
   });
-  await knex.raw(`ALTER TABLE agents ADD CONSTRAINT agents_role_check CHECK (role IN ('compute','ceph_gateway','cloud_box'))`);
-  await knex.raw(`ALTER TABLE agents ADD CONSTRAINT agents_status_check CHECK (status IN ('enrolled','connected','disconnected','offline','revoked'))`);
+  await knex.raw(
+    `ALTER TABLE agents ADD CONSTRAINT agents_role_check CHECK (role IN ('compute','ceph_gateway','cloud_box'))`,
+  );
+  await knex.raw(
+    `ALTER TABLE agents ADD CONSTRAINT agents_status_check CHECK (status IN ('enrolled','connected','disconnected','offline','revoked'))`,
+  );
   await knex.raw(`CREATE INDEX agents_status_heartbeat ON agents (status, last_heartbeat_at)`);
 
   // One row per held stream; a reconnect to another hub overwrites it.
@@ -77,10 +87,16 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(
     `ALTER TABLE agent_commands ADD CONSTRAINT agent_commands_state_check CHECK (state IN ('queued','delivered','running','succeeded','failed','cancelled','expired'))`,
   );
-  await knex.raw(`CREATE UNIQUE INDEX agent_commands_idempotency ON agent_commands (agent_id, idempotency_key) WHERE idempotency_key IS NOT NULL`);
+  await knex.raw(
+    `CREATE UNIQUE INDEX agent_commands_idempotency ON agent_commands (agent_id, idempotency_key) WHERE idempotency_key IS NOT NULL`,
+  );
   // The pending set of an agent, and the expiry sweep, stay index-only as finished rows pile up.
-  await knex.raw(`CREATE INDEX agent_commands_pending ON agent_commands (agent_id, created_at) WHERE state IN ('queued','delivered','running')`);
-  await knex.raw(`CREATE INDEX agent_commands_deadline ON agent_commands (deadline) WHERE state IN ('queued','delivered','running')`);
+  await knex.raw(
+    `CREATE INDEX agent_commands_pending ON agent_commands (agent_id, created_at) WHERE state IN ('queued','delivered','running')`,
+  );
+  await knex.raw(
+    `CREATE INDEX agent_commands_deadline ON agent_commands (deadline) WHERE state IN ('queued','delivered','running')`,
+  );
 }
 
 export async function down(): Promise<void> {

@@ -14,7 +14,9 @@ export async function up(knex: Knex): Promise<void> {
     t.timestamp("changed_at", { useTz: true }).notNullable();
     t.timestamp("updated_at", { useTz: true }).notNullable();
   });
-  await knex.raw(`ALTER TABLE agent_health ADD CONSTRAINT agent_health_status_check CHECK (status IN ('healthy','warning','critical'))`);
+  await knex.raw(
+    `ALTER TABLE agent_health ADD CONSTRAINT agent_health_status_check CHECK (status IN ('healthy','warning','critical'))`,
+  );
 
   // Things that happened to the fleet that people look back on: health changes now; connects,
   // disconnects and offline marks can share it. Append-only.
@@ -28,7 +30,9 @@ export async function up(knex: Knex): Promise<void> {
     t.text("message").notNullable();
     t.jsonb("details").notNullable().defaultTo("{}");
   });
-  await knex.raw(`ALTER TABLE fleet_events ADD CONSTRAINT fleet_events_severity_check CHECK (severity IN ('info','warning','critical'))`);
+  await knex.raw(
+    `ALTER TABLE fleet_events ADD CONSTRAINT fleet_events_severity_check CHECK (severity IN ('info','warning','critical'))`,
+  );
   await knex.raw(`CREATE INDEX fleet_events_occurred_at ON fleet_events (occurred_at)`);
   await knex.raw(`CREATE INDEX fleet_events_agent ON fleet_events (agent_id, occurred_at)`);
 }

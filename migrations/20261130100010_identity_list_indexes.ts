@@ -13,10 +13,16 @@ export async function up(knex: Knex): Promise<void> {
   await knex.raw(`CREATE INDEX users_role_id_live ON users (role, id) WHERE deleted_at IS NULL`);
   await knex.raw(`CREATE INDEX users_status_id_live ON users (status, id) WHERE deleted_at IS NULL`);
   await knex.raw(`CREATE INDEX users_username_lower_live ON users (lower(username)) WHERE deleted_at IS NULL`);
-  await knex.raw(`CREATE INDEX users_username_trgm_live ON users USING gin (lower(username) gin_trgm_ops) WHERE deleted_at IS NULL`);
-  await knex.raw(`CREATE INDEX tenants_name_trgm_live ON tenants USING gin (lower(name) gin_trgm_ops) WHERE deleted_at IS NULL`);
+  await knex.raw(
+    `CREATE INDEX users_username_trgm_live ON users USING gin (lower(username) gin_trgm_ops) WHERE deleted_at IS NULL`,
+  );
+  await knex.raw(
+    `CREATE INDEX tenants_name_trgm_live ON tenants USING gin (lower(name) gin_trgm_ops) WHERE deleted_at IS NULL`,
+  );
   await knex.raw(`CREATE INDEX user_groups_tenant_id_live ON user_groups (tenant_id, id) WHERE deleted_at IS NULL`);
-  await knex.raw(`CREATE INDEX user_groups_parent_id_live ON user_groups (parent_group_id, id) WHERE deleted_at IS NULL`);
+  await knex.raw(
+    `CREATE INDEX user_groups_parent_id_live ON user_groups (parent_group_id, id) WHERE deleted_at IS NULL`,
+  );
   // users_tenant_id_live covers what users_tenant_id served (the foreign-key check on tenant deletion looks at live users).
 }
 

@@ -5,7 +5,9 @@ import type { Knex } from "knex";
 export async function up(knex: Knex): Promise<void> {
   await knex.raw(`CREATE INDEX images_tenant_id_live ON images (tenant_id, id) WHERE deleted_at IS NULL`);
   await knex.raw(`CREATE INDEX templates_tenant_id_live ON templates (tenant_id, id) WHERE deleted_at IS NULL`);
-  await knex.raw(`CREATE INDEX templates_name_trgm_live ON templates USING gin (lower(name) gin_trgm_ops) WHERE deleted_at IS NULL`);
+  await knex.raw(
+    `CREATE INDEX templates_name_trgm_live ON templates USING gin (lower(name) gin_trgm_ops) WHERE deleted_at IS NULL`,
+  );
 
   // audit_log lists newest first on (at, id); each filter gets that order after its key.
   await knex.raw(`CREATE INDEX audit_log_tenant_at_id ON audit_log (tenant_id, at DESC, id DESC)`);

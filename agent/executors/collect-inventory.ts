@@ -6,5 +6,6 @@ import type { HostInventory } from "../../lib/host-facts/host-facts.js";
 
 /** Diagnostic: reads the host's inventory now (what Hello sends at connect). */
 export function collectInventoryExecutor(collect: () => Promise<HostInventory>): CommandExecutor<"collectInventory"> {
-  return async () => create(CommandResultSchema, { kind: { case: "inventory", value: inventoryToProto(await collect()) } });
+  return async () =>
+    create(CommandResultSchema, { kind: { case: "inventory", value: inventoryToProto(await collect()) } });
 }

@@ -7,10 +7,14 @@ export const echoExecutor: CommandExecutor<"echo"> = async (payload, ctx) => {
   if (payload.delayMs > 0) {
     await new Promise<void>((resolve, reject) => {
       const t = setTimeout(resolve, payload.delayMs);
-      ctx.signal.addEventListener("abort", () => {
-        clearTimeout(t);
-        reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error("cancelled"));
-      }, { once: true });
+      ctx.signal.addEventListener(
+        "abort",
+        () => {
+          clearTimeout(t);
+          reject(ctx.signal.reason instanceof Error ? ctx.signal.reason : new Error("cancelled"));
+        },
+        { once: true },
+      );
     });
   }
   return create(CommandResultSchema, { kind: { case: "echo", value: { message: payload.message } } });

@@ -23,7 +23,9 @@ export interface AgentWorkerData {
 
 const data = workerData as AgentWorkerData;
 const log = pino({ level: process.env.BENCH_AGENT_LOG_LEVEL ?? "silent" });
-const executors: CommandExecutors = { echo: async (payload) => create(CommandResultSchema, { kind: { case: "echo", value: { message: payload.message } } }) };
+const executors: CommandExecutors = {
+  echo: async (payload) => create(CommandResultSchema, { kind: { case: "echo", value: { message: payload.message } } }),
+};
 
 const inventoryOf = (hostname: string): HostInventory => ({
   hostname,
@@ -48,8 +50,16 @@ async function startAll(): Promise<void> {
       const hostname = `bench-${String(i).padStart(5, "0")}`;
       const inventory = inventoryOf(hostname);
       const session = new FleetSession({
-        hub: data.hub, role: "compute", stateDir: path.join(data.baseDir, hostname), joinToken: data.joinToken, hubCaFile: data.hubCaFile,
-        hostname, agentVersion: "bench", executors, collectInventory: async () => inventory, log,
+        hub: data.hub,
+        role: "compute",
+        stateDir: path.join(data.baseDir, hostname),
+        joinToken: data.joinToken,
+        hubCaFile: data.hubCaFile,
+        hostname,
+        agentVersion: "bench",
+        executors,
+        collectInventory: async () => inventory,
+        log,
       });
       try {
         await session.start();
@@ -75,7 +85,8 @@ function status() {
 
 parentPort!.on("message", async (m: { type: string }) => {
   if (m.type === "status") parentPort!.postMessage({ type: "status", ...status() });
-  if (m.type === "agentIds") parentPort!.postMessage({ type: "agentIds", ids: sessions.map((s) => s.identity!.agentId) });
+  if (m.type === "agentIds")
+    parentPort!.postMessage({ type: "agentIds", ids: sessions.map((s) => s.identity!.agentId) });
   if (m.type === "stop") {
     await Promise.all(sessions.map((s) => s.stop()));
     parentPort!.postMessage({ type: "stopped" });

@@ -12,8 +12,13 @@ import { ChildRpc } from "./child-ipc.js";
 
 const TSX = ["--import", "tsx"];
 // Node 20 workers ignore --import in execArgv; a tiny bootstrap registers tsx, then loads the .ts module.
-const TSX_API = pathToFileURL(createRequire(import.meta.url).resolve("tsx/esm/api").replace(/\.cjs$/, ".mjs")).href;
-const bootstrap = (script: URL) => `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(script.href)}); });`;
+const TSX_API = pathToFileURL(
+  createRequire(import.meta.url)
+    .resolve("tsx/esm/api")
+    .replace(/\.cjs$/, ".mjs"),
+).href;
+const bootstrap = (script: URL) =>
+  `import(${JSON.stringify(TSX_API)}).then((m) => { m.register(); return import(${JSON.stringify(script.href)}); });`;
 
 export interface ForkedChild<R> {
   readonly proc: ChildProcess;
@@ -24,7 +29,12 @@ export interface ForkedChild<R> {
 }
 
 /** Forks a bench child (.ts through tsx) with IPC and waits for its `{type: "ready"}` message. */
-export function forkChild<R>(script: URL, args: string[], env: NodeJS.ProcessEnv = process.env, timeoutMs = 120_000): Promise<ForkedChild<R>> {
+export function forkChild<R>(
+  script: URL,
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+  timeoutMs = 120_000,
+): Promise<ForkedChild<R>> {
   // BENCH_CHILD_NODE_ARGS adds node flags NODE_OPTIONS refuses, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
   const extra = (process.env.BENCH_CHILD_NODE_ARGS ?? "").split(" ").filter(Boolean);
   const proc = fork(script, args, { execArgv: [...TSX, ...extra], env, stdio: ["ignore", "pipe", "pipe", "ipc"] });
@@ -32,7 +42,9 @@ export function forkChild<R>(script: URL, args: string[], env: NodeJS.ProcessEnv
   proc.stderr!.on("data", (c: Buffer) => (err = (err + c.toString()).slice(-20_000)));
   // BENCH_LOG_DIR keeps each child's output (the hub logs JSON at warn to stdout) for a post-mortem.
   if (process.env.BENCH_LOG_DIR) {
-    const log = fs.createWriteStream(path.join(process.env.BENCH_LOG_DIR, `${path.basename(script.pathname, ".ts")}-${proc.pid}.log`));
+    const log = fs.createWriteStream(
+      path.join(process.env.BENCH_LOG_DIR, `${path.basename(script.pathname, ".ts")}-${proc.pid}.log`),
+    );
     proc.stdout!.pipe(log);
     proc.stderr!.pipe(log);
   } else {
@@ -63,7 +75,9 @@ export class BenchWorker {
 
   constructor(script: URL, workerData: unknown) {
     this.worker = new Worker(bootstrap(script), { eval: true, workerData });
-    this.worker.on("message", (m: { type: string }) => this.waiting.get(m.type)?.shift()?.(m as Record<string, unknown>));
+    this.worker.on("message", (m: { type: string }) =>
+      this.waiting.get(m.type)?.shift()?.(m as Record<string, unknown>),
+    );
     this.worker.on("error", (e) => process.stderr.write(`bench worker failed: ${e.stack ?? e}\n`));
   }
 
@@ -86,21 +100,34 @@ export class BenchWorker {
 /** A FleetService client logged in as the first admin. */
 export async function adminFleetClient(httpPort: number, password: string): Promise<Client<typeof FleetService>> {
   const baseUrl = `http://127.0.0.1:${httpPort}`;
-  const { token } = await createClient(AuthService, createConnectTransport({ baseUrl, httpVersion: "1.1" })).login({ username: "admin", password });
-  return createClient(FleetService, createConnectTransport({
-    baseUrl,
-    httpVersion: "1.1",
-    interceptors: [(next) => (req) => {
-      req.header.set("authorization", `Bearer ${token}`);
-      return next(req);
-    }],
-  }));
+  const { token } = await createClient(AuthService, createConnectTransport({ baseUrl, httpVersion: "1.1" })).login({
+    username: "admin",
+    password,
+  });
+  return createClient(
+    FleetService,
+    createConnectTransport({
+      baseUrl,
+      httpVersion: "1.1",
+      interceptors: [
+        (next) => (req) => {
+          req.header.set("authorization", `Bearer ${token}`);
+          return next(req);
+        },
+      ],
+    }),
+  );
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until `check` is truthy or `timeoutMs` passes; returns the last value either way. */
-export async function pollUntil<T>(check: () => Promise<T>, done: (v: T) => boolean, timeoutMs: number, everyMs = 250): Promise<{ value: T; ok: boolean }> {
+export async function pollUntil<T>(
+  check: () => Promise<T>,
+  done: (v: T) => boolean,
+  timeoutMs: number,
+  everyMs = 250,
+): Promise<{ value: T; ok: boolean }> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();

@@ -19,11 +19,21 @@ export async function runEchoBaseline(o: EchoBaselineOptions) {
     const started = Date.now();
     for (let w = 0; w < o.workers; w++) {
       const count = Math.floor(o.agents / o.workers) + (w < o.agents % o.workers ? 1 : 0);
-      const bw = new BenchWorker(new URL("./echo-worker.ts", import.meta.url), { port: server.ready.port, caPem: server.ready.caPem, count, intervalMs: o.intervalMs });
+      const bw = new BenchWorker(new URL("./echo-worker.ts", import.meta.url), {
+        port: server.ready.port,
+        caPem: server.ready.caPem,
+        count,
+        intervalMs: o.intervalMs,
+      });
       workers.push(bw);
       await bw.next("started");
     }
-    const up = await pollUntil(() => server.rpc.call<EchoStats>("stats"), (s) => s.streams >= o.agents, 300_000, 500);
+    const up = await pollUntil(
+      () => server.rpc.call<EchoStats>("stats"),
+      (s) => s.streams >= o.agents,
+      300_000,
+      500,
+    );
     const connectSeconds = (Date.now() - started) / 1000;
     // Let the first burst (every stream's opening message) pass before measuring.
     await sleep(Math.min(o.intervalMs, 10_000));
@@ -43,10 +53,12 @@ export async function runEchoBaseline(o: EchoBaselineOptions) {
       benchProcessRssMiB: Math.round(Math.max(...replies.map((r) => r.rssBytes)) / 2 ** 20),
     };
   } finally {
-    await Promise.all(workers.map(async (w) => {
-      await w.ask("stop", "stopped");
-      await w.worker.terminate();
-    }));
+    await Promise.all(
+      workers.map(async (w) => {
+        await w.ask("stop", "stopped");
+        await w.worker.terminate();
+      }),
+    );
     await server.rpc.call("stop").catch(() => undefined);
     await server.exited;
   }

@@ -34,7 +34,15 @@ server.addService(ECHO_SERVICE, {
   },
 });
 const port = await new Promise<number>((resolve, reject) =>
-  server.bindAsync("127.0.0.1:0", grpc.ServerCredentials.createSsl(null, [{ cert_chain: Buffer.from(cert.certPem), private_key: Buffer.from(cert.keyPem) }], false), (e, p) => (e ? reject(e) : resolve(p))),
+  server.bindAsync(
+    "127.0.0.1:0",
+    grpc.ServerCredentials.createSsl(
+      null,
+      [{ cert_chain: Buffer.from(cert.certPem), private_key: Buffer.from(cert.keyPem) }],
+      false,
+    ),
+    (e, p) => (e ? reject(e) : resolve(p)),
+  ),
 );
 
 serveParent(async (type) => {

@@ -14,7 +14,14 @@ export interface EchoWorkerData {
 }
 
 const data = workerData as EchoWorkerData;
-const payload = Buffer.from(toBinary(AgentMessageSchema, create(AgentMessageSchema, { kind: { case: "heartbeat", value: { sequence: 1n, sendTime: timestampFromDate(new Date()) } } })));
+const payload = Buffer.from(
+  toBinary(
+    AgentMessageSchema,
+    create(AgentMessageSchema, {
+      kind: { case: "heartbeat", value: { sequence: 1n, sendTime: timestampFromDate(new Date()) } },
+    }),
+  ),
+);
 const rtts: number[] = [];
 const clients: grpc.Client[] = [];
 const timers: NodeJS.Timeout[] = [];
@@ -22,9 +29,16 @@ let established = 0;
 
 for (let i = 0; i < data.count; i++) {
   // One channel per client, as each agent has its own connection (and TLS session) to the hub.
-  const client = new grpc.Client(`127.0.0.1:${data.port}`, grpc.credentials.createSsl(Buffer.from(data.caPem)), { "grpc.ssl_target_name_override": "localhost", "grpc.use_local_subchannel_pool": 1 });
+  const client = new grpc.Client(`127.0.0.1:${data.port}`, grpc.credentials.createSsl(Buffer.from(data.caPem)), {
+    "grpc.ssl_target_name_override": "localhost",
+    "grpc.use_local_subchannel_pool": 1,
+  });
   clients.push(client);
-  const call = client.makeBidiStreamRequest<Buffer, Buffer>("/bench.Echo/Echo", (b) => b, (b) => b);
+  const call = client.makeBidiStreamRequest<Buffer, Buffer>(
+    "/bench.Echo/Echo",
+    (b) => b,
+    (b) => b,
+  );
   const sent: number[] = [];
   call.on("data", () => {
     const t = sent.shift();
@@ -43,7 +57,8 @@ for (let i = 0; i < data.count; i++) {
 
 parentPort!.on("message", (m: { type: string }) => {
   if (m.type === "reset") rtts.length = 0;
-  if (m.type === "rtts") parentPort!.postMessage({ type: "rtts", rtts, established, rssBytes: process.memoryUsage().rss });
+  if (m.type === "rtts")
+    parentPort!.postMessage({ type: "rtts", rtts, established, rssBytes: process.memoryUsage().rss });
   if (m.type === "stop") {
     for (const t of timers) clearInterval(t);
     for (const c of clients) c.close();

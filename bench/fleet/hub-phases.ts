@@ -7,7 +7,13 @@ import { BenchWorker, forkChild, pollUntil, sleep, type ForkedChild } from "./be
 import { cpuPercent, type ProcessSample } from "./child-ipc.js";
 import { summarize } from "./percentiles.js";
 
-export type HubStats = ProcessSample & { heartbeats: number; connected: number; statements: number; writes: number; heartbeatWrites: number };
+export type HubStats = ProcessSample & {
+  heartbeats: number;
+  connected: number;
+  statements: number;
+  writes: number;
+  heartbeatWrites: number;
+};
 export type HubChild = ForkedChild<{ httpPort: number; grpcPort: number; caPem: string }>;
 export const ADMIN_PASSWORD = "bench-admin-password-1";
 
@@ -18,21 +24,47 @@ export function startHubChild(args: string[], databaseUrl: string | undefined): 
 
 export const hubStats = (hub: HubChild) => hub.rpc.call<HubStats>("stats");
 
-interface WorkerStatus { started: number; established: number; failures: number; firstError?: string; rssBytes: number }
+interface WorkerStatus {
+  started: number;
+  established: number;
+  failures: number;
+  firstError?: string;
+  rssBytes: number;
+}
 
 /** Starts the agent workers; each enrolls its agents (real Enroll RPC, own key) and connects them. */
-export async function startAgents(o: { agents: number; workers: number; hubAddress: string; hubCaFile: string; joinToken: string; baseDir: string; startConcurrency: number }) {
+export async function startAgents(o: {
+  agents: number;
+  workers: number;
+  hubAddress: string;
+  hubCaFile: string;
+  joinToken: string;
+  baseDir: string;
+  startConcurrency: number;
+}) {
   const workers: BenchWorker[] = [];
   let first = 0;
   for (let w = 0; w < o.workers; w++) {
     const count = Math.floor(o.agents / o.workers) + (w < o.agents % o.workers ? 1 : 0);
-    workers.push(new BenchWorker(new URL("./agent-worker.ts", import.meta.url), {
-      hub: o.hubAddress, hubCaFile: o.hubCaFile, joinToken: o.joinToken, baseDir: o.baseDir, firstIndex: first, count, startConcurrency: o.startConcurrency,
-    }));
+    workers.push(
+      new BenchWorker(new URL("./agent-worker.ts", import.meta.url), {
+        hub: o.hubAddress,
+        hubCaFile: o.hubCaFile,
+        joinToken: o.joinToken,
+        baseDir: o.baseDir,
+        firstIndex: first,
+        count,
+        startConcurrency: o.startConcurrency,
+      }),
+    );
     first += count;
   }
   const started = await Promise.all(workers.map((w) => w.next<WorkerStatus>("started")));
-  return { workers, failures: started.reduce((s, r) => s + r.failures, 0), firstError: started.find((r) => r.firstError)?.firstError };
+  return {
+    workers,
+    failures: started.reduce((s, r) => s + r.failures, 0),
+    firstError: started.find((r) => r.firstError)?.firstError,
+  };
 }
 
 export async function workerStatus(workers: BenchWorker[]) {
@@ -60,7 +92,12 @@ export async function measureSteady(hub: HubChild, windowMs: number) {
 const FINAL = new Set([CommandState.SUCCEEDED, CommandState.FAILED, CommandState.CANCELLED, CommandState.EXPIRED]);
 
 /** Echo commands through the durable queue: admin API → row + NOTIFY → stream → agent → update. */
-export async function measureCommands(fleet: Client<typeof FleetService>, agentIds: string[], count: number, concurrency: number) {
+export async function measureCommands(
+  fleet: Client<typeof FleetService>,
+  agentIds: string[],
+  count: number,
+  concurrency: number,
+) {
   const hubMs: number[] = [];
   const clientMs: number[] = [];
   let failed = 0;
@@ -69,7 +106,11 @@ export async function measureCommands(fleet: Client<typeof FleetService>, agentI
     while (next < count) {
       const i = next++;
       const t0 = performance.now();
-      const { command } = await fleet.runDiagnostic({ agentId: agentIds[(i * 7919) % agentIds.length]!, payload: { kind: { case: "echo", value: { message: String(i) } } }, deadlineSeconds: 60 });
+      const { command } = await fleet.runDiagnostic({
+        agentId: agentIds[(i * 7919) % agentIds.length]!,
+        payload: { kind: { case: "echo", value: { message: String(i) } } },
+        deadlineSeconds: 60,
+      });
       let c = command!;
       while (!FINAL.has(c.state)) {
         await sleep(5);
@@ -85,25 +126,46 @@ export async function measureCommands(fleet: Client<typeof FleetService>, agentI
 }
 
 /** Kills (or stops) the hub under its agents, starts it again on the same ports and data, and watches them come back. */
-export async function reconnectStorm(o: { hub: HubChild; mode: "crash" | "graceful"; agents: number; args: string[]; databaseUrl: string | undefined; observeMs: number }) {
+export async function reconnectStorm(o: {
+  hub: HubChild;
+  mode: "crash" | "graceful";
+  agents: number;
+  args: string[];
+  databaseUrl: string | undefined;
+  observeMs: number;
+}) {
   const t0 = Date.now();
   if (o.mode === "crash") o.hub.proc.kill("SIGKILL");
   else await o.hub.rpc.call("stop");
   await o.hub.exited;
   const hub = await startHubChild(o.args, o.databaseUrl);
   const hubBackAfterMs = Date.now() - t0;
-  const back = await pollUntil(() => hubStats(hub), (s) => s.connected >= o.agents, o.observeMs, 250);
+  const back = await pollUntil(
+    () => hubStats(hub),
+    (s) => s.connected >= o.agents,
+    o.observeMs,
+    250,
+  );
   const allReconnectedAfterMs = back.ok ? Date.now() - t0 : undefined;
   // Keep watching past the restart grace: a false offline would show up at the first sweep after it.
   const rest = o.observeMs - (Date.now() - t0);
   if (rest > 0) await sleep(rest);
-  const offline = await hub.rpc.call<{ agentsOffline: number; machinesOffline: number; offlineEvents: number }>("offline");
+  const offline = await hub.rpc.call<{ agentsOffline: number; machinesOffline: number; offlineEvents: number }>(
+    "offline",
+  );
   const finalStats = await hubStats(hub);
   return {
     hub,
     result: {
-      mode: o.mode, hubBackAfterMs, allReconnectedAfterMs, reconnected: back.value.connected, connectedAtEnd: finalStats.connected,
-      observedForMs: Date.now() - t0, falseOfflineAgents: offline.agentsOffline, falseOfflineMachines: offline.machinesOffline, agentOfflineEvents: offline.offlineEvents,
+      mode: o.mode,
+      hubBackAfterMs,
+      allReconnectedAfterMs,
+      reconnected: back.value.connected,
+      connectedAtEnd: finalStats.connected,
+      observedForMs: Date.now() - t0,
+      falseOfflineAgents: offline.agentsOffline,
+      falseOfflineMachines: offline.machinesOffline,
+      agentOfflineEvents: offline.offlineEvents,
     },
   };
 }

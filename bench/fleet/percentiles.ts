@@ -6,6 +6,16 @@ export function percentile(values: readonly number[], p: number): number | undef
   return Math.round(sorted[rank]! * 10) / 10;
 }
 
-export function summarize(values: readonly number[]): { count: number; p50: number | undefined; p99: number | undefined; max: number | undefined } {
-  return { count: values.length, p50: percentile(values, 50), p99: percentile(values, 99), max: percentile(values, 100) };
+export function summarize(values: readonly number[]): {
+  count: number;
+  p50: number | undefined;
+  p99: number | undefined;
+  max: number | undefined;
+} {
+  return {
+    count: values.length,
+    p50: percentile(values, 50),
+    p99: percentile(values, 99),
+    max: percentile(values, 100),
+  };
 }

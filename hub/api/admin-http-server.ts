@@ -4,7 +4,10 @@ import net from "node:net";
 import { Duplex } from "node:stream";
 import type { AddressInfo } from "node:net";
 
-type Handler = (req: http.IncomingMessage | http2.Http2ServerRequest, res: http.ServerResponse | http2.Http2ServerResponse) => void;
+type Handler = (
+  req: http.IncomingMessage | http2.Http2ServerRequest,
+  res: http.ServerResponse | http2.Http2ServerResponse,
+) => void;
 
 const H2_PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n");
 
@@ -66,7 +69,10 @@ export class AdminHttpServer {
       clearTimeout(this.headerDeadlines.get(req.socket));
       this.headerDeadlines.delete(req.socket);
     });
-    this.h2 = http2.createServer({}, counted as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void);
+    this.h2 = http2.createServer(
+      {},
+      counted as (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => void,
+    );
     this.h2.on("session", (session) => {
       this.sessions.add(session);
       session.once("close", () => this.sessions.delete(session));

@@ -26,11 +26,19 @@ export function authInterceptor(deps: AuthInterceptorDeps): Interceptor {
     }
     if (rule.kind === "public") return next(req);
     const token = bearerToken(req.header);
-    if (!token) throw new ConnectError("Unauthenticated: send an Authorization: Bearer <token> header (AuthService/Login issues one)", Code.Unauthenticated);
+    if (!token)
+      throw new ConnectError(
+        "Unauthenticated: send an Authorization: Bearer <token> header (AuthService/Login issues one)",
+        Code.Unauthenticated,
+      );
     const principal = await deps.resolveToken(token);
-    if (!principal) throw new ConnectError("Unauthenticated: the bearer token is invalid, expired or revoked", Code.Unauthenticated);
+    if (!principal)
+      throw new ConnectError("Unauthenticated: the bearer token is invalid, expired or revoked", Code.Unauthenticated);
     if (rule.kind === "roles" && !rule.roles.includes(principal.role)) {
-      throw new ConnectError(`Permission denied: ${req.method.name} needs role ${rule.roles.join(" or ")}`, Code.PermissionDenied);
+      throw new ConnectError(
+        `Permission denied: ${req.method.name} needs role ${rule.roles.join(" or ")}`,
+        Code.PermissionDenied,
+      );
     }
     req.contextValues.set(principalKey, principal);
     req.contextValues.set(bearerTokenKey, token);

@@ -1,7 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { BadRequestSchema, ErrorInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
-import { ConflictError, DomainError, FailedPreconditionError, InvalidArgumentError, ResourceExhaustedError } from "../domain/errors.js";
+import {
+  ConflictError,
+  DomainError,
+  FailedPreconditionError,
+  InvalidArgumentError,
+  ResourceExhaustedError,
+} from "../domain/errors.js";
 import { classifyDatabaseError } from "./database-errors.js";
 import { featureDetailsOf, type ErrorDetail } from "./error-details.js";
 
@@ -23,10 +29,16 @@ const CODES: Record<DomainError["code"], Code> = {
 function detailsOf(err: DomainError): ErrorDetail[] {
   const details: ErrorDetail[] = [];
   if (err instanceof InvalidArgumentError) {
-    details.push({ desc: BadRequestSchema, value: create(BadRequestSchema, { fieldViolations: [{ field: err.field, description: err.message }] }) });
+    details.push({
+      desc: BadRequestSchema,
+      value: create(BadRequestSchema, { fieldViolations: [{ field: err.field, description: err.message }] }),
+    });
   }
   if (err instanceof FailedPreconditionError || err instanceof ConflictError || err instanceof ResourceExhaustedError) {
-    details.push({ desc: ErrorInfoSchema, value: create(ErrorInfoSchema, { reason: err.reason, domain: ERROR_DOMAIN, metadata: { ...err.metadata } }) });
+    details.push({
+      desc: ErrorInfoSchema,
+      value: create(ErrorInfoSchema, { reason: err.reason, domain: ERROR_DOMAIN, metadata: { ...err.metadata } }),
+    });
   }
   // Quota shortfalls (ResourceExhaustedError.exceeded) become QuotaExceeded through the quota
   // feature's registerErrorDetail: their enums are the feature's.

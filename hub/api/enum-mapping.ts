@@ -57,7 +57,8 @@ export function enumMapping<E extends number, const M extends { readonly [K in E
     },
     fromDb(value) {
       const e = fromDbMap.get(value);
-      if (e === undefined) throw new Error(`Stored value ${JSON.stringify(value)} has no ${schema.typeName} counterpart`);
+      if (e === undefined)
+        throw new Error(`Stored value ${JSON.stringify(value)} has no ${schema.typeName} counterpart`);
       return e;
     },
     isDbValue(value): value is D {

@@ -16,7 +16,10 @@ const mappers: DetailMapper[] = [];
  * shortfalls) register how to build it here, from their service file (the only place that sees
  * generated types), so the request kit maps errors without importing any feature.
  */
-export function registerErrorDetail<E extends DomainError>(errorClass: abstract new (...args: never[]) => E, toDetails: (err: E) => ErrorDetail[]): void {
+export function registerErrorDetail<E extends DomainError>(
+  errorClass: abstract new (...args: never[]) => E,
+  toDetails: (err: E) => ErrorDetail[],
+): void {
   mappers.push((err) => (err instanceof errorClass ? toDetails(err) : undefined));
 }
 

@@ -17,17 +17,22 @@ export function etagOf(view: unknown): string {
  */
 export function checkEtag(requested: string, current: unknown, resource: string, id: string): void {
   if (requested === "" || requested === etagOf(current)) return;
-  throw new ConflictError(`Cannot update ${resource} ${id}: it changed since it was read (stale etag); read it again and retry`, {
-    reason: "ETAG_MISMATCH",
-    metadata: { resource, id },
-  });
+  throw new ConflictError(
+    `Cannot update ${resource} ${id}: it changed since it was read (stale etag); read it again and retry`,
+    {
+      reason: "ETAG_MISMATCH",
+      metadata: { resource, id },
+    },
+  );
 }
 
 function stableJson(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v instanceof Date) return v.toISOString();
     if (v !== null && typeof v === "object" && !Array.isArray(v)) {
-      return Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
     }
     return v;
   });

@@ -9,10 +9,14 @@ import { InvalidArgumentError } from "../domain/errors.js";
  */
 export function updatePaths<P extends string>(mask: FieldMask | undefined, updatable: readonly P[]): ReadonlySet<P> {
   const paths = mask?.paths ?? [];
-  if (paths.length === 0) throw new InvalidArgumentError("update_mask", `must name the fields to change (any of ${updatable.join(", ")})`);
+  if (paths.length === 0)
+    throw new InvalidArgumentError("update_mask", `must name the fields to change (any of ${updatable.join(", ")})`);
   for (const path of paths) {
     if (!(updatable as readonly string[]).includes(path)) {
-      throw new InvalidArgumentError("update_mask", `cannot change ${JSON.stringify(path)}; updatable fields are ${updatable.join(", ")}`);
+      throw new InvalidArgumentError(
+        "update_mask",
+        `cannot change ${JSON.stringify(path)}; updatable fields are ${updatable.join(", ")}`,
+      );
     }
   }
   return new Set(paths as P[]);

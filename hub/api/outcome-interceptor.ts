@@ -28,11 +28,20 @@ export function outcomeInterceptor(deps: { log: Logger; metrics: HubMetrics }): 
       let connectError = toConnectError(err);
       if (!connectError) {
         deps.log.error({ err, method, requestId }, "Admin API call failed unexpectedly");
-        connectError = new ConnectError(`Internal error (request id ${requestId})`, Code.Internal, undefined, undefined, err);
+        connectError = new ConnectError(
+          `Internal error (request id ${requestId})`,
+          Code.Internal,
+          undefined,
+          undefined,
+          err,
+        );
       } else if (!(err instanceof DomainError) && !(err instanceof ConnectError)) {
         // A database error the store did not translate: the client got a plain message; the detail
         // (SQL, constraint, server text) stays here, findable by request id.
-        deps.log.warn({ err, method, requestId, code: Code[connectError.code] }, "Admin API call failed in the database");
+        deps.log.warn(
+          { err, method, requestId, code: Code[connectError.code] },
+          "Admin API call failed in the database",
+        );
       }
       connectError.metadata.set("x-request-id", requestId);
       stopTimer({ code: Code[connectError.code] ?? String(connectError.code) });

@@ -24,7 +24,8 @@ export interface Page<T> {
  * refused with `invalid_argument` on `page_token`.
  */
 export function parsePageRequest(pageSize: number, pageToken: string, keyWidth = 1): PageRequest {
-  if (!Number.isInteger(pageSize) || pageSize < 0) throw new InvalidArgumentError("page_size", `must be a non-negative integer, got ${pageSize}`);
+  if (!Number.isInteger(pageSize) || pageSize < 0)
+    throw new InvalidArgumentError("page_size", `must be a non-negative integer, got ${pageSize}`);
   const size = pageSize === 0 ? DEFAULT_PAGE_SIZE : Math.min(pageSize, MAX_PAGE_SIZE);
   return { pageSize: size, after: decodePageToken(pageToken, keyWidth) };
 }
@@ -37,7 +38,8 @@ function decodePageToken(token: string, width: number): string[] | undefined {
   if (token === "") return undefined;
   try {
     const parsed = JSON.parse(Buffer.from(token, "base64url").toString("utf8")) as { k?: unknown };
-    if (Array.isArray(parsed.k) && parsed.k.length === width && parsed.k.every((v) => typeof v === "string")) return parsed.k as string[];
+    if (Array.isArray(parsed.k) && parsed.k.length === width && parsed.k.every((v) => typeof v === "string"))
+      return parsed.k as string[];
   } catch {
     // fall through to the error below
   }

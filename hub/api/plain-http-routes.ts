@@ -17,7 +17,9 @@ export function createPlainHttpApp(deps: { knex: Knex; registry: Registry }): Ko
       try {
         await Promise.race([
           deps.knex.raw("SELECT 1"),
-          new Promise((_, reject) => setTimeout(() => reject(new Error("database did not answer in time")), HEALTH_TIMEOUT_MS).unref()),
+          new Promise((_, reject) =>
+            setTimeout(() => reject(new Error("database did not answer in time")), HEALTH_TIMEOUT_MS).unref(),
+          ),
         ]);
         ctx.body = { status: "ok", database: "ok" };
       } catch (err) {

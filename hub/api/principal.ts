@@ -4,7 +4,12 @@ import { enumMapping } from "./enum-mapping.js";
 /** The four roles of the spec: the wire enum ⇄ the `users.role` text, defined once. */
 export const ROLE = enumMapping(
   RoleSchema,
-  { [RolePb.ADMIN]: "admin", [RolePb.TENANT_ADMIN]: "tenant_admin", [RolePb.OPERATOR]: "operator", [RolePb.USER]: "user" },
+  {
+    [RolePb.ADMIN]: "admin",
+    [RolePb.TENANT_ADMIN]: "tenant_admin",
+    [RolePb.OPERATOR]: "operator",
+    [RolePb.USER]: "user",
+  },
   [{ table: "users", column: "role" }],
 );
 export type Role = (typeof ROLE.dbValues)[number];

@@ -3,7 +3,9 @@ import type { Principal } from "./principal.js";
 import { UnauthenticatedError } from "../domain/errors.js";
 
 /** Set by the auth interceptor for every authenticated call. */
-export const principalKey = createContextKey<Principal | undefined>(undefined, { description: "authenticated principal" });
+export const principalKey = createContextKey<Principal | undefined>(undefined, {
+  description: "authenticated principal",
+});
 /** The bearer token of the call, so Logout can revoke it. */
 export const bearerTokenKey = createContextKey<string | undefined>(undefined, { description: "bearer token" });
 /** Correlates logs, audit rows and responses; from `x-request-id` or generated. */

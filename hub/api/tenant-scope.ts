@@ -19,7 +19,12 @@ export function tenantFilterFor(principal: Principal): string | null {
  * Throws NotFoundError(resourceType, resourceId) when the object of `tenantId` lies outside the
  * caller's tenant. Pass the object's own type and id, so the answer matches a missing object exactly.
  */
-export function assertTenantVisible(principal: Principal, tenantId: string | null, resourceType = "tenant", resourceId = tenantId ?? ""): void {
+export function assertTenantVisible(
+  principal: Principal,
+  tenantId: string | null,
+  resourceType = "tenant",
+  resourceId = tenantId ?? "",
+): void {
   if (!isTenantScoped(principal)) return;
   if (tenantId === null || tenantId !== principal.tenantId) throw new NotFoundError(resourceType, resourceId);
 }
@@ -39,7 +44,12 @@ export function scopeTenantFilter(principal: Principal, requested: string): stri
  * A `user` sees only what it owns; tenant_admin everything in its tenant; admin and operator all.
  * Objects of others answer `not_found` like objects of another tenant.
  */
-export function assertOwnerVisible(principal: Principal, owner: { tenantId: string | null; userId: string | null }, resourceType: string, resourceId: string): void {
+export function assertOwnerVisible(
+  principal: Principal,
+  owner: { tenantId: string | null; userId: string | null },
+  resourceType: string,
+  resourceId: string,
+): void {
   assertTenantVisible(principal, owner.tenantId, resourceType, resourceId);
   if (principal.role === "user" && owner.userId !== principal.userId) throw new NotFoundError(resourceType, resourceId);
 }

@@ -13,7 +13,8 @@ const BIDI_CONTROL = /[\u202a-\u202e\u2066-\u2069]/;
  * Fields that name or identify something (shown in lists, compared, used in paths) by the proto
  * field name's last word; everything else is free text.
  */
-const NAME_FIELD = /(^|_)(name|username|hostname|tenant|version|version_number|key|tag|tags|label|labels|serial|serial_number|email|code|model|pool|path|role|kind)$/;
+const NAME_FIELD =
+  /(^|_)(name|username|hostname|tenant|version|version_number|key|tag|tags|label|labels|serial|serial_number|email|code|model|pool|path|role|kind)$/;
 
 export type TextKind = "name" | "text";
 

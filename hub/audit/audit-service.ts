@@ -24,7 +24,8 @@ const TARGET_TYPE = /^[a-z][a-z0-9_]*$/;
 /** An open-vocabulary filter: empty is "any"; anything else must have the documented format. */
 function vocabularyFilter(field: string, value: string, format: RegExp, example: string): string {
   const v = value.trim();
-  if (v !== "" && !format.test(v)) throw new InvalidArgumentError(field, `must look like ${example}, got ${JSON.stringify(v.slice(0, 64))}`);
+  if (v !== "" && !format.test(v))
+    throw new InvalidArgumentError(field, `must look like ${example}, got ${JSON.stringify(v.slice(0, 64))}`);
   return v;
 }
 
@@ -52,21 +53,34 @@ export function createAuditService(deps: { knex: Knex }): ServiceImpl<typeof Aud
       if (since && until && since >= until) throw new InvalidArgumentError("until", "must be after since");
       const requestedTenant = optionalId("tenant_id", req.tenantId);
       const tenantId = scopeTenantFilter(principalOf(ctx), requestedTenant ?? "");
-      if (requestedTenant !== null && !(await tenantEverExisted(deps.knex, requestedTenant))) throw new NotFoundError("tenant", requestedTenant);
+      if (requestedTenant !== null && !(await tenantEverExisted(deps.knex, requestedTenant)))
+        throw new NotFoundError("tenant", requestedTenant);
       const page = await listAuditLog(deps.knex, {
         tenantId,
         actorUserId: optionalId("actor_user_id", req.actorUserId),
         action: vocabularyFilter("action", req.action, ACTION, "tenant.create"),
         targetType: vocabularyFilter("target_type", req.targetType, TARGET_TYPE, "user_group"),
-        targetId: req.targetId.trim(), since, until,
+        targetId: req.targetId.trim(),
+        since,
+        until,
         page: auditPage(req.pageSize, req.pageToken),
       });
       return {
-        entries: page.items.map((e) => create(AuditLogEntrySchema, {
-          id: e.id, createTime: timestampFromDate(e.at), actorUserId: e.actorUserId ?? "", actorUsername: e.actorUsername, tenantId: e.tenantId ?? "",
-          action: e.action, targetType: e.targetType, targetId: e.targetId ?? "",
-          before: structOf(e.before), after: structOf(e.after), requestId: e.requestId,
-        })),
+        entries: page.items.map((e) =>
+          create(AuditLogEntrySchema, {
+            id: e.id,
+            createTime: timestampFromDate(e.at),
+            actorUserId: e.actorUserId ?? "",
+            actorUsername: e.actorUsername,
+            tenantId: e.tenantId ?? "",
+            action: e.action,
+            targetType: e.targetType,
+            targetId: e.targetId ?? "",
+            before: structOf(e.before),
+            after: structOf(e.after),
+            requestId: e.requestId,
+          }),
+        ),
         nextPageToken: page.nextPageToken,
       };
     },

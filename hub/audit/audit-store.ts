@@ -41,10 +41,27 @@ function parseJson(v: unknown): unknown {
 
 /** Newest first, ties broken by id, keyset-paginated so pages stay stable while new rows arrive. */
 export async function listAuditLog(knex: Knex, q: AuditQuery): Promise<Page<AuditRecord>> {
-  const query = knex("audit_log").orderBy([{ column: "at", order: "desc" }, { column: "id", order: "desc" }]).limit(q.page.pageSize + 1)
-    .select("id", "at", "actor_user_id", "actor_username", "tenant_id", "action", "target_type", "target_id", "before", "after", "request_id",
+  const query = knex("audit_log")
+    .orderBy([
+      { column: "at", order: "desc" },
+      { column: "id", order: "desc" },
+    ])
+    .limit(q.page.pageSize + 1)
+    .select(
+      "id",
+      "at",
+      "actor_user_id",
+      "actor_username",
+      "tenant_id",
+      "action",
+      "target_type",
+      "target_id",
+      "before",
+      "after",
+      "request_id",
       // Full-precision text of `at` for the cursor: a JS Date would truncate microseconds and skip rows.
-      knex.raw("at::text AS at_key"));
+      knex.raw("at::text AS at_key"),
+    );
   if (q.tenantId) query.where("tenant_id", q.tenantId);
   if (q.actorUserId) query.where("actor_user_id", q.actorUserId);
   if (q.action) query.where("action", q.action);
@@ -57,9 +74,17 @@ export async function listAuditLog(knex: Knex, q: AuditQuery): Promise<Page<Audi
   const page = pageOf(rows, q.page, (r) => [r.at_key as string, r.id as string]);
   return {
     items: page.items.map((r) => ({
-      id: r.id as string, at: new Date(r.at as string), actorUserId: (r.actor_user_id as string | null) ?? null, actorUsername: r.actor_username as string,
-      tenantId: (r.tenant_id as string | null) ?? null, action: r.action as string, targetType: r.target_type as string,
-      targetId: (r.target_id as string | null) ?? null, before: parseJson(r.before), after: parseJson(r.after), requestId: r.request_id as string,
+      id: r.id as string,
+      at: new Date(r.at as string),
+      actorUserId: (r.actor_user_id as string | null) ?? null,
+      actorUsername: r.actor_username as string,
+      tenantId: (r.tenant_id as string | null) ?? null,
+      action: r.action as string,
+      targetType: r.target_type as string,
+      targetId: (r.target_id as string | null) ?? null,
+      before: parseJson(r.before),
+      after: parseJson(r.after),
+      requestId: r.request_id as string,
     })),
     nextPageToken: page.nextPageToken,
   };

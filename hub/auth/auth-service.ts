@@ -3,7 +3,11 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
-import { AuthService, PrincipalSchema, type Principal as PrincipalMessage } from "../../gen/edgehub/admin/v1/auth_pb.js";
+import {
+  AuthService,
+  PrincipalSchema,
+  type Principal as PrincipalMessage,
+} from "../../gen/edgehub/admin/v1/auth_pb.js";
 import { AUTHENTICATED, PUBLIC, type ServicePolicy } from "../api/method-policy.js";
 import { callerOf } from "../api/caller.js";
 import { ROLE, type Principal } from "../api/principal.js";
@@ -25,14 +29,27 @@ export interface AuthServiceDeps {
 }
 
 function principalMessage(p: Principal): PrincipalMessage {
-  return create(PrincipalSchema, { userId: p.userId, username: p.username, role: ROLE.fromDb(p.role), tenantId: p.tenantId ?? "" });
+  return create(PrincipalSchema, {
+    userId: p.userId,
+    username: p.username,
+    role: ROLE.fromDb(p.role),
+    tenantId: p.tenantId ?? "",
+  });
 }
 
 export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof AuthService> {
   return {
     async login(req, ctx) {
-      const result = await login(deps, { username: req.username, password: req.password, tenant: req.tenant }, requestIdOf(ctx));
-      return { token: result.token, expireTime: timestampFromDate(result.expiresAt), principal: principalMessage(result.principal) };
+      const result = await login(
+        deps,
+        { username: req.username, password: req.password, tenant: req.tenant },
+        requestIdOf(ctx),
+      );
+      return {
+        token: result.token,
+        expireTime: timestampFromDate(result.expiresAt),
+        principal: principalMessage(result.principal),
+      };
     },
     async whoAmI(_req, ctx) {
       const principal = principalOf(ctx);
@@ -49,7 +66,12 @@ export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof Aut
       if (token) {
         await deps.knex.transaction(async (trx) => {
           await revokeToken(trx, token, caller.at);
-          await recordChange(trx, caller, { tenantId: caller.principal.tenantId, action: "auth.logout", targetType: "user", targetId: caller.principal.userId });
+          await recordChange(trx, caller, {
+            tenantId: caller.principal.tenantId,
+            action: "auth.logout",
+            targetType: "user",
+            targetId: caller.principal.userId,
+          });
         });
       }
       return {};

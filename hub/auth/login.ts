@@ -44,17 +44,31 @@ const FAILED = "Login failed: invalid username or password";
 function validate(input: LoginInput): void {
   if (input.username.trim() === "") throw new InvalidArgumentError("username", "must not be empty");
   if (input.password === "") throw new InvalidArgumentError("password", "must not be empty");
-  if (input.username.length > MAX_CREDENTIAL_LENGTH) throw new InvalidArgumentError("username", `must be at most ${MAX_CREDENTIAL_LENGTH} characters`);
-  if (input.password.length > MAX_CREDENTIAL_LENGTH) throw new InvalidArgumentError("password", `must be at most ${MAX_CREDENTIAL_LENGTH} characters`);
+  if (input.username.length > MAX_CREDENTIAL_LENGTH)
+    throw new InvalidArgumentError("username", `must be at most ${MAX_CREDENTIAL_LENGTH} characters`);
+  if (input.password.length > MAX_CREDENTIAL_LENGTH)
+    throw new InvalidArgumentError("password", `must be at most ${MAX_CREDENTIAL_LENGTH} characters`);
 }
 
 async function findCandidate(knex: Knex, input: LoginInput): Promise<UserRow | undefined> {
   const query = knex("users as u")
     .whereNull("u.deleted_at")
     .whereRaw("lower(u.username) = lower(?)", [input.username.trim()])
-    .select<UserRow[]>("u.id", "u.username", "u.password_hash", "u.role", "u.status", "u.tenant_id", "u.failed_login_count", "u.locked_until");
+    .select<UserRow[]>(
+      "u.id",
+      "u.username",
+      "u.password_hash",
+      "u.role",
+      "u.status",
+      "u.tenant_id",
+      "u.failed_login_count",
+      "u.locked_until",
+    );
   if (input.tenant.trim() !== "") {
-    query.join("tenants as t", "t.id", "u.tenant_id").whereNull("t.deleted_at").whereRaw("lower(t.name) = lower(?)", [input.tenant.trim()]);
+    query
+      .join("tenants as t", "t.id", "u.tenant_id")
+      .whereNull("t.deleted_at")
+      .whereRaw("lower(t.name) = lower(?)", [input.tenant.trim()]);
   }
   const rows = await query.limit(3);
   if (rows.length > 1) {
@@ -82,7 +96,11 @@ export async function login(deps: LoginDeps, input: LoginInput, requestId: strin
     if (!user) return { error: new UnauthenticatedError(FAILED) };
     const now = deps.clock.now();
     if (user.locked_until && new Date(user.locked_until) > now) {
-      return { error: new PermissionDeniedError(`Login refused: account is locked until ${new Date(user.locked_until).toISOString()} after ${LOCKOUT_THRESHOLD} failed attempts`) };
+      return {
+        error: new PermissionDeniedError(
+          `Login refused: account is locked until ${new Date(user.locked_until).toISOString()} after ${LOCKOUT_THRESHOLD} failed attempts`,
+        ),
+      };
     }
     if (user.status !== "active") {
       return { error: new PermissionDeniedError(`Login refused: account is ${user.status}`) };
@@ -90,28 +108,54 @@ export async function login(deps: LoginDeps, input: LoginInput, requestId: strin
     if (user.tenant_id) {
       const tenant = await trx("tenants").where("id", user.tenant_id).first("status", "deleted_at");
       if (!tenant || tenant.deleted_at || tenant.status !== "active") {
-        return { error: new PermissionDeniedError(`Login refused: tenant is ${tenant?.deleted_at ? "deleted" : tenant?.status}`) };
+        return {
+          error: new PermissionDeniedError(
+            `Login refused: tenant is ${tenant?.deleted_at ? "deleted" : tenant?.status}`,
+          ),
+        };
       }
     }
     const actor = { userId: user.id, username: user.username };
     if (!passwordOk) {
       const failures = user.failed_login_count + 1;
       const locks = failures >= LOCKOUT_THRESHOLD;
-      await trx("users").where("id", user.id).update({
-        failed_login_count: locks ? 0 : failures,
-        locked_until: locks ? new Date(now.getTime() + LOCKOUT_MS) : null,
-      });
+      await trx("users")
+        .where("id", user.id)
+        .update({
+          failed_login_count: locks ? 0 : failures,
+          locked_until: locks ? new Date(now.getTime() + LOCKOUT_MS) : null,
+        });
       await recordAudit(trx, {
-        actor, tenantId: user.tenant_id, action: locks ? "auth.lockout" : "auth.login_failed",
-        targetType: "user", targetId: user.id, after: { failed_login_count: failures }, requestId, at: now,
+        actor,
+        tenantId: user.tenant_id,
+        action: locks ? "auth.lockout" : "auth.login_failed",
+        targetType: "user",
+        targetId: user.id,
+        after: { failed_login_count: failures },
+        requestId,
+        at: now,
       });
       return { error: new UnauthenticatedError(FAILED) };
     }
-    if (!ROLE.isDbValue(user.role)) return { error: new PermissionDeniedError(`Login refused: account has unknown role ${user.role}`) };
+    if (!ROLE.isDbValue(user.role))
+      return { error: new PermissionDeniedError(`Login refused: account has unknown role ${user.role}`) };
     await trx("users").where("id", user.id).update({ failed_login_count: 0, locked_until: null, last_login_at: now });
     const issued = await issueToken(trx, user.id, now, deps.tokenTtlSeconds);
-    await recordAudit(trx, { actor, tenantId: user.tenant_id, action: "auth.login", targetType: "user", targetId: user.id, requestId, at: now });
-    const principal: Principal = { userId: user.id, username: user.username, role: user.role, tenantId: user.tenant_id };
+    await recordAudit(trx, {
+      actor,
+      tenantId: user.tenant_id,
+      action: "auth.login",
+      targetType: "user",
+      targetId: user.id,
+      requestId,
+      at: now,
+    });
+    const principal: Principal = {
+      userId: user.id,
+      username: user.username,
+      role: user.role,
+      tenantId: user.tenant_id,
+    };
     return { result: { ...issued, principal } };
   });
   // Failed attempts commit their counters before the error reaches the caller.

@@ -13,10 +13,21 @@ export interface IssuedToken {
 }
 
 /** Mints an opaque bearer token; only its SHA-256 is stored, so a database dump holds no usable tokens. */
-export async function issueToken(trx: Knex.Transaction, userId: string, now: Date, ttlSeconds: number): Promise<IssuedToken> {
+export async function issueToken(
+  trx: Knex.Transaction,
+  userId: string,
+  now: Date,
+  ttlSeconds: number,
+): Promise<IssuedToken> {
   const token = `ehb_${randomBytes(32).toString("base64url")}`;
   const expiresAt = new Date(now.getTime() + ttlSeconds * 1000);
-  await trx("auth_tokens").insert({ id: newId(), user_id: userId, token_hash: tokenHash(token), expires_at: expiresAt, created_at: now });
+  await trx("auth_tokens").insert({
+    id: newId(),
+    user_id: userId,
+    token_hash: tokenHash(token),
+    expires_at: expiresAt,
+    created_at: now,
+  });
   return { token, expiresAt };
 }
 

@@ -6,7 +6,11 @@ import type { Knex } from "knex";
  * ends with the transaction, so a killed hub never leaves it behind. Keys come from
  * hub/db/advisory-lock-keys.ts.
  */
-export async function withLease<T>(knex: Knex, key: number, fn: (trx: Knex.Transaction) => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+export async function withLease<T>(
+  knex: Knex,
+  key: number,
+  fn: (trx: Knex.Transaction) => Promise<T>,
+): Promise<{ ran: true; value: T } | { ran: false }> {
   return knex.transaction(async (trx) => {
     const res = (await trx.raw("SELECT pg_try_advisory_xact_lock(?) AS ok", [key])) as { rows: { ok: boolean }[] };
     if (!res.rows[0]?.ok) return { ran: false as const };

@@ -22,7 +22,9 @@ export class PeriodicTask {
   runOnce(): Promise<void> {
     if (this.stopped) return Promise.resolve();
     this.running ??= this.fn()
-      .catch((err) => this.log.warn({ err, task: this.name }, `Background task ${this.name} failed; retrying next round`))
+      .catch((err) =>
+        this.log.warn({ err, task: this.name }, `Background task ${this.name} failed; retrying next round`),
+      )
       .finally(() => (this.running = undefined));
     return this.running;
   }

@@ -31,9 +31,12 @@ export function canSeeCatalogItem(p: Principal, item: CatalogItemAccess, sharesG
   if (p.role === "tenant_admin" && item.tenantId !== null) return true;
   if (item.ownerId === p.userId) return true;
   switch (item.visibility) {
-    case "public": return true;
-    case "private": return false;
-    case "group_specific": return sharesGroupWithOwner;
+    case "public":
+      return true;
+    case "private":
+      return false;
+    case "group_specific":
+      return sharesGroupWithOwner;
   }
 }
 
@@ -52,13 +55,25 @@ export function canManageCatalogItem(p: Principal, item: Pick<CatalogItemAccess,
  * The tenant a new item belongs to: a tenant_admin's own tenant (it cannot name another), or
  * what an admin chose (null = a platform item). Returns undefined when the principal may not create.
  */
-export function tenantForNewItem(p: Principal, requestedTenantId: string | null): { tenantId: string | null } | undefined {
+export function tenantForNewItem(
+  p: Principal,
+  requestedTenantId: string | null,
+): { tenantId: string | null } | undefined {
   if (p.role === "admin") return { tenantId: requestedTenantId };
-  if (p.role === "tenant_admin" && p.tenantId !== null && (requestedTenantId === null || requestedTenantId === p.tenantId)) return { tenantId: p.tenantId };
+  if (
+    p.role === "tenant_admin" &&
+    p.tenantId !== null &&
+    (requestedTenantId === null || requestedTenantId === p.tenantId)
+  )
+    return { tenantId: p.tenantId };
   return undefined;
 }
 
 /** Template use: canUseCatalogItem, and a `user` only from listed templates (seed 002). */
-export function canUseTemplate(p: Principal, template: CatalogItemAccess & { listed: boolean }, sharesGroupWithOwner: boolean): boolean {
+export function canUseTemplate(
+  p: Principal,
+  template: CatalogItemAccess & { listed: boolean },
+  sharesGroupWithOwner: boolean,
+): boolean {
   return canUseCatalogItem(p, template, sharesGroupWithOwner) && (template.listed || p.role !== "user");
 }

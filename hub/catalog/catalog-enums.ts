@@ -1,12 +1,30 @@
 import {
-  Hypervisor as HypervisorPb, HypervisorSchema, ImageArchitecture as ArchitecturePb, ImageArchitectureSchema, ImageStatus as ImageStatusPb,
-  ImageStatusSchema, ImageTagKind as TagKindPb, ImageTagKindSchema, ImageType as ImageTypePb, ImageTypeSchema,
-  ImageVersionStatus as VersionStatusPb, ImageVersionStatusSchema, ImageVisibility as ImageVisibilityPb, ImageVisibilitySchema,
-  RequirementDimension as DimensionPb, RequirementDimensionSchema,
+  Hypervisor as HypervisorPb,
+  HypervisorSchema,
+  ImageArchitecture as ArchitecturePb,
+  ImageArchitectureSchema,
+  ImageStatus as ImageStatusPb,
+  ImageStatusSchema,
+  ImageTagKind as TagKindPb,
+  ImageTagKindSchema,
+  ImageType as ImageTypePb,
+  ImageTypeSchema,
+  ImageVersionStatus as VersionStatusPb,
+  ImageVersionStatusSchema,
+  ImageVisibility as ImageVisibilityPb,
+  ImageVisibilitySchema,
+  RequirementDimension as DimensionPb,
+  RequirementDimensionSchema,
 } from "../../gen/edgehub/admin/v1/image_pb.js";
 import {
-  TemplateStatus as TemplateStatusPb, TemplateStatusSchema, TemplateType as TemplateTypePb, TemplateTypeSchema,
-  TemplateUseCase as UseCasePb, TemplateUseCaseSchema, TemplateVisibility as TemplateVisibilityPb, TemplateVisibilitySchema,
+  TemplateStatus as TemplateStatusPb,
+  TemplateStatusSchema,
+  TemplateType as TemplateTypePb,
+  TemplateTypeSchema,
+  TemplateUseCase as UseCasePb,
+  TemplateUseCaseSchema,
+  TemplateVisibility as TemplateVisibilityPb,
+  TemplateVisibilitySchema,
 } from "../../gen/edgehub/admin/v1/template_pb.js";
 import { enumMapping } from "../api/enum-mapping.js";
 
@@ -14,7 +32,11 @@ import { enumMapping } from "../api/enum-mapping.js";
 
 export const IMAGE_TYPE = enumMapping(
   ImageTypeSchema,
-  { [ImageTypePb.OS_BASE]: "os_base", [ImageTypePb.APPLICATION_LAYER]: "application_layer", [ImageTypePb.CUSTOM]: "custom" },
+  {
+    [ImageTypePb.OS_BASE]: "os_base",
+    [ImageTypePb.APPLICATION_LAYER]: "application_layer",
+    [ImageTypePb.CUSTOM]: "custom",
+  },
   [{ table: "images", column: "image_type" }],
 );
 export type ImageType = (typeof IMAGE_TYPE.dbValues)[number];
@@ -28,13 +50,21 @@ export type Architecture = (typeof ARCHITECTURE.dbValues)[number];
 
 export const IMAGE_VISIBILITY = enumMapping(
   ImageVisibilitySchema,
-  { [ImageVisibilityPb.PUBLIC]: "public", [ImageVisibilityPb.PRIVATE]: "private", [ImageVisibilityPb.GROUP_SPECIFIC]: "group_specific" },
+  {
+    [ImageVisibilityPb.PUBLIC]: "public",
+    [ImageVisibilityPb.PRIVATE]: "private",
+    [ImageVisibilityPb.GROUP_SPECIFIC]: "group_specific",
+  },
   [{ table: "images", column: "visibility" }],
 );
 
 export const TEMPLATE_VISIBILITY = enumMapping(
   TemplateVisibilitySchema,
-  { [TemplateVisibilityPb.PUBLIC]: "public", [TemplateVisibilityPb.PRIVATE]: "private", [TemplateVisibilityPb.GROUP_SPECIFIC]: "group_specific" },
+  {
+    [TemplateVisibilityPb.PUBLIC]: "public",
+    [TemplateVisibilityPb.PRIVATE]: "private",
+    [TemplateVisibilityPb.GROUP_SPECIFIC]: "group_specific",
+  },
   [{ table: "templates", column: "visibility" }],
 );
 
@@ -49,13 +79,21 @@ export const IMAGE_STATUS = enumMapping(
 
 export const IMAGE_VERSION_STATUS = enumMapping(
   ImageVersionStatusSchema,
-  { [VersionStatusPb.ACTIVE]: "active", [VersionStatusPb.DEPRECATED]: "deprecated", [VersionStatusPb.ARCHIVED]: "archived" },
+  {
+    [VersionStatusPb.ACTIVE]: "active",
+    [VersionStatusPb.DEPRECATED]: "deprecated",
+    [VersionStatusPb.ARCHIVED]: "archived",
+  },
   [{ table: "image_versions", column: "status" }],
 );
 
 export const TEMPLATE_STATUS = enumMapping(
   TemplateStatusSchema,
-  { [TemplateStatusPb.ACTIVE]: "active", [TemplateStatusPb.DEPRECATED]: "deprecated", [TemplateStatusPb.ARCHIVED]: "archived" },
+  {
+    [TemplateStatusPb.ACTIVE]: "active",
+    [TemplateStatusPb.DEPRECATED]: "deprecated",
+    [TemplateStatusPb.ARCHIVED]: "archived",
+  },
   [{ table: "templates", column: "status" }],
 );
 
@@ -73,13 +111,22 @@ export type TagKind = (typeof TAG_KIND.dbValues)[number];
  * Hypervisors an image may support (000 §6.4.5). Stored in the jsonb array
  * `image_requirements.hypervisor_compatibility`, which has no CHECK: no columns to verify.
  */
-export const HYPERVISOR = enumMapping(HypervisorSchema, { [HypervisorPb.KVM]: "kvm", [HypervisorPb.HYPERV]: "hyperv", [HypervisorPb.VMWARE]: "vmware" }, []);
+export const HYPERVISOR = enumMapping(
+  HypervisorSchema,
+  { [HypervisorPb.KVM]: "kvm", [HypervisorPb.HYPERV]: "hyperv", [HypervisorPb.VMWARE]: "vmware" },
+  [],
+);
 export type Hypervisor = (typeof HYPERVISOR.dbValues)[number];
 
 /** A requirement dimension; only on the wire (error details, check results), never stored. */
 export const REQUIREMENT_DIMENSION = enumMapping(
   RequirementDimensionSchema,
-  { [DimensionPb.CPU_CORES]: "cpu_cores", [DimensionPb.MEMORY_GB]: "memory_gb", [DimensionPb.STORAGE_GB]: "storage_gb", [DimensionPb.HYPERVISOR]: "hypervisor" },
+  {
+    [DimensionPb.CPU_CORES]: "cpu_cores",
+    [DimensionPb.MEMORY_GB]: "memory_gb",
+    [DimensionPb.STORAGE_GB]: "storage_gb",
+    [DimensionPb.HYPERVISOR]: "hypervisor",
+  },
   [],
 );
 export type RequirementDimension = (typeof REQUIREMENT_DIMENSION.dbValues)[number];
@@ -87,9 +134,14 @@ export type RequirementDimension = (typeof REQUIREMENT_DIMENSION.dbValues)[numbe
 export const USE_CASE = enumMapping(
   TemplateUseCaseSchema,
   {
-    [UseCasePb.AI_APPLICATION]: "ai_application", [UseCasePb.GRAPHICS_RENDERING]: "graphics_rendering",
-    [UseCasePb.GAMING_HIGH_PERFORMANCE]: "gaming_high_performance", [UseCasePb.LIGHTWEIGHT_OFFICE]: "lightweight_office",
-    [UseCasePb.WEB_SERVER]: "web_server", [UseCasePb.DATABASE]: "database", [UseCasePb.DEVELOPMENT]: "development", [UseCasePb.GENERAL]: "general",
+    [UseCasePb.AI_APPLICATION]: "ai_application",
+    [UseCasePb.GRAPHICS_RENDERING]: "graphics_rendering",
+    [UseCasePb.GAMING_HIGH_PERFORMANCE]: "gaming_high_performance",
+    [UseCasePb.LIGHTWEIGHT_OFFICE]: "lightweight_office",
+    [UseCasePb.WEB_SERVER]: "web_server",
+    [UseCasePb.DATABASE]: "database",
+    [UseCasePb.DEVELOPMENT]: "development",
+    [UseCasePb.GENERAL]: "general",
   },
   [{ table: "templates", column: "use_case" }],
 );

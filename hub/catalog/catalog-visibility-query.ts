@@ -17,12 +17,14 @@ export function whereVisibleTo(knex: Knex, qb: Knex.QueryBuilder, table: string,
     .whereRaw("?? = ??", ["mo.user_id", col("owner_id")])
     .where("mp.user_id", p.userId);
   const asUser = (q: Knex.QueryBuilder) =>
-    q.where(col("visibility"), "public")
+    q
+      .where(col("visibility"), "public")
       .orWhere(col("owner_id"), p.userId)
       .orWhere((g) => g.where(col("visibility"), "group_specific").whereExists(sharesGroup));
   return qb.where((outer) => {
     if (p.tenantId === null) outer.whereNull(col("tenant_id")).where(asUser);
-    else if (p.role === "tenant_admin") outer.where(col("tenant_id"), p.tenantId).orWhere((q) => q.whereNull(col("tenant_id")).where(asUser));
+    else if (p.role === "tenant_admin")
+      outer.where(col("tenant_id"), p.tenantId).orWhere((q) => q.whereNull(col("tenant_id")).where(asUser));
     else outer.where((q) => q.whereNull(col("tenant_id")).orWhere(col("tenant_id"), p.tenantId)).where(asUser);
   });
 }

@@ -14,8 +14,12 @@ export interface ImageRequirements {
 }
 
 export const NO_REQUIREMENTS: Readonly<ImageRequirements> = Object.freeze({
-  minCpuCores: 0, minMemoryGb: 0, minStorageGb: 0,
-  recommendedCpuCores: 0, recommendedMemoryGb: 0, recommendedStorageGb: 0,
+  minCpuCores: 0,
+  minMemoryGb: 0,
+  minStorageGb: 0,
+  recommendedCpuCores: 0,
+  recommendedMemoryGb: 0,
+  recommendedStorageGb: 0,
   hypervisorCompatibility: [],
 });
 
@@ -38,13 +42,21 @@ export type RequirementShortfall =
  */
 export class ImageRequirementsNotMetError extends FailedPreconditionError {
   override readonly name = "ImageRequirementsNotMetError";
-  constructor(readonly imageLabel: string, readonly shortfalls: readonly RequirementShortfall[], readonly imageVersionId = "") {
-    super(`Cannot use image ${imageLabel}: ${shortfalls.map(describeShortfall).join("; ")}`, { reason: "IMAGE_REQUIREMENTS_NOT_MET", metadata: { image: imageLabel } });
+  constructor(
+    readonly imageLabel: string,
+    readonly shortfalls: readonly RequirementShortfall[],
+    readonly imageVersionId = "",
+  ) {
+    super(`Cannot use image ${imageLabel}: ${shortfalls.map(describeShortfall).join("; ")}`, {
+      reason: "IMAGE_REQUIREMENTS_NOT_MET",
+      metadata: { image: imageLabel },
+    });
   }
 }
 
 export function describeShortfall(s: RequirementShortfall): string {
-  if (s.dimension === "hypervisor") return `hypervisor ${s.requested} is not supported (supported: ${s.supported.join(",")})`;
+  if (s.dimension === "hypervisor")
+    return `hypervisor ${s.requested} is not supported (supported: ${s.supported.join(",")})`;
   return `${s.dimension} ${s.requested} is below the minimum ${s.minimum} (recommended ${s.recommended})`;
 }
 
@@ -67,7 +79,12 @@ export function requirementShortfalls(spec: InstanceSpec, req: ImageRequirements
 }
 
 /** Throws ImageRequirementsNotMetError (failed_precondition) when `spec` is short of `req` in any dimension. */
-export function checkImageRequirements(imageLabel: string, spec: InstanceSpec, req: ImageRequirements, imageVersionId = ""): void {
+export function checkImageRequirements(
+  imageLabel: string,
+  spec: InstanceSpec,
+  req: ImageRequirements,
+  imageVersionId = "",
+): void {
   const shortfalls = requirementShortfalls(spec, req);
   if (shortfalls.length > 0) throw new ImageRequirementsNotMetError(imageLabel, shortfalls, imageVersionId);
 }
@@ -80,13 +97,16 @@ export function validateImageRequirements(req: ImageRequirements, prefix = "requ
     ["storage_gb", req.minStorageGb, req.recommendedStorageGb],
   ] as const;
   for (const [dim, min, rec] of pairs) {
-    if (!Number.isInteger(min) || min < 0) throw new InvalidArgumentError(`${prefix}min_${dim}`, `${min} must be a non-negative integer`);
-    if (!Number.isInteger(rec) || rec < 0) throw new InvalidArgumentError(`${prefix}recommended_${dim}`, `${rec} must be a non-negative integer`);
+    if (!Number.isInteger(min) || min < 0)
+      throw new InvalidArgumentError(`${prefix}min_${dim}`, `${min} must be a non-negative integer`);
+    if (!Number.isInteger(rec) || rec < 0)
+      throw new InvalidArgumentError(`${prefix}recommended_${dim}`, `${rec} must be a non-negative integer`);
     if (rec < min) throw new InvalidArgumentError(`${prefix}recommended_${dim}`, `${rec} is below min_${dim} ${min}`);
   }
   const seen = new Set<string>();
   req.hypervisorCompatibility.forEach((h, i) => {
-    if (seen.has(h)) throw new InvalidArgumentError(`${prefix}hypervisor_compatibility[${i}]`, `"${h}" is listed twice`);
+    if (seen.has(h))
+      throw new InvalidArgumentError(`${prefix}hypervisor_compatibility[${i}]`, `"${h}" is listed twice`);
     seen.add(h);
   });
   return req;

@@ -7,35 +7,102 @@ import { whereVisibleTo } from "./catalog-visibility-query.js";
 import type { Image } from "./image.js";
 
 const COLUMNS = [
-  "id", "name", "description", "image_type", "base_os", "os_version", "architecture", "size_gb", "visibility", "status",
-  "file_server_id", "file_path", "checksum_md5", "owner_id", "tenant_id", "created_at", "updated_at", "created_by", "updated_by",
+  "id",
+  "name",
+  "description",
+  "image_type",
+  "base_os",
+  "os_version",
+  "architecture",
+  "size_gb",
+  "visibility",
+  "status",
+  "file_server_id",
+  "file_path",
+  "checksum_md5",
+  "owner_id",
+  "tenant_id",
+  "created_at",
+  "updated_at",
+  "created_by",
+  "updated_by",
 ].map((c) => `images.${c}`);
 
 interface ImageRow {
-  id: string; name: string; description: string; image_type: ImageType; base_os: string; os_version: string;
-  architecture: Architecture; size_gb: number; visibility: Visibility; status: CatalogStatus; file_server_id: string;
-  file_path: string; checksum_md5: string; owner_id: string; tenant_id: string | null; created_at: Date; updated_at: Date;
-  created_by: string | null; updated_by: string | null;
+  id: string;
+  name: string;
+  description: string;
+  image_type: ImageType;
+  base_os: string;
+  os_version: string;
+  architecture: Architecture;
+  size_gb: number;
+  visibility: Visibility;
+  status: CatalogStatus;
+  file_server_id: string;
+  file_path: string;
+  checksum_md5: string;
+  owner_id: string;
+  tenant_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  created_by: string | null;
+  updated_by: string | null;
 }
 
 function toImage(r: ImageRow): Image {
   return {
-    id: r.id, name: r.name, description: r.description, imageType: r.image_type, baseOs: r.base_os, osVersion: r.os_version,
-    architecture: r.architecture, sizeGb: Number(r.size_gb), visibility: r.visibility, status: r.status, fileServerId: r.file_server_id,
-    filePath: r.file_path, checksumMd5: r.checksum_md5, ownerId: r.owner_id, tenantId: r.tenant_id, createdAt: new Date(r.created_at),
-    updatedAt: new Date(r.updated_at), createdBy: r.created_by, updatedBy: r.updated_by,
+    id: r.id,
+    name: r.name,
+    description: r.description,
+    imageType: r.image_type,
+    baseOs: r.base_os,
+    osVersion: r.os_version,
+    architecture: r.architecture,
+    sizeGb: Number(r.size_gb),
+    visibility: r.visibility,
+    status: r.status,
+    fileServerId: r.file_server_id,
+    filePath: r.file_path,
+    checksumMd5: r.checksum_md5,
+    ownerId: r.owner_id,
+    tenantId: r.tenant_id,
+    createdAt: new Date(r.created_at),
+    updatedAt: new Date(r.updated_at),
+    createdBy: r.created_by,
+    updatedBy: r.updated_by,
   };
 }
 
 /** The mutable, caller-supplied fields of an image. */
-export type ImageFields = Pick<Image, "name" | "description" | "imageType" | "baseOs" | "osVersion" | "architecture" | "sizeGb"
-  | "visibility" | "fileServerId" | "filePath" | "checksumMd5">;
+export type ImageFields = Pick<
+  Image,
+  | "name"
+  | "description"
+  | "imageType"
+  | "baseOs"
+  | "osVersion"
+  | "architecture"
+  | "sizeGb"
+  | "visibility"
+  | "fileServerId"
+  | "filePath"
+  | "checksumMd5"
+>;
 
 function fieldsToRow(f: Partial<ImageFields>): Record<string, unknown> {
   const map: Record<keyof ImageFields, string> = {
-    name: "name", description: "description", imageType: "image_type", baseOs: "base_os", osVersion: "os_version",
-    architecture: "architecture", sizeGb: "size_gb", visibility: "visibility", fileServerId: "file_server_id",
-    filePath: "file_path", checksumMd5: "checksum_md5",
+    name: "name",
+    description: "description",
+    imageType: "image_type",
+    baseOs: "base_os",
+    osVersion: "os_version",
+    architecture: "architecture",
+    sizeGb: "size_gb",
+    visibility: "visibility",
+    fileServerId: "file_server_id",
+    filePath: "file_path",
+    checksumMd5: "checksum_md5",
   };
   const row: Record<string, unknown> = {};
   for (const [key, column] of Object.entries(map)) {
@@ -45,11 +112,23 @@ function fieldsToRow(f: Partial<ImageFields>): Record<string, unknown> {
   return row;
 }
 
-export async function insertImage(trx: Knex, image: ImageFields & { id: string; ownerId: string; tenantId: string | null; actorId: string | null; now: Date }): Promise<Image> {
-  const [row] = await trx("images").insert({
-    ...fieldsToRow(image), id: image.id, owner_id: image.ownerId, tenant_id: image.tenantId, status: "active",
-    created_at: image.now, updated_at: image.now, created_by: image.actorId, updated_by: image.actorId,
-  }).returning(COLUMNS.map((c) => c.slice("images.".length)));
+export async function insertImage(
+  trx: Knex,
+  image: ImageFields & { id: string; ownerId: string; tenantId: string | null; actorId: string | null; now: Date },
+): Promise<Image> {
+  const [row] = await trx("images")
+    .insert({
+      ...fieldsToRow(image),
+      id: image.id,
+      owner_id: image.ownerId,
+      tenant_id: image.tenantId,
+      status: "active",
+      created_at: image.now,
+      updated_at: image.now,
+      created_by: image.actorId,
+      updated_by: image.actorId,
+    })
+    .returning(COLUMNS.map((c) => c.slice("images.".length)));
   return toImage(row as ImageRow);
 }
 
@@ -75,8 +154,13 @@ export async function getVisibleImage(knex: Knex, id: string, p: Principal): Pro
  */
 export async function findVisibleImageByName(knex: Knex, name: string, p: Principal): Promise<Image | undefined> {
   const q = knex("images").whereRaw("lower(images.name) = lower(?)", [name]).whereNull("images.deleted_at");
-  const rows = (await whereVisibleTo(knex, q, "images", p).select(COLUMNS).orderByRaw("images.tenant_id IS NULL")) as ImageRow[];
-  const own = rows.find((r) => r.tenant_id !== null && r.tenant_id === p.tenantId) ?? rows.find((r) => r.tenant_id === null) ?? rows[0];
+  const rows = (await whereVisibleTo(knex, q, "images", p)
+    .select(COLUMNS)
+    .orderByRaw("images.tenant_id IS NULL")) as ImageRow[];
+  const own =
+    rows.find((r) => r.tenant_id !== null && r.tenant_id === p.tenantId) ??
+    rows.find((r) => r.tenant_id === null) ??
+    rows[0];
   return own ? toImage(own) : undefined;
 }
 
@@ -89,7 +173,12 @@ export interface ImageFilter {
 }
 
 /** Creation order (UUIDv7 ids); the page key is the id. */
-export async function listImages(knex: Knex, p: Principal, filter: ImageFilter, page: PageRequest): Promise<Page<Image>> {
+export async function listImages(
+  knex: Knex,
+  p: Principal,
+  filter: ImageFilter,
+  page: PageRequest,
+): Promise<Page<Image>> {
   const q = knex("images").whereNull("images.deleted_at");
   if (filter.imageType) q.where("images.image_type", filter.imageType);
   if (filter.baseOs) q.whereRaw("lower(images.base_os) = lower(?)", [filter.baseOs]);
@@ -97,13 +186,24 @@ export async function listImages(knex: Knex, p: Principal, filter: ImageFilter, 
   if (filter.status) q.where("images.status", filter.status);
   if (filter.tenantId) q.where("images.tenant_id", filter.tenantId);
   if (page.after) q.where("images.id", ">", page.after[0]!);
-  const rows = (await whereVisibleTo(knex, q, "images", p).select(COLUMNS).orderBy("images.id").limit(page.pageSize + 1)) as ImageRow[];
+  const rows = (await whereVisibleTo(knex, q, "images", p)
+    .select(COLUMNS)
+    .orderBy("images.id")
+    .limit(page.pageSize + 1)) as ImageRow[];
   return pageOf(rows.map(toImage), page, (i) => [i.id]);
 }
 
-export async function updateImage(trx: Knex, id: string, patch: Partial<ImageFields> & { status?: CatalogStatus }, actorId: string, now: Date): Promise<Image> {
+export async function updateImage(
+  trx: Knex,
+  id: string,
+  patch: Partial<ImageFields> & { status?: CatalogStatus },
+  actorId: string,
+  now: Date,
+): Promise<Image> {
   const { status, ...fields } = patch;
-  const [row] = await trx("images").where({ id }).whereNull("deleted_at")
+  const [row] = await trx("images")
+    .where({ id })
+    .whereNull("deleted_at")
     .update({ ...fieldsToRow(fields), ...(status ? { status } : {}), updated_at: now, updated_by: actorId })
     .returning(COLUMNS.map((c) => c.slice("images.".length)));
   if (!row) throw new NotFoundError("image", id);
@@ -111,5 +211,8 @@ export async function updateImage(trx: Knex, id: string, patch: Partial<ImageFie
 }
 
 export async function softDeleteImage(trx: Knex, id: string, actorId: string, now: Date): Promise<void> {
-  await trx("images").where({ id }).whereNull("deleted_at").update({ deleted_at: now, updated_at: now, updated_by: actorId });
+  await trx("images")
+    .where({ id })
+    .whereNull("deleted_at")
+    .update({ deleted_at: now, updated_at: now, updated_by: actorId });
 }

@@ -23,16 +23,23 @@ export function tagKindOf(name: string): TagKind {
 /** Validates the syntax of a tag name and says which kind it is (version-shaped names are version tags). */
 export function validateTagName(field: string, name: string): TagKind {
   if (name === "") throw new InvalidArgumentError(field, "is required");
-  if (name.length > MAX_TAG_NAME) throw new InvalidArgumentError(field, `"${name.slice(0, 20)}…" is longer than ${MAX_TAG_NAME} characters`);
+  if (name.length > MAX_TAG_NAME)
+    throw new InvalidArgumentError(field, `"${name.slice(0, 20)}…" is longer than ${MAX_TAG_NAME} characters`);
   if (!TAG_NAME.test(name)) {
-    throw new InvalidArgumentError(field, `"${name}" may contain only lower-case letters, digits, ".", "_" and "-", and must start with a letter or digit`);
+    throw new InvalidArgumentError(
+      field,
+      `"${name}" may contain only lower-case letters, digits, ".", "_" and "-", and must start with a letter or digit`,
+    );
   }
   return tagKindOf(name);
 }
 
 /** A version-shaped tag name that no version tag holds yet: version tags come only from publishing. */
 export function refuseNewVersionTag(field: string, name: string): never {
-  throw new InvalidArgumentError(field, `"${name}" is a version number; version tags are created by publishing that version and cannot be set`);
+  throw new InvalidArgumentError(
+    field,
+    `"${name}" is a version number; version tags are created by publishing that version and cannot be set`,
+  );
 }
 
 export interface ExistingTag {
@@ -44,17 +51,25 @@ export interface ExistingTag {
 /** Refuses moving (or deleting) an immutable tag; moving it to where it already points is a no-op, not an error. */
 export function assertTagMovable(tag: ExistingTag, targetVersionId: string | null): void {
   if (!tag.isImmutable || tag.versionId === targetVersionId) return;
-  throw new FailedPreconditionError(`Cannot ${targetVersionId === null ? "delete" : "re-point"} tag ${tag.tagName}: version tags are immutable`, {
-    reason: "TAG_IMMUTABLE", metadata: { tag: tag.tagName },
-  });
+  throw new FailedPreconditionError(
+    `Cannot ${targetVersionId === null ? "delete" : "re-point"} tag ${tag.tagName}: version tags are immutable`,
+    {
+      reason: "TAG_IMMUTABLE",
+      metadata: { tag: tag.tagName },
+    },
+  );
 }
 
 /** Mutable tags point only at active versions: a deprecated version may not be reached through them (000 §6.4.3). */
 export function assertTagTarget(tagName: string, version: { versionNumber: string; status: CatalogStatus }): void {
   if (version.status !== "active") {
-    throw new FailedPreconditionError(`Cannot point tag ${tagName} at version ${version.versionNumber}: the version is ${version.status}`, {
-      reason: "VERSION_NOT_ACTIVE", metadata: { version_number: version.versionNumber, status: version.status },
-    });
+    throw new FailedPreconditionError(
+      `Cannot point tag ${tagName} at version ${version.versionNumber}: the version is ${version.status}`,
+      {
+        reason: "VERSION_NOT_ACTIVE",
+        metadata: { version_number: version.versionNumber, status: version.status },
+      },
+    );
   }
 }
 
@@ -63,7 +78,8 @@ export function parseImageReference(field: string, reference: string): { imageNa
   const at = reference.lastIndexOf(":");
   const imageName = at < 0 ? reference : reference.slice(0, at);
   const tag = at < 0 ? LATEST_TAG : reference.slice(at + 1);
-  if (imageName.trim() === "") throw new InvalidArgumentError(field, `"${reference}" has no image name (expected name:tag)`);
+  if (imageName.trim() === "")
+    throw new InvalidArgumentError(field, `"${reference}" has no image name (expected name:tag)`);
   if (tag === "") throw new InvalidArgumentError(field, `"${reference}" has an empty tag (expected name:tag)`);
   return { imageName, tag };
 }

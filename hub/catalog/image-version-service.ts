@@ -13,12 +13,29 @@ import { getVisibleImage } from "./image-store.js";
 import { listTags, listTagsPage } from "./image-tag-store.js";
 import { imageVersionUsage } from "./image-version-usage.js";
 import {
-  archiveImageVersion, deleteImageTag, deprecateImageVersion, publishImageVersion, rollbackImage, setDefaultImageVersion, setImageTag,
+  archiveImageVersion,
+  deleteImageTag,
+  deprecateImageVersion,
+  publishImageVersion,
+  rollbackImage,
+  setDefaultImageVersion,
+  setImageTag,
 } from "./image-version-operations.js";
 import { getImageVersion, listImageVersionsPage } from "./image-version-store.js";
 
-type VersionMethods = "publishImageVersion" | "getImageVersion" | "listImageVersions" | "deprecateImageVersion" | "archiveImageVersion"
-  | "rollbackImage" | "setDefaultImageVersion" | "getImageVersionUsage" | "setImageTag" | "deleteImageTag" | "listImageTags" | "resolveImage";
+type VersionMethods =
+  | "publishImageVersion"
+  | "getImageVersion"
+  | "listImageVersions"
+  | "deprecateImageVersion"
+  | "archiveImageVersion"
+  | "rollbackImage"
+  | "setDefaultImageVersion"
+  | "getImageVersionUsage"
+  | "setImageTag"
+  | "deleteImageTag"
+  | "listImageTags"
+  | "resolveImage";
 
 /** The version, tag and usage half of ImageService (its policy is in image-service.ts). */
 export function imageVersionHandlers(deps: CatalogDeps): Pick<ServiceImpl<typeof ImageService>, VersionMethods> {
@@ -36,8 +53,14 @@ export function imageVersionHandlers(deps: CatalogDeps): Pick<ServiceImpl<typeof
   return {
     async publishImageVersion(req, ctx) {
       const version = await publishImageVersion(deps, caller(ctx), requireId("image_id", req.imageId), {
-        versionNumber: req.versionNumber, versionName: req.versionName, parentVersionId: optionalId("parent_version_id", req.parentVersionId),
-        sizeGb: req.sizeGb, filePath: req.filePath, checksumMd5: req.checksumMd5, releaseNotes: req.releaseNotes, makeLatest: req.makeLatest,
+        versionNumber: req.versionNumber,
+        versionName: req.versionName,
+        parentVersionId: optionalId("parent_version_id", req.parentVersionId),
+        sizeGb: req.sizeGb,
+        filePath: req.filePath,
+        checksumMd5: req.checksumMd5,
+        releaseNotes: req.releaseNotes,
+        makeLatest: req.makeLatest,
         makeDefault: req.makeDefault,
       });
       return { version: await withTags(version) };
@@ -49,7 +72,11 @@ export function imageVersionHandlers(deps: CatalogDeps): Pick<ServiceImpl<typeof
       const image = await getVisibleImage(knex, requireId("image_id", req.imageId), principalOf(ctx));
       const status = IMAGE_VERSION_STATUS.toDbFilter("status", req.status);
       const page = await listImageVersionsPage(knex, image.id, status, versionKeyedPage(req.pageSize, req.pageToken));
-      const tags = await listTags(knex, image.id, page.items.map((v) => v.id));
+      const tags = await listTags(
+        knex,
+        image.id,
+        page.items.map((v) => v.id),
+      );
       return { versions: page.items.map((v) => versionMessage(v, tags)), nextPageToken: page.nextPageToken };
     },
     async deprecateImageVersion(req, ctx) {
@@ -62,7 +89,12 @@ export function imageVersionHandlers(deps: CatalogDeps): Pick<ServiceImpl<typeof
       return { version: await withTags(await archiveImageVersion(deps, caller(ctx), imageId, id)) };
     },
     async rollbackImage(req, ctx) {
-      const { latest, deprecated } = await rollbackImage(deps, caller(ctx), requireId("image_id", req.imageId), requireId("to_version_id", req.toVersionId));
+      const { latest, deprecated } = await rollbackImage(
+        deps,
+        caller(ctx),
+        requireId("image_id", req.imageId),
+        requireId("to_version_id", req.toVersionId),
+      );
       return { latest: await withTags(latest), deprecated: await withTags(deprecated) };
     },
     async setDefaultImageVersion(req, ctx) {
@@ -75,7 +107,13 @@ export function imageVersionHandlers(deps: CatalogDeps): Pick<ServiceImpl<typeof
       return { versions: usage.map((u) => ({ ...u, status: IMAGE_VERSION_STATUS.fromDb(u.status) })) };
     },
     async setImageTag(req, ctx) {
-      const tag = await setImageTag(deps, caller(ctx), requireId("image_id", req.imageId), req.tagName, requireId("version_id", req.versionId));
+      const tag = await setImageTag(
+        deps,
+        caller(ctx),
+        requireId("image_id", req.imageId),
+        req.tagName,
+        requireId("version_id", req.versionId),
+      );
       const version = await getImageVersion(knex, tag.versionId);
       return { tag: tagMessage(tag, version.versionNumber) };
     },

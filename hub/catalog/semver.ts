@@ -30,7 +30,8 @@ export function parseSemver(field: string, text: string): Semver {
     throw new InvalidArgumentError(field, why);
   }
   const [major, minor, patch] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  if (major > MAX_PART || minor > MAX_PART || patch > MAX_PART) throw new InvalidArgumentError(field, `"${text}" has a number above ${MAX_PART}`);
+  if (major > MAX_PART || minor > MAX_PART || patch > MAX_PART)
+    throw new InvalidArgumentError(field, `"${text}" has a number above ${MAX_PART}`);
   return { major, minor, patch, text };
 }
 

@@ -50,7 +50,8 @@ export type ImageVersionLookup = (imageVersionId: string) => { imageId: string }
 
 function positiveInt(field: string, v: number | undefined, allowZero = false): void {
   if (v === undefined) return;
-  if (!Number.isInteger(v) || v < (allowZero ? 0 : 1)) throw new InvalidArgumentError(field, `${v} must be ${allowZero ? "a non-negative" : "a positive"} integer`);
+  if (!Number.isInteger(v) || v < (allowZero ? 0 : 1))
+    throw new InvalidArgumentError(field, `${v} must be ${allowZero ? "a non-negative" : "a positive"} integer`);
 }
 
 /**
@@ -59,31 +60,52 @@ function positiveInt(field: string, v: number | undefined, allowZero = false): v
  * network config and user_data may be overridden wholly or partly. Throws InvalidArgumentError
  * naming the override field; never reads the database (the lookup is handed in).
  */
-export function mergeTemplateConfig(version: TemplateVersionInput, overrides: TemplateOverrides, lookupImageVersion: ImageVersionLookup, fieldPrefix = ""): MergedInstanceConfig {
+export function mergeTemplateConfig(
+  version: TemplateVersionInput,
+  overrides: TemplateOverrides,
+  lookupImageVersion: ImageVersionLookup,
+  fieldPrefix = "",
+): MergedInstanceConfig {
   const t = version.config;
   const f = (field: string) => `${fieldPrefix}${field}`;
   positiveInt(f("cpu_cores"), overrides.cpuCores);
   positiveInt(f("memory_gb"), overrides.memoryGb);
   positiveInt(f("storage_gb"), overrides.storageGb);
   positiveInt(f("gpu_count"), overrides.gpuCount, true);
-  if (overrides.bandwidthGbps !== undefined && !(overrides.bandwidthGbps > 0 && Number.isFinite(overrides.bandwidthGbps))) {
+  if (
+    overrides.bandwidthGbps !== undefined &&
+    !(overrides.bandwidthGbps > 0 && Number.isFinite(overrides.bandwidthGbps))
+  ) {
     throw new InvalidArgumentError(f("bandwidth_gbps"), `${overrides.bandwidthGbps} must be a positive number`);
   }
   if (overrides.imageId !== undefined && overrides.imageId !== t.baseImageId) {
-    throw new InvalidArgumentError(f("image_id"), `cannot be overridden: template ${version.templateId} always uses image ${t.baseImageId ?? "(none)"}`);
+    throw new InvalidArgumentError(
+      f("image_id"),
+      `cannot be overridden: template ${version.templateId} always uses image ${t.baseImageId ?? "(none)"}`,
+    );
   }
   let imageVersionId: string | null = null;
   if (overrides.imageVersionId !== undefined) {
-    if (t.baseImageId === null) throw new InvalidArgumentError(f("image_version_id"), `template ${version.templateId} has no base image to pick a version of`);
+    if (t.baseImageId === null)
+      throw new InvalidArgumentError(
+        f("image_version_id"),
+        `template ${version.templateId} has no base image to pick a version of`,
+      );
     const found = lookupImageVersion(overrides.imageVersionId);
     if (!found) throw new InvalidArgumentError(f("image_version_id"), `no image version ${overrides.imageVersionId}`);
     if (found.imageId !== t.baseImageId) {
-      throw new InvalidArgumentError(f("image_version_id"), `${overrides.imageVersionId} is a version of image ${found.imageId}, not of the template's image ${t.baseImageId}`);
+      throw new InvalidArgumentError(
+        f("image_version_id"),
+        `${overrides.imageVersionId} is a version of image ${found.imageId}, not of the template's image ${t.baseImageId}`,
+      );
     }
     imageVersionId = overrides.imageVersionId;
   }
   if (overrides.userData !== undefined && overrides.userDataAppend !== undefined) {
-    throw new InvalidArgumentError(f("user_data_append"), "cannot be combined with user_data (replace or append, not both)");
+    throw new InvalidArgumentError(
+      f("user_data_append"),
+      "cannot be combined with user_data (replace or append, not both)",
+    );
   }
   return {
     templateId: version.templateId,

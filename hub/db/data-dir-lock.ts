@@ -27,7 +27,9 @@ export class DataDirLock {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
         const owner = Number(fs.readFileSync(file, "utf8").trim());
         if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && processAlive(owner)) {
-          throw new DataDirLockedError(`Cannot open the embedded database: ${file} is held by running process ${owner}`);
+          throw new DataDirLockedError(
+            `Cannot open the embedded database: ${file} is held by running process ${owner}`,
+          );
         }
         fs.rmSync(file, { force: true });
       }

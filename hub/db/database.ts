@@ -37,7 +37,9 @@ export interface OpenDatabaseOptions {
 }
 
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
-  return options.databaseUrl ? openPostgres(options.databaseUrl, options.poolMax ?? 10, options.log) : openPglite(options.dataDir);
+  return options.databaseUrl
+    ? openPostgres(options.databaseUrl, options.poolMax ?? 10, options.log)
+    : openPglite(options.dataDir);
 }
 
 async function openPostgres(url: string, poolMax: number, log: Logger | undefined): Promise<Database> {

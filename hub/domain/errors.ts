@@ -21,7 +21,10 @@ export abstract class DomainError extends Error {
 export class InvalidArgumentError extends DomainError {
   override readonly name = "InvalidArgumentError";
   readonly code = "invalid_argument" as const;
-  constructor(readonly field: string, detail: string) {
+  constructor(
+    readonly field: string,
+    detail: string,
+  ) {
     super(`Invalid ${field}: ${detail}`);
   }
 }
@@ -29,7 +32,10 @@ export class InvalidArgumentError extends DomainError {
 export class NotFoundError extends DomainError {
   override readonly name = "NotFoundError";
   readonly code = "not_found" as const;
-  constructor(readonly resourceType: string, readonly resourceId: string) {
+  constructor(
+    readonly resourceType: string,
+    readonly resourceId: string,
+  ) {
     super(`Cannot find ${resourceType} ${resourceId}`);
   }
 }
@@ -37,7 +43,10 @@ export class NotFoundError extends DomainError {
 export class AlreadyExistsError extends DomainError {
   override readonly name = "AlreadyExistsError";
   readonly code = "already_exists" as const;
-  constructor(readonly resourceType: string, detail: string) {
+  constructor(
+    readonly resourceType: string,
+    detail: string,
+  ) {
     super(`Cannot create ${resourceType}: ${detail}`);
   }
 }

@@ -41,14 +41,19 @@ export class AgentEndpoint {
     // createSsl(…, false) would not even request a client certificate; the certificate-provider
     // credentials request one without requiring it, which Enroll (no certificate yet) needs.
     // The CA goes out after the leaf so a first-contact agent can pin it by its fingerprint.
-    const identity = { certPem: `${options.server.certPem.trimEnd()}\n${options.caPem}`, keyPem: options.server.keyPem };
+    const identity = {
+      certPem: `${options.server.certPem.trimEnd()}\n${options.caPem}`,
+      keyPem: options.server.keyPem,
+    };
     const provider = new StaticCertificateProvider(options.caPem, identity);
     this.credentials = grpc.experimental.createCertificateProviderServerCredentials(provider, provider, false);
   }
 
   listen(host: string, port: number): Promise<number> {
     return new Promise((resolve, reject) => {
-      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, this.credentials, (err, boundPort) => (err ? reject(err) : resolve(boundPort)));
+      this.server.bindAsync(`${host.includes(":") ? `[${host}]` : host}:${port}`, this.credentials, (err, boundPort) =>
+        err ? reject(err) : resolve(boundPort),
+      );
     });
   }
 

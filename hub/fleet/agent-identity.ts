@@ -19,7 +19,9 @@ export function normaliseSerial(serial: string): string {
 export type CaSubject = ReadonlyArray<readonly [string, string]>;
 
 export function caSubjectOf(ca: X509Certificate): CaSubject {
-  return ca.subject.split("\n").map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const);
+  return ca.subject
+    .split("\n")
+    .map((line) => [line.slice(0, line.indexOf("=")), line.slice(line.indexOf("=") + 1)] as const);
 }
 
 // Runs once per stream: compares in place instead of building strings.
@@ -38,18 +40,27 @@ function issuedBy(issuer: Record<string, unknown>, ca: CaSubject): boolean {
  * so the identity comes from the certificate TLS already checked; the issuer and dates are
  * compared once more because they are free.
  */
-export function agentIdentityFromPeer(peer: PeerCertificate | undefined, caSubject: CaSubject, now: Date): AgentIdentity {
+export function agentIdentityFromPeer(
+  peer: PeerCertificate | undefined,
+  caSubject: CaSubject,
+  now: Date,
+): AgentIdentity {
   if (!peer?.raw || peer.raw.length === 0) {
-    throw new UnauthenticatedError("Agent stream refused: no client certificate issued by this hub's CA was presented (enroll first)");
+    throw new UnauthenticatedError(
+      "Agent stream refused: no client certificate issued by this hub's CA was presented (enroll first)",
+    );
   }
   if (!issuedBy(peer.issuer as unknown as Record<string, unknown>, caSubject)) {
     throw new UnauthenticatedError("Agent stream refused: the client certificate is not signed by this hub's CA");
   }
   if (Date.parse(peer.valid_to) < now.getTime() || Date.parse(peer.valid_from) > now.getTime()) {
-    throw new UnauthenticatedError(`Agent stream refused: the client certificate is outside its validity (${peer.valid_from} – ${peer.valid_to})`);
+    throw new UnauthenticatedError(
+      `Agent stream refused: the client certificate is outside its validity (${peer.valid_from} – ${peer.valid_to})`,
+    );
   }
   const agentId = typeof peer.subject.CN === "string" ? peer.subject.CN : "";
   const role = typeof peer.subject.OU === "string" ? peer.subject.OU : "";
-  if (!agentId || !AGENT_ROLE.isDbValue(role)) throw new UnauthenticatedError("Agent stream refused: the client certificate names no agent");
+  if (!agentId || !AGENT_ROLE.isDbValue(role))
+    throw new UnauthenticatedError("Agent stream refused: the client certificate names no agent");
   return { agentId, role, serial: normaliseSerial(peer.serialNumber) };
 }

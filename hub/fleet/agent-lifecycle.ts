@@ -47,7 +47,12 @@ export async function moveAgents(
   to: AgentStatus,
   columns: Record<string, unknown>,
 ): Promise<string[]> {
-  const q = Array.isArray(ids) ? whereUuidIn(trx("agents"), "id", ids as readonly string[]) : trx("agents").whereIn("id", ids as Knex.QueryBuilder);
-  const rows = await q.whereIn("status", statusesAllowing(to)).update({ ...columns, status: to }).returning<{ id: string }[]>("id");
+  const q = Array.isArray(ids)
+    ? whereUuidIn(trx("agents"), "id", ids as readonly string[])
+    : trx("agents").whereIn("id", ids as Knex.QueryBuilder);
+  const rows = await q
+    .whereIn("status", statusesAllowing(to))
+    .update({ ...columns, status: to })
+    .returning<{ id: string }[]>("id");
   return rows.map((r) => r.id);
 }

@@ -51,7 +51,8 @@ export class AgentLiveness {
     const sinceStart = now.getTime() - this.options.startedAt.getTime();
     if (sinceStart < this.options.restartGraceMs) return true;
     const max = this.options.maxRestartGraceMs ?? 5 * this.options.restartGraceMs;
-    const recent = this.lastComeBackAt !== undefined && now.getTime() - this.lastComeBackAt < this.options.offlineAfterMs;
+    const recent =
+      this.lastComeBackAt !== undefined && now.getTime() - this.lastComeBackAt < this.options.offlineAfterMs;
     return sinceStart < max && recent;
   }
 
@@ -99,17 +100,27 @@ export class AgentLiveness {
       // keeps the statements below inside PostgreSQL's bind-parameter limit.
       const silent = trx("agents")
         .whereIn("status", statusesAllowing("offline"))
-        .where((q) => q.where("last_heartbeat_at", "<", cutoff).orWhere((q2) => q2.whereNull("last_heartbeat_at").where("enrolled_at", "<", cutoff)))
+        .where((q) =>
+          q
+            .where("last_heartbeat_at", "<", cutoff)
+            .orWhere((q2) => q2.whereNull("last_heartbeat_at").where("enrolled_at", "<", cutoff)),
+        )
         .orderBy("id")
         .limit(SWEEP_BATCH)
         .select("id");
       const ids = await moveAgents(trx, silent, "offline", { updated_at: now });
       if (ids.length > 0) {
         await moveMachinesOfAgents(trx, ids, AGENT_LOST, now);
-        await recordFleetEvents(trx, ids.map((agentId) => ({
-          agentId, kind: "agent_offline", severity: "warning", occurredAt: now,
-          message: `Agent offline: no heartbeat for ${Math.round(this.options.offlineAfterMs / 1000)} s`,
-        })));
+        await recordFleetEvents(
+          trx,
+          ids.map((agentId) => ({
+            agentId,
+            kind: "agent_offline",
+            severity: "warning",
+            occurredAt: now,
+            message: `Agent offline: no heartbeat for ${Math.round(this.options.offlineAfterMs / 1000)} s`,
+          })),
+        );
       }
       return ids;
     });

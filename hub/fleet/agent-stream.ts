@@ -62,22 +62,34 @@ export class AgentStream implements LocalSession {
     this.call.on("close", () => this.cleanup("closed"));
     this.call.on("error", () => this.cleanup("errored"));
     try {
-      this.identity = agentIdentityFromPeer(this.call.getAuthContext().sslPeerCertificate, this.fleet.caSubject, this.fleet.deps.clock.now());
+      this.identity = agentIdentityFromPeer(
+        this.call.getAuthContext().sslPeerCertificate,
+        this.fleet.caSubject,
+        this.fleet.deps.clock.now(),
+      );
     } catch (err) {
       this.failWith(err);
       return;
     }
     this.log = this.log.child({ agent: this.identity.agentId });
-    this.helloTimer = setTimeout(() => this.fail("aborted", `Agent stream closed: no Hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
+    this.helloTimer = setTimeout(
+      () => this.fail("aborted", `Agent stream closed: no Hello within ${HELLO_TIMEOUT_MS} ms`),
+      HELLO_TIMEOUT_MS,
+    );
     this.helloTimer.unref();
     this.fleet.deps.metrics.streamEvents.inc({ event: "open" });
   }
 
   private async onMessage(m: AgentMessage | DecodeFailure): Promise<void> {
     if (this.state === "closed") return;
-    if (m instanceof DecodeFailure) throw new InvalidArgumentError("message", `cannot decode ${m.typeName}: ${m.reason}`);
+    if (m instanceof DecodeFailure)
+      throw new InvalidArgumentError("message", `cannot decode ${m.typeName}: ${m.reason}`);
     if (this.state === "awaiting_hello") {
-      if (m.kind.case !== "hello") throw new InvalidArgumentError("message", `expected Hello as the first message, got ${m.kind.case ?? "an empty message"}`);
+      if (m.kind.case !== "hello")
+        throw new InvalidArgumentError(
+          "message",
+          `expected Hello as the first message, got ${m.kind.case ?? "an empty message"}`,
+        );
       await this.onHello(m.kind.value);
       return;
     }
@@ -92,7 +104,9 @@ export class AgentStream implements LocalSession {
       case "metrics": {
         const onMetrics = this.fleet.deps.onMetrics;
         if (onMetrics && kind.value.sample) {
-          await onMetrics(this.agentId, metricsFromProto(kind.value.sample, this.fleet.deps.clock.now())).catch((err) => this.log.warn({ err }, "Metrics sample not stored"));
+          await onMetrics(this.agentId, metricsFromProto(kind.value.sample, this.fleet.deps.clock.now())).catch((err) =>
+            this.log.warn({ err }, "Metrics sample not stored"),
+          );
         }
         return;
       }
@@ -102,8 +116,12 @@ export class AgentStream implements LocalSession {
       case "event": {
         const e = kind.value;
         const record = {
-          agentId: this.agentId, kind: e.kind, severity: EVENT_SEVERITY.toDbFilter("event.severity", e.severity) ?? "info", message: e.message,
-          attributes: { ...e.attributes }, occurredAt: e.eventTime ? timestampDate(e.eventTime) : this.fleet.deps.clock.now(),
+          agentId: this.agentId,
+          kind: e.kind,
+          severity: EVENT_SEVERITY.toDbFilter("event.severity", e.severity) ?? "info",
+          message: e.message,
+          attributes: { ...e.attributes },
+          occurredAt: e.eventTime ? timestampDate(e.eventTime) : this.fleet.deps.clock.now(),
         };
         this.log.info({ event: record }, `Agent event ${e.kind}`);
         await this.fleet.onEvent(record).catch((err) => this.log.warn({ err }, "Agent event not stored"));
@@ -121,11 +139,22 @@ export class AgentStream implements LocalSession {
   private async onHello(hello: Hello): Promise<void> {
     await this.fleet.ready;
     const identity = this.identity!;
-    if (hello.agentId !== identity.agentId) throw new UnauthenticatedError(`Agent stream refused: Hello names agent ${hello.agentId} but the certificate is for ${identity.agentId}`);
+    if (hello.agentId !== identity.agentId)
+      throw new UnauthenticatedError(
+        `Agent stream refused: Hello names agent ${hello.agentId} but the certificate is for ${identity.agentId}`,
+      );
     const role = AGENT_ROLE.toDbFilter("hello.role", hello.role) ?? undefined;
-    if (role !== identity.role) throw new InvalidArgumentError("hello.role", `is ${role ?? "unspecified"} but the certificate says ${identity.role}`);
+    if (role !== identity.role)
+      throw new InvalidArgumentError(
+        "hello.role",
+        `is ${role ?? "unspecified"} but the certificate says ${identity.role}`,
+      );
     const outcome = await this.fleet.hellos.admit({
-      agentId: identity.agentId, sessionId: this.sessionId, serial: identity.serial, role, agentVersion: hello.agentVersion,
+      agentId: identity.agentId,
+      sessionId: this.sessionId,
+      serial: identity.serial,
+      role,
+      agentVersion: hello.agentVersion,
       inventory: hello.inventory ? inventoryFromProto(hello.inventory) : null,
       isOpen: () => this.state === "awaiting_hello",
     });
@@ -146,9 +175,19 @@ export class AgentStream implements LocalSession {
     this.fleet.deps.metrics.connectedAgents.inc({ role });
     this.log.info({ role, version: hello.agentVersion }, "Agent connected");
     const o = this.fleet.deps.options;
-    this.write(create(HubMessageSchema, {
-      kind: { case: "welcome", value: { agentId: identity.agentId, hubId: this.fleet.hubId, heartbeatIntervalMs: o.heartbeatIntervalMs, metricsIntervalMs: o.metricsIntervalMs } },
-    }));
+    this.write(
+      create(HubMessageSchema, {
+        kind: {
+          case: "welcome",
+          value: {
+            agentId: identity.agentId,
+            hubId: this.fleet.hubId,
+            heartbeatIntervalMs: o.heartbeatIntervalMs,
+            metricsIntervalMs: o.metricsIntervalMs,
+          },
+        },
+      }),
+    );
     // The first pump comes from the batcher: one query finds which of the batch's agents have commands.
   }
 
@@ -157,12 +196,25 @@ export class AgentStream implements LocalSession {
     if (!state) throw new InvalidArgumentError("command_update.state", "is unspecified");
     const result = resultToStore(u.result);
     const now = this.fleet.deps.clock.now();
-    const outcome = await applyAgentReport(this.fleet.knex, this.agentId, u.commandId, { state, result, error: u.error || null }, now);
-    if (outcome.kind === "unknown") throw new InvalidArgumentError("command_update.command_id", `${u.commandId} is not a command sent to agent ${this.agentId}`);
+    const outcome = await applyAgentReport(
+      this.fleet.knex,
+      this.agentId,
+      u.commandId,
+      { state, result, error: u.error || null },
+      now,
+    );
+    if (outcome.kind === "unknown")
+      throw new InvalidArgumentError(
+        "command_update.command_id",
+        `${u.commandId} is not a command sent to agent ${this.agentId}`,
+      );
     if (outcome.kind === "applied" && isFinal(outcome.command.state)) {
       this.sent.delete(u.commandId);
       this.fleet.deps.metrics.commandsFinished.inc({ outcome: outcome.command.state });
-      this.fleet.deps.metrics.commandLatencySeconds.observe({ kind: outcome.command.kind }, (now.getTime() - outcome.command.createdAt.getTime()) / 1000);
+      this.fleet.deps.metrics.commandLatencySeconds.observe(
+        { kind: outcome.command.kind },
+        (now.getTime() - outcome.command.createdAt.getTime()) / 1000,
+      );
     }
   }
 
@@ -185,15 +237,30 @@ export class AgentStream implements LocalSession {
       const now = this.fleet.deps.clock.now();
       // The first pump of a stream re-sends delivered and running commands too: at-least-once.
       const queuedOnly = this.fullPumpDone;
-      const commands = (await pendingCommands(this.fleet.knex, this.agentId, now, queuedOnly)).filter((c) => !this.sent.has(c.id));
+      const commands = (await pendingCommands(this.fleet.knex, this.agentId, now, queuedOnly)).filter(
+        (c) => !this.sent.has(c.id),
+      );
       this.fullPumpDone = true;
       if (commands.length === 0 || this.state !== "established") continue;
-      await markDelivered(this.fleet.knex, commands.map((c) => c.id), now);
+      await markDelivered(
+        this.fleet.knex,
+        commands.map((c) => c.id),
+        now,
+      );
       for (const c of commands) {
         this.sent.add(c.id);
-        this.write(create(HubMessageSchema, {
-          kind: { case: "command", value: { commandId: c.id, payload: payloadFromStore(c.payload), expireTime: timestampFromDate(c.deadline) } },
-        }));
+        this.write(
+          create(HubMessageSchema, {
+            kind: {
+              case: "command",
+              value: {
+                commandId: c.id,
+                payload: payloadFromStore(c.payload),
+                expireTime: timestampFromDate(c.deadline),
+              },
+            },
+          }),
+        );
       }
     } while (this.pumpAgain && this.state === "established");
   }
@@ -220,7 +287,10 @@ export class AgentStream implements LocalSession {
 
   private failWith(err: unknown): void {
     if (err instanceof DomainError) {
-      const code = err.code === "permission_denied" || err.code === "unauthenticated" || err.code === "invalid_argument" ? err.code : "aborted";
+      const code =
+        err.code === "permission_denied" || err.code === "unauthenticated" || err.code === "invalid_argument"
+          ? err.code
+          : "aborted";
       this.fail(code, err.message);
       return;
     }
@@ -252,8 +322,10 @@ export class AgentStream implements LocalSession {
     this.log.info({ reason }, "Agent stream closed");
     // While the hub drains for shutdown, stop() closes all of its sessions in one transaction.
     if (this.fleet.isDraining) return;
-    this.fleet.track(closeSession(this.fleet.knex, this.agentId, this.sessionId, this.fleet.deps.clock.now()).catch((err) =>
-      this.log.warn({ err }, "Could not record the agent as disconnected; liveness will take it offline"),
-    ));
+    this.fleet.track(
+      closeSession(this.fleet.knex, this.agentId, this.sessionId, this.fleet.deps.clock.now()).catch((err) =>
+        this.log.warn({ err }, "Could not record the agent as disconnected; liveness will take it offline"),
+      ),
+    );
   }
 }

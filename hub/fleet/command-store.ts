@@ -46,15 +46,40 @@ interface CommandRow {
   finished_at: Date | null;
 }
 
-const COLUMNS = ["id", "agent_id", "kind", "payload", "state", "idempotency_key", "deadline", "delivery_count", "result", "error", "created_at", "delivered_at", "started_at", "finished_at"];
+const COLUMNS = [
+  "id",
+  "agent_id",
+  "kind",
+  "payload",
+  "state",
+  "idempotency_key",
+  "deadline",
+  "delivery_count",
+  "result",
+  "error",
+  "created_at",
+  "delivered_at",
+  "started_at",
+  "finished_at",
+];
 
-const latest = (...dates: (Date | null)[]): Date => new Date(Math.max(...dates.filter((d): d is Date => d !== null).map((d) => new Date(d).getTime())));
+const latest = (...dates: (Date | null)[]): Date =>
+  new Date(Math.max(...dates.filter((d): d is Date => d !== null).map((d) => new Date(d).getTime())));
 
 function toCommand(r: CommandRow): AgentCommand {
   return {
-    id: r.id, agentId: r.agent_id, kind: r.kind, payload: r.payload, state: r.state, idempotencyKey: r.idempotency_key,
-    deadline: new Date(r.deadline), deliveryCount: r.delivery_count, result: r.result, error: r.error,
-    createdAt: new Date(r.created_at), updatedAt: latest(r.created_at, r.delivered_at, r.started_at, r.finished_at),
+    id: r.id,
+    agentId: r.agent_id,
+    kind: r.kind,
+    payload: r.payload,
+    state: r.state,
+    idempotencyKey: r.idempotency_key,
+    deadline: new Date(r.deadline),
+    deliveryCount: r.delivery_count,
+    result: r.result,
+    error: r.error,
+    createdAt: new Date(r.created_at),
+    updatedAt: latest(r.created_at, r.delivered_at, r.started_at, r.finished_at),
     finishedAt: r.finished_at ? new Date(r.finished_at) : null,
   };
 }
@@ -70,23 +95,42 @@ export interface CreateCommandInput {
 }
 
 /** Queues a command; with an idempotency key already used for this agent, returns that command instead. */
-export async function createCommand(trx: Knex.Transaction, input: CreateCommandInput): Promise<{ command: AgentCommand; created: boolean }> {
-  if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(input.kind)) throw new InvalidArgumentError("kind", "must be a lower-case executor name such as echo");
+export async function createCommand(
+  trx: Knex.Transaction,
+  input: CreateCommandInput,
+): Promise<{ command: AgentCommand; created: boolean }> {
+  if (!/^[a-z][a-z0-9_.-]{0,63}$/.test(input.kind))
+    throw new InvalidArgumentError("kind", "must be a lower-case executor name such as echo");
   if (input.idempotencyKey !== null) {
-    const existing = await trx("agent_commands").where({ agent_id: input.agentId, idempotency_key: input.idempotencyKey }).first<CommandRow | undefined>(COLUMNS);
+    const existing = await trx("agent_commands")
+      .where({ agent_id: input.agentId, idempotency_key: input.idempotencyKey })
+      .first<CommandRow | undefined>(COLUMNS);
     if (existing) return { command: toCommand(existing), created: false };
   }
   const [row] = await trx("agent_commands")
     .insert({
-      id: newId(), agent_id: input.agentId, kind: input.kind, payload: JSON.stringify(input.payload ?? {}), state: "queued",
-      idempotency_key: input.idempotencyKey, deadline: input.deadline, created_at: input.now, created_by: input.createdBy,
+      id: newId(),
+      agent_id: input.agentId,
+      kind: input.kind,
+      payload: JSON.stringify(input.payload ?? {}),
+      state: "queued",
+      idempotency_key: input.idempotencyKey,
+      deadline: input.deadline,
+      created_at: input.now,
+      created_by: input.createdBy,
     })
     .returning<CommandRow[]>(COLUMNS);
   return { command: toCommand(row!), created: true };
 }
 
 /** Unfinished commands of an agent, oldest first; `queuedOnly` for the incremental pump after a NOTIFY. */
-export async function pendingCommands(knex: Knex, agentId: string, now: Date, queuedOnly: boolean, limit = 5000): Promise<AgentCommand[]> {
+export async function pendingCommands(
+  knex: Knex,
+  agentId: string,
+  now: Date,
+  queuedOnly: boolean,
+  limit = 5000,
+): Promise<AgentCommand[]> {
   const rows = await knex("agent_commands")
     .where({ agent_id: agentId })
     .whereIn("state", queuedOnly ? ["queued"] : [...PENDING_STATES])
@@ -98,7 +142,11 @@ export async function pendingCommands(knex: Knex, agentId: string, now: Date, qu
 }
 
 /** Which of these agents have unfinished commands (a just-welcomed batch: only those are pumped). */
-export async function agentsWithPendingCommands(knex: Knex, agentIds: readonly string[], now: Date): Promise<Set<string>> {
+export async function agentsWithPendingCommands(
+  knex: Knex,
+  agentIds: readonly string[],
+  now: Date,
+): Promise<Set<string>> {
   if (agentIds.length === 0) return new Set();
   const rows = await whereUuidIn(knex("agent_commands"), "agent_id", agentIds)
     .whereIn("state", [...PENDING_STATES])
@@ -127,26 +175,44 @@ export interface AgentReport {
 }
 
 export type ReportOutcome =
-  | { kind: "applied"; command: AgentCommand }
-  | { kind: "ignored"; command: AgentCommand }
-  | { kind: "unknown" };
+  { kind: "applied"; command: AgentCommand } | { kind: "ignored"; command: AgentCommand } | { kind: "unknown" };
 
 /** Applies an agent's report with a guarded update; a report for a finished command is ignored, one for a command the agent was never given is "unknown". */
-export async function applyAgentReport(knex: Knex, agentId: string, commandId: string, report: AgentReport, now: Date): Promise<ReportOutcome> {
+export async function applyAgentReport(
+  knex: Knex,
+  agentId: string,
+  commandId: string,
+  report: AgentReport,
+  now: Date,
+): Promise<ReportOutcome> {
   if (!isUuid(commandId)) return { kind: "unknown" };
   const final = isFinal(report.state);
   const [row] = await knex("agent_commands")
     .where({ id: commandId, agent_id: agentId })
-    .whereIn("state", statesAllowing(report.state).filter((s) => s !== "queued"))
+    .whereIn(
+      "state",
+      statesAllowing(report.state).filter((s) => s !== "queued"),
+    )
     .update({
       // An agent that gave up at the deadline reports cancelled or failed; the hub's word for it is expired.
-      state: report.state === "failed" || report.state === "cancelled" ? knex.raw("CASE WHEN deadline <= ? THEN 'expired' ELSE ? END", [now, report.state]) : report.state,
+      state:
+        report.state === "failed" || report.state === "cancelled"
+          ? knex.raw("CASE WHEN deadline <= ? THEN 'expired' ELSE ? END", [now, report.state])
+          : report.state,
       ...(report.state === "running" ? { started_at: now } : {}),
-      ...(final ? { finished_at: now, result: report.result === undefined ? null : JSON.stringify(report.result), error: report.error } : {}),
+      ...(final
+        ? {
+            finished_at: now,
+            result: report.result === undefined ? null : JSON.stringify(report.result),
+            error: report.error,
+          }
+        : {}),
     })
     .returning<CommandRow[]>(COLUMNS);
   if (row) return { kind: "applied", command: toCommand(row) };
-  const existing = await knex("agent_commands").where({ id: commandId, agent_id: agentId }).first<CommandRow | undefined>(COLUMNS);
+  const existing = await knex("agent_commands")
+    .where({ id: commandId, agent_id: agentId })
+    .first<CommandRow | undefined>(COLUMNS);
   if (!existing || existing.state === "queued") return { kind: "unknown" };
   return { kind: "ignored", command: toCommand(existing) };
 }
@@ -155,14 +221,22 @@ export async function applyAgentReport(knex: Knex, agentId: string, commandId: s
  * Cancels a queued, delivered or running command; returns it and whether an agent may hold it.
  * A cancelled command is returned as it is; one that finished otherwise is COMMAND_FINISHED.
  */
-export async function cancelCommand(trx: Knex.Transaction, commandId: string, reason: string, now: Date): Promise<{ command: AgentCommand; reachedAgent: boolean }> {
+export async function cancelCommand(
+  trx: Knex.Transaction,
+  commandId: string,
+  reason: string,
+  now: Date,
+): Promise<{ command: AgentCommand; reachedAgent: boolean }> {
   const current = await getCommand(trx, commandId, true);
   if (current.state === "cancelled") return { command: current, reachedAgent: false };
   if (isFinal(current.state)) {
-    throw new FailedPreconditionError(`Cannot cancel command ${commandId}: it already ${current.state === "expired" ? "expired" : current.state}`, {
-      reason: "COMMAND_FINISHED",
-      metadata: { state: current.state },
-    });
+    throw new FailedPreconditionError(
+      `Cannot cancel command ${commandId}: it already ${current.state === "expired" ? "expired" : current.state}`,
+      {
+        reason: "COMMAND_FINISHED",
+        metadata: { state: current.state },
+      },
+    );
   }
   const [row] = await trx("agent_commands")
     .where({ id: commandId })
@@ -173,7 +247,11 @@ export async function cancelCommand(trx: Knex.Transaction, commandId: string, re
 }
 
 /** Expires every unfinished command past its deadline; returns them so holders can tell their agents. */
-export async function expireOverdue(trx: Knex.Transaction, now: Date, limit = 1000): Promise<{ id: string; agentId: string; reachedAgent: boolean; kind: string; createdAt: Date }[]> {
+export async function expireOverdue(
+  trx: Knex.Transaction,
+  now: Date,
+  limit = 1000,
+): Promise<{ id: string; agentId: string; reachedAgent: boolean; kind: string; createdAt: Date }[]> {
   const rows = await trx("agent_commands")
     .whereIn("state", [...PENDING_STATES])
     .where("deadline", "<=", now)
@@ -181,15 +259,37 @@ export async function expireOverdue(trx: Knex.Transaction, now: Date, limit = 10
     .limit(limit)
     .forUpdate()
     .skipLocked()
-    .select<{ id: string; agent_id: string; state: CommandState; kind: string; created_at: Date }[]>("id", "agent_id", "state", "kind", "created_at");
+    .select<{ id: string; agent_id: string; state: CommandState; kind: string; created_at: Date }[]>(
+      "id",
+      "agent_id",
+      "state",
+      "kind",
+      "created_at",
+    );
   if (rows.length === 0) return [];
-  await trx("agent_commands").whereIn("id", rows.map((r) => r.id)).whereIn("state", statesAllowing("expired")).update({ state: "expired", finished_at: now, error: "Deadline passed before the agent finished the command" });
-  return rows.map((r) => ({ id: r.id, agentId: r.agent_id, reachedAgent: r.state !== "queued", kind: r.kind, createdAt: new Date(r.created_at) }));
+  await trx("agent_commands")
+    .whereIn(
+      "id",
+      rows.map((r) => r.id),
+    )
+    .whereIn("state", statesAllowing("expired"))
+    .update({ state: "expired", finished_at: now, error: "Deadline passed before the agent finished the command" });
+  return rows.map((r) => ({
+    id: r.id,
+    agentId: r.agent_id,
+    reachedAgent: r.state !== "queued",
+    kind: r.kind,
+    createdAt: new Date(r.created_at),
+  }));
 }
 
 /** Deletes finished commands older than `before` (a bounded batch per call): the queue table stays small. */
 export async function purgeFinished(trx: Knex.Transaction, before: Date, limit = 1000): Promise<number> {
-  const old = trx("agent_commands").whereIn("state", [...FINAL_STATES]).where("finished_at", "<", before).limit(limit).select("id");
+  const old = trx("agent_commands")
+    .whereIn("state", [...FINAL_STATES])
+    .where("finished_at", "<", before)
+    .limit(limit)
+    .select("id");
   return (await trx("agent_commands").whereIn("id", old).delete().returning<{ id: string }[]>("id")).length;
 }
 
@@ -207,14 +307,25 @@ export interface CommandListQuery {
 }
 
 /** Newest first, keyset-paginated on (created_at, id). */
-export async function listCommands(knex: Knex, filter: CommandListQuery, page: PageRequest): Promise<Page<AgentCommand>> {
-  const q = knex("agent_commands").select<CommandRow[]>(COLUMNS).orderBy([{ column: "created_at", order: "desc" }, { column: "id", order: "desc" }]).limit(page.pageSize + 1);
+export async function listCommands(
+  knex: Knex,
+  filter: CommandListQuery,
+  page: PageRequest,
+): Promise<Page<AgentCommand>> {
+  const q = knex("agent_commands")
+    .select<CommandRow[]>(COLUMNS)
+    .orderBy([
+      { column: "created_at", order: "desc" },
+      { column: "id", order: "desc" },
+    ])
+    .limit(page.pageSize + 1);
   if (filter.agentId) q.where({ agent_id: filter.agentId });
   if (filter.state) q.where({ state: filter.state });
   if (page.after) {
     const [at, id] = page.after as [string, string];
     const time = new Date(at);
-    if (Number.isNaN(time.getTime())) throw new InvalidArgumentError("page_token", "is not a token returned by this list");
+    if (Number.isNaN(time.getTime()))
+      throw new InvalidArgumentError("page_token", "is not a token returned by this list");
     q.whereRaw("(created_at, id) < (?, ?)", [time, requireId("page_token", id)]);
   }
   return pageOf((await q).map(toCommand), page, (c) => [c.createdAt.toISOString(), c.id]);

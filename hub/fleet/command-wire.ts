@@ -13,7 +13,8 @@ import { InvalidArgumentError } from "../domain/errors.js";
 /** The payload's kind as stored (the oneof field's proto name, e.g. "collect_inventory") and its JSON. */
 export function payloadToStore(field: string, payload: CommandPayload | undefined): { kind: string; json: JsonValue } {
   const kind = payload?.kind.case;
-  if (!payload || kind === undefined) throw new InvalidArgumentError(field, "must set one command kind (echo, collect_inventory, …)");
+  if (!payload || kind === undefined)
+    throw new InvalidArgumentError(field, "must set one command kind (echo, collect_inventory, …)");
   const name = CommandPayloadSchema.fields.find((f) => f.localName === kind)!.name;
   return { kind: name, json: toJson(CommandPayloadSchema, payload) };
 }
@@ -27,6 +28,7 @@ export function resultToStore(result: CommandResult | undefined): JsonValue | nu
 }
 
 export function resultFromStore(json: unknown): CommandResult | undefined {
-  return json === null || json === undefined ? undefined : fromJson(CommandResultSchema, json as JsonValue, { ignoreUnknownFields: true });
+  return json === null || json === undefined
+    ? undefined
+    : fromJson(CommandResultSchema, json as JsonValue, { ignoreUnknownFields: true });
 }
-

@@ -38,11 +38,17 @@ export const AGENT_LOST: MachineMove = { from: ["active"], to: "offline" };
 export const AGENT_BACK: MachineMove = { from: ["offline"], to: "active" };
 
 for (const move of [AGENT_LOST, AGENT_BACK]) {
-  for (const from of move.from) if (!canTransition(from, move.to)) throw new Error(`Machine move ${from} → ${move.to} is not in the lifecycle`);
+  for (const from of move.from)
+    if (!canTransition(from, move.to)) throw new Error(`Machine move ${from} → ${move.to} is not in the lifecycle`);
 }
 
 /** Applies a move to the live machines of these agents where their status allows it. */
-export async function moveMachinesOfAgents(trx: Knex | Knex.Transaction, agentIds: readonly string[], move: MachineMove, now: Date): Promise<void> {
+export async function moveMachinesOfAgents(
+  trx: Knex | Knex.Transaction,
+  agentIds: readonly string[],
+  move: MachineMove,
+  now: Date,
+): Promise<void> {
   if (agentIds.length === 0) return;
   await whereUuidIn(trx("compute_machines"), "agent_id", agentIds)
     .whereIn("status", [...move.from])

@@ -53,14 +53,20 @@ const INSERT_CHUNK = 1000;
  * number of statements for any number of agents. Allocation counters and operator-set status are
  * left alone.
  */
-export async function registerComputeMachines(trx: Knex.Transaction, items: readonly ComputeMachineRegistration[], now: Date): Promise<void> {
+export async function registerComputeMachines(
+  trx: Knex.Transaction,
+  items: readonly ComputeMachineRegistration[],
+  now: Date,
+): Promise<void> {
   const placed = items.filter((i) => i.grant.computePoolId && i.grant.edgeDataCenterId);
   if (placed.length === 0) return;
   const existing = new Set(
-    (await trx.raw<{ rows: { agent_id: string }[] }>(
-      `SELECT agent_id FROM compute_machines WHERE agent_id = ANY(?::uuid[]) AND deleted_at IS NULL`,
-      [uuidArrayParam(placed.map((i) => i.grant.agentId))],
-    )).rows.map((r) => r.agent_id),
+    (
+      await trx.raw<{ rows: { agent_id: string }[] }>(
+        `SELECT agent_id FROM compute_machines WHERE agent_id = ANY(?::uuid[]) AND deleted_at IS NULL`,
+        [uuidArrayParam(placed.map((i) => i.grant.agentId))],
+      )
+    ).rows.map((r) => r.agent_id),
   );
   const refresh = placed.filter((i) => existing.has(i.grant.agentId));
   if (refresh.length > 0) {
@@ -72,10 +78,21 @@ export async function registerComputeMachines(trx: Knex.Transaction, items: read
       [now, JSON.stringify(refresh.map((i) => ({ agent_id: i.grant.agentId, ...hardwareOf(i.inventory) })))],
     );
   }
-  const fresh = placed.filter((i) => !existing.has(i.grant.agentId)).map((i) => ({
-    id: newId(), ...hardwareOf(i.inventory), updated_at: now, machine_type: machineTypeFor(i.grant.machineType, i.inventory), status: INITIAL_MACHINE_STATUS,
-    health_status: "unknown", rental_mode: "shared", resource_pool_id: i.grant.computePoolId, edge_data_center_id: i.grant.edgeDataCenterId,
-    agent_id: i.grant.agentId, created_at: now,
-  }));
-  for (let i = 0; i < fresh.length; i += INSERT_CHUNK) await trx("compute_machines").insert(fresh.slice(i, i + INSERT_CHUNK));
+  const fresh = placed
+    .filter((i) => !existing.has(i.grant.agentId))
+    .map((i) => ({
+      id: newId(),
+      ...hardwareOf(i.inventory),
+      updated_at: now,
+      machine_type: machineTypeFor(i.grant.machineType, i.inventory),
+      status: INITIAL_MACHINE_STATUS,
+      health_status: "unknown",
+      rental_mode: "shared",
+      resource_pool_id: i.grant.computePoolId,
+      edge_data_center_id: i.grant.edgeDataCenterId,
+      agent_id: i.grant.agentId,
+      created_at: now,
+    }));
+  for (let i = 0; i < fresh.length; i += INSERT_CHUNK)
+    await trx("compute_machines").insert(fresh.slice(i, i + INSERT_CHUNK));
 }

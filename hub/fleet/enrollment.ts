@@ -40,7 +40,9 @@ export async function enrollAgent(deps: EnrollmentDeps, input: EnrollRequestInpu
     const parts = parseJoinToken(input.joinToken);
     secret = parts.secret;
     if (parts.caFingerprint !== deps.ca.fingerprint) {
-      throw new FailedPreconditionError("Cannot enroll: the join token pins a different hub CA than this hub's", { reason: "CA_MISMATCH" });
+      throw new FailedPreconditionError("Cannot enroll: the join token pins a different hub CA than this hub's", {
+        reason: "CA_MISMATCH",
+      });
     }
   } catch (err) {
     if (err instanceof MalformedJoinTokenError) throw new InvalidArgumentError("join_token", err.message);
@@ -48,23 +50,41 @@ export async function enrollAgent(deps: EnrollmentDeps, input: EnrollRequestInpu
   }
   const hostname = input.hostname.trim();
   if (!hostname || hostname.length > 253) throw new InvalidArgumentError("hostname", "must be 1 to 253 characters");
-  if (!input.csrPem.includes("CERTIFICATE REQUEST")) throw new InvalidArgumentError("csr_pem", "must be a PEM PKCS#10 certificate request");
+  if (!input.csrPem.includes("CERTIFICATE REQUEST"))
+    throw new InvalidArgumentError("csr_pem", "must be a PEM PKCS#10 certificate request");
   return deps.knex.transaction(async (trx) => {
     const grant = await consumeJoinToken(trx, secret, input.now);
     if (input.role && input.role !== grant.role) {
-      throw new PermissionDeniedError(`Cannot enroll: the join token is for role ${grant.role}, the agent asked for ${input.role}`);
+      throw new PermissionDeniedError(
+        `Cannot enroll: the join token is for role ${grant.role}, the agent asked for ${input.role}`,
+      );
     }
     const agentId = newId();
     let signed;
     try {
-      signed = await deps.ca.signClientCertificate({ csrPem: input.csrPem, commonName: agentId, role: grant.role, validDays: deps.certificateValidDays, now: input.now });
+      signed = await deps.ca.signClientCertificate({
+        csrPem: input.csrPem,
+        commonName: agentId,
+        role: grant.role,
+        validDays: deps.certificateValidDays,
+        now: input.now,
+      });
     } catch (err) {
       throw new InvalidArgumentError("csr_pem", `cannot be signed: ${(err as Error).message}`);
     }
     await trx("agents").insert({
-      id: agentId, role: grant.role, hostname, join_token_id: grant.tokenId, edge_data_center_id: grant.edgeDataCenterId,
-      compute_pool_id: grant.computePoolId, machine_type: grant.machineType, certificate_serial: normaliseSerial(signed.serialNumber),
-      certificate_expires_at: signed.notAfter, status: ENROLLED, enrolled_at: input.now, updated_at: input.now,
+      id: agentId,
+      role: grant.role,
+      hostname,
+      join_token_id: grant.tokenId,
+      edge_data_center_id: grant.edgeDataCenterId,
+      compute_pool_id: grant.computePoolId,
+      machine_type: grant.machineType,
+      certificate_serial: normaliseSerial(signed.serialNumber),
+      certificate_expires_at: signed.notAfter,
+      status: ENROLLED,
+      enrolled_at: input.now,
+      updated_at: input.now,
     });
     return { agentId, certificatePem: signed.certPem, caCertificatePem: deps.ca.certPem, expiresAt: signed.notAfter };
   });

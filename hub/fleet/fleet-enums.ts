@@ -21,8 +21,15 @@ import { enumMapping } from "../api/enum-mapping.js";
 /** The machine an agent runs on (admin API and agent stream share edgehub.common.v1.AgentRole). */
 export const AGENT_ROLE = enumMapping(
   AgentRoleSchema,
-  { [AgentRolePb.COMPUTE]: "compute", [AgentRolePb.CEPH_GATEWAY]: "ceph_gateway", [AgentRolePb.CLOUD_BOX]: "cloud_box" },
-  [{ table: "agents", column: "role" }, { table: "join_tokens", column: "role" }],
+  {
+    [AgentRolePb.COMPUTE]: "compute",
+    [AgentRolePb.CEPH_GATEWAY]: "ceph_gateway",
+    [AgentRolePb.CLOUD_BOX]: "cloud_box",
+  },
+  [
+    { table: "agents", column: "role" },
+    { table: "join_tokens", column: "role" },
+  ],
 );
 export type AgentRole = (typeof AGENT_ROLE.dbValues)[number];
 
@@ -41,7 +48,11 @@ export type AgentStatus = (typeof AGENT_STATUS.dbValues)[number];
 
 export const MACHINE_TYPE = enumMapping(
   MachineTypeSchema,
-  { [MachineTypePb.CPU_SERVER]: "cpu_server", [MachineTypePb.PC_FARM]: "pc_farm", [MachineTypePb.GPU_SERVER]: "gpu_server" },
+  {
+    [MachineTypePb.CPU_SERVER]: "cpu_server",
+    [MachineTypePb.PC_FARM]: "pc_farm",
+    [MachineTypePb.GPU_SERVER]: "gpu_server",
+  },
   [{ table: "compute_machines", column: "machine_type" }],
 );
 export type MachineType = (typeof MACHINE_TYPE.dbValues)[number];

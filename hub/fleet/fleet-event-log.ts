@@ -37,5 +37,6 @@ export async function recordFleetEvents(knex: Knex, events: readonly FleetEventI
     details: JSON.stringify(e.details ?? {}),
   }));
   // 8 columns a row: chunks keep each INSERT far below PostgreSQL's 65 535 bind parameters.
-  for (let i = 0; i < rows.length; i += INSERT_CHUNK) await knex("fleet_events").insert(rows.slice(i, i + INSERT_CHUNK));
+  for (let i = 0; i < rows.length; i += INSERT_CHUNK)
+    await knex("fleet_events").insert(rows.slice(i, i + INSERT_CHUNK));
 }

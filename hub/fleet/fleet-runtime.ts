@@ -88,15 +88,38 @@ export class FleetRuntime {
   private unlisten: (() => Promise<void>) | undefined;
 
   constructor(readonly deps: FleetRuntimeDeps) {
-    this.onEvent = deps.onEvent ?? ((e) => recordFleetEvents(deps.db.knex, [{ agentId: e.agentId, kind: e.kind, severity: e.severity, message: e.message, details: e.attributes, occurredAt: e.occurredAt }]));
+    this.onEvent =
+      deps.onEvent ??
+      ((e) =>
+        recordFleetEvents(deps.db.knex, [
+          {
+            agentId: e.agentId,
+            kind: e.kind,
+            severity: e.severity,
+            message: e.message,
+            details: e.attributes,
+            occurredAt: e.occurredAt,
+          },
+        ]));
     const interval = deps.options.heartbeatIntervalMs;
     this.liveness = new AgentLiveness(deps.db.knex, deps.clock, {
-      heartbeatIntervalMs: interval, offlineAfterMs: 3 * interval, restartGraceMs: deps.options.restartGraceMs, startedAt: deps.clock.now(),
+      heartbeatIntervalMs: interval,
+      offlineAfterMs: 3 * interval,
+      restartGraceMs: deps.options.restartGraceMs,
+      startedAt: deps.clock.now(),
     });
     this.caSubject = caSubjectOf(new X509Certificate(deps.ca.certPem));
     this.hellos = new HelloBatcher({
-      knex: deps.db.knex, clock: deps.clock, log: deps.log, hubId: () => this.hubId,
-      afterBatch: (agentIds) => this.track(this.pumpWelcomed(agentIds).catch((err) => deps.log.warn({ err }, "First command delivery failed; the poll retries"))),
+      knex: deps.db.knex,
+      clock: deps.clock,
+      log: deps.log,
+      hubId: () => this.hubId,
+      afterBatch: (agentIds) =>
+        this.track(
+          this.pumpWelcomed(agentIds).catch((err) =>
+            deps.log.warn({ err }, "First command delivery failed; the poll retries"),
+          ),
+        ),
     });
   }
 
@@ -121,10 +144,25 @@ export class FleetRuntime {
     const flushMs = Math.max(50, Math.min(5000, Math.floor(interval / 2)));
     this.tasks = [
       new PeriodicTask("heartbeat-flush", flushMs, async () => void (await this.liveness.flush()), this.deps.log),
-      new PeriodicTask("liveness-sweep", Math.max(100, Math.min(5000, interval)), async () => this.sweepLiveness(), this.deps.log),
-      new PeriodicTask("command-expiry", Math.max(200, Math.min(5000, interval)), async () => this.expireCommands(), this.deps.log),
+      new PeriodicTask(
+        "liveness-sweep",
+        Math.max(100, Math.min(5000, interval)),
+        async () => this.sweepLiveness(),
+        this.deps.log,
+      ),
+      new PeriodicTask(
+        "command-expiry",
+        Math.max(200, Math.min(5000, interval)),
+        async () => this.expireCommands(),
+        this.deps.log,
+      ),
       // Safety net for a lost NOTIFY (listener reconnect): pump the held agents that have queued work.
-      new PeriodicTask("session-poll", Math.max(200, Math.min(5000, 5 * interval)), async () => this.pollQueued(), this.deps.log),
+      new PeriodicTask(
+        "session-poll",
+        Math.max(200, Math.min(5000, 5 * interval)),
+        async () => this.pollQueued(),
+        this.deps.log,
+      ),
     ];
     for (const t of this.tasks) t.start();
     this.markReady();
@@ -133,7 +171,8 @@ export class FleetRuntime {
   register(session: LocalSession): void {
     const previous = this.sessions.get(session.agentId);
     this.sessions.set(session.agentId, session);
-    if (previous && previous.sessionId !== session.sessionId) previous.fail("aborted", "Agent stream replaced by a newer session of the same agent");
+    if (previous && previous.sessionId !== session.sessionId)
+      previous.fail("aborted", "Agent stream replaced by a newer session of the same agent");
   }
 
   private readonly inFlight = new Set<Promise<unknown>>();
@@ -168,7 +207,8 @@ export class FleetRuntime {
         session.fail("permission_denied", "Agent certificate revoked: reconnects are refused");
         return;
       case "session":
-        if (notice.sessionId !== session.sessionId) session.fail("aborted", "Agent stream replaced by a newer session of the same agent");
+        if (notice.sessionId !== session.sessionId)
+          session.fail("aborted", "Agent stream replaced by a newer session of the same agent");
         return;
       default: {
         const never: never = notice;
@@ -189,7 +229,8 @@ export class FleetRuntime {
       const expired = await expireOverdue(trx, now);
       await purgeFinished(trx, new Date(now.getTime() - FINISHED_COMMAND_RETENTION_MS));
       for (const c of expired) {
-        if (c.reachedAgent) await notifyFleet(trx, { t: "cancel", agentId: c.agentId, commandId: c.id, reason: "deadline passed" });
+        if (c.reachedAgent)
+          await notifyFleet(trx, { t: "cancel", agentId: c.agentId, commandId: c.id, reason: "deadline passed" });
       }
       return expired;
     });
@@ -209,11 +250,23 @@ export class FleetRuntime {
     if (this.sessions.size === 0) return;
     // Snapshot first: a session registers only after its row committed, so the query below sees it.
     const held = [...this.sessions.values()];
-    const rows = await this.knex("agent_sessions").where({ hub_id: this.hubId }).select<{ agent_id: string; session_id: string }[]>("agent_id", "session_id");
+    const rows = await this.knex("agent_sessions")
+      .where({ hub_id: this.hubId })
+      .select<{ agent_id: string; session_id: string }[]>("agent_id", "session_id");
     const current = new Set(rows.map((r) => `${r.agent_id}/${r.session_id}`));
     const stale = held.filter((s) => !current.has(`${s.agentId}/${s.sessionId}`));
     if (stale.length > 0) {
-      const revoked = new Set((await whereUuidIn(this.knex("agents"), "id", stale.map((s) => s.agentId)).where({ status: "revoked" }).select<{ id: string }[]>("id")).map((r) => r.id));
+      const revoked = new Set(
+        (
+          await whereUuidIn(
+            this.knex("agents"),
+            "id",
+            stale.map((s) => s.agentId),
+          )
+            .where({ status: "revoked" })
+            .select<{ id: string }[]>("id")
+        ).map((r) => r.id),
+      );
       for (const s of stale) {
         if (revoked.has(s.agentId)) s.fail("permission_denied", "Agent certificate revoked: reconnects are refused");
         else s.fail("aborted", "Agent stream replaced by a newer session of the same agent");
@@ -249,7 +302,9 @@ export class FleetRuntime {
     for (const t of this.tasks) await t.stop();
     await Promise.allSettled([...this.inFlight]);
     if (this.hubId) {
-      await closeHubSessions(this.knex, this.hubId, this.deps.clock.now()).catch((err) => this.deps.log.warn({ err }, "Could not record drained agents as disconnected; the next start does"));
+      await closeHubSessions(this.knex, this.hubId, this.deps.clock.now()).catch((err) =>
+        this.deps.log.warn({ err }, "Could not record drained agents as disconnected; the next start does"),
+      );
     }
     await this.liveness.flush().catch((err) => this.deps.log.warn({ err }, "Final heartbeat flush failed"));
     await this.unlisten?.();

@@ -59,36 +59,81 @@ const ts = (d: Date | null): Timestamp | undefined => (d ? timestampFromDate(d) 
 const machineTypeOut = (m: MachineType | null) => (m ? MACHINE_TYPE.fromDb(m) : MachineTypePb.UNSPECIFIED);
 
 function edgeDataCenterMessage(d: EdgeDataCenterRecord): EdgeDataCenter {
-  return create(EdgeDataCenterSchema, { id: d.id, name: d.name, location: d.location, createTime: ts(d.createdAt), updateTime: ts(d.updatedAt), etag: etagOf(d) });
+  return create(EdgeDataCenterSchema, {
+    id: d.id,
+    name: d.name,
+    location: d.location,
+    createTime: ts(d.createdAt),
+    updateTime: ts(d.updatedAt),
+    etag: etagOf(d),
+  });
 }
 
 function computePoolMessage(p: ComputePoolRecord): ComputePool {
-  return create(ComputePoolSchema, { id: p.id, name: p.name, description: p.description, createTime: ts(p.createdAt), updateTime: ts(p.updatedAt), etag: etagOf(p) });
+  return create(ComputePoolSchema, {
+    id: p.id,
+    name: p.name,
+    description: p.description,
+    createTime: ts(p.createdAt),
+    updateTime: ts(p.updatedAt),
+    etag: etagOf(p),
+  });
 }
 
 function joinTokenMessage(t: JoinToken): JoinTokenMessage {
   return create(JoinTokenSchema, {
-    id: t.id, role: AGENT_ROLE.fromDb(t.role), edgeDataCenterId: t.edgeDataCenterId ?? "", computePoolId: t.computePoolId ?? "",
-    machineType: machineTypeOut(t.machineType), description: t.description, maxUses: t.maxUses, useCount: t.useCount,
-    expireTime: ts(t.expiresAt), revokeTime: ts(t.revokedAt), createTime: ts(t.createdAt), etag: etagOf(t),
+    id: t.id,
+    role: AGENT_ROLE.fromDb(t.role),
+    edgeDataCenterId: t.edgeDataCenterId ?? "",
+    computePoolId: t.computePoolId ?? "",
+    machineType: machineTypeOut(t.machineType),
+    description: t.description,
+    maxUses: t.maxUses,
+    useCount: t.useCount,
+    expireTime: ts(t.expiresAt),
+    revokeTime: ts(t.revokedAt),
+    createTime: ts(t.createdAt),
+    etag: etagOf(t),
   });
 }
 
 function agentMessage(a: AgentRecord): Agent {
   return create(AgentSchema, {
-    id: a.id, role: AGENT_ROLE.fromDb(a.role), hostname: a.hostname, status: AGENT_STATUS.fromDb(a.status),
-    edgeDataCenterId: a.edgeDataCenterId ?? "", computePoolId: a.computePoolId ?? "", computeMachineId: a.computeMachineId ?? "",
-    machineType: machineTypeOut(a.machineType), agentVersion: a.agentVersion, inventory: a.inventory ? inventoryToProto(a.inventory) : undefined,
-    lastHeartbeatTime: ts(a.lastHeartbeatAt), hubId: a.hubId ?? "", certificateSerial: a.certificateSerial,
-    createTime: ts(a.enrolledAt), updateTime: ts(a.updatedAt), revokeTime: ts(a.revokedAt), etag: etagOf(a),
+    id: a.id,
+    role: AGENT_ROLE.fromDb(a.role),
+    hostname: a.hostname,
+    status: AGENT_STATUS.fromDb(a.status),
+    edgeDataCenterId: a.edgeDataCenterId ?? "",
+    computePoolId: a.computePoolId ?? "",
+    computeMachineId: a.computeMachineId ?? "",
+    machineType: machineTypeOut(a.machineType),
+    agentVersion: a.agentVersion,
+    inventory: a.inventory ? inventoryToProto(a.inventory) : undefined,
+    lastHeartbeatTime: ts(a.lastHeartbeatAt),
+    hubId: a.hubId ?? "",
+    certificateSerial: a.certificateSerial,
+    createTime: ts(a.enrolledAt),
+    updateTime: ts(a.updatedAt),
+    revokeTime: ts(a.revokedAt),
+    etag: etagOf(a),
   });
 }
 
 function commandMessage(c: AgentCommand): AgentCommandMessage {
   return create(AgentCommandSchema, {
-    id: c.id, agentId: c.agentId, payload: payloadFromStore(c.payload), state: COMMAND_STATE.fromDb(c.state), result: resultFromStore(c.result),
-    error: c.error ?? "", expireTime: ts(c.deadline), finishTime: ts(c.finishedAt), deliveryCount: c.deliveryCount,
-    idempotencyKey: c.idempotencyKey ?? "", createTime: ts(c.createdAt), updateTime: ts(c.updatedAt), etag: etagOf(c),
+    id: c.id,
+    agentId: c.agentId,
+    payload: payloadFromStore(c.payload),
+    state: COMMAND_STATE.fromDb(c.state),
+    result: resultFromStore(c.result),
+    error: c.error ?? "",
+    expireTime: ts(c.deadline),
+    finishTime: ts(c.finishedAt),
+    deliveryCount: c.deliveryCount,
+    idempotencyKey: c.idempotencyKey ?? "",
+    createTime: ts(c.createdAt),
+    updateTime: ts(c.updatedAt),
+    etag: etagOf(c),
   });
 }
 
@@ -98,11 +143,19 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
   return {
     async createEdgeDataCenter(req, ctx) {
       const d = req.edgeDataCenter;
-      return { edgeDataCenter: edgeDataCenterMessage(await admin.createEdgeDataCenter(caller(ctx), { name: d?.name ?? "", location: d?.location ?? "" })) };
+      return {
+        edgeDataCenter: edgeDataCenterMessage(
+          await admin.createEdgeDataCenter(caller(ctx), { name: d?.name ?? "", location: d?.location ?? "" }),
+        ),
+      };
     },
     async createComputePool(req, ctx) {
       const p = req.computePool;
-      return { computePool: computePoolMessage(await admin.createComputePool(caller(ctx), { name: p?.name ?? "", description: p?.description ?? "" })) };
+      return {
+        computePool: computePoolMessage(
+          await admin.createComputePool(caller(ctx), { name: p?.name ?? "", description: p?.description ?? "" }),
+        ),
+      };
     },
     async createJoinToken(req, ctx) {
       const t = await admin.createJoinToken(caller(ctx), {
@@ -110,7 +163,9 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
         edgeDataCenterId: requireId("edge_data_center_id", req.edgeDataCenterId),
         computePoolId: optionalId("compute_pool_id", req.computePoolId),
         machineType: MACHINE_TYPE.toDbFilter("machine_type", req.machineType),
-        ttlSeconds: req.ttlSeconds || 24 * 3600, maxUses: req.maxUses || 1, description: req.description,
+        ttlSeconds: req.ttlSeconds || 24 * 3600,
+        maxUses: req.maxUses || 1,
+        description: req.description,
       });
       return { joinToken: joinTokenMessage(t.joinToken), token: t.token, caFingerprintSha256: deps.caFingerprint };
     },
@@ -125,7 +180,10 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
       return { joinToken: joinTokenMessage(await admin.revokeJoinToken(caller(ctx), requireId("id", req.id))) };
     },
     async listAgents(req) {
-      const filter = { role: AGENT_ROLE.toDbFilter("role", req.role), status: AGENT_STATUS.toDbFilter("status", req.status) };
+      const filter = {
+        role: AGENT_ROLE.toDbFilter("role", req.role),
+        status: AGENT_STATUS.toDbFilter("status", req.status),
+      };
       const page = await listAgents(knex, filter, parsePageRequest(req.pageSize, req.pageToken, 1));
       return { agents: page.items.map(agentMessage), nextPageToken: page.nextPageToken };
     },
@@ -138,14 +196,23 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
     async runDiagnostic(req, ctx) {
       const agentId = requireId("agent_id", req.agentId);
       const { kind, json } = payloadToStore("payload", req.payload);
-      const c = await admin.runDiagnostic(caller(ctx), { agentId, kind, payload: json, deadlineSeconds: req.deadlineSeconds, idempotencyKey: req.idempotencyKey });
+      const c = await admin.runDiagnostic(caller(ctx), {
+        agentId,
+        kind,
+        payload: json,
+        deadlineSeconds: req.deadlineSeconds,
+        idempotencyKey: req.idempotencyKey,
+      });
       return { command: commandMessage(c) };
     },
     async getCommand(req) {
       return { command: commandMessage(await getCommand(knex, requireId("id", req.id))) };
     },
     async listCommands(req) {
-      const filter = { agentId: optionalId("agent_id", req.agentId), state: COMMAND_STATE.toDbFilter("state", req.state) };
+      const filter = {
+        agentId: optionalId("agent_id", req.agentId),
+        state: COMMAND_STATE.toDbFilter("state", req.state),
+      };
       const page = await listCommands(knex, filter, parsePageRequest(req.pageSize, req.pageToken, 2));
       return { commands: page.items.map(commandMessage), nextPageToken: page.nextPageToken };
     },

@@ -77,7 +77,14 @@ export class HelloBatcher {
     const started = performance.now();
     let outcomes: SessionOutcome[];
     try {
-      outcomes = await this.o.knex.transaction((trx) => openSessions(trx, this.o.hubId(), batch.map((w) => w.hello), now));
+      outcomes = await this.o.knex.transaction((trx) =>
+        openSessions(
+          trx,
+          this.o.hubId(),
+          batch.map((w) => w.hello),
+          now,
+        ),
+      );
     } catch (err) {
       // The whole batch failed (database away, deadlock): each stream closes and its agent retries.
       this.o.log.warn({ err, hellos: batch.length }, "Could not open agent sessions");
@@ -85,7 +92,15 @@ export class HelloBatcher {
       return;
     }
     batch.forEach((w, i) => w.settle(outcomes[i]!));
-    this.o.log.debug({ hellos: batch.length, opened: outcomes.filter((o) => o.ok).length, ms: Math.round(performance.now() - started), queued: this.queue.length }, "Agent sessions opened");
+    this.o.log.debug(
+      {
+        hellos: batch.length,
+        opened: outcomes.filter((o) => o.ok).length,
+        ms: Math.round(performance.now() - started),
+        queued: this.queue.length,
+      },
+      "Agent sessions opened",
+    );
     const opened = batch.filter((_, i) => outcomes[i]!.ok).map((w) => w.hello.agentId);
     // Settled promises continue in microtasks; by the next macrotask every stream has registered.
     if (opened.length > 0 && this.o.afterBatch) setImmediate(() => this.o.afterBatch!(opened));

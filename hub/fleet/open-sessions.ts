@@ -38,15 +38,22 @@ interface AgentGrantRow {
  * (`jsonb_to_recordset`), which PGlite and PostgreSQL read alike and which has no bind limit.
  * Returns one outcome per request, in order; refused requests change nothing.
  */
-export async function openSessions(trx: Knex.Transaction, hubId: string, requests: readonly SessionRequest[], now: Date): Promise<SessionOutcome[]> {
+export async function openSessions(
+  trx: Knex.Transaction,
+  hubId: string,
+  requests: readonly SessionRequest[],
+  now: Date,
+): Promise<SessionOutcome[]> {
   // Every slot is filled below: refusals in the loop, acceptances once the statements ran.
   const outcomes = new Array<SessionOutcome>(requests.length);
   const ids = [...new Set(requests.map((r) => r.agentId))];
   const grants = new Map(
-    (await trx.raw<{ rows: AgentGrantRow[] }>(
-      `SELECT id, status, certificate_serial, hostname, edge_data_center_id, compute_pool_id, machine_type FROM agents WHERE id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`,
-      [uuidArrayParam(ids)],
-    )).rows.map((r) => [r.id, r]),
+    (
+      await trx.raw<{ rows: AgentGrantRow[] }>(
+        `SELECT id, status, certificate_serial, hostname, edge_data_center_id, compute_pool_id, machine_type FROM agents WHERE id = ANY(?::uuid[]) ORDER BY id FOR UPDATE`,
+        [uuidArrayParam(ids)],
+      )
+    ).rows.map((r) => [r.id, r]),
   );
   const accepted: { index: number; request: SessionRequest; grant: AgentGrantRow; hostname: string }[] = [];
   const seen = new Set<string>();
@@ -54,10 +61,28 @@ export async function openSessions(trx: Knex.Transaction, hubId: string, request
   for (let i = requests.length - 1; i >= 0; i--) {
     const r = requests[i]!;
     const grant = grants.get(r.agentId);
-    if (!grant) outcomes[i] = { ok: false, error: new UnauthenticatedError(`Agent stream refused: agent ${r.agentId} is not enrolled with this hub`) };
-    else if (!canTransition(grant.status, "connected")) outcomes[i] = { ok: false, error: new PermissionDeniedError(`Agent stream refused: the certificate of agent ${r.agentId} was revoked`) };
-    else if (grant.certificate_serial !== r.serial) outcomes[i] = { ok: false, error: new UnauthenticatedError(`Agent stream refused: the certificate of agent ${r.agentId} was superseded`) };
-    else if (seen.has(r.agentId)) outcomes[i] = { ok: false, error: new ConflictError("Agent stream replaced by a newer session of the same agent", { reason: "SESSION_REPLACED" }) };
+    if (!grant)
+      outcomes[i] = {
+        ok: false,
+        error: new UnauthenticatedError(`Agent stream refused: agent ${r.agentId} is not enrolled with this hub`),
+      };
+    else if (!canTransition(grant.status, "connected"))
+      outcomes[i] = {
+        ok: false,
+        error: new PermissionDeniedError(`Agent stream refused: the certificate of agent ${r.agentId} was revoked`),
+      };
+    else if (grant.certificate_serial !== r.serial)
+      outcomes[i] = {
+        ok: false,
+        error: new UnauthenticatedError(`Agent stream refused: the certificate of agent ${r.agentId} was superseded`),
+      };
+    else if (seen.has(r.agentId))
+      outcomes[i] = {
+        ok: false,
+        error: new ConflictError("Agent stream replaced by a newer session of the same agent", {
+          reason: "SESSION_REPLACED",
+        }),
+      };
     else {
       seen.add(r.agentId);
       const hostname = r.inventory?.hostname || grant.hostname;
@@ -67,9 +92,15 @@ export async function openSessions(trx: Knex.Transaction, hubId: string, request
   if (accepted.length === 0) return outcomes;
   accepted.sort((a, b) => (a.request.agentId < b.request.agentId ? -1 : 1));
 
-  const rows = JSON.stringify(accepted.map(({ request: r, hostname }) => ({
-    agent_id: r.agentId, session_id: r.sessionId, hostname, agent_version: r.agentVersion, inventory: r.inventory,
-  })));
+  const rows = JSON.stringify(
+    accepted.map(({ request: r, hostname }) => ({
+      agent_id: r.agentId,
+      session_id: r.sessionId,
+      hostname,
+      agent_version: r.agentVersion,
+      inventory: r.inventory,
+    })),
+  );
   const recordset = `jsonb_to_recordset(?::jsonb) AS v(agent_id uuid, session_id uuid, hostname text, agent_version text, inventory jsonb)`;
   await trx.raw(
     `INSERT INTO agent_sessions (agent_id, session_id, hub_id, connected_at)
@@ -85,17 +116,39 @@ export async function openSessions(trx: Knex.Transaction, hubId: string, request
     [now, now, now, rows, `{${statusesAllowing("connected").join(",")}}`],
   );
   // A machine taken offline by liveness comes back; maintenance and decommissioning stay as set.
-  await moveMachinesOfAgents(trx, accepted.map((a) => a.request.agentId), AGENT_BACK, now);
+  await moveMachinesOfAgents(
+    trx,
+    accepted.map((a) => a.request.agentId),
+    AGENT_BACK,
+    now,
+  );
   await registerComputeMachines(
     trx,
-    accepted.flatMap(({ request: r, grant: g }) => (r.role === "compute" && r.inventory
-      ? [{ grant: { agentId: r.agentId, edgeDataCenterId: g.edge_data_center_id, computePoolId: g.compute_pool_id, machineType: g.machine_type }, inventory: r.inventory }]
-      : [])),
+    accepted.flatMap(({ request: r, grant: g }) =>
+      r.role === "compute" && r.inventory
+        ? [
+            {
+              grant: {
+                agentId: r.agentId,
+                edgeDataCenterId: g.edge_data_center_id,
+                computePoolId: g.compute_pool_id,
+                machineType: g.machine_type,
+              },
+              inventory: r.inventory,
+            },
+          ]
+        : [],
+    ),
     now,
   );
   // Older streams of these agents (here or on another hub) close when this commits.
-  const notices = accepted.map(({ request: r }): string => JSON.stringify({ t: "session", agentId: r.agentId, sessionId: r.sessionId } satisfies FleetNotice));
-  await trx.raw(`SELECT pg_notify(?, n) FROM jsonb_array_elements_text(?::jsonb) AS n`, [FLEET_CHANNEL, JSON.stringify(notices)]);
+  const notices = accepted.map(({ request: r }): string =>
+    JSON.stringify({ t: "session", agentId: r.agentId, sessionId: r.sessionId } satisfies FleetNotice),
+  );
+  await trx.raw(`SELECT pg_notify(?, n) FROM jsonb_array_elements_text(?::jsonb) AS n`, [
+    FLEET_CHANNEL,
+    JSON.stringify(notices),
+  ]);
   for (const a of accepted) outcomes[a.index] = { ok: true, hostname: a.hostname };
   return outcomes;
 }

@@ -33,18 +33,34 @@ async function refuseTakenName(trx: Knex.Transaction, table: string, resource: s
   if (taken) throw new AlreadyExistsError(resource, `the name "${name}" is taken`);
 }
 
-export async function createEdgeDataCenter(trx: Knex.Transaction, caller: Caller, input: { name: string; location: string }): Promise<EdgeDataCenterRecord> {
+export async function createEdgeDataCenter(
+  trx: Knex.Transaction,
+  caller: Caller,
+  input: { name: string; location: string },
+): Promise<EdgeDataCenterRecord> {
   const name = checkedName("edge_data_center.name", input.name);
   await refuseTakenName(trx, "edge_data_centers", "edge data center", name);
   const row = { id: newId(), name, location: input.location, created_at: caller.at, updated_at: caller.at };
-  await trx("edge_data_centers").insert({ ...row, created_by: caller.principal.userId, updated_by: caller.principal.userId });
+  await trx("edge_data_centers").insert({
+    ...row,
+    created_by: caller.principal.userId,
+    updated_by: caller.principal.userId,
+  });
   return { id: row.id, name, location: input.location, createdAt: caller.at, updatedAt: caller.at };
 }
 
-export async function createComputePool(trx: Knex.Transaction, caller: Caller, input: { name: string; description: string }): Promise<ComputePoolRecord> {
+export async function createComputePool(
+  trx: Knex.Transaction,
+  caller: Caller,
+  input: { name: string; description: string },
+): Promise<ComputePoolRecord> {
   const name = checkedName("compute_pool.name", input.name);
   await refuseTakenName(trx, "compute_pools", "compute pool", name);
   const row = { id: newId(), name, description: input.description, created_at: caller.at, updated_at: caller.at };
-  await trx("compute_pools").insert({ ...row, created_by: caller.principal.userId, updated_by: caller.principal.userId });
+  await trx("compute_pools").insert({
+    ...row,
+    created_by: caller.principal.userId,
+    updated_by: caller.principal.userId,
+  });
   return { id: row.id, name, description: input.description, createdAt: caller.at, updatedAt: caller.at };
 }

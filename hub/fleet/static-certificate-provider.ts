@@ -17,7 +17,9 @@ export class StaticCertificateProvider implements grpc.experimental.CertificateP
   }
   removeCaCertificateListener(): void {}
   addIdentityCertificateListener(listener: grpc.experimental.IdentityCertificateUpdateListener): void {
-    setImmediate(() => listener({ certificate: Buffer.from(this.identity.certPem), privateKey: Buffer.from(this.identity.keyPem) }));
+    setImmediate(() =>
+      listener({ certificate: Buffer.from(this.identity.certPem), privateKey: Buffer.from(this.identity.keyPem) }),
+    );
   }
   removeIdentityCertificateListener(): void {}
 }

@@ -14,7 +14,11 @@ export function validName(field: string, value: string, max = 128): string {
 
 export function validUsername(field: string, value: string): string {
   const v = validName(field, value, 64);
-  if (!USERNAME.test(v)) throw new InvalidArgumentError(field, "may contain only letters, digits, '.', '_', '@' and '-' and must start with a letter or digit");
+  if (!USERNAME.test(v))
+    throw new InvalidArgumentError(
+      field,
+      "may contain only letters, digits, '.', '_', '@' and '-' and must start with a letter or digit",
+    );
   return v;
 }
 
@@ -22,13 +26,14 @@ export function validUsername(field: string, value: string): string {
 export function validEmail(field: string, value: string): string | null {
   const v = value.trim();
   if (v === "") return null;
-  if (v.length > 254 || !EMAIL.test(v)) throw new InvalidArgumentError(field, `is not a valid email address: ${JSON.stringify(v)}`);
+  if (v.length > 254 || !EMAIL.test(v))
+    throw new InvalidArgumentError(field, `is not a valid email address: ${JSON.stringify(v)}`);
   return v;
 }
 
 export function validPassword(field: string, value: string): string {
-  if (value.length < MIN_PASSWORD_LENGTH) throw new InvalidArgumentError(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (value.length < MIN_PASSWORD_LENGTH)
+    throw new InvalidArgumentError(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`);
   if (value.length > 1024) throw new InvalidArgumentError(field, "must be at most 1024 characters");
   return value;
 }
-

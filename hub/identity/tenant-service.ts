@@ -17,7 +17,16 @@ import { validateLimits } from "../quota/quota-dimensions.js";
 import { quotaLimitsFromProto, quotaLimitsToProto } from "../quota/quota-enums.js";
 import { TENANT_STATUS, type TenantStatus } from "./identity-enums.js";
 import { validName } from "./identity-rules.js";
-import { createTenant, deleteTenant, getTenant, listTenants, setTenantStatus, updateTenant, type Tenant, type TenantPatch } from "./tenant-store.js";
+import {
+  createTenant,
+  deleteTenant,
+  getTenant,
+  listTenants,
+  setTenantStatus,
+  updateTenant,
+  type Tenant,
+  type TenantPatch,
+} from "./tenant-store.js";
 
 // Only admin changes tenants; tenant-scoped roles read their own tenant and learn of no other.
 export const tenantServicePolicy: ServicePolicy<typeof TenantService> = {
@@ -35,18 +44,32 @@ const UPDATABLE = ["name", "description", "admin_user_id"] as const;
 
 function toMessage(t: Tenant): TenantMessage {
   return create(TenantSchema, {
-    id: t.id, name: t.name, description: t.description, status: TENANT_STATUS.fromDb(t.status), adminUserId: t.adminUserId ?? "", vlanId: t.vlanId ?? 0,
-    quota: quotaLimitsToProto(t.quota), createTime: timestampFromDate(t.createdAt), updateTime: timestampFromDate(t.updatedAt),
-    creatorId: t.createdBy ?? "", updaterId: t.updatedBy ?? "", etag: etagOf(t),
+    id: t.id,
+    name: t.name,
+    description: t.description,
+    status: TENANT_STATUS.fromDb(t.status),
+    adminUserId: t.adminUserId ?? "",
+    vlanId: t.vlanId ?? 0,
+    quota: quotaLimitsToProto(t.quota),
+    createTime: timestampFromDate(t.createdAt),
+    updateTime: timestampFromDate(t.updatedAt),
+    creatorId: t.createdBy ?? "",
+    updaterId: t.updatedBy ?? "",
+    etag: etagOf(t),
   });
 }
 
 export function createTenantService(deps: { knex: Knex; clock: Clock }): ServiceImpl<typeof TenantService> {
-  const setStatus = async (id: string, status: TenantStatus, ctx: HandlerContext) =>
-    ({ tenant: toMessage(await setTenantStatus(deps.knex, callerOf(ctx, deps.clock), requireId("id", id), status)) });
+  const setStatus = async (id: string, status: TenantStatus, ctx: HandlerContext) => ({
+    tenant: toMessage(await setTenantStatus(deps.knex, callerOf(ctx, deps.clock), requireId("id", id), status)),
+  });
   return {
     async createTenant(req, ctx) {
-      const input = { name: validName("name", req.name), description: req.description.trim(), quota: validateLimits(quotaLimitsFromProto(req.quota), "quota") };
+      const input = {
+        name: validName("name", req.name),
+        description: req.description.trim(),
+        quota: validateLimits(quotaLimitsFromProto(req.quota), "quota"),
+      };
       return { tenant: toMessage(await createTenant(deps.knex, callerOf(ctx, deps.clock), input)) };
     },
     async getTenant(req, ctx) {

@@ -4,7 +4,12 @@ import type { ServiceImpl } from "@connectrpc/connect";
 import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
 import { QuotaMode } from "../../gen/edgehub/admin/v1/quota_pb.js";
-import { GroupMemberSchema, UserGroupSchema, UserGroupService, type UserGroup as UserGroupMessage } from "../../gen/edgehub/admin/v1/user_group_pb.js";
+import {
+  GroupMemberSchema,
+  UserGroupSchema,
+  UserGroupService,
+  type UserGroup as UserGroupMessage,
+} from "../../gen/edgehub/admin/v1/user_group_pb.js";
 import { callerOf } from "../api/caller.js";
 import { etagOf } from "../api/etag.js";
 import { updatePaths } from "../api/field-mask.js";
@@ -19,8 +24,16 @@ import { validateLimits } from "../quota/quota-dimensions.js";
 import { QUOTA_MODE, quotaLimitsFromProto, quotaLimitsToProto } from "../quota/quota-enums.js";
 import { validName } from "./identity-rules.js";
 import {
-  changeMembers, createUserGroup, deleteUserGroup, getUserGroup, isGroupMember, listGroupMembers, listUserGroups, updateUserGroup,
-  type UserGroup, type UserGroupPatch,
+  changeMembers,
+  createUserGroup,
+  deleteUserGroup,
+  getUserGroup,
+  isGroupMember,
+  listGroupMembers,
+  listUserGroups,
+  updateUserGroup,
+  type UserGroup,
+  type UserGroupPatch,
 } from "./user-group-store.js";
 
 const MANAGERS = ["admin", "tenant_admin"] as const;
@@ -39,16 +52,26 @@ const UPDATABLE = ["name", "description", "parent_group_id", "quota_mode"] as co
 
 function toMessage(g: UserGroup): UserGroupMessage {
   return create(UserGroupSchema, {
-    id: g.id, tenantId: g.tenantId, name: g.name, description: g.description, parentGroupId: g.parentGroupId ?? "", quotaMode: QUOTA_MODE.fromDb(g.quotaMode),
-    quota: quotaLimitsToProto(g.quota), createTime: timestampFromDate(g.createdAt), updateTime: timestampFromDate(g.updatedAt),
-    creatorId: g.createdBy ?? "", updaterId: g.updatedBy ?? "", etag: etagOf(g),
+    id: g.id,
+    tenantId: g.tenantId,
+    name: g.name,
+    description: g.description,
+    parentGroupId: g.parentGroupId ?? "",
+    quotaMode: QUOTA_MODE.fromDb(g.quotaMode),
+    quota: quotaLimitsToProto(g.quota),
+    createTime: timestampFromDate(g.createdAt),
+    updateTime: timestampFromDate(g.updatedAt),
+    creatorId: g.createdBy ?? "",
+    updaterId: g.updatedBy ?? "",
+    etag: etagOf(g),
   });
 }
 
 /** A `user` sees only groups it belongs to; others see their tenant's (or all, for admin). */
 async function assertGroupVisible(knex: Knex, principal: Principal, g: UserGroup): Promise<void> {
   assertTenantVisible(principal, g.tenantId, "user group", g.id);
-  if (principal.role === "user" && !(await isGroupMember(knex, g.id, principal.userId))) throw new NotFoundError("user group", g.id);
+  if (principal.role === "user" && !(await isGroupMember(knex, g.id, principal.userId)))
+    throw new NotFoundError("user group", g.id);
 }
 
 function userIdsOf(ids: string[]): string[] {
@@ -58,7 +81,8 @@ function userIdsOf(ids: string[]): string[] {
 
 export function createUserGroupService(deps: { knex: Knex; clock: Clock }): ServiceImpl<typeof UserGroupService> {
   // Writers are admin or tenant_admin: tenant scoping is the whole row-level rule.
-  const scoped = (principal: Principal) => (g: UserGroup) => assertTenantVisible(principal, g.tenantId, "user group", g.id);
+  const scoped = (principal: Principal) => (g: UserGroup) =>
+    assertTenantVisible(principal, g.tenantId, "user group", g.id);
   return {
     async createUserGroup(req, ctx) {
       const principal = principalOf(ctx);
@@ -66,9 +90,14 @@ export function createUserGroupService(deps: { knex: Knex; clock: Clock }): Serv
       const tenantId = scopeTenantFilter(principal, requested ?? "");
       if (tenantId === null) throw new InvalidArgumentError("tenant_id", "must not be empty");
       const input = {
-        tenantId, name: validName("name", req.name), description: req.description.trim(),
+        tenantId,
+        name: validName("name", req.name),
+        description: req.description.trim(),
         parentGroupId: optionalId("parent_group_id", req.parentGroupId),
-        quotaMode: req.quotaMode === QuotaMode.UNSPECIFIED ? "independent" as const : QUOTA_MODE.toDb("quota_mode", req.quotaMode),
+        quotaMode:
+          req.quotaMode === QuotaMode.UNSPECIFIED
+            ? ("independent" as const)
+            : QUOTA_MODE.toDb("quota_mode", req.quotaMode),
         quota: validateLimits(quotaLimitsFromProto(req.quota), "quota"),
       };
       return { group: toMessage(await createUserGroup(deps.knex, callerOf(ctx, deps.clock), input)) };
@@ -105,7 +134,14 @@ export function createUserGroupService(deps: { knex: Knex; clock: Clock }): Serv
       if (paths.has("description")) patch.description = g.description.trim();
       if (paths.has("parent_group_id")) patch.parentGroupId = optionalId("group.parent_group_id", g.parentGroupId);
       if (paths.has("quota_mode")) patch.quotaMode = QUOTA_MODE.toDb("group.quota_mode", g.quotaMode);
-      const group = await updateUserGroup(deps.knex, callerOf(ctx, deps.clock), id, g.etag, patch, scoped(principalOf(ctx)));
+      const group = await updateUserGroup(
+        deps.knex,
+        callerOf(ctx, deps.clock),
+        id,
+        g.etag,
+        patch,
+        scoped(principalOf(ctx)),
+      );
       return { group: toMessage(group) };
     },
     async deleteUserGroup(req, ctx) {
@@ -113,11 +149,25 @@ export function createUserGroupService(deps: { knex: Knex; clock: Clock }): Serv
       return {};
     },
     async addGroupMembers(req, ctx) {
-      const group = await changeMembers(deps.knex, callerOf(ctx, deps.clock), requireId("group_id", req.groupId), userIdsOf(req.userIds), "add", scoped(principalOf(ctx)));
+      const group = await changeMembers(
+        deps.knex,
+        callerOf(ctx, deps.clock),
+        requireId("group_id", req.groupId),
+        userIdsOf(req.userIds),
+        "add",
+        scoped(principalOf(ctx)),
+      );
       return { group: toMessage(group) };
     },
     async removeGroupMembers(req, ctx) {
-      const group = await changeMembers(deps.knex, callerOf(ctx, deps.clock), requireId("group_id", req.groupId), userIdsOf(req.userIds), "remove", scoped(principalOf(ctx)));
+      const group = await changeMembers(
+        deps.knex,
+        callerOf(ctx, deps.clock),
+        requireId("group_id", req.groupId),
+        userIdsOf(req.userIds),
+        "remove",
+        scoped(principalOf(ctx)),
+      );
       return { group: toMessage(group) };
     },
     async listGroupMembers(req, ctx) {
@@ -126,7 +176,13 @@ export function createUserGroupService(deps: { knex: Knex; clock: Clock }): Serv
       await assertGroupVisible(deps.knex, principalOf(ctx), await getUserGroup(deps.knex, id));
       const result = await listGroupMembers(deps.knex, id, page);
       return {
-        members: result.items.map((m) => create(GroupMemberSchema, { userId: m.userId, username: m.username, createTime: timestampFromDate(m.joinedAt) })),
+        members: result.items.map((m) =>
+          create(GroupMemberSchema, {
+            userId: m.userId,
+            username: m.username,
+            createTime: timestampFromDate(m.joinedAt),
+          }),
+        ),
         nextPageToken: result.nextPageToken,
       };
     },

@@ -26,10 +26,18 @@ export function userTransition(verb: UserVerb, from: UserStatus, lockedOut: bool
     case "lock":
       return from === "locked" ? "unchanged" : { to: "locked" };
     case "enable":
-      if (from === "locked") throw new FailedPreconditionError(`Cannot enable user ${id}: it is locked; unlock it instead`, { reason: "USER_LOCKED", metadata: { user_id: id } });
+      if (from === "locked")
+        throw new FailedPreconditionError(`Cannot enable user ${id}: it is locked; unlock it instead`, {
+          reason: "USER_LOCKED",
+          metadata: { user_id: id },
+        });
       return from === "active" && !lockedOut ? "unchanged" : { to: "active" };
     case "unlock":
-      if (from === "inactive") throw new FailedPreconditionError(`Cannot unlock user ${id}: it is disabled; enable it instead`, { reason: "USER_INACTIVE", metadata: { user_id: id } });
+      if (from === "inactive")
+        throw new FailedPreconditionError(`Cannot unlock user ${id}: it is disabled; enable it instead`, {
+          reason: "USER_INACTIVE",
+          metadata: { user_id: id },
+        });
       return from === "active" && !lockedOut ? "unchanged" : { to: "active" };
   }
 }
@@ -44,7 +52,13 @@ async function isLockedOut(trx: Knex.Transaction, id: string, now: Date): Promis
  * token of the account at once; entering it clears the failed-login counter and any lockout.
  * A verb that changes nothing writes nothing (no audit row), so a retry is harmless.
  */
-export async function changeUserStatus(knex: Knex, ctx: Caller, id: string, verb: UserVerb, authorize: (current: User) => void): Promise<User> {
+export async function changeUserStatus(
+  knex: Knex,
+  ctx: Caller,
+  id: string,
+  verb: UserVerb,
+  authorize: (current: User) => void,
+): Promise<User> {
   return knex.transaction(async (trx) => {
     const before = await lockUserRow(trx, id);
     authorize(before);
@@ -55,20 +69,40 @@ export async function changeUserStatus(knex: Knex, ctx: Caller, id: string, verb
     await trx("users").where("id", id).update(row);
     if (move.to !== "active") await revokeUserTokens(trx, id, ctx.at);
     const after = await getUser(trx, id);
-    await recordChange(trx, ctx, { tenantId: before.tenantId, action: `user.${verb}`, targetType: "user", targetId: id, before, after });
+    await recordChange(trx, ctx, {
+      tenantId: before.tenantId,
+      action: `user.${verb}`,
+      targetType: "user",
+      targetId: id,
+      before,
+      after,
+    });
     return after;
   });
 }
 
 /** Replaces the password and ends every session of the account (the audit row holds no secret). */
-export async function setUserPassword(knex: Knex, ctx: Caller, id: string, password: string, authorize: (current: User) => void): Promise<User> {
+export async function setUserPassword(
+  knex: Knex,
+  ctx: Caller,
+  id: string,
+  password: string,
+  authorize: (current: User) => void,
+): Promise<User> {
   const passwordHash = await hashPassword(password); // outside the transaction: scrypt is slow
   return knex.transaction(async (trx) => {
     const before = await lockUserRow(trx, id);
     authorize(before);
-    await trx("users").where("id", id).update({ password_hash: passwordHash, updated_at: ctx.at, updated_by: ctx.principal.userId });
+    await trx("users")
+      .where("id", id)
+      .update({ password_hash: passwordHash, updated_at: ctx.at, updated_by: ctx.principal.userId });
     await revokeUserTokens(trx, id, ctx.at);
-    await recordChange(trx, ctx, { tenantId: before.tenantId, action: "user.set_password", targetType: "user", targetId: id });
+    await recordChange(trx, ctx, {
+      tenantId: before.tenantId,
+      action: "user.set_password",
+      targetType: "user",
+      targetId: id,
+    });
     return getUser(trx, id);
   });
 }

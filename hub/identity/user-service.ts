@@ -38,31 +38,49 @@ const TENANT_ROLES: readonly Role[] = ["tenant_admin", "user"];
 
 function toMessage(u: User): UserMessage {
   return create(UserSchema, {
-    id: u.id, tenantId: u.tenantId ?? "", username: u.username, email: u.email ?? "", role: ROLE.fromDb(u.role), status: USER_STATUS.fromDb(u.status),
-    createTime: timestampFromDate(u.createdAt), updateTime: timestampFromDate(u.updatedAt), creatorId: u.createdBy ?? "", updaterId: u.updatedBy ?? "",
+    id: u.id,
+    tenantId: u.tenantId ?? "",
+    username: u.username,
+    email: u.email ?? "",
+    role: ROLE.fromDb(u.role),
+    status: USER_STATUS.fromDb(u.status),
+    createTime: timestampFromDate(u.createdAt),
+    updateTime: timestampFromDate(u.updatedAt),
+    creatorId: u.createdBy ?? "",
+    updaterId: u.updatedBy ?? "",
     etag: etagOf(u),
   });
 }
 
 /** tenant_admin grants only tenant roles; system roles (admin, operator) have no tenant, tenant roles need one. */
 function checkRoleAndTenant(principal: Principal, role: Role, tenantId: string | null, tenantField: string): void {
-  denyUnless(principal.role === "admin" || TENANT_ROLES.includes(role), `Permission denied: a ${principal.role} cannot grant role ${role}`);
-  if (TENANT_ROLES.includes(role) && tenantId === null) throw new InvalidArgumentError(tenantField, `is required for role ${role}`);
-  if (!TENANT_ROLES.includes(role) && tenantId !== null) throw new InvalidArgumentError(tenantField, `must be empty for system role ${role}`);
+  denyUnless(
+    principal.role === "admin" || TENANT_ROLES.includes(role),
+    `Permission denied: a ${principal.role} cannot grant role ${role}`,
+  );
+  if (TENANT_ROLES.includes(role) && tenantId === null)
+    throw new InvalidArgumentError(tenantField, `is required for role ${role}`);
+  if (!TENANT_ROLES.includes(role) && tenantId !== null)
+    throw new InvalidArgumentError(tenantField, `must be empty for system role ${role}`);
 }
 
 /** The row-level rule for changing the role or status of, or deleting, `target`: visible, and never one's own account. */
 function authorizeChange(principal: Principal, target: User, what: string): void {
   assertOwnerVisible(principal, { tenantId: target.tenantId, userId: target.id }, "user", target.id);
   if (target.id === principal.userId) {
-    throw new FailedPreconditionError(`Cannot ${what} user ${target.id}: it is your own account`, { reason: "OWN_ACCOUNT", metadata: { user_id: target.id } });
+    throw new FailedPreconditionError(`Cannot ${what} user ${target.id}: it is your own account`, {
+      reason: "OWN_ACCOUNT",
+      metadata: { user_id: target.id },
+    });
   }
 }
 
 export function createUserService(deps: { knex: Knex; clock: Clock }): ServiceImpl<typeof UserService> {
   const change = async (id: string, verb: UserVerb, ctx: HandlerContext) => {
     const principal = principalOf(ctx);
-    const user = await changeUserStatus(deps.knex, callerOf(ctx, deps.clock), requireId("id", id), verb, (current) => authorizeChange(principal, current, verb));
+    const user = await changeUserStatus(deps.knex, callerOf(ctx, deps.clock), requireId("id", id), verb, (current) =>
+      authorizeChange(principal, current, verb),
+    );
     return { user: toMessage(user) };
   };
   return {
@@ -73,7 +91,13 @@ export function createUserService(deps: { knex: Knex; clock: Clock }): ServiceIm
       const requested = optionalId("tenant_id", req.tenantId);
       const tenantId = principal.role === "tenant_admin" ? scopeTenantFilter(principal, requested ?? "") : requested;
       checkRoleAndTenant(principal, role, tenantId, "tenant_id");
-      const input = { tenantId, role, username: validUsername("username", req.username), email: validEmail("email", req.email), password: validPassword("password", req.password) };
+      const input = {
+        tenantId,
+        role,
+        username: validUsername("username", req.username),
+        email: validEmail("email", req.email),
+        password: validPassword("password", req.password),
+      };
       return { user: toMessage(await createUser(deps.knex, callerOf(ctx, deps.clock), input)) };
     },
     async getUser(req, ctx) {
@@ -117,7 +141,9 @@ export function createUserService(deps: { knex: Knex; clock: Clock }): ServiceIm
     async deleteUser(req, ctx) {
       const principal = principalOf(ctx);
       const id = requireId("id", req.id);
-      await deleteUser(deps.knex, callerOf(ctx, deps.clock), id, (current) => authorizeChange(principal, current, "delete"));
+      await deleteUser(deps.knex, callerOf(ctx, deps.clock), id, (current) =>
+        authorizeChange(principal, current, "delete"),
+      );
       return {};
     },
     disableUser: (req, ctx) => change(req.id, "disable", ctx),
@@ -129,7 +155,8 @@ export function createUserService(deps: { knex: Knex; clock: Clock }): ServiceIm
       const id = requireId("id", req.id);
       const password = validPassword("password", req.password);
       const user = await setUserPassword(deps.knex, callerOf(ctx, deps.clock), id, password, (current) =>
-        assertOwnerVisible(principal, { tenantId: current.tenantId, userId: current.id }, "user", id));
+        assertOwnerVisible(principal, { tenantId: current.tenantId, userId: current.id }, "user", id),
+      );
       return { user: toMessage(user) };
     },
   };

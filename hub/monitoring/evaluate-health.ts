@@ -36,23 +36,48 @@ export function evaluateHealth(sample: HostMetricsSample, t = HEALTH_THRESHOLDS)
   for (const disk of sample.disks) {
     if (disk.totalBytes <= 0) continue;
     const free = (100 * (disk.totalBytes - disk.usedBytes)) / disk.totalBytes;
-    if (free < t.diskFreeCriticalPercent) found.push({ status: "critical", reason: `Disk ${disk.mount} has ${pct(free)} free (below ${t.diskFreeCriticalPercent} %)` });
-    else if (free < t.diskFreeWarningPercent) found.push({ status: "warning", reason: `Disk ${disk.mount} has ${pct(free)} free (below ${t.diskFreeWarningPercent} %)` });
+    if (free < t.diskFreeCriticalPercent)
+      found.push({
+        status: "critical",
+        reason: `Disk ${disk.mount} has ${pct(free)} free (below ${t.diskFreeCriticalPercent} %)`,
+      });
+    else if (free < t.diskFreeWarningPercent)
+      found.push({
+        status: "warning",
+        reason: `Disk ${disk.mount} has ${pct(free)} free (below ${t.diskFreeWarningPercent} %)`,
+      });
   }
 
   if (sample.memoryTotalBytes > 0) {
     const available = (100 * sample.memoryAvailableBytes) / sample.memoryTotalBytes;
-    if (available < t.memoryAvailableCriticalPercent) found.push({ status: "critical", reason: `Memory has ${pct(available)} available (below ${t.memoryAvailableCriticalPercent} %)` });
-    else if (available < t.memoryAvailableWarningPercent) found.push({ status: "warning", reason: `Memory has ${pct(available)} available (below ${t.memoryAvailableWarningPercent} %)` });
+    if (available < t.memoryAvailableCriticalPercent)
+      found.push({
+        status: "critical",
+        reason: `Memory has ${pct(available)} available (below ${t.memoryAvailableCriticalPercent} %)`,
+      });
+    else if (available < t.memoryAvailableWarningPercent)
+      found.push({
+        status: "warning",
+        reason: `Memory has ${pct(available)} available (below ${t.memoryAvailableWarningPercent} %)`,
+      });
   }
 
   for (const gpu of sample.gpus) {
     // A GPU the driver cannot read is degraded capacity, not a dead host: the other GPUs still serve.
-    if (gpu.error) found.push({ status: "warning", reason: `GPU ${gpu.index} is in error (nvidia-smi cannot read it)` });
+    if (gpu.error)
+      found.push({ status: "warning", reason: `GPU ${gpu.index} is in error (nvidia-smi cannot read it)` });
     const temp = gpu.temperatureCelsius;
     if (temp === undefined) continue;
-    if (temp > t.gpuTemperatureCriticalCelsius) found.push({ status: "critical", reason: `GPU ${gpu.index} is at ${temp} °C (above ${t.gpuTemperatureCriticalCelsius} °C)` });
-    else if (temp > t.gpuTemperatureWarningCelsius) found.push({ status: "warning", reason: `GPU ${gpu.index} is at ${temp} °C (above ${t.gpuTemperatureWarningCelsius} °C)` });
+    if (temp > t.gpuTemperatureCriticalCelsius)
+      found.push({
+        status: "critical",
+        reason: `GPU ${gpu.index} is at ${temp} °C (above ${t.gpuTemperatureCriticalCelsius} °C)`,
+      });
+    else if (temp > t.gpuTemperatureWarningCelsius)
+      found.push({
+        status: "warning",
+        reason: `GPU ${gpu.index} is at ${temp} °C (above ${t.gpuTemperatureWarningCelsius} °C)`,
+      });
   }
 
   // Stable sort: worst first, then in rule order.

@@ -17,7 +17,13 @@ export interface MaintenancePass {
   purged: PurgeResult;
 }
 
-const NO_PASS: MaintenancePass = Object.freeze({ ran: false, hoursRolledUp: 0, hostRows: 0, gpuRows: 0, purged: Object.freeze({ raw: 0, hourly: 0 }) });
+const NO_PASS: MaintenancePass = Object.freeze({
+  ran: false,
+  hoursRolledUp: 0,
+  hostRows: 0,
+  gpuRows: 0,
+  purged: Object.freeze({ raw: 0, hourly: 0 }),
+});
 
 /**
  * One maintenance pass under the metrics lease: roll up every hour from the last rolled-up one
@@ -25,30 +31,43 @@ const NO_PASS: MaintenancePass = Object.freeze({ ran: false, hoursRolledUp: 0, h
  * lease ends with the transaction, so a hub that dies mid-pass frees it at once. PGlite is one
  * process, so there the lease is always granted.
  */
-export async function runMetricsMaintenance(knex: Knex, now: Date, retention = METRICS_RETENTION): Promise<MaintenancePass> {
-  const outcome = await withLease(knex, ADVISORY_LOCK_KEYS.metricsMaintenance, (trx) => maintainMetrics(trx, now, retention));
+export async function runMetricsMaintenance(
+  knex: Knex,
+  now: Date,
+  retention = METRICS_RETENTION,
+): Promise<MaintenancePass> {
+  const outcome = await withLease(knex, ADVISORY_LOCK_KEYS.metricsMaintenance, (trx) =>
+    maintainMetrics(trx, now, retention),
+  );
   return outcome.ran ? outcome.value : NO_PASS;
 }
 
-async function maintainMetrics(trx: Knex.Transaction, now: Date, retention: typeof METRICS_RETENTION): Promise<MaintenancePass> {
-    const pass: MaintenancePass = { ...NO_PASS, ran: true };
-    const current = hourStartOf(now);
-    // Hours after `now` come from agents with clocks ahead; ignoring them keeps the catch-up anchored.
-    const last = await trx("host_metrics_hourly").where("hour_start", "<=", current).max<{ h: Date | null }>({ h: "hour_start" }).first();
-    const first = last?.h ? null : await trx("host_metrics_raw").min<{ s: Date | null }>({ s: "sampled_at" }).first();
-    const anchor = last?.h ?? first?.s;
-    if (anchor) {
-      const oldest = hourStartOf(new Date(now.getTime() - retention.rawMs));
-      let hour = Math.max(hourStartOf(new Date(anchor)).getTime(), oldest.getTime());
-      for (; hour <= current.getTime(); hour += HOUR_MS) {
-        const r = await rollupHour(trx, new Date(hour), now);
-        pass.hoursRolledUp++;
-        pass.hostRows += r.hostRows;
-        pass.gpuRows += r.gpuRows;
-      }
+async function maintainMetrics(
+  trx: Knex.Transaction,
+  now: Date,
+  retention: typeof METRICS_RETENTION,
+): Promise<MaintenancePass> {
+  const pass: MaintenancePass = { ...NO_PASS, ran: true };
+  const current = hourStartOf(now);
+  // Hours after `now` come from agents with clocks ahead; ignoring them keeps the catch-up anchored.
+  const last = await trx("host_metrics_hourly")
+    .where("hour_start", "<=", current)
+    .max<{ h: Date | null }>({ h: "hour_start" })
+    .first();
+  const first = last?.h ? null : await trx("host_metrics_raw").min<{ s: Date | null }>({ s: "sampled_at" }).first();
+  const anchor = last?.h ?? first?.s;
+  if (anchor) {
+    const oldest = hourStartOf(new Date(now.getTime() - retention.rawMs));
+    let hour = Math.max(hourStartOf(new Date(anchor)).getTime(), oldest.getTime());
+    for (; hour <= current.getTime(); hour += HOUR_MS) {
+      const r = await rollupHour(trx, new Date(hour), now);
+      pass.hoursRolledUp++;
+      pass.hostRows += r.hostRows;
+      pass.gpuRows += r.gpuRows;
     }
-    pass.purged = await purgeExpiredMetrics(trx, now, retention);
-    return pass;
+  }
+  pass.purged = await purgeExpiredMetrics(trx, now, retention);
+  return pass;
 }
 
 export interface MetricsMaintenanceDeps {

@@ -23,13 +23,21 @@ const TABLES = [
  * millions of rows (the loop runs often, so a batch is normally all there is). At fleet scale daily
  * partitions dropped whole would be cheaper; plain deletes keep PGlite and PostgreSQL on one schema.
  */
-export async function purgeExpiredMetrics(knex: Knex, now: Date, retention = METRICS_RETENTION, batchSize = 10_000): Promise<PurgeResult> {
+export async function purgeExpiredMetrics(
+  knex: Knex,
+  now: Date,
+  retention = METRICS_RETENTION,
+  batchSize = 10_000,
+): Promise<PurgeResult> {
   const result: PurgeResult = { raw: 0, hourly: 0 };
   for (const { table, column, kind } of TABLES) {
     const cutoff = new Date(now.getTime() - (kind === "raw" ? retention.rawMs : retention.hourlyMs));
     for (;;) {
       const deleted = affectedRows(
-        await knex.raw(`DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE ${column} < ? LIMIT ?)`, [cutoff, batchSize]),
+        await knex.raw(`DELETE FROM ${table} WHERE ctid IN (SELECT ctid FROM ${table} WHERE ${column} < ? LIMIT ?)`, [
+          cutoff,
+          batchSize,
+        ]),
       );
       result[kind] += deleted;
       if (deleted < batchSize) break;

@@ -21,7 +21,11 @@ export interface RecordMetricsResult {
   changed: boolean;
 }
 
-const SEVERITY: Record<HealthStatus, "info" | "warning" | "critical"> = { healthy: "info", warning: "warning", critical: "critical" };
+const SEVERITY: Record<HealthStatus, "info" | "warning" | "critical"> = {
+  healthy: "info",
+  warning: "warning",
+  critical: "critical",
+};
 
 /**
  * Stores one metrics sample and re-judges the agent's health, in one transaction: the raw host
@@ -33,7 +37,11 @@ export async function recordMetrics(knex: Knex, input: RecordMetricsInput): Prom
   const { agentId, sample, at } = input;
   const health = evaluateHealth(sample);
   return knex.transaction(async (trx) => {
-    const inserted = await trx("host_metrics_raw").insert(hostRow(input)).onConflict(["agent_id", "sampled_at"]).ignore().returning("agent_id");
+    const inserted = await trx("host_metrics_raw")
+      .insert(hostRow(input))
+      .onConflict(["agent_id", "sampled_at"])
+      .ignore()
+      .returning("agent_id");
     if (inserted.length === 0) return { stored: false, health, previousStatus: "unknown" as const, changed: false };
     if (sample.gpus.length > 0) {
       await trx("gpu_metrics_raw")
@@ -57,22 +65,39 @@ export async function recordMetrics(knex: Knex, input: RecordMetricsInput): Prom
 
     const reasons = JSON.stringify(health.reasons);
     const created = await trx("agent_health")
-      .insert({ agent_id: agentId, status: health.status, reasons, sampled_at: sample.sampledAt, changed_at: at, updated_at: at })
+      .insert({
+        agent_id: agentId,
+        status: health.status,
+        reasons,
+        sampled_at: sample.sampledAt,
+        changed_at: at,
+        updated_at: at,
+      })
       .onConflict("agent_id")
       .ignore()
       .returning("agent_id");
     let previousStatus: HealthStatus | "unknown" = "unknown";
     let statusChanged = true;
     if (created.length === 0) {
-      const prev = await trx("agent_health").where("agent_id", agentId).forUpdate().first<{ status: HealthStatus; reasons: string[]; sampled_at: Date }>("status", "reasons", "sampled_at");
+      const prev = await trx("agent_health")
+        .where("agent_id", agentId)
+        .forUpdate()
+        .first<{ status: HealthStatus; reasons: string[]; sampled_at: Date }>("status", "reasons", "sampled_at");
       previousStatus = prev!.status;
       // A late sample (older than the one health was judged on) is stored but does not judge.
-      if (prev!.sampled_at.getTime() > sample.sampledAt.getTime()) return { stored: true, health, previousStatus, changed: false };
+      if (prev!.sampled_at.getTime() > sample.sampledAt.getTime())
+        return { stored: true, health, previousStatus, changed: false };
       statusChanged = prev!.status !== health.status;
       if (statusChanged || JSON.stringify(prev!.reasons) !== reasons) {
         await trx("agent_health")
           .where("agent_id", agentId)
-          .update({ status: health.status, reasons, sampled_at: sample.sampledAt, updated_at: at, ...(statusChanged ? { changed_at: at } : {}) });
+          .update({
+            status: health.status,
+            reasons,
+            sampled_at: sample.sampledAt,
+            updated_at: at,
+            ...(statusChanged ? { changed_at: at } : {}),
+          });
       }
     }
 
@@ -94,7 +119,12 @@ export async function recordMetrics(knex: Knex, input: RecordMetricsInput): Prom
       agent_id: agentId,
       machine_id: input.machineId ?? machines[0]?.id ?? null,
       message: `Health changed from ${previousStatus} to ${health.status}${health.reasons.length ? `: ${health.reasons.join("; ")}` : ""}`,
-      details: JSON.stringify({ from: previousStatus, to: health.status, reasons: health.reasons, sampledAt: sample.sampledAt.toISOString() }),
+      details: JSON.stringify({
+        from: previousStatus,
+        to: health.status,
+        reasons: health.reasons,
+        sampledAt: sample.sampledAt.toISOString(),
+      }),
     });
     return { stored: true, health, previousStatus, changed: true };
   });

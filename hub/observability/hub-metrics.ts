@@ -23,10 +23,29 @@ export function createHubMetrics(): HubMetrics {
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
       registers: [registry],
     }),
-    connectedAgents: new Gauge({ name: "edgehub_agents_connected", help: "Agents holding a stream to this hub, by role", labelNames: ["role"], registers: [registry] }),
-    streamEvents: new Counter({ name: "edgehub_agent_stream_events_total", help: "Agent stream opens and closes", labelNames: ["event"], registers: [registry] }),
-    heartbeatsReceived: new Counter({ name: "edgehub_agent_heartbeats_total", help: "Heartbeats received from agents", registers: [registry] }),
-    commandsFinished: new Counter({ name: "edgehub_agent_commands_finished_total", help: "Agent commands by final outcome", labelNames: ["outcome"], registers: [registry] }),
+    connectedAgents: new Gauge({
+      name: "edgehub_agents_connected",
+      help: "Agents holding a stream to this hub, by role",
+      labelNames: ["role"],
+      registers: [registry],
+    }),
+    streamEvents: new Counter({
+      name: "edgehub_agent_stream_events_total",
+      help: "Agent stream opens and closes",
+      labelNames: ["event"],
+      registers: [registry],
+    }),
+    heartbeatsReceived: new Counter({
+      name: "edgehub_agent_heartbeats_total",
+      help: "Heartbeats received from agents",
+      registers: [registry],
+    }),
+    commandsFinished: new Counter({
+      name: "edgehub_agent_commands_finished_total",
+      help: "Agent commands by final outcome",
+      labelNames: ["outcome"],
+      registers: [registry],
+    }),
     commandLatencySeconds: new Histogram({
       name: "edgehub_agent_command_latency_seconds",
       help: "Time from command creation to its final state",

@@ -61,7 +61,9 @@ export async function generateHubCa(now = new Date()): Promise<PemPair> {
 
 /** SHA-256 of the CA certificate's DER, hex: what a join token carries so agents can pin the hub. */
 export function certificateFingerprint(certPem: string): string {
-  return createHash("sha256").update(Buffer.from(new x509.X509Certificate(certPem).rawData)).digest("hex");
+  return createHash("sha256")
+    .update(Buffer.from(new x509.X509Certificate(certPem).rawData))
+    .digest("hex");
 }
 
 export interface SignClientCertificateInput {
@@ -106,14 +108,18 @@ export class HubCa {
         new x509.BasicConstraintsExtension(false, undefined, true),
         new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyAgreement, true),
         new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-        new x509.SubjectAlternativeNameExtension(names.map((n) => (net.isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n }))),
+        new x509.SubjectAlternativeNameExtension(
+          names.map((n) => (net.isIP(n) ? { type: "ip" as const, value: n } : { type: "dns" as const, value: n })),
+        ),
       ],
     });
     return { certPem: cert.toString("pem"), keyPem: await exportKeyPem(keys.privateKey) };
   }
 
   /** Signs an agent's CSR after checking its self-signature; the subject comes from the hub, not the CSR. */
-  async signClientCertificate(input: SignClientCertificateInput): Promise<{ certPem: string; serialNumber: string; notAfter: Date }> {
+  async signClientCertificate(
+    input: SignClientCertificateInput,
+  ): Promise<{ certPem: string; serialNumber: string; notAfter: Date }> {
     const csr = new x509.Pkcs10CertificateRequest(input.csrPem);
     if (!(await csr.verify())) throw new Error("CSR signature does not verify");
     const now = input.now ?? new Date();

@@ -2,7 +2,16 @@ import { InvalidArgumentError } from "../domain/errors.js";
 import { zeroResources, type Resources } from "./quota-dimensions.js";
 
 /** Instance states of 000 §10.4.1, in lifecycle order. */
-export const INSTANCE_QUOTA_STATES = ["creating", "initializing", "running", "suspended", "stopping", "stopped", "terminating", "deleted"] as const;
+export const INSTANCE_QUOTA_STATES = [
+  "creating",
+  "initializing",
+  "running",
+  "suspended",
+  "stopping",
+  "stopped",
+  "terminating",
+  "deleted",
+] as const;
 export type InstanceQuotaState = (typeof INSTANCE_QUOTA_STATES)[number];
 
 export type ConsumerType = "instance" | "private_data_disk";
@@ -28,7 +37,11 @@ export interface OccupancyOptions {
  * The table has no instance-count column; an instance counts while it is not being deleted
  * (terminating "keeps only storage"). Instances never hold private data disk quota: disks do.
  */
-export function instanceOccupancy(state: InstanceQuotaState, resources: Resources, options: OccupancyOptions = {}): Resources {
+export function instanceOccupancy(
+  state: InstanceQuotaState,
+  resources: Resources,
+  options: OccupancyOptions = {},
+): Resources {
   const out = zeroResources();
   const all = state === "creating" || state === "initializing" || state === "running";
   const computeHeld = all || state === "suspended" || state === "stopping";
@@ -58,8 +71,14 @@ export function isInstanceQuotaState(s: string): s is InstanceQuotaState {
 }
 
 /** What a consumer occupies in a state: the pure rule the ledger stores in its occ_* columns. */
-export function occupancy(type: ConsumerType, state: string, resources: Resources, options: OccupancyOptions = {}): Resources {
+export function occupancy(
+  type: ConsumerType,
+  state: string,
+  resources: Resources,
+  options: OccupancyOptions = {},
+): Resources {
   if (type === "private_data_disk") return diskOccupancy(state, resources);
-  if (!isInstanceQuotaState(state)) throw new InvalidArgumentError("state", `must be one of ${INSTANCE_QUOTA_STATES.join(", ")}, got ${state}`);
+  if (!isInstanceQuotaState(state))
+    throw new InvalidArgumentError("state", `must be one of ${INSTANCE_QUOTA_STATES.join(", ")}, got ${state}`);
   return instanceOccupancy(state, resources, options);
 }

@@ -14,7 +14,15 @@ export type Resources = Record<Dimension, number>;
 export type QuotaLimits = Partial<Record<Dimension, number>>;
 
 export function zeroResources(): Resources {
-  return { instances: 0, cpu_cores: 0, memory_gb: 0, storage_gb: 0, private_data_disk_gb: 0, ip_addresses: 0, bandwidth_gbps: 0 };
+  return {
+    instances: 0,
+    cpu_cores: 0,
+    memory_gb: 0,
+    storage_gb: 0,
+    private_data_disk_gb: 0,
+    ip_addresses: 0,
+    bandwidth_gbps: 0,
+  };
 }
 
 /** Decimal columns keep three places; rounding there avoids 0.1 + 0.2 > 0.3 refusals. */
@@ -40,8 +48,10 @@ export function normalizeResources(input: Partial<Record<Dimension, number>>, fi
   for (const d of DIMENSIONS) {
     const v = input[d];
     if (v === undefined) continue;
-    if (!Number.isFinite(v) || v < 0) throw new InvalidArgumentError(`${field}.${d}`, `must be a non-negative number, got ${v}`);
-    if (INTEGER_DIMENSIONS.has(d) && !Number.isInteger(v)) throw new InvalidArgumentError(`${field}.${d}`, `must be a whole number, got ${v}`);
+    if (!Number.isFinite(v) || v < 0)
+      throw new InvalidArgumentError(`${field}.${d}`, `must be a non-negative number, got ${v}`);
+    if (INTEGER_DIMENSIONS.has(d) && !Number.isInteger(v))
+      throw new InvalidArgumentError(`${field}.${d}`, `must be a whole number, got ${v}`);
     out[d] = v;
   }
   return out;
@@ -56,7 +66,8 @@ export function validateLimits(limits: QuotaLimits, field: string): QuotaLimits 
     const name = `${field}.max_${d}`;
     if (!Number.isFinite(v)) throw new InvalidArgumentError(name, `must be a number, got ${v}`);
     if (v < 0) throw new InvalidArgumentError(name, `must not be negative, got ${v}`);
-    if (INTEGER_DIMENSIONS.has(d) && !Number.isInteger(v)) throw new InvalidArgumentError(name, `must be a whole number, got ${v}`);
+    if (INTEGER_DIMENSIONS.has(d) && !Number.isInteger(v))
+      throw new InvalidArgumentError(name, `must be a whole number, got ${v}`);
     out[d] = v;
   }
   return out;

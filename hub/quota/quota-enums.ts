@@ -1,7 +1,17 @@
 import { create } from "@bufbuild/protobuf";
 import {
-  ExceededDimensionSchema, QuotaDimension, QuotaDimensionSchema, QuotaExceededSchema, QuotaHolderType, QuotaHolderTypeSchema,
-  QuotaLimitsSchema, QuotaMode, QuotaModeSchema, QuotaUsageLevel, QuotaUsageLevelSchema, type QuotaLimits as QuotaLimitsMessage,
+  ExceededDimensionSchema,
+  QuotaDimension,
+  QuotaDimensionSchema,
+  QuotaExceededSchema,
+  QuotaHolderType,
+  QuotaHolderTypeSchema,
+  QuotaLimitsSchema,
+  QuotaMode,
+  QuotaModeSchema,
+  QuotaUsageLevel,
+  QuotaUsageLevelSchema,
+  type QuotaLimits as QuotaLimitsMessage,
 } from "../../gen/edgehub/admin/v1/quota_pb.js";
 import { enumMapping } from "../api/enum-mapping.js";
 import { registerErrorDetail } from "../api/error-details.js";
@@ -27,11 +37,15 @@ export const QUOTA_HOLDER_TYPE = enumMapping(QuotaHolderTypeSchema, {
 });
 
 /** A group's quota mode; the identity feature stores it on the group. */
-export const QUOTA_MODE = enumMapping(QuotaModeSchema, {
-  [QuotaMode.INDEPENDENT]: "independent",
-  [QuotaMode.SHARED]: "shared",
-  [QuotaMode.HYBRID]: "hybrid",
-}, [{ table: "user_groups", column: "quota_mode" }]);
+export const QUOTA_MODE = enumMapping(
+  QuotaModeSchema,
+  {
+    [QuotaMode.INDEPENDENT]: "independent",
+    [QuotaMode.SHARED]: "shared",
+    [QuotaMode.HYBRID]: "hybrid",
+  },
+  [{ table: "user_groups", column: "quota_mode" }],
+);
 
 /** Alert thresholds of 000 §10.5 (computed, never stored). */
 export const QUOTA_USAGE_LEVEL = enumMapping(QuotaUsageLevelSchema, {
@@ -55,8 +69,13 @@ export function quotaLimitsFromProto(m: QuotaLimitsMessage | undefined): Limits 
   if (!m) return {};
   const out: Limits = {};
   const wire: Record<Dimension, number | undefined> = {
-    instances: m.maxInstances, cpu_cores: m.maxCpuCores, memory_gb: m.maxMemoryGb, storage_gb: m.maxStorageGb,
-    private_data_disk_gb: m.maxPrivateDataDiskGb, ip_addresses: m.maxIpAddresses, bandwidth_gbps: m.maxBandwidthGbps,
+    instances: m.maxInstances,
+    cpu_cores: m.maxCpuCores,
+    memory_gb: m.maxMemoryGb,
+    storage_gb: m.maxStorageGb,
+    private_data_disk_gb: m.maxPrivateDataDiskGb,
+    ip_addresses: m.maxIpAddresses,
+    bandwidth_gbps: m.maxBandwidthGbps,
   };
   for (const d of QUOTA_DIMENSION.dbValues) if (wire[d] !== undefined) out[d] = wire[d];
   return out;
@@ -64,28 +83,48 @@ export function quotaLimitsFromProto(m: QuotaLimitsMessage | undefined): Limits 
 
 export function quotaLimitsToProto(l: Limits): QuotaLimitsMessage {
   return create(QuotaLimitsSchema, {
-    maxInstances: l.instances, maxCpuCores: l.cpu_cores, maxMemoryGb: l.memory_gb, maxStorageGb: l.storage_gb,
-    maxPrivateDataDiskGb: l.private_data_disk_gb, maxIpAddresses: l.ip_addresses, maxBandwidthGbps: l.bandwidth_gbps,
+    maxInstances: l.instances,
+    maxCpuCores: l.cpu_cores,
+    maxMemoryGb: l.memory_gb,
+    maxStorageGb: l.storage_gb,
+    maxPrivateDataDiskGb: l.private_data_disk_gb,
+    maxIpAddresses: l.ip_addresses,
+    maxBandwidthGbps: l.bandwidth_gbps,
   });
 }
 
 // Quota refusals carry QuotaExceeded next to ErrorInfo (QUOTA_EXCEEDED). Registered here, not in
 // the service, because this file loads with every quota check (quota-dimensions imports it).
-registerErrorDetail(ResourceExhaustedError, (err) => err.exceeded.length === 0 ? [] : [{
-  desc: QuotaExceededSchema,
-  value: create(QuotaExceededSchema, {
-    dimensions: err.exceeded.map((e) => create(ExceededDimensionSchema, {
-      dimension: QUOTA_DIMENSION.isDbValue(e.dimension) ? QUOTA_DIMENSION.fromDb(e.dimension) : QuotaDimension.UNSPECIFIED,
-      used: e.used, requested: e.requested, limit: e.limit,
-      holderType: QUOTA_HOLDER_TYPE.isDbValue(e.holderType) ? QUOTA_HOLDER_TYPE.fromDb(e.holderType) : QuotaHolderType.UNSPECIFIED,
-      holderId: e.holderId,
-    })),
-  }),
-}]);
+registerErrorDetail(ResourceExhaustedError, (err) =>
+  err.exceeded.length === 0
+    ? []
+    : [
+        {
+          desc: QuotaExceededSchema,
+          value: create(QuotaExceededSchema, {
+            dimensions: err.exceeded.map((e) =>
+              create(ExceededDimensionSchema, {
+                dimension: QUOTA_DIMENSION.isDbValue(e.dimension)
+                  ? QUOTA_DIMENSION.fromDb(e.dimension)
+                  : QuotaDimension.UNSPECIFIED,
+                used: e.used,
+                requested: e.requested,
+                limit: e.limit,
+                holderType: QUOTA_HOLDER_TYPE.isDbValue(e.holderType)
+                  ? QUOTA_HOLDER_TYPE.fromDb(e.holderType)
+                  : QuotaHolderType.UNSPECIFIED,
+                holderId: e.holderId,
+              }),
+            ),
+          }),
+        },
+      ],
+);
 
 /** A required holder type of QuotaService: instance sets are refused (their quota belongs to the instance-set feature). */
 export function managedHolderType(field: string, value: QuotaHolderType): "tenant" | "group" | "user" {
   const t = QUOTA_HOLDER_TYPE.toDb(field, value);
-  if (t === "instance_set") throw new InvalidArgumentError(field, "instance set quotas are set with their instance set");
+  if (t === "instance_set")
+    throw new InvalidArgumentError(field, "instance set quotas are set with their instance set");
   return t;
 }

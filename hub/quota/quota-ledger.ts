@@ -1,9 +1,22 @@
 import type { Knex } from "knex";
-import { FailedPreconditionError, InvalidArgumentError, NotFoundError, ResourceExhaustedError, type ExceededDimension } from "../domain/errors.js";
+import {
+  FailedPreconditionError,
+  InvalidArgumentError,
+  NotFoundError,
+  ResourceExhaustedError,
+  type ExceededDimension,
+} from "../domain/errors.js";
 import { occupancy, type ConsumerType, type OccupancyOptions } from "./occupancy.js";
 import {
-  DIMENSIONS, addResources, limitsFromConfig, normalizeResources, round3, subtractResources, zeroResources,
-  type QuotaLimits, type Resources,
+  DIMENSIONS,
+  addResources,
+  limitsFromConfig,
+  normalizeResources,
+  round3,
+  subtractResources,
+  zeroResources,
+  type QuotaLimits,
+  type Resources,
 } from "./quota-dimensions.js";
 import { borrowed, groupUsage, groupsAboveUser, ledgerUsage, type HolderType, type QuotaMode } from "./quota-usage.js";
 
@@ -51,7 +64,11 @@ interface LockedHolders {
  * UPDATE, so inserts referencing these rows (foreign keys take KEY SHARE) are not blocked.
  */
 async function lockHolders(trx: Knex.Transaction, req: QuotaRequest): Promise<LockedHolders> {
-  const tenant = await trx("tenants").where("id", req.tenantId).whereNull("deleted_at").forNoKeyUpdate().first("id", "quota_config", "status");
+  const tenant = await trx("tenants")
+    .where("id", req.tenantId)
+    .whereNull("deleted_at")
+    .forNoKeyUpdate()
+    .first("id", "quota_config", "status");
   if (!tenant) throw new NotFoundError("tenant", req.tenantId);
   let groups: LockedHolders["groups"] = [];
   let user: LockedHolders["user"];
@@ -60,21 +77,46 @@ async function lockHolders(trx: Knex.Transaction, req: QuotaRequest): Promise<Lo
     if (!owner || owner.tenant_id !== req.tenantId) throw new NotFoundError("user", req.userId);
     const groupIds = await groupsAboveUser(trx, req.userId);
     if (groupIds.length > 0) {
-      const rows = await trx("user_groups").whereIn("id", groupIds).whereIn("quota_mode", ["shared", "hybrid"]).whereNull("deleted_at")
-        .orderBy("id").forNoKeyUpdate().select("id", "quota_mode", "quota_config");
-      groups = rows.map((g: { id: string; quota_mode: QuotaMode; quota_config: unknown }) => ({ id: g.id, mode: g.quota_mode, holderType: "group", holderId: g.id, limits: limitsFromConfig(g.quota_config) }));
+      const rows = await trx("user_groups")
+        .whereIn("id", groupIds)
+        .whereIn("quota_mode", ["shared", "hybrid"])
+        .whereNull("deleted_at")
+        .orderBy("id")
+        .forNoKeyUpdate()
+        .select("id", "quota_mode", "quota_config");
+      groups = rows.map((g: { id: string; quota_mode: QuotaMode; quota_config: unknown }) => ({
+        id: g.id,
+        mode: g.quota_mode,
+        holderType: "group",
+        holderId: g.id,
+        limits: limitsFromConfig(g.quota_config),
+      }));
     }
     const locked = await trx("users").where("id", req.userId).forNoKeyUpdate().first("id", "quota_config");
     user = { id: locked.id, holderType: "user", holderId: locked.id, limits: limitsFromConfig(locked.quota_config) };
   }
   let instanceSet: LockedHolders["instanceSet"];
   if (req.instanceSetId) {
-    const row = await trx("instance_set_quotas").where("instance_set_id", req.instanceSetId).forNoKeyUpdate().first("instance_set_id", "tenant_id", "quota_config");
+    const row = await trx("instance_set_quotas")
+      .where("instance_set_id", req.instanceSetId)
+      .forNoKeyUpdate()
+      .first("instance_set_id", "tenant_id", "quota_config");
     if (row && row.tenant_id !== req.tenantId) throw new NotFoundError("instance set", req.instanceSetId);
     // An instance set without a quota row has no limits (the quota is optional, 000 §10.4.2 step 4).
-    instanceSet = { id: req.instanceSetId, holderType: "instance_set", holderId: req.instanceSetId, limits: row ? limitsFromConfig(row.quota_config) : {} };
+    instanceSet = {
+      id: req.instanceSetId,
+      holderType: "instance_set",
+      holderId: req.instanceSetId,
+      limits: row ? limitsFromConfig(row.quota_config) : {},
+    };
   }
-  return { tenant: { holderType: "tenant", holderId: tenant.id, limits: limitsFromConfig(tenant.quota_config) }, tenantStatus: tenant.status, groups, user, instanceSet };
+  return {
+    tenant: { holderType: "tenant", holderId: tenant.id, limits: limitsFromConfig(tenant.quota_config) },
+    tenantStatus: tenant.status,
+    groups,
+    user,
+    instanceSet,
+  };
 }
 
 function positivePart(r: Resources): Resources {
@@ -94,7 +136,15 @@ function exceededAt(holder: Holder, used: Resources, increase: Resources, increa
     if (limit === undefined) continue;
     const over = increase[d] > 0 && round3(used[d] + increase[d]) > limit;
     const alreadyOver = increasing && used[d] > limit;
-    if (over || alreadyOver) out.push({ dimension: d, used: used[d], requested: increase[d], limit, holderType: holder.holderType, holderId: holder.holderId });
+    if (over || alreadyOver)
+      out.push({
+        dimension: d,
+        used: used[d],
+        requested: increase[d],
+        limit,
+        holderType: holder.holderType,
+        holderId: holder.holderId,
+      });
   }
   return out;
 }
@@ -102,7 +152,10 @@ function exceededAt(holder: Holder, used: Resources, increase: Resources, increa
 function validateRequest(req: QuotaRequest): void {
   if (!req.consumer.id) throw new InvalidArgumentError("consumer.id", "must not be empty");
   if (req.consumer.type !== "instance" && req.consumer.type !== "private_data_disk") {
-    throw new InvalidArgumentError("consumer.type", `must be instance or private_data_disk, got ${String(req.consumer.type)}`);
+    throw new InvalidArgumentError(
+      "consumer.type",
+      `must be instance or private_data_disk, got ${String(req.consumer.type)}`,
+    );
   }
   if (!req.tenantId) throw new InvalidArgumentError("tenantId", "must not be empty");
 }
@@ -117,8 +170,11 @@ export async function checkQuota(trx: Knex.Transaction, req: QuotaRequest): Prom
   const resources = normalizeResources(req.resources);
   const occupied = occupancy(req.consumer.type, req.state, resources, req.options);
   const holders = await lockHolders(trx, req);
-  const previous = await trx("quota_consumers").where({ consumer_type: req.consumer.type, consumer_id: req.consumer.id }).first();
-  if (previous && previous.tenant_id !== req.tenantId) throw new InvalidArgumentError("tenantId", `consumer ${req.consumer.id} belongs to another tenant`);
+  const previous = await trx("quota_consumers")
+    .where({ consumer_type: req.consumer.type, consumer_id: req.consumer.id })
+    .first();
+  if (previous && previous.tenant_id !== req.tenantId)
+    throw new InvalidArgumentError("tenantId", `consumer ${req.consumer.id} belongs to another tenant`);
   const before = zeroResources();
   if (previous) for (const d of DIMENSIONS) before[d] = Number(previous[`occ_${d}`]);
   const delta = subtractResources(occupied, before);
@@ -127,9 +183,13 @@ export async function checkQuota(trx: Knex.Transaction, req: QuotaRequest): Prom
 
   // An inactive or suspended tenant is frozen (000 §4.1): it may release but not take more.
   if (increasing && holders.tenantStatus !== "active") {
-    throw new FailedPreconditionError(`Cannot reserve quota for ${req.consumer.type} ${req.consumer.id}: tenant ${req.tenantId} is ${holders.tenantStatus}`, {
-      reason: "TENANT_NOT_ACTIVE", metadata: { tenant_id: req.tenantId, status: holders.tenantStatus },
-    });
+    throw new FailedPreconditionError(
+      `Cannot reserve quota for ${req.consumer.type} ${req.consumer.id}: tenant ${req.tenantId} is ${holders.tenantStatus}`,
+      {
+        reason: "TENANT_NOT_ACTIVE",
+        metadata: { tenant_id: req.tenantId, status: holders.tenantStatus },
+      },
+    );
   }
   const exceeded: ExceededDimension[] = [];
   exceeded.push(...exceededAt(holders.tenant, await ledgerUsage(trx, "tenant", req.tenantId), increase, increasing));
@@ -142,18 +202,33 @@ export async function checkQuota(trx: Knex.Transaction, req: QuotaRequest): Prom
     } else {
       // Hybrid: the user spends its own quota first and borrows only the overflow from the group.
       const limits = holders.user?.limits ?? {};
-      const borrowInc = positivePart(subtractResources(borrowed(addResources(userUsed, delta), limits), borrowed(userUsed, limits)));
+      const borrowInc = positivePart(
+        subtractResources(borrowed(addResources(userUsed, delta), limits), borrowed(userUsed, limits)),
+      );
       exceeded.push(...exceededAt(g, used, borrowInc, increasing));
     }
   }
   // In a hybrid group the user's own limit is a base, not a ceiling: the group check above covers it.
   if (holders.user && !inHybrid) exceeded.push(...exceededAt(holders.user, userUsed, increase, increasing));
-  if (holders.instanceSet) exceeded.push(...exceededAt(holders.instanceSet, await ledgerUsage(trx, "instance_set", holders.instanceSet.id), increase, increasing));
+  if (holders.instanceSet)
+    exceeded.push(
+      ...exceededAt(
+        holders.instanceSet,
+        await ledgerUsage(trx, "instance_set", holders.instanceSet.id),
+        increase,
+        increasing,
+      ),
+    );
   return { allowed: exceeded.length === 0, exceeded, occupied, delta };
 }
 
 export function describeExceeded(exceeded: readonly ExceededDimension[]): string {
-  return exceeded.map((e) => `${e.holderType} ${e.holderId} ${e.dimension} used ${e.used} + requested ${e.requested} > limit ${e.limit}`).join("; ");
+  return exceeded
+    .map(
+      (e) =>
+        `${e.holderType} ${e.holderId} ${e.dimension} used ${e.used} + requested ${e.requested} > limit ${e.limit}`,
+    )
+    .join("; ");
 }
 
 /**
@@ -162,17 +237,27 @@ export function describeExceeded(exceeded: readonly ExceededDimension[]): string
  */
 export async function reserve(trx: Knex.Transaction, req: QuotaRequest): Promise<QuotaVerdict> {
   const verdict = await checkQuota(trx, req);
-  if (!verdict.allowed) throw new ResourceExhaustedError(`Quota exceeded for ${req.consumer.type} ${req.consumer.id}: ${describeExceeded(verdict.exceeded)}`, {
-    reason: "QUOTA_EXCEEDED", exceeded: verdict.exceeded,
-  });
+  if (!verdict.allowed)
+    throw new ResourceExhaustedError(
+      `Quota exceeded for ${req.consumer.type} ${req.consumer.id}: ${describeExceeded(verdict.exceeded)}`,
+      {
+        reason: "QUOTA_EXCEEDED",
+        exceeded: verdict.exceeded,
+      },
+    );
   const key = { consumer_type: req.consumer.type, consumer_id: req.consumer.id };
   if (DIMENSIONS.every((d) => verdict.occupied[d] === 0) && req.state === "deleted") {
     await trx("quota_consumers").where(key).delete();
     return verdict;
   }
   const row: Record<string, unknown> = {
-    ...key, tenant_id: req.tenantId, user_id: req.userId, instance_set_id: req.instanceSetId ?? null, state: req.state,
-    resources: JSON.stringify(normalizeResources(req.resources)), updated_at: trx.fn.now(),
+    ...key,
+    tenant_id: req.tenantId,
+    user_id: req.userId,
+    instance_set_id: req.instanceSetId ?? null,
+    state: req.state,
+    resources: JSON.stringify(normalizeResources(req.resources)),
+    updated_at: trx.fn.now(),
   };
   for (const d of DIMENSIONS) row[`occ_${d}`] = verdict.occupied[d];
   await trx("quota_consumers").insert(row).onConflict(["consumer_type", "consumer_id"]).merge();

@@ -14,9 +14,23 @@ import { assertTenantVisible, denyUnless } from "../api/tenant-scope.js";
 import { InvalidArgumentError, NotFoundError } from "../domain/errors.js";
 import { validateLimits } from "./quota-dimensions.js";
 import {
-  QUOTA_DIMENSION, QUOTA_HOLDER_TYPE, QUOTA_MODE, QUOTA_USAGE_LEVEL, managedHolderType, quotaLimitsFromProto, quotaLimitsToProto,
+  QUOTA_DIMENSION,
+  QUOTA_HOLDER_TYPE,
+  QUOTA_MODE,
+  QUOTA_USAGE_LEVEL,
+  managedHolderType,
+  quotaLimitsFromProto,
+  quotaLimitsToProto,
 } from "./quota-enums.js";
-import { UPDATABLE_QUOTA_PATHS, holderQuota, overLimit, quotaView, updateQuota, type HolderQuota, type ManagedHolderType } from "./quota-holders.js";
+import {
+  UPDATABLE_QUOTA_PATHS,
+  holderQuota,
+  overLimit,
+  quotaView,
+  updateQuota,
+  type HolderQuota,
+  type ManagedHolderType,
+} from "./quota-holders.js";
 import { usageReport } from "./usage-report.js";
 
 export const quotaServicePolicy: ServicePolicy<typeof QuotaService> = {
@@ -35,20 +49,30 @@ async function assertQuotaVisible(knex: Knex, principal: Principal, h: HolderQuo
   assertTenantVisible(principal, h.tenantId, NOUN[h.type], h.id);
   if (principal.role !== "user") return;
   if (h.type === "user" && h.id === principal.userId) return;
-  if (h.type === "group" && (await knex("user_group_members").where({ group_id: h.id, user_id: principal.userId }).first("group_id"))) return;
+  if (
+    h.type === "group" &&
+    (await knex("user_group_members").where({ group_id: h.id, user_id: principal.userId }).first("group_id"))
+  )
+    return;
   if (h.type === "tenant") denyUnless(false, "Permission denied: a user cannot read its tenant's quota");
   throw new NotFoundError(NOUN[h.type], h.id);
 }
 
 function quotaToProto(h: HolderQuota): Quota {
   return create(QuotaSchema, {
-    holderType: QUOTA_HOLDER_TYPE.fromDb(h.type), holderId: h.id, limits: quotaLimitsToProto(h.limits),
+    holderType: QUOTA_HOLDER_TYPE.fromDb(h.type),
+    holderId: h.id,
+    limits: quotaLimitsToProto(h.limits),
     overQuotaDimensions: overLimit(h.used, h.limits).map((d) => QUOTA_DIMENSION.fromDb(d)),
     etag: etagOf(quotaView(h)),
   });
 }
 
-async function visibleHolder(knex: Knex, principal: Principal, req: { holderType: number; holderId: string }): Promise<HolderQuota> {
+async function visibleHolder(
+  knex: Knex,
+  principal: Principal,
+  req: { holderType: number; holderId: string },
+): Promise<HolderQuota> {
   const type = managedHolderType("holder_type", req.holderType);
   const holder = await holderQuota(knex, type, requireId("holder_id", req.holderId));
   await assertQuotaVisible(knex, principal, holder);
@@ -67,22 +91,39 @@ export function createQuotaService(deps: { knex: Knex; clock: Clock }): ServiceI
       const id = requireId("quota.holder_id", req.quota.holderId);
       const paths = updatePaths(req.updateMask, UPDATABLE_QUOTA_PATHS);
       const limits = validateLimits(quotaLimitsFromProto(req.quota.limits), "quota.limits");
-      const updated = await updateQuota(deps.knex, caller, type, id, { limits, paths, etag: req.quota.etag, refuseIfOverUse: req.refuseIfOverUse }, (h) => {
-        assertTenantVisible(caller.principal, h.tenantId, NOUN[type], id);
-        // 000 §10.1: only the super administrator changes tenant quotas.
-        denyUnless(type !== "tenant" || caller.principal.role === "admin", "Permission denied: only admin sets tenant quotas");
-      });
+      const updated = await updateQuota(
+        deps.knex,
+        caller,
+        type,
+        id,
+        { limits, paths, etag: req.quota.etag, refuseIfOverUse: req.refuseIfOverUse },
+        (h) => {
+          assertTenantVisible(caller.principal, h.tenantId, NOUN[type], id);
+          // 000 §10.1: only the super administrator changes tenant quotas.
+          denyUnless(
+            type !== "tenant" || caller.principal.role === "admin",
+            "Permission denied: only admin sets tenant quotas",
+          );
+        },
+      );
       return { quota: quotaToProto(updated) };
     },
     async getQuotaUsage(req, ctx) {
       const holder = await visibleHolder(deps.knex, principalOf(ctx), req);
       return {
-        holderType: QUOTA_HOLDER_TYPE.fromDb(holder.type), holderId: holder.id,
+        holderType: QUOTA_HOLDER_TYPE.fromDb(holder.type),
+        holderId: holder.id,
         quotaMode: holder.quotaMode === null ? 0 : QUOTA_MODE.fromDb(holder.quotaMode),
-        dimensions: usageReport(holder.used, holder.limits).map((u) => create(DimensionUsageSchema, {
-          dimension: QUOTA_DIMENSION.fromDb(u.dimension), used: u.used, limited: u.limit !== null, limit: u.limit ?? 0,
-          percentage: u.percentage, level: QUOTA_USAGE_LEVEL.fromDb(u.level),
-        })),
+        dimensions: usageReport(holder.used, holder.limits).map((u) =>
+          create(DimensionUsageSchema, {
+            dimension: QUOTA_DIMENSION.fromDb(u.dimension),
+            used: u.used,
+            limited: u.limit !== null,
+            limit: u.limit ?? 0,
+            percentage: u.percentage,
+            level: QUOTA_USAGE_LEVEL.fromDb(u.level),
+          }),
+        ),
         overQuota: overLimit(holder.used, holder.limits).length > 0,
       };
     },

@@ -1,5 +1,12 @@
 import type { Knex } from "knex";
-import { DIMENSIONS, limitsFromConfig, round3, zeroResources, type QuotaLimits, type Resources } from "./quota-dimensions.js";
+import {
+  DIMENSIONS,
+  limitsFromConfig,
+  round3,
+  zeroResources,
+  type QuotaLimits,
+  type Resources,
+} from "./quota-dimensions.js";
 import type { QUOTA_HOLDER_TYPE, QUOTA_MODE } from "./quota-enums.js";
 
 /** A quota holder of 000 §10.4.2. Groups hold no ledger rows: their use is derived from members. */
@@ -16,7 +23,11 @@ function toResources(row: Record<string, unknown> | undefined): Resources {
 }
 
 /** What the ledger holds for a tenant, a user or an instance set. */
-export async function ledgerUsage(knex: Knex | Knex.Transaction, holder: "tenant" | "user" | "instance_set", id: string): Promise<Resources> {
+export async function ledgerUsage(
+  knex: Knex | Knex.Transaction,
+  holder: "tenant" | "user" | "instance_set",
+  id: string,
+): Promise<Resources> {
   const column = holder === "tenant" ? "tenant_id" : holder === "user" ? "user_id" : "instance_set_id";
   const row = await knex("quota_consumers").where(column, id).first(knex.raw(SUM_COLUMNS));
   return toResources(row as Record<string, unknown> | undefined);
@@ -56,10 +67,17 @@ interface MemberUsage {
 
 async function memberUsages(knex: Knex | Knex.Transaction, memberIds: readonly string[]): Promise<MemberUsage[]> {
   if (memberIds.length === 0) return [];
-  const sums = await knex("quota_consumers").whereIn("user_id", memberIds).groupBy("user_id").select("user_id", knex.raw(SUM_COLUMNS));
+  const sums = await knex("quota_consumers")
+    .whereIn("user_id", memberIds)
+    .groupBy("user_id")
+    .select("user_id", knex.raw(SUM_COLUMNS));
   const limits = await knex("users").whereIn("id", memberIds).select("id", "quota_config");
   const byUser = new Map(sums.map((r: Record<string, unknown>) => [r.user_id as string, toResources(r)]));
-  return limits.map((u: { id: string; quota_config: unknown }) => ({ userId: u.id, used: byUser.get(u.id) ?? zeroResources(), limits: limitsFromConfig(u.quota_config) }));
+  return limits.map((u: { id: string; quota_config: unknown }) => ({
+    userId: u.id,
+    used: byUser.get(u.id) ?? zeroResources(),
+    limits: limitsFromConfig(u.quota_config),
+  }));
 }
 
 /** What a user borrows from a hybrid group: use above its own limit (none where it has no limit). */

@@ -14,7 +14,10 @@ export type CommandKind = NonNullable<CommandPayload["kind"]["case"]>;
 export type PayloadOf<K extends CommandKind> = Extract<CommandPayload["kind"], { case: K }>["value"];
 
 /** An executor runs one kind of command; it should be idempotent (define-if-absent, resize-to-size). */
-export type CommandExecutor<K extends CommandKind = CommandKind> = (payload: PayloadOf<K>, ctx: CommandContext) => Promise<CommandResult>;
+export type CommandExecutor<K extends CommandKind = CommandKind> = (
+  payload: PayloadOf<K>,
+  ctx: CommandContext,
+) => Promise<CommandResult>;
 
 /** The executors an agent has, one per kind it can run. */
 export type CommandExecutors = { readonly [K in CommandKind]?: CommandExecutor<K> };
@@ -86,7 +89,10 @@ export class CommandDispatcher {
 
   private async execute(cmd: IncomingCommand, controller: AbortController): Promise<void> {
     const deadline = cmd.deadline ?? new Date(Date.now() + 300_000);
-    const timer = setTimeout(() => controller.abort(new Error("deadline passed")), Math.max(0, deadline.getTime() - Date.now()));
+    const timer = setTimeout(
+      () => controller.abort(new Error("deadline passed")),
+      Math.max(0, deadline.getTime() - Date.now()),
+    );
     timer.unref();
     const started = performance.now();
     const kind = cmd.payload?.kind.case ?? "none";

@@ -24,7 +24,12 @@ const toLine = (e: JournalEntry): string =>
 
 function fromLine(line: string): JournalEntry {
   const l = JSON.parse(line) as JournalLine;
-  return { id: l.id, state: l.state, result: l.result === null ? undefined : fromJson(CommandResultSchema, l.result, { ignoreUnknownFields: true }), error: l.error };
+  return {
+    id: l.id,
+    state: l.state,
+    result: l.result === null ? undefined : fromJson(CommandResultSchema, l.result, { ignoreUnknownFields: true }),
+    error: l.error,
+  };
 }
 
 const KEEP = 10_000;

@@ -25,7 +25,10 @@ export interface EnrollOptions {
 export class EnrollmentError extends Error {
   override readonly name = "EnrollmentError";
   /** True for transport failures (hub down, timeout); false when the hub refused us. */
-  constructor(message: string, readonly retryable = false) {
+  constructor(
+    message: string,
+    readonly retryable = false,
+  ) {
     super(message);
   }
 }
@@ -59,7 +62,10 @@ export async function enrollAgent(options: EnrollOptions): Promise<StoredIdentit
   } else {
     caPem = await fetchPinnedHubCa(host, port, token.caFingerprint);
   }
-  const keys = (await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as webcrypto.CryptoKeyPair;
+  const keys = (await webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, [
+    "sign",
+    "verify",
+  ])) as webcrypto.CryptoKeyPair;
   const csr = await x509.Pkcs10CertificateRequestGenerator.create({
     name: `CN=${options.hostname.replace(/[,=+<>#;"\\]/g, "_")}`,
     keys,
@@ -68,15 +74,31 @@ export async function enrollAgent(options: EnrollOptions): Promise<StoredIdentit
   const keyPem = x509.PemConverter.encode(await webcrypto.subtle.exportKey("pkcs8", keys.privateKey), "PRIVATE KEY");
   const client = new HubClient(options.hub, { caPem });
   try {
-    const res = await client.enroll({ joinToken: options.joinToken, csrPem: csr.toString("pem"), hostname: options.hostname, role: ROLE_TO_WIRE[options.role] });
-    if (certificateSha256(res.caCertificatePem) !== token.caFingerprint) throw new EnrollmentError("Cannot enroll: the hub answered with a CA other than the pinned one");
-    const identity: StoredIdentity = { agentId: res.agentId, role: options.role, keyPem, certPem: res.certificatePem, caPem: res.caCertificatePem };
+    const res = await client.enroll({
+      joinToken: options.joinToken,
+      csrPem: csr.toString("pem"),
+      hostname: options.hostname,
+      role: ROLE_TO_WIRE[options.role],
+    });
+    if (certificateSha256(res.caCertificatePem) !== token.caFingerprint)
+      throw new EnrollmentError("Cannot enroll: the hub answered with a CA other than the pinned one");
+    const identity: StoredIdentity = {
+      agentId: res.agentId,
+      role: options.role,
+      keyPem,
+      certPem: res.certificatePem,
+      caPem: res.caCertificatePem,
+    };
     options.stateDir.saveIdentity(identity);
     return identity;
   } catch (err) {
     const e = err as grpc.ServiceError;
     if (typeof e.code === "number") {
-      if (RETRYABLE_CODES.has(e.code)) throw new EnrollmentError(`Cannot reach the hub at ${options.hub} to enroll (${grpc.status[e.code]}): ${e.details}`, true);
+      if (RETRYABLE_CODES.has(e.code))
+        throw new EnrollmentError(
+          `Cannot reach the hub at ${options.hub} to enroll (${grpc.status[e.code]}): ${e.details}`,
+          true,
+        );
       throw new EnrollmentError(`Enrollment refused by the hub (${grpc.status[e.code]}): ${e.details}`);
     }
     throw err;

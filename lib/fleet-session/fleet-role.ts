@@ -1,5 +1,8 @@
 import { AgentRole as AgentRolePb } from "../../gen/edgehub/common/v1/agent_role_pb.js";
-import { CommandState as CommandStatePb, EventSeverity as EventSeverityPb } from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import {
+  CommandState as CommandStatePb,
+  EventSeverity as EventSeverityPb,
+} from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import type { CommandReport } from "./command-dispatcher.js";
 
 // The agent programs' mappings of the wire enums they send (lib cannot import the hub's fleet-enums.ts).

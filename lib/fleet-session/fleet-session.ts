@@ -1,11 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
-import {
-  AgentMessageSchema,
-  type AgentMessage,
-  type HubMessage,
-} from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import { AgentMessageSchema, type AgentMessage, type HubMessage } from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { FullJitterBackoff } from "../backoff/full-jitter-backoff.js";
 import { inventoryToProto, metricsToProto } from "../host-facts/host-facts-proto.js";
 import { CommandDispatcher, type CommandReport } from "./command-dispatcher.js";
@@ -36,7 +32,6 @@ const WELCOME_TIMEOUT_MS = 60_000;
 /** How long a TCP + TLS + HTTP/2 setup may take before the attempt is given up. */
 const CONNECT_TIMEOUT_MS = 90_000;
 
-
 /**
  * The agent-side session core shared by edgehub-agent and cloudbox-firmware-client: enrollment,
  * the mTLS stream (Hello → Welcome), heartbeats and metrics at the hub's intervals, command
@@ -63,11 +58,20 @@ export class FleetSession {
 
   constructor(private readonly options: FleetSessionOptions) {
     this.stateDir = new StateDir(options.stateDir);
-    this.hubs = options.hub.split(",").map((h) => h.trim()).filter(Boolean);
+    this.hubs = options.hub
+      .split(",")
+      .map((h) => h.trim())
+      .filter(Boolean);
     if (this.hubs.length === 0) throw new Error("No hub address given");
     this.backoff = options.backoff ?? new FullJitterBackoff();
     const journal = new CommandJournal(this.stateDir.journalFile);
-    this.dispatcher = new CommandDispatcher(options.executors, journal, (r) => this.sendReport(r), options.log, options.observer?.commandFinished?.bind(options.observer));
+    this.dispatcher = new CommandDispatcher(
+      options.executors,
+      journal,
+      (r) => this.sendReport(r),
+      options.log,
+      options.observer?.commandFinished?.bind(options.observer),
+    );
   }
 
   private transition(to: SessionState): void {
@@ -80,7 +84,8 @@ export class FleetSession {
   async start(): Promise<void> {
     this.identity = this.stateDir.loadIdentity();
     if (!this.identity) {
-      if (!this.options.joinToken) throw new Error(`No identity in ${this.options.stateDir} and no --join-token to enroll with`);
+      if (!this.options.joinToken)
+        throw new Error(`No identity in ${this.options.stateDir} and no --join-token to enroll with`);
       this.transition("enrolling");
       this.identity = await this.enrollWithRetries(this.options.joinToken);
       this.options.log.info({ agentId: this.identity.agentId }, "Enrolled with the hub");
@@ -95,13 +100,23 @@ export class FleetSession {
     for (let attempt = 0; ; attempt++) {
       const hub = this.hubs[attempt % this.hubs.length]!;
       try {
-        const identity = await enrollAgent({ hub, joinToken, role: this.options.role, hostname: this.options.hostname, hubCaFile: this.options.hubCaFile, stateDir: this.stateDir });
+        const identity = await enrollAgent({
+          hub,
+          joinToken,
+          role: this.options.role,
+          hostname: this.options.hostname,
+          hubCaFile: this.options.hubCaFile,
+          stateDir: this.stateDir,
+        });
         this.backoff.reset();
         return identity;
       } catch (err) {
         if (!isRetryableEnrollmentError(err) || (this.state as SessionState) === "stopped") throw err;
         const delay = this.backoff.next();
-        this.options.log.warn({ hub, delayMs: delay, reason: (err as Error).message }, "Cannot reach the hub to enroll; retrying");
+        this.options.log.warn(
+          { hub, delayMs: delay, reason: (err as Error).message },
+          "Cannot reach the hub to enroll; retrying",
+        );
         await new Promise((resolve) => setTimeout(resolve, delay));
       }
     }
@@ -155,7 +170,8 @@ export class FleetSession {
       call.on("error", (err: grpc.ServiceError) => {
         if (err.code === grpc.status.PERMISSION_DENIED || err.code === grpc.status.UNAUTHENTICATED) {
           this.options.log.error({ code: grpc.status[err.code], details: err.details }, "The hub refused this agent");
-          if (err.code === grpc.status.PERMISSION_DENIED) this.options.onFatal?.(new Error(`The hub refused this agent: ${err.details}`));
+          if (err.code === grpc.status.PERMISSION_DENIED)
+            this.options.onFatal?.(new Error(`The hub refused this agent: ${err.details}`));
         }
         finish(`${grpc.status[err.code] ?? err.code}: ${err.details ?? err.message}`);
       });
@@ -192,15 +208,20 @@ export class FleetSession {
 
   private async sendHello(call: grpc.ClientDuplexStream<AgentMessage, HubMessage>): Promise<void> {
     const inventory = await this.options.collectInventory();
-    call.write(create(AgentMessageSchema, {
-      kind: {
-        case: "hello",
-        value: {
-          agentId: this.identity!.agentId, role: ROLE_TO_WIRE[this.options.role], agentVersion: this.options.agentVersion,
-          inventory: inventoryToProto(inventory), lastFinishedCommandId: this.dispatcher.lastFinished ?? "",
+    call.write(
+      create(AgentMessageSchema, {
+        kind: {
+          case: "hello",
+          value: {
+            agentId: this.identity!.agentId,
+            role: ROLE_TO_WIRE[this.options.role],
+            agentVersion: this.options.agentVersion,
+            inventory: inventoryToProto(inventory),
+            lastFinishedCommandId: this.dispatcher.lastFinished ?? "",
+          },
         },
-      },
-    }));
+      }),
+    );
   }
 
   /** Returns a drain delay when the hub asks us to go away. */
@@ -217,20 +238,30 @@ export class FleetSession {
         this.hubId = kind.value.hubId;
         this.backoff.reset();
         this.options.observer?.connected?.(kind.value.hubId);
-        this.options.log.info({ hub: kind.value.hubId, heartbeatMs: kind.value.heartbeatIntervalMs }, "Connected to the hub");
+        this.options.log.info(
+          { hub: kind.value.hubId, heartbeatMs: kind.value.heartbeatIntervalMs },
+          "Connected to the hub",
+        );
         this.startTimers(kind.value.heartbeatIntervalMs || 10_000, kind.value.metricsIntervalMs || 30_000);
         return undefined;
       }
       case "command": {
         const c = kind.value;
-        this.dispatcher.dispatch({ commandId: c.commandId, payload: c.payload, deadline: c.expireTime ? timestampDate(c.expireTime) : undefined });
+        this.dispatcher.dispatch({
+          commandId: c.commandId,
+          payload: c.payload,
+          deadline: c.expireTime ? timestampDate(c.expireTime) : undefined,
+        });
         return undefined;
       }
       case "cancel":
         this.dispatcher.cancel(kind.value.commandId, kind.value.reason);
         return undefined;
       case "drain":
-        this.options.log.info({ delayMs: kind.value.reconnectAfterMs, reason: kind.value.reason }, "Hub asked us to drain");
+        this.options.log.info(
+          { delayMs: kind.value.reconnectAfterMs, reason: kind.value.reason },
+          "Hub asked us to drain",
+        );
         return kind.value.reconnectAfterMs;
       case undefined:
         return undefined;
@@ -244,17 +275,26 @@ export class FleetSession {
 
   private startTimers(heartbeatMs: number, metricsMs: number): void {
     const beat = () => {
-      this.write(create(AgentMessageSchema, { kind: { case: "heartbeat", value: { sequence: ++this.heartbeatSeq, sendTime: timestampFromDate(new Date()) } } }));
+      this.write(
+        create(AgentMessageSchema, {
+          kind: {
+            case: "heartbeat",
+            value: { sequence: ++this.heartbeatSeq, sendTime: timestampFromDate(new Date()) },
+          },
+        }),
+      );
       this.options.observer?.heartbeatSent?.();
     };
     beat();
     this.timers.push(setInterval(beat, heartbeatMs));
     const sample = this.options.sampleMetrics;
     if (sample) {
-      const send = () => void sample().then(
-        (s) => this.write(create(AgentMessageSchema, { kind: { case: "metrics", value: { sample: metricsToProto(s) } } })),
-        (err) => this.options.log.warn({ err }, "Metrics sample failed"),
-      );
+      const send = () =>
+        void sample().then(
+          (s) =>
+            this.write(create(AgentMessageSchema, { kind: { case: "metrics", value: { sample: metricsToProto(s) } } })),
+          (err) => this.options.log.warn({ err }, "Metrics sample failed"),
+        );
       this.timers.push(setInterval(send, metricsMs));
     }
   }
@@ -265,19 +305,36 @@ export class FleetSession {
   }
 
   private sendReport(r: CommandReport): void {
-    this.write(create(AgentMessageSchema, {
-      kind: { case: "commandUpdate", value: { commandId: r.commandId, state: REPORT_TO_WIRE[r.state], result: r.result, error: r.error } },
-    }));
+    this.write(
+      create(AgentMessageSchema, {
+        kind: {
+          case: "commandUpdate",
+          value: { commandId: r.commandId, state: REPORT_TO_WIRE[r.state], result: r.result, error: r.error },
+        },
+      }),
+    );
   }
 
   /** Sends an event (health change, lifecycle) on the current stream; dropped when disconnected. */
-  sendEvent(event: { kind: string; severity: EventSeverity; message: string; attributes?: Record<string, string> }): void {
-    this.write(create(AgentMessageSchema, {
-      kind: {
-        case: "event",
-        value: { ...event, severity: SEVERITY_TO_WIRE[event.severity], attributes: event.attributes ?? {}, eventTime: timestampFromDate(new Date()) },
-      },
-    }));
+  sendEvent(event: {
+    kind: string;
+    severity: EventSeverity;
+    message: string;
+    attributes?: Record<string, string>;
+  }): void {
+    this.write(
+      create(AgentMessageSchema, {
+        kind: {
+          case: "event",
+          value: {
+            ...event,
+            severity: SEVERITY_TO_WIRE[event.severity],
+            attributes: event.attributes ?? {},
+            eventTime: timestampFromDate(new Date()),
+          },
+        },
+      }),
+    );
   }
 
   private write(m: AgentMessage): void {

@@ -2,7 +2,17 @@ import net from "node:net";
 import tls from "node:tls";
 import * as grpc from "@grpc/grpc-js";
 import type { ClientDuplexStream } from "@grpc/grpc-js";
-import { AgentService, AgentMessageSchema, EnrollRequestSchema, EnrollResponseSchema, HubMessageSchema, type AgentMessage, type EnrollRequest, type EnrollResponse, type HubMessage } from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import {
+  AgentService,
+  AgentMessageSchema,
+  EnrollRequestSchema,
+  EnrollResponseSchema,
+  HubMessageSchema,
+  type AgentMessage,
+  type EnrollRequest,
+  type EnrollResponse,
+  type HubMessage,
+} from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { deserializerOf, grpcPath, serializerOf } from "../grpc-protobuf/grpc-service-definition.js";
 
 const CHANNEL_OPTIONS: grpc.ChannelOptions = {
@@ -63,7 +73,11 @@ export class HubClient {
     const host = target.replace(/:\d+$/, "").replace(/^\[|\]$/g, "");
     const byIp = net.isIP(host) !== 0;
     const credentials = credentialsFor(t, host, byIp);
-    this.client = new grpc.Client(target, credentials, { ...CHANNEL_OPTIONS, ...(byIp ? { "grpc.ssl_target_name_override": IP_SERVER_NAME } : {}), ...extraOptions });
+    this.client = new grpc.Client(target, credentials, {
+      ...CHANNEL_OPTIONS,
+      ...(byIp ? { "grpc.ssl_target_name_override": IP_SERVER_NAME } : {}),
+      ...extraOptions,
+    });
   }
 
   /** The raw grpc-js client, for tests that need to send bytes the typed methods would not. */
@@ -75,7 +89,9 @@ export class HubClient {
     const method = AgentService.method.enroll;
     return new Promise((resolve, reject) => {
       this.client.makeUnaryRequest(
-        grpcPath(method), serializerOf(EnrollRequestSchema), deserializerOf(EnrollResponseSchema),
+        grpcPath(method),
+        serializerOf(EnrollRequestSchema),
+        deserializerOf(EnrollResponseSchema),
         { $typeName: "edgehub.fleet.v1.EnrollRequest", ...request } as EnrollRequest,
         { deadline: Date.now() + timeoutMs },
         (err, res) => (err || !res ? reject(err ?? new Error("Enroll returned nothing")) : resolve(res)),
@@ -84,7 +100,11 @@ export class HubClient {
   }
 
   connect(): ClientDuplexStream<AgentMessage, HubMessage> {
-    return this.client.makeBidiStreamRequest(grpcPath(AgentService.method.connect), serializerOf(AgentMessageSchema), deserializerOf(HubMessageSchema));
+    return this.client.makeBidiStreamRequest(
+      grpcPath(AgentService.method.connect),
+      serializerOf(AgentMessageSchema),
+      deserializerOf(HubMessageSchema),
+    );
   }
 
   /**

@@ -38,7 +38,11 @@ export class StateDir {
     this.writeAtomic("agent.key", identity.keyPem, 0o600);
     this.writeAtomic("agent.crt", identity.certPem, 0o644);
     this.writeAtomic("hub-ca.crt", identity.caPem, 0o644);
-    this.writeAtomic("agent.json", `${JSON.stringify({ agentId: identity.agentId, role: identity.role }, null, 2)}\n`, 0o644);
+    this.writeAtomic(
+      "agent.json",
+      `${JSON.stringify({ agentId: identity.agentId, role: identity.role }, null, 2)}\n`,
+      0o644,
+    );
   }
 
   private writeAtomic(name: string, content: string, mode: number): void {

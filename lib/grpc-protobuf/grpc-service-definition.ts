@@ -1,5 +1,12 @@
 import type * as grpc from "@grpc/grpc-js";
-import { fromBinary, toBinary, type DescMessage, type DescMethod, type DescService, type MessageShape } from "@bufbuild/protobuf";
+import {
+  fromBinary,
+  toBinary,
+  type DescMessage,
+  type DescMethod,
+  type DescService,
+  type MessageShape,
+} from "@bufbuild/protobuf";
 
 /** The grpc-js path of a protobuf-es method: `/package.Service/Method`. */
 export function grpcPath(method: DescMethod): string {
@@ -20,7 +27,10 @@ export function deserializerOf<D extends DescMessage>(desc: D): (bytes: Buffer) 
  * failure to the handler lets it close the stream with a reason and clean up its session.
  */
 export class DecodeFailure {
-  constructor(readonly typeName: string, readonly reason: string) {}
+  constructor(
+    readonly typeName: string,
+    readonly reason: string,
+  ) {}
 }
 
 function tolerantDeserializerOf<D extends DescMessage>(desc: D): (bytes: Buffer) => MessageShape<D> | DecodeFailure {

@@ -25,13 +25,26 @@ export async function collectInventory(options: CollectInventoryOptions = {}): P
     hostname: osInfo.hostname,
     cpu: { model: `${cpu.manufacturer} ${cpu.brand}`.trim(), cores: cpu.physicalCores, threads: cpu.cores },
     memoryTotalBytes: mem.total,
-    disks: disks.map(
-      (d): HostDisk => ({ name: path.basename(d.device || d.name), sizeBytes: d.size, type: diskType(d.type, d.interfaceType) }),
-    ),
+    disks: disks.map((d): HostDisk => ({
+      name: path.basename(d.device || d.name),
+      sizeBytes: d.size,
+      type: diskType(d.type, d.interfaceType),
+    })),
     nics: (Array.isArray(nics) ? nics : [nics])
       .filter((n) => !n.internal)
-      .map((n): HostNic => ({ name: n.iface, mac: n.mac, ipv4: n.ip4, speedMbps: Math.max(0, Math.round(n.speed ?? 0)) })),
-    os: { platform: osInfo.platform, distro: osInfo.distro, release: osInfo.release, kernel: osInfo.kernel, arch: osInfo.arch },
+      .map((n): HostNic => ({
+        name: n.iface,
+        mac: n.mac,
+        ipv4: n.ip4,
+        speedMbps: Math.max(0, Math.round(n.speed ?? 0)),
+      })),
+    os: {
+      platform: osInfo.platform,
+      distro: osInfo.distro,
+      release: osInfo.release,
+      kernel: osInfo.kernel,
+      arch: osInfo.arch,
+    },
     hypervisorType: (options.hypervisorProbe ?? detectHypervisor)(),
     gpus,
   };
@@ -54,7 +67,12 @@ function diskType(type: string, interfaceType: string): string {
   return "unknown";
 }
 
-const LIBVIRT_MARKERS = ["/var/run/libvirt/libvirt-sock", "/run/libvirt/libvirt-sock", "/usr/bin/virsh", "/usr/sbin/libvirtd"];
+const LIBVIRT_MARKERS = [
+  "/var/run/libvirt/libvirt-sock",
+  "/run/libvirt/libvirt-sock",
+  "/usr/bin/virsh",
+  "/usr/sbin/libvirtd",
+];
 
 /** "kvm" when libvirt is installed (virsh or the daemon socket), "none" otherwise; the agent drives VMs only through libvirt. */
 export function detectHypervisor(markers: readonly string[] = LIBVIRT_MARKERS): string {

@@ -13,7 +13,11 @@ import type { GpuSample, HostInventory, HostMetricsSample } from "./host-facts.j
 // (8 PiB), so plain numbers are safe and keep the domain types JSON-friendly.
 
 // The agent's disk types ("unknown" is the wire's unspecified).
-const DISK_TYPE_TO_WIRE: Record<string, DiskTypePb> = { ssd: DiskTypePb.SSD, hdd: DiskTypePb.HDD, nvme: DiskTypePb.NVME };
+const DISK_TYPE_TO_WIRE: Record<string, DiskTypePb> = {
+  ssd: DiskTypePb.SSD,
+  hdd: DiskTypePb.HDD,
+  nvme: DiskTypePb.NVME,
+};
 const DISK_TYPE_FROM_WIRE: Record<DiskTypePb, string> = {
   [DiskTypePb.UNSPECIFIED]: "unknown",
   [DiskTypePb.SSD]: "ssd",
@@ -29,7 +33,11 @@ export function inventoryToProto(inv: HostInventory): Inventory {
     hostname: inv.hostname,
     cpu: { model: inv.cpu.model, cores: inv.cpu.cores, threads: inv.cpu.threads },
     memoryTotalBytes: big(inv.memoryTotalBytes),
-    disks: inv.disks.map((d) => ({ name: d.name, sizeBytes: big(d.sizeBytes), type: DISK_TYPE_TO_WIRE[d.type] ?? DiskTypePb.UNSPECIFIED })),
+    disks: inv.disks.map((d) => ({
+      name: d.name,
+      sizeBytes: big(d.sizeBytes),
+      type: DISK_TYPE_TO_WIRE[d.type] ?? DiskTypePb.UNSPECIFIED,
+    })),
     nics: inv.nics.map((n) => ({ name: n.name, mac: n.mac, ipv4: n.ipv4, speedMbps: n.speedMbps })),
     os: { ...inv.os },
     hypervisorType: inv.hypervisorType === "none" ? "" : inv.hypervisorType,
@@ -50,7 +58,11 @@ export function inventoryFromProto(pb: Inventory): HostInventory {
     hostname: pb.hostname,
     cpu: { model: pb.cpu?.model ?? "", cores: pb.cpu?.cores ?? 0, threads: pb.cpu?.threads ?? 0 },
     memoryTotalBytes: num(pb.memoryTotalBytes),
-    disks: pb.disks.map((d) => ({ name: d.name, sizeBytes: num(d.sizeBytes), type: DISK_TYPE_FROM_WIRE[d.type] ?? "unknown" })),
+    disks: pb.disks.map((d) => ({
+      name: d.name,
+      sizeBytes: num(d.sizeBytes),
+      type: DISK_TYPE_FROM_WIRE[d.type] ?? "unknown",
+    })),
     nics: pb.nics.map((n) => ({ name: n.name, mac: n.mac, ipv4: n.ipv4, speedMbps: n.speedMbps })),
     os: {
       platform: pb.os?.platform ?? "",
@@ -111,17 +123,15 @@ export function metricsFromProto(pb: MetricsSample, receivedAt: Date): HostMetri
     disks: pb.disks.map((d) => ({ mount: d.mount, usedBytes: num(d.usedBytes), totalBytes: num(d.totalBytes) })),
     networkRxBytesPerSecond: pb.networkRxBytesPerSecond,
     networkTxBytesPerSecond: pb.networkTxBytesPerSecond,
-    gpus: pb.gpus.map(
-      (g): GpuSample => ({
-        index: g.index,
-        uuid: g.uuid,
-        utilizationPercent: g.utilizationPercent,
-        memoryUsedMib: g.memoryUsedMib === undefined ? undefined : num(g.memoryUsedMib),
-        memoryTotalMib: g.memoryTotalMib === undefined ? undefined : num(g.memoryTotalMib),
-        temperatureCelsius: g.temperatureCelsius,
-        powerDrawWatts: g.powerDrawWatts,
-        error: g.error,
-      }),
-    ),
+    gpus: pb.gpus.map((g): GpuSample => ({
+      index: g.index,
+      uuid: g.uuid,
+      utilizationPercent: g.utilizationPercent,
+      memoryUsedMib: g.memoryUsedMib === undefined ? undefined : num(g.memoryUsedMib),
+      memoryTotalMib: g.memoryTotalMib === undefined ? undefined : num(g.memoryTotalMib),
+      temperatureCelsius: g.temperatureCelsius,
+      powerDrawWatts: g.powerDrawWatts,
+      error: g.error,
+    })),
   };
 }

@@ -42,7 +42,10 @@ const NO_DEVICES = /no devices were found/i;
  * dropped from the count.
  */
 export function parseNvidiaSmiCsv(text: string): NvidiaSmiGpu[] {
-  const lines = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  const lines = text
+    .split(/\r?\n/)
+    .map((l) => l.trim())
+    .filter((l) => l.length > 0);
   if (lines.length === 1 && NO_DEVICES.test(lines[0]!)) return [];
   return lines.map((line, position) => parseLine(line, position));
 }

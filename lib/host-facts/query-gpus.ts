@@ -25,14 +25,21 @@ export function queryGpus(options: QueryGpusOptions = {}): Promise<NvidiaSmiGpu[
   const command = options.command ?? "nvidia-smi";
   const args = [`--query-gpu=${NVIDIA_SMI_FIELDS.join(",")}`, "--format=csv,noheader,nounits"];
   return new Promise((resolve, reject) => {
-    execFile(command, args, { timeout: options.timeoutMs ?? 10_000, killSignal: "SIGKILL", maxBuffer: 1024 * 1024 }, (err, stdout, stderr) => {
-      if (!err) return resolve(parseNvidiaSmiCsv(stdout));
-      const code = (err as NodeJS.ErrnoException).code;
-      if (code === "ENOENT") return resolve([]);
-      // nvidia-smi exits non-zero with "No devices were found" when the driver is loaded but no GPU is.
-      if (NO_DEVICES.test(`${stdout}\n${stderr}`)) return resolve([]);
-      const detail = (err as { killed?: boolean }).killed ? `timed out after ${options.timeoutMs ?? 10_000} ms` : (stderr || stdout || err.message).trim();
-      reject(new NvidiaSmiError(`Cannot query GPUs: ${command}: ${detail}`, { cause: err }));
-    });
+    execFile(
+      command,
+      args,
+      { timeout: options.timeoutMs ?? 10_000, killSignal: "SIGKILL", maxBuffer: 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (!err) return resolve(parseNvidiaSmiCsv(stdout));
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === "ENOENT") return resolve([]);
+        // nvidia-smi exits non-zero with "No devices were found" when the driver is loaded but no GPU is.
+        if (NO_DEVICES.test(`${stdout}\n${stderr}`)) return resolve([]);
+        const detail = (err as { killed?: boolean }).killed
+          ? `timed out after ${options.timeoutMs ?? 10_000} ms`
+          : (stderr || stdout || err.message).trim();
+        reject(new NvidiaSmiError(`Cannot query GPUs: ${command}: ${detail}`, { cause: err }));
+      },
+    );
   });
 }

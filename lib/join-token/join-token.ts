@@ -29,8 +29,10 @@ export function parseJoinToken(token: string): JoinTokenParts {
   if (prefix !== PREFIX || !secret || !fingerprint || rest.length > 0) {
     throw new MalformedJoinTokenError(`Cannot read the join token: expected ${PREFIX}.<secret>.<ca-sha256>`);
   }
-  if (!/^[A-Za-z0-9_-]{16,}$/.test(secret)) throw new MalformedJoinTokenError("Cannot read the join token: the secret is malformed");
-  if (!/^[0-9a-fA-F]{64}$/.test(fingerprint)) throw new MalformedJoinTokenError("Cannot read the join token: the CA fingerprint is not a SHA-256 hex digest");
+  if (!/^[A-Za-z0-9_-]{16,}$/.test(secret))
+    throw new MalformedJoinTokenError("Cannot read the join token: the secret is malformed");
+  if (!/^[0-9a-fA-F]{64}$/.test(fingerprint))
+    throw new MalformedJoinTokenError("Cannot read the join token: the CA fingerprint is not a SHA-256 hex digest");
   return { secret, caFingerprint: fingerprint.toLowerCase() };
 }
 

@@ -15,17 +15,27 @@ describe("CORS for a browser console (--cors-origin)", function () {
   it("answers the preflight of a configured origin with the Connect methods and headers", async () => {
     const res = await fetch(`${t.baseUrl}${WHOAMI}`, {
       method: "OPTIONS",
-      headers: { origin: CONSOLE, "access-control-request-method": "POST", "access-control-request-headers": "authorization, content-type" },
+      headers: {
+        origin: CONSOLE,
+        "access-control-request-method": "POST",
+        "access-control-request-headers": "authorization, content-type",
+      },
     });
     expect(res.status).to.equal(204);
     expect(res.headers.get("access-control-allow-origin")).to.equal(CONSOLE);
     expect(res.headers.get("access-control-allow-methods")).to.contain("POST").and.contain("GET");
-    expect(res.headers.get("access-control-allow-headers")?.toLowerCase()).to.contain("authorization").and.contain("connect-protocol-version");
+    expect(res.headers.get("access-control-allow-headers")?.toLowerCase())
+      .to.contain("authorization")
+      .and.contain("connect-protocol-version");
   });
 
   it("adds the allow-origin header to calls from that origin, and none for another origin", async () => {
     const call = (origin: string) =>
-      fetch(`${t.baseUrl}${WHOAMI}`, { method: "POST", headers: { origin, "content-type": "application/json" }, body: "{}" });
+      fetch(`${t.baseUrl}${WHOAMI}`, {
+        method: "POST",
+        headers: { origin, "content-type": "application/json" },
+        body: "{}",
+      });
     const allowed = await call(CONSOLE);
     expect(allowed.headers.get("access-control-allow-origin")).to.equal(CONSOLE);
     expect(allowed.headers.get("access-control-expose-headers")?.toLowerCase()).to.contain("x-request-id");

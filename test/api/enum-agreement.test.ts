@@ -50,7 +50,9 @@ describe("enum ⇄ TypeScript mapping ⇄ database CHECK agreement", function ()
         const expected = [...mapping.dbValues].sort();
         // A column may have several CHECKs (e.g. one tying it to another column); one must list exactly the values.
         if (!checks.some((values) => JSON.stringify([...new Set(values)].sort()) === JSON.stringify(expected))) {
-          mismatches.push(`${mapping.typeName} → ${table}.${column}: enum has [${expected.join(", ")}], CHECK has ${checks.map((v) => `[${v.join(", ")}]`).join(" / ")}`);
+          mismatches.push(
+            `${mapping.typeName} → ${table}.${column}: enum has [${expected.join(", ")}], CHECK has ${checks.map((v) => `[${v.join(", ")}]`).join(" / ")}`,
+          );
         }
       }
     }

@@ -74,7 +74,8 @@ describe("admin API protocol edges", function () {
 
   it("echoes a request id and returns a generated one otherwise", async () => {
     const res = await fetch(`${t.baseUrl}${LOGIN}`, {
-      method: "POST", headers: { "content-type": "application/json", "x-request-id": "req-123" },
+      method: "POST",
+      headers: { "content-type": "application/json", "x-request-id": "req-123" },
       body: JSON.stringify({ username: "admin", password: TEST_ADMIN_PASSWORD }),
     });
     expect(res.headers.get("x-request-id")).to.equal("req-123");

@@ -23,7 +23,9 @@ describe("read methods answer HTTP GET (Connect, idempotency_level = NO_SIDE_EFF
 
   it("every read method is declared NO_SIDE_EFFECTS, and nothing else is", () => {
     expect(reads.length, "read methods found").to.be.at.least(20);
-    const undeclared = reads.filter((m) => m.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS).map((m) => `${m.parent.name}.${m.name}`);
+    const undeclared = reads
+      .filter((m) => m.idempotency !== MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS)
+      .map((m) => `${m.parent.name}.${m.name}`);
     expect(undeclared).to.deep.equal([]);
     const writesDeclaredRead = methods
       .filter((m) => !READ_VERB.test(m.name) && m.idempotency === MethodOptions_IdempotencyLevel.NO_SIDE_EFFECTS)
@@ -48,20 +50,27 @@ describe("read methods answer HTTP GET (Connect, idempotency_level = NO_SIDE_EFF
         const body = (await res.json()) as { code?: string };
         // 200, or a Connect error from the handler (e.g. invalid_argument for a missing id); a GET the
         // server does not route answers 405/unimplemented instead.
-        if (res.status === 405 || body.code === "unimplemented" || body.code === "internal") failures.push(`${m.parent.name}.${m.name}: ${res.status} ${JSON.stringify(body)}`);
+        if (res.status === 405 || body.code === "unimplemented" || body.code === "internal")
+          failures.push(`${m.parent.name}.${m.name}: ${res.status} ${JSON.stringify(body)}`);
       }
       expect(failures).to.deep.equal([]);
     });
 
     it("WhoAmI over GET returns the principal, like the README's curl", async () => {
-      const res = await fetch(`${t.baseUrl}/edgehub.admin.v1.AuthService/WhoAmI?connect=v1&encoding=json&message=%7B%7D`, { headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(
+        `${t.baseUrl}/edgehub.admin.v1.AuthService/WhoAmI?connect=v1&encoding=json&message=%7B%7D`,
+        { headers: { authorization: `Bearer ${token}` } },
+      );
       expect(res.status).to.equal(200);
       const body = (await res.json()) as { principal?: { username?: string } };
       expect(body.principal?.username).to.equal("admin");
     });
 
     it("refuses GET for a method that writes", async () => {
-      const res = await fetch(`${t.baseUrl}/edgehub.admin.v1.AuthService/Logout?connect=v1&encoding=json&message=%7B%7D`, { headers: { authorization: `Bearer ${token}` } });
+      const res = await fetch(
+        `${t.baseUrl}/edgehub.admin.v1.AuthService/Logout?connect=v1&encoding=json&message=%7B%7D`,
+        { headers: { authorization: `Bearer ${token}` } },
+      );
       expect(res.status).to.equal(405);
     });
   });

@@ -9,15 +9,20 @@ const PROGRAMS = ["hub", "agent", "cloudbox-firmware-client", "edgehubctl"];
 function sourceFiles(dir: string): string[] {
   const abs = path.join(ROOT, dir);
   if (!fs.existsSync(abs)) return [];
-  return fs.readdirSync(abs, { recursive: true, withFileTypes: true })
+  return fs
+    .readdirSync(abs, { recursive: true, withFileTypes: true })
     .filter((e) => e.isFile() && e.name.endsWith(".ts"))
     .map((e) => path.relative(ROOT, path.join(e.parentPath, e.name)));
 }
 
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(path.join(ROOT, file), "utf8");
-  const specs = [...text.matchAll(/(?:^|\s)(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1] ?? m[2]!);
-  return specs.filter((s) => s.startsWith(".")).map((s) => path.relative(ROOT, path.resolve(path.dirname(path.join(ROOT, file)), s)));
+  const specs = [
+    ...text.matchAll(/(?:^|\s)(?:import|export)\s[^;]*?from\s+["']([^"']+)["']|import\(\s*["']([^"']+)["']\s*\)/g),
+  ].map((m) => m[1] ?? m[2]!);
+  return specs
+    .filter((s) => s.startsWith("."))
+    .map((s) => path.relative(ROOT, path.resolve(path.dirname(path.join(ROOT, file)), s)));
 }
 
 const topOf = (p: string) => p.split(path.sep)[0]!;
@@ -26,13 +31,20 @@ describe("import boundaries (STYLE.md: gen ← lib ← programs)", () => {
   for (const program of PROGRAMS) {
     it(`${program}/ imports no other program`, () => {
       const offenders = sourceFiles(program).flatMap((f) =>
-        importsOf(f).filter((i) => PROGRAMS.includes(topOf(i)) && topOf(i) !== program).map((i) => `${f} → ${i}`));
+        importsOf(f)
+          .filter((i) => PROGRAMS.includes(topOf(i)) && topOf(i) !== program)
+          .map((i) => `${f} → ${i}`),
+      );
       expect(offenders).to.deep.equal([]);
     });
   }
 
   it("lib/ imports no program", () => {
-    const offenders = sourceFiles("lib").flatMap((f) => importsOf(f).filter((i) => PROGRAMS.includes(topOf(i))).map((i) => `${f} → ${i}`));
+    const offenders = sourceFiles("lib").flatMap((f) =>
+      importsOf(f)
+        .filter((i) => PROGRAMS.includes(topOf(i)))
+        .map((i) => `${f} → ${i}`),
+    );
     expect(offenders).to.deep.equal([]);
   });
 
@@ -40,7 +52,11 @@ describe("import boundaries (STYLE.md: gen ← lib ← programs)", () => {
     const edge = /(-service|-handler|-link|-stream|-grpc|-codec|-wire|-enums|services)\.ts$/;
     const offenders = sourceFiles("hub")
       .filter((f) => !edge.test(f) && !f.startsWith(path.join("hub", "api")))
-      .flatMap((f) => importsOf(f).filter((i) => topOf(i) === "gen").map((i) => `${f} → ${i}`));
+      .flatMap((f) =>
+        importsOf(f)
+          .filter((i) => topOf(i) === "gen")
+          .map((i) => `${f} → ${i}`),
+      );
     expect(offenders).to.deep.equal([]);
   });
 
@@ -49,15 +65,23 @@ describe("import boundaries (STYLE.md: gen ← lib ← programs)", () => {
     const KIT = ["api", "background", "db", "domain", "observability", "pki"];
     const hubFiles = sourceFiles("hub");
     const folderOf = (p: string) => (p.split(path.sep).length > 2 ? p.split(path.sep)[1]! : undefined);
-    const features = [...new Set(hubFiles.map(folderOf).filter((f): f is string => f !== undefined && !KIT.includes(f)))];
-    const hubImports = hubFiles.flatMap((f) => importsOf(f).filter((i) => topOf(i) === "hub").map((i) => ({ from: f, to: i })));
+    const features = [
+      ...new Set(hubFiles.map(folderOf).filter((f): f is string => f !== undefined && !KIT.includes(f))),
+    ];
+    const hubImports = hubFiles.flatMap((f) =>
+      importsOf(f)
+        .filter((i) => topOf(i) === "hub")
+        .map((i) => ({ from: f, to: i })),
+    );
 
     it("finds the feature folders it guards", () => {
       expect(features).to.include.members(["identity", "catalog", "fleet", "quota", "audit", "auth"]);
     });
 
     it("the kit imports no feature", () => {
-      const offenders = hubImports.filter(({ from, to }) => KIT.includes(folderOf(from) ?? "") && features.includes(folderOf(to) ?? ""));
+      const offenders = hubImports.filter(
+        ({ from, to }) => KIT.includes(folderOf(from) ?? "") && features.includes(folderOf(to) ?? ""),
+      );
       expect(offenders.map(({ from, to }) => `${from} → ${to}`)).to.deep.equal([]);
     });
 

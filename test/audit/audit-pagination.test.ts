@@ -23,15 +23,23 @@ describe("ListAuditLog pages and inputs", function () {
       const id = newId();
       seeded.push(id);
       return {
-        id, at: new Date(base + (i % 25) * 1000), actor_username: "seed", tenant_id: tenantId, action: "seed.bulk",
-        target_type: "seed", target_id: String(i), after: JSON.stringify({ i }), request_id: "",
+        id,
+        at: new Date(base + (i % 25) * 1000),
+        actor_username: "seed",
+        tenant_id: tenantId,
+        action: "seed.bulk",
+        target_type: "seed",
+        target_id: String(i),
+        after: JSON.stringify({ i }),
+        request_id: "",
       };
     });
     for (let i = 0; i < rows.length; i += 500) await t.hub.db.knex("audit_log").insert(rows.slice(i, i + 500));
   });
   after(async () => t?.stop());
 
-  const list = (req: MessageInitShape<typeof ListAuditLogRequestSchema>) => t.client(AuditService, token).listAuditLog(req);
+  const list = (req: MessageInitShape<typeof ListAuditLogRequestSchema>) =>
+    t.client(AuditService, token).listAuditLog(req);
 
   for (const pageSize of [7, 250, 1000]) {
     it(`walks 2 500 entries in pages of ${pageSize}, each exactly once, newest first`, async () => {
@@ -41,7 +49,14 @@ describe("ListAuditLog pages and inputs", function () {
       }, pageSize);
       expect(ids.length).to.equal(2500);
       expect([...ids].sort()).to.deep.equal([...seeded].sort());
-      const inOrder = await t.hub.db.knex("audit_log").where("action", "seed.bulk").orderBy([{ column: "at", order: "desc" }, { column: "id", order: "desc" }]).pluck("id");
+      const inOrder = await t.hub.db
+        .knex("audit_log")
+        .where("action", "seed.bulk")
+        .orderBy([
+          { column: "at", order: "desc" },
+          { column: "id", order: "desc" },
+        ])
+        .pluck("id");
       expect(ids).to.deep.equal(inOrder);
     });
   }

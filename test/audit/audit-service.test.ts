@@ -32,28 +32,89 @@ describe("AuditService and the audit trail", function () {
     let target = "";
     const steps: [string, () => Promise<string>][] = [
       ["tenant.create", async () => (await tenants.createTenant({ name: "aud-x" })).tenant!.id],
-      ["tenant.update", async () => (await tenants.updateTenant({ tenant: { id: target, description: "audited" }, updateMask: { paths: ["description"] } })).tenant!.id],
+      [
+        "tenant.update",
+        async () =>
+          (
+            await tenants.updateTenant({
+              tenant: { id: target, description: "audited" },
+              updateMask: { paths: ["description"] },
+            })
+          ).tenant!.id,
+      ],
       ["tenant.suspend", async () => (await tenants.suspendTenant({ id: target })).tenant!.id],
-      ["tenant.delete", async () => { await tenants.deleteTenant({ id: target }); return target; }],
-      ["user.create", async () => (await users.createUser({ username: "aud-u", password: PASSWORD, role: Role.USER })).user!.id],
-      ["user.update", async () => (await users.updateUser({ user: { id: target, email: "u@example.org" }, updateMask: { paths: ["email"] } })).user!.id],
-      ["quota.update", async () => {
-        const quota = { holderType: QuotaHolderType.USER, holderId: target, limits: { maxInstances: 2 } };
-        return (await t.client(QuotaService, w.a.tenantAdminToken).updateQuota({ quota, updateMask: { paths: ["limits"] } })).quota!.holderId;
-      }],
-      ["user.delete", async () => { await users.deleteUser({ id: target }); return target; }],
+      [
+        "tenant.delete",
+        async () => {
+          await tenants.deleteTenant({ id: target });
+          return target;
+        },
+      ],
+      [
+        "user.create",
+        async () => (await users.createUser({ username: "aud-u", password: PASSWORD, role: Role.USER })).user!.id,
+      ],
+      [
+        "user.update",
+        async () =>
+          (await users.updateUser({ user: { id: target, email: "u@example.org" }, updateMask: { paths: ["email"] } }))
+            .user!.id,
+      ],
+      [
+        "quota.update",
+        async () => {
+          const quota = { holderType: QuotaHolderType.USER, holderId: target, limits: { maxInstances: 2 } };
+          return (
+            await t.client(QuotaService, w.a.tenantAdminToken).updateQuota({ quota, updateMask: { paths: ["limits"] } })
+          ).quota!.holderId;
+        },
+      ],
+      [
+        "user.delete",
+        async () => {
+          await users.deleteUser({ id: target });
+          return target;
+        },
+      ],
       ["user_group.create", async () => (await groups.createUserGroup({ name: "aud-g" })).group!.id],
-      ["user_group.update", async () => (await groups.updateUserGroup({ group: { id: target, quotaMode: QuotaMode.HYBRID }, updateMask: { paths: ["quota_mode"] } })).group!.id],
-      ["user_group.add_members", async () => (await groups.addGroupMembers({ groupId: target, userIds: [w.a.userId] })).group!.id],
-      ["user_group.remove_members", async () => (await groups.removeGroupMembers({ groupId: target, userIds: [w.a.userId] })).group!.id],
-      ["user_group.delete", async () => { await groups.deleteUserGroup({ id: target }); return target; }],
+      [
+        "user_group.update",
+        async () =>
+          (
+            await groups.updateUserGroup({
+              group: { id: target, quotaMode: QuotaMode.HYBRID },
+              updateMask: { paths: ["quota_mode"] },
+            })
+          ).group!.id,
+      ],
+      [
+        "user_group.add_members",
+        async () => (await groups.addGroupMembers({ groupId: target, userIds: [w.a.userId] })).group!.id,
+      ],
+      [
+        "user_group.remove_members",
+        async () => (await groups.removeGroupMembers({ groupId: target, userIds: [w.a.userId] })).group!.id,
+      ],
+      [
+        "user_group.delete",
+        async () => {
+          await groups.deleteUserGroup({ id: target });
+          return target;
+        },
+      ],
     ];
     for (const [action, run] of steps) {
       const before = await countRows(t, "audit_log");
       clock.advance(1000);
       target = await run();
       expect(await countRows(t, "audit_log"), action).to.equal(before + 1);
-      const row = await t.hub.db.knex("audit_log").orderBy([{ column: "at", order: "desc" }, { column: "id", order: "desc" }]).first();
+      const row = await t.hub.db
+        .knex("audit_log")
+        .orderBy([
+          { column: "at", order: "desc" },
+          { column: "id", order: "desc" },
+        ])
+        .first();
       expect(row.action).to.equal(action);
       expect(row.target_id).to.equal(target);
       expect(row.request_id).to.match(/^[0-9a-f-]{36}$/);
@@ -92,7 +153,14 @@ describe("AuditService and the audit trail", function () {
     const inDb = await t.hub.db.knex("audit_log").where("at", ">=", windowStart).count({ n: "*" }).first();
     expect(recent.entries.length).to.equal(Number(inDb!.n));
     expect(recent.entries.length).to.be.greaterThan(0);
-    expect(await codeOf(audit(w.adminToken).listAuditLog({ since: timestampFromDate(clock.now()), until: timestampFromDate(windowStart) }))).to.equal(Code.InvalidArgument);
+    expect(
+      await codeOf(
+        audit(w.adminToken).listAuditLog({
+          since: timestampFromDate(clock.now()),
+          until: timestampFromDate(windowStart),
+        }),
+      ),
+    ).to.equal(Code.InvalidArgument);
   });
 
   it("tenant_admin sees only its tenant's rows; another tenant's id is not_found", async () => {

@@ -36,14 +36,23 @@ describe("AuthService", function () {
 
   it("answers curl's JSON login with the role's enum name and the expiry as expireTime; WhoAmI answers a GET", async () => {
     const res = await fetch(`${t.baseUrl}/edgehub.admin.v1.AuthService/Login`, {
-      method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ username: "admin", password: TEST_ADMIN_PASSWORD }),
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ username: "admin", password: TEST_ADMIN_PASSWORD }),
     });
-    const body = (await res.json()) as { token: string; expireTime: string; principal: { role: string; username: string; userId: string } };
+    const body = (await res.json()) as {
+      token: string;
+      expireTime: string;
+      principal: { role: string; username: string; userId: string };
+    };
     expect(body.principal.role).to.equal("ROLE_ADMIN");
     expect(Date.parse(body.expireTime)).to.be.greaterThan(clock.now().getTime());
-    const me = await fetch(`${t.baseUrl}/edgehub.admin.v1.AuthService/WhoAmI?connect=v1&encoding=json&message=${encodeURIComponent("{}")}`, {
-      headers: { authorization: `Bearer ${body.token}` },
-    });
+    const me = await fetch(
+      `${t.baseUrl}/edgehub.admin.v1.AuthService/WhoAmI?connect=v1&encoding=json&message=${encodeURIComponent("{}")}`,
+      {
+        headers: { authorization: `Bearer ${body.token}` },
+      },
+    );
     expect(me.status).to.equal(200);
     const who = (await me.json()) as { principal: { userId: string; role: string }; tokenExpireTime: string };
     expect(who.principal).to.deep.include({ userId: body.principal.userId, role: "ROLE_ADMIN" });
@@ -51,22 +60,35 @@ describe("AuthService", function () {
   });
 
   it("refuses a wrong password with unauthenticated and records the failure", async () => {
-    expect(await codeOf(t.client(AuthService).login({ username: "admin", password: "wrong" }))).to.equal(Code.Unauthenticated);
+    expect(await codeOf(t.client(AuthService).login({ username: "admin", password: "wrong" }))).to.equal(
+      Code.Unauthenticated,
+    );
     const row = await t.hub.db.knex("users").where("username", "admin").first("failed_login_count");
     expect(row.failed_login_count).to.equal(1);
-    const audit = await t.hub.db.knex("audit_log").where("action", "auth.login_failed").count<{ count: number }[]>({ count: "*" });
+    const audit = await t.hub.db
+      .knex("audit_log")
+      .where("action", "auth.login_failed")
+      .count<{ count: number }[]>({ count: "*" });
     expect(Number(audit[0]!.count)).to.equal(1);
   });
 
   it("refuses an unknown user exactly like a wrong password", async () => {
-    const err = await t.client(AuthService).login({ username: "nobody", password: "x" }).catch((e) => ConnectError.from(e));
+    const err = await t
+      .client(AuthService)
+      .login({ username: "nobody", password: "x" })
+      .catch((e) => ConnectError.from(e));
     expect((err as ConnectError).code).to.equal(Code.Unauthenticated);
     expect((err as ConnectError).rawMessage).to.equal("Login failed: invalid username or password");
   });
 
   it("rejects empty credentials as invalid_argument naming the field, writing nothing", async () => {
     const before = await t.hub.db.knex("audit_log").count<{ count: number }[]>({ count: "*" });
-    const err = ConnectError.from(await t.client(AuthService).login({ username: "", password: "x" }).catch((e) => e));
+    const err = ConnectError.from(
+      await t
+        .client(AuthService)
+        .login({ username: "", password: "x" })
+        .catch((e) => e),
+    );
     expect(err.code).to.equal(Code.InvalidArgument);
     expect(err.rawMessage).to.contain("username");
     const after = await t.hub.db.knex("audit_log").count<{ count: number }[]>({ count: "*" });
@@ -80,9 +102,13 @@ describe("AuthService", function () {
       expect(await codeOf(auth.login({ username: "admin", password: `wrong-${i}` }))).to.equal(Code.Unauthenticated);
     }
     // Even the right password is refused while locked.
-    expect(await codeOf(auth.login({ username: "admin", password: TEST_ADMIN_PASSWORD }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(auth.login({ username: "admin", password: TEST_ADMIN_PASSWORD }))).to.equal(
+      Code.PermissionDenied,
+    );
     clock.advance(LOCKOUT_MS - 1000);
-    expect(await codeOf(auth.login({ username: "admin", password: TEST_ADMIN_PASSWORD }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(auth.login({ username: "admin", password: TEST_ADMIN_PASSWORD }))).to.equal(
+      Code.PermissionDenied,
+    );
     clock.advance(2000);
     const res = await auth.login({ username: "admin", password: TEST_ADMIN_PASSWORD });
     expect(res.token).to.match(/^ehb_/);

@@ -1,6 +1,13 @@
 import { expect } from "chai";
 import type { Principal } from "../../hub/api/principal.js";
-import { canManageCatalogItem, canSeeCatalogItem, canUseCatalogItem, canUseTemplate, tenantForNewItem, type CatalogItemAccess } from "../../hub/catalog/catalog-access.js";
+import {
+  canManageCatalogItem,
+  canSeeCatalogItem,
+  canUseCatalogItem,
+  canUseTemplate,
+  tenantForNewItem,
+  type CatalogItemAccess,
+} from "../../hub/catalog/catalog-access.js";
 
 const T1 = "11111111-1111-1111-1111-111111111111";
 const T2 = "22222222-2222-2222-2222-222222222222";
@@ -11,7 +18,12 @@ const otherTenantUser: Principal = { userId: "x", username: "x", role: "user", t
 const otherTenantAdmin: Principal = { userId: "y", username: "y", role: "tenant_admin", tenantId: T2 };
 const admin: Principal = { userId: "a", username: "admin", role: "admin", tenantId: null };
 
-const item = (visibility: CatalogItemAccess["visibility"], tenantId: string | null = T1): CatalogItemAccess => ({ ownerId: "owner", tenantId, visibility, status: "active" });
+const item = (visibility: CatalogItemAccess["visibility"], tenantId: string | null = T1): CatalogItemAccess => ({
+  ownerId: "owner",
+  tenantId,
+  visibility,
+  status: "active",
+});
 
 describe("catalog access rules (pure, 000 §6.2.1)", () => {
   it("private: only the owner (and admins, and the tenant's tenant_admin) see it", () => {

@@ -1,8 +1,20 @@
 import { expect } from "chai";
 import { FailedPreconditionError, InvalidArgumentError } from "../../hub/domain/errors.js";
 import { bumpPatch, compareSemver, parseSemver } from "../../hub/catalog/semver.js";
-import { assertTagMovable, assertTagTarget, parseImageReference, tagKindOf, validateTagName } from "../../hub/catalog/image-tag-rules.js";
-import { ImageRequirementsNotMetError, checkImageRequirements, requirementShortfalls, validateImageRequirements, NO_REQUIREMENTS } from "../../hub/catalog/image-requirements.js";
+import {
+  assertTagMovable,
+  assertTagTarget,
+  parseImageReference,
+  tagKindOf,
+  validateTagName,
+} from "../../hub/catalog/image-tag-rules.js";
+import {
+  ImageRequirementsNotMetError,
+  checkImageRequirements,
+  requirementShortfalls,
+  validateImageRequirements,
+  NO_REQUIREMENTS,
+} from "../../hub/catalog/image-requirements.js";
 import { addUtcMonths, assertArchivable, assertRollbackTarget } from "../../hub/catalog/image-version-rules.js";
 
 function thrown(fn: () => unknown): Error {
@@ -52,7 +64,13 @@ describe("catalog rules (pure)", () => {
       expect(tagKindOf("v1.0")).to.equal("custom");
     });
 
-    for (const [name, why] of [["", "is required"], ["Prod", "lower-case"], ["-x", "start with a letter"], ["a b", "lower-case"], ["x".repeat(51), "longer than 50"]] as const) {
+    for (const [name, why] of [
+      ["", "is required"],
+      ["Prod", "lower-case"],
+      ["-x", "start with a letter"],
+      ["a b", "lower-case"],
+      ["x".repeat(51), "longer than 50"],
+    ] as const) {
       it(`refuses tag name "${name.slice(0, 12)}": ${why}`, () => {
         const err = thrown(() => validateTagName("tag_name", name));
         expect(err).to.be.instanceOf(InvalidArgumentError);
@@ -72,27 +90,47 @@ describe("catalog rules (pure)", () => {
     });
 
     it("refuses pointing a mutable tag at a deprecated version", () => {
-      expect(thrown(() => assertTagTarget("stable", { versionNumber: "v1.0.0", status: "deprecated" })).message).to.contain("the version is deprecated");
+      expect(
+        thrown(() => assertTagTarget("stable", { versionNumber: "v1.0.0", status: "deprecated" })).message,
+      ).to.contain("the version is deprecated");
     });
 
     it("splits name:tag with latest as the default tag", () => {
-      expect(parseImageReference("reference", "ubuntu-server:production")).to.deep.equal({ imageName: "ubuntu-server", tag: "production" });
-      expect(parseImageReference("reference", "ubuntu-server")).to.deep.equal({ imageName: "ubuntu-server", tag: "latest" });
+      expect(parseImageReference("reference", "ubuntu-server:production")).to.deep.equal({
+        imageName: "ubuntu-server",
+        tag: "production",
+      });
+      expect(parseImageReference("reference", "ubuntu-server")).to.deep.equal({
+        imageName: "ubuntu-server",
+        tag: "latest",
+      });
       expect(thrown(() => parseImageReference("reference", "ubuntu:")).message).to.contain("empty tag");
       expect(thrown(() => parseImageReference("reference", ":v1.0.0")).message).to.contain("no image name");
     });
   });
 
   describe("image requirements", () => {
-    const req = { minCpuCores: 2, minMemoryGb: 4, minStorageGb: 20, recommendedCpuCores: 4, recommendedMemoryGb: 8, recommendedStorageGb: 50, hypervisorCompatibility: ["kvm" as const] };
+    const req = {
+      minCpuCores: 2,
+      minMemoryGb: 4,
+      minStorageGb: 20,
+      recommendedCpuCores: 4,
+      recommendedMemoryGb: 8,
+      recommendedStorageGb: 50,
+      hypervisorCompatibility: ["kvm" as const],
+    };
 
     it("accepts a spec at the minimum", () => {
-      expect(() => checkImageRequirements("ubuntu v1.0.0", { cpuCores: 2, memoryGb: 4, storageGb: 20, hypervisor: "kvm" }, req)).not.to.throw();
+      expect(() =>
+        checkImageRequirements("ubuntu v1.0.0", { cpuCores: 2, memoryGb: 4, storageGb: 20, hypervisor: "kvm" }, req),
+      ).not.to.throw();
       expect(requirementShortfalls({ cpuCores: 1, memoryGb: 1, storageGb: 1 }, NO_REQUIREMENTS)).to.deep.equal([]);
     });
 
     it("names each short dimension with the minimum and the recommended value", () => {
-      const err = thrown(() => checkImageRequirements("ubuntu v1.0.0", { cpuCores: 1, memoryGb: 4, storageGb: 10, hypervisor: "vmware" }, req));
+      const err = thrown(() =>
+        checkImageRequirements("ubuntu v1.0.0", { cpuCores: 1, memoryGb: 4, storageGb: 10, hypervisor: "vmware" }, req),
+      );
       expect(err).to.be.instanceOf(ImageRequirementsNotMetError).and.instanceOf(FailedPreconditionError);
       expect((err as ImageRequirementsNotMetError).shortfalls).to.deep.equal([
         { dimension: "cpu_cores", requested: 1, minimum: 2, recommended: 4 },
@@ -100,11 +138,15 @@ describe("catalog rules (pure)", () => {
         { dimension: "hypervisor", requested: "vmware", supported: ["kvm"] },
       ]);
       expect((err as ImageRequirementsNotMetError).reason).to.equal("IMAGE_REQUIREMENTS_NOT_MET");
-      expect(err.message).to.equal("Cannot use image ubuntu v1.0.0: cpu_cores 1 is below the minimum 2 (recommended 4); storage_gb 10 is below the minimum 20 (recommended 50); hypervisor vmware is not supported (supported: kvm)");
+      expect(err.message).to.equal(
+        "Cannot use image ubuntu v1.0.0: cpu_cores 1 is below the minimum 2 (recommended 4); storage_gb 10 is below the minimum 20 (recommended 50); hypervisor vmware is not supported (supported: kvm)",
+      );
     });
 
     it("validates requirements: recommended not below minimum, integers, hypervisor names", () => {
-      expect(thrown(() => validateImageRequirements({ ...req, recommendedMemoryGb: 2 })).message).to.equal("Invalid requirements.recommended_memory_gb: 2 is below min_memory_gb 4");
+      expect(thrown(() => validateImageRequirements({ ...req, recommendedMemoryGb: 2 })).message).to.equal(
+        "Invalid requirements.recommended_memory_gb: 2 is below min_memory_gb 4",
+      );
       expect(thrown(() => validateImageRequirements({ ...req, minCpuCores: -1 })).message).to.contain("min_cpu_cores");
       const twice = thrown(() => validateImageRequirements({ ...req, hypervisorCompatibility: ["kvm", "kvm"] }));
       expect((twice as InvalidArgumentError).field).to.equal("requirements.hypervisor_compatibility[1]");
@@ -124,17 +166,36 @@ describe("catalog rules (pure)", () => {
       const v = { versionNumber: "v1.0.0", status: "deprecated" as const, deprecatedAt };
       const eligible = new Date("2026-07-31T10:00:00Z");
       expect(() => assertArchivable(v, 0, eligible)).not.to.throw();
-      expect(thrown(() => assertArchivable(v, 0, new Date(eligible.getTime() - 1))).message).to.contain("can be archived from 2026-07-31T10:00:00.000Z");
-      expect(thrown(() => assertArchivable(v, 3, eligible)).message).to.equal("Cannot archive image version v1.0.0: 3 instance(s) still use it");
-      expect((thrown(() => assertArchivable(v, 3, eligible)) as FailedPreconditionError).reason).to.equal("VERSION_IN_USE");
-      expect(thrown(() => assertArchivable({ ...v, status: "active", deprecatedAt: null }, 0, eligible)).message).to.contain("only a deprecated version");
+      expect(thrown(() => assertArchivable(v, 0, new Date(eligible.getTime() - 1))).message).to.contain(
+        "can be archived from 2026-07-31T10:00:00.000Z",
+      );
+      expect(thrown(() => assertArchivable(v, 3, eligible)).message).to.equal(
+        "Cannot archive image version v1.0.0: 3 instance(s) still use it",
+      );
+      expect((thrown(() => assertArchivable(v, 3, eligible)) as FailedPreconditionError).reason).to.equal(
+        "VERSION_IN_USE",
+      );
+      expect(
+        thrown(() => assertArchivable({ ...v, status: "active", deprecatedAt: null }, 0, eligible)).message,
+      ).to.contain("only a deprecated version");
     });
 
     it("rolls back only to an older active version", () => {
-      expect(() => assertRollbackTarget({ versionNumber: "v2.0.0" }, { versionNumber: "v1.1.0", status: "active" })).not.to.throw();
-      expect(thrown(() => assertRollbackTarget({ versionNumber: "v2.0.0" }, { versionNumber: "v2.1.0", status: "active" })).message).to.contain("not older");
-      expect(thrown(() => assertRollbackTarget({ versionNumber: "v2.0.0" }, { versionNumber: "v1.0.0", status: "deprecated" })).message).to.contain("it is deprecated");
-      expect(thrown(() => assertRollbackTarget(undefined, { versionNumber: "v1.0.0", status: "active" })).message).to.contain("no latest");
+      expect(() =>
+        assertRollbackTarget({ versionNumber: "v2.0.0" }, { versionNumber: "v1.1.0", status: "active" }),
+      ).not.to.throw();
+      expect(
+        thrown(() => assertRollbackTarget({ versionNumber: "v2.0.0" }, { versionNumber: "v2.1.0", status: "active" }))
+          .message,
+      ).to.contain("not older");
+      expect(
+        thrown(() =>
+          assertRollbackTarget({ versionNumber: "v2.0.0" }, { versionNumber: "v1.0.0", status: "deprecated" }),
+        ).message,
+      ).to.contain("it is deprecated");
+      expect(
+        thrown(() => assertRollbackTarget(undefined, { versionNumber: "v1.0.0", status: "active" })).message,
+      ).to.contain("no latest");
     });
   });
 });

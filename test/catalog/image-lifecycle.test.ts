@@ -21,17 +21,37 @@ describe("ImageService: image status, update, delete and the latest tag", functi
   });
   after(async () => t?.stop());
 
-  const newImage = async (name: string) => (await api.createImage({ image: { name, imageType: ImageType.OS_BASE, visibility: ImageVisibility.PUBLIC } })).image!;
+  const newImage = async (name: string) =>
+    (await api.createImage({ image: { name, imageType: ImageType.OS_BASE, visibility: ImageVisibility.PUBLIC } }))
+      .image!;
 
   it("updates only the fields sent, validates them, and audits before/after", async () => {
     const img = await newImage("debian");
     // Fields outside the mask are ignored even when sent.
-    const res = await api.updateImage({ image: { id: img.id, description: "Debian 12", osVersion: "12", name: "ignored" }, updateMask: { paths: ["description", "os_version"] } });
-    expect(res.image).to.include({ name: "debian", description: "Debian 12", osVersion: "12", visibility: ImageVisibility.PUBLIC });
+    const res = await api.updateImage({
+      image: { id: img.id, description: "Debian 12", osVersion: "12", name: "ignored" },
+      updateMask: { paths: ["description", "os_version"] },
+    });
+    expect(res.image).to.include({
+      name: "debian",
+      description: "Debian 12",
+      osVersion: "12",
+      visibility: ImageVisibility.PUBLIC,
+    });
     expect(res.image!.etag).to.not.equal(img.etag);
-    expect((await failure(api.updateImage({ image: { id: img.id, checksumMd5: "nope" }, updateMask: { paths: ["checksum_md5"] } }))).rawMessage).to.contain("Invalid image.checksum_md5");
-    expect((await failure(api.updateImage({ image: { id: img.id }, updateMask: { paths: ["image_type"] } }))).rawMessage).to.contain("Invalid update_mask");
-    expect((await failure(api.updateImage({ image: { id: img.id, description: "x" } }))).rawMessage).to.contain("Invalid update_mask");
+    expect(
+      (
+        await failure(
+          api.updateImage({ image: { id: img.id, checksumMd5: "nope" }, updateMask: { paths: ["checksum_md5"] } }),
+        )
+      ).rawMessage,
+    ).to.contain("Invalid image.checksum_md5");
+    expect(
+      (await failure(api.updateImage({ image: { id: img.id }, updateMask: { paths: ["image_type"] } }))).rawMessage,
+    ).to.contain("Invalid update_mask");
+    expect((await failure(api.updateImage({ image: { id: img.id, description: "x" } }))).rawMessage).to.contain(
+      "Invalid update_mask",
+    );
     const audit = await t.hub.db.knex("audit_log").where({ action: "image.update", target_id: img.id }).first();
     expect(audit.before.description).to.equal("");
     expect(audit.after.description).to.equal("Debian 12");
@@ -55,7 +75,9 @@ describe("ImageService: image status, update, delete and the latest tag", functi
     expect((await api.setDefaultImageVersion({ id: v2.id })).version).to.include({ isDefault: true });
     expect((await api.getImageVersion({ id: v1.id })).version).to.include({ isDefault: false });
     await api.deprecateImageVersion({ id: v1.id });
-    expect((await failure(api.setDefaultImageVersion({ id: v1.id }))).rawMessage).to.equal("Cannot make image version v1.0.0 the default: it is deprecated");
+    expect((await failure(api.setDefaultImageVersion({ id: v1.id }))).rawMessage).to.equal(
+      "Cannot make image version v1.0.0 the default: it is deprecated",
+    );
   });
 
   it("archives an image only when no version is active, and refuses new versions of a non-active image", async () => {
@@ -78,19 +100,41 @@ describe("ImageService: image status, update, delete and the latest tag", functi
     expect(errorReasons(reactivate)).to.deep.equal(["IMAGE_ARCHIVED"]);
     expect((await failure(api.deprecateImage({ id: "fedora" }))).code).to.equal(Code.InvalidArgument);
     const actions = await t.hub.db.knex("audit_log").where({ target_id: img.id }).orderBy("at").pluck("action");
-    expect(actions.filter((a: string) => !a.includes("version"))).to.deep.equal(["image.create", "image.deprecate", "image.activate", "image.deprecate", "image.archive"]);
+    expect(actions.filter((a: string) => !a.includes("version"))).to.deep.equal([
+      "image.create",
+      "image.deprecate",
+      "image.activate",
+      "image.deprecate",
+      "image.archive",
+    ]);
   });
 
   it("deletes an image softly, only when no template and no instance uses it; the name becomes free again", async () => {
     const img = await newImage("rocky");
     const v = (await api.publishImageVersion({ imageId: img.id, versionNumber: "v9.0.0" })).version!;
-    const tpl = (await templates.createTemplate({ template: { config: { name: "rocky-box", baseImageId: img.id, defaultCpuCores: 2, defaultMemoryGb: 4, defaultStorageGb: 40 } } })).template!;
+    const tpl = (
+      await templates.createTemplate({
+        template: {
+          config: {
+            name: "rocky-box",
+            baseImageId: img.id,
+            defaultCpuCores: 2,
+            defaultMemoryGb: 4,
+            defaultStorageGb: 40,
+          },
+        },
+      })
+    ).template!;
     const inUse = await failure(api.deleteImage({ id: img.id }));
     expect(inUse.rawMessage).to.equal("Cannot delete image rocky: template rocky-box uses it");
     expect(errorReasons(inUse)).to.deep.equal(["IMAGE_IN_USE"]);
     await templates.deleteTemplate({ id: tpl.id });
-    await t.hub.db.knex("image_version_usage").insert({ instance_id: newId(), image_version_id: v.id, image_id: img.id });
-    expect((await failure(api.deleteImage({ id: img.id }))).rawMessage).to.equal("Cannot delete image rocky: instances still use it");
+    await t.hub.db
+      .knex("image_version_usage")
+      .insert({ instance_id: newId(), image_version_id: v.id, image_id: img.id });
+    expect((await failure(api.deleteImage({ id: img.id }))).rawMessage).to.equal(
+      "Cannot delete image rocky: instances still use it",
+    );
     await t.hub.db.knex("image_version_usage").where({ image_id: img.id }).delete();
     const before = await counts(t.hub.db.knex, ["images"]);
     await api.deleteImage({ id: img.id });

@@ -9,7 +9,10 @@ import { skipUnlessBackend } from "../support/real-backends.js";
 import { createScratchPostgres, postgresReachable, postgresServerDescription } from "../support/test-database.js";
 
 async function tables(db: Database): Promise<string[]> {
-  const rows = await db.knex("information_schema.tables").where("table_schema", "public").select<{ table_name: string }[]>("table_name");
+  const rows = await db
+    .knex("information_schema.tables")
+    .where("table_schema", "public")
+    .select<{ table_name: string }[]>("table_name");
   return rows.map((r) => r.table_name);
 }
 
@@ -45,7 +48,9 @@ for (const backend of ["pglite", "postgres"] as const) {
 
     it("refuses a database whose schema is newer than the code, changing nothing", async () => {
       await migrateToLatest(db!);
-      await db!.knex("knex_migrations").insert({ name: "29991231235959_from_the_future", batch: 99, migration_time: new Date() });
+      await db!
+        .knex("knex_migrations")
+        .insert({ name: "29991231235959_from_the_future", batch: 99, migration_time: new Date() });
       const before = await db!.knex("knex_migrations").count<{ n: number }[]>({ n: "*" });
       let error: unknown;
       try {
@@ -67,11 +72,15 @@ describe("hub start on a newer schema", function () {
     try {
       const db = await openDatabase({ databaseUrl: undefined, dataDir });
       await migrateToLatest(db);
-      await db.knex("knex_migrations").insert({ name: "29991231235959_from_the_future", batch: 99, migration_time: new Date() });
+      await db
+        .knex("knex_migrations")
+        .insert({ name: "29991231235959_from_the_future", batch: 99, migration_time: new Date() });
       await db.close();
       let message = "";
       try {
-        const hub = await spawnHub({ args: ["--data-dir", dataDir, "--http-port", "0", "--grpc-port", "0", "--host", "127.0.0.1"] });
+        const hub = await spawnHub({
+          args: ["--data-dir", dataDir, "--http-port", "0", "--grpc-port", "0", "--host", "127.0.0.1"],
+        });
         await hub.signal("SIGKILL");
       } catch (err) {
         message = (err as Error).message;

@@ -13,7 +13,6 @@ async function until(what: string, check: () => Promise<boolean> | boolean, time
 }
 
 describe("PgListener (PostgreSQL LISTEN connection)", function () {
-
   it("survives its connection being killed: no crash, reconnects and LISTENs again", async function () {
     skipUnlessBackend(this, await postgresReachable(), postgresServerDescription());
     const scratch = await createScratchPostgres({ migrated: false });
@@ -52,9 +51,14 @@ describe("PgListener (PostgreSQL LISTEN connection)", function () {
     const listener = new PgListener(scratch.url);
     const admin = new pg.Client({ connectionString: scratch.url });
     await admin.connect();
-    const listening = async () => Number((await admin.query(
-      "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
-    )).rows[0].n);
+    const listening = async () =>
+      Number(
+        (
+          await admin.query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()",
+          )
+        ).rows[0].n,
+      );
     try {
       await listener.listen("edgehub_test", () => undefined);
       expect(listener.isConnected).to.equal(true);

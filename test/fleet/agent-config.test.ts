@@ -19,13 +19,38 @@ function parseError(argv: string[]): string {
 
 describe("edgehub-agent configuration", () => {
   it("parses the documented flags into a frozen config", () => {
-    const c = parseAgentConfig(["--hub", "hub-1:9443,10.0.0.2:9443", "--join-token", " T ", "--state-dir", "/tmp/x", "--role", "ceph_gateway", "--hostname", "gw"], {});
-    expect(c).to.include({ hub: "hub-1:9443,10.0.0.2:9443", joinToken: "T", stateDir: "/tmp/x", role: "ceph_gateway", hostname: "gw", metrics: true });
+    const c = parseAgentConfig(
+      [
+        "--hub",
+        "hub-1:9443,10.0.0.2:9443",
+        "--join-token",
+        " T ",
+        "--state-dir",
+        "/tmp/x",
+        "--role",
+        "ceph_gateway",
+        "--hostname",
+        "gw",
+      ],
+      {},
+    );
+    expect(c).to.include({
+      hub: "hub-1:9443,10.0.0.2:9443",
+      joinToken: "T",
+      stateDir: "/tmp/x",
+      role: "ceph_gateway",
+      hostname: "gw",
+      metrics: true,
+    });
     expect(Object.isFrozen(c)).to.equal(true);
   });
 
   it("takes settings from the environment, flags winning", () => {
-    const c = parseAgentConfig(["--role", "cloud_box"], { EDGEHUB_HUB: "h:1", EDGEHUB_ROLE: "compute", EDGEHUB_AGENT_TEST_COUNT_FILE: "/tmp/count" });
+    const c = parseAgentConfig(["--role", "cloud_box"], {
+      EDGEHUB_HUB: "h:1",
+      EDGEHUB_ROLE: "compute",
+      EDGEHUB_AGENT_TEST_COUNT_FILE: "/tmp/count",
+    });
     expect(c).to.include({ hub: "h:1", role: "cloud_box", testCountFile: "/tmp/count" });
   });
 

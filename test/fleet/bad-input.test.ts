@@ -6,7 +6,14 @@ import * as grpc from "@grpc/grpc-js";
 import { create, toBinary } from "@bufbuild/protobuf";
 import { AgentStatus, CommandState as AdminCommandState, FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
-import { AgentMessageSchema, CommandState, EventSeverity, HubMessageSchema, type AgentMessage, type HubMessage } from "../../gen/edgehub/fleet/v1/agent_pb.js";
+import {
+  AgentMessageSchema,
+  CommandState,
+  EventSeverity,
+  HubMessageSchema,
+  type AgentMessage,
+  type HubMessage,
+} from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { deserializerOf } from "../../lib/grpc-protobuf/grpc-service-definition.js";
 import { enrollAgent } from "../../lib/fleet-session/enroll-agent.js";
 import { HubClient } from "../../lib/fleet-session/hub-client.js";
@@ -16,7 +23,9 @@ import { spawnAgent, waitFor, type AgentProcess } from "./support/agent-process.
 import { createSite, echo, mintToken } from "./support/fleet-fixtures.js";
 
 const hello = (id: StoredIdentity): AgentMessage =>
-  create(AgentMessageSchema, { kind: { case: "hello", value: { agentId: id.agentId, role: AgentRole.COMPUTE, agentVersion: "test" } } });
+  create(AgentMessageSchema, {
+    kind: { case: "hello", value: { agentId: id.agentId, role: AgentRole.COMPUTE, agentVersion: "test" } },
+  });
 
 /** A raw stream with the agent's certificate: frames are written as given bytes, so tests can send anything. */
 class RawStream {
@@ -29,7 +38,11 @@ class RawStream {
   constructor(hub: string, id: StoredIdentity) {
     this.hubClient = new HubClient(hub, id, { "grpc.max_send_message_length": 64 * 1024 * 1024 });
     this.client = this.hubClient.raw;
-    this.call = this.client.makeBidiStreamRequest("/edgehub.fleet.v1.AgentService/Connect", (b: Buffer) => b, deserializerOf(HubMessageSchema));
+    this.call = this.client.makeBidiStreamRequest(
+      "/edgehub.fleet.v1.AgentService/Connect",
+      (b: Buffer) => b,
+      deserializerOf(HubMessageSchema),
+    );
     this.call.on("data", (m: HubMessage) => this.received.push(m));
     this.status = new Promise((resolve) => {
       this.call.on("error", (err: grpc.ServiceError) => resolve(err));
@@ -64,7 +77,13 @@ describe("bad input on the agent stream", function () {
     const site = await createSite(t);
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-bad-input-"));
     dirs.push(dir);
-    identity = await enrollAgent({ hub, joinToken: await mintToken(t, site), role: "compute", hostname: "prober", stateDir: new StateDir(dir) });
+    identity = await enrollAgent({
+      hub,
+      joinToken: await mintToken(t, site),
+      role: "compute",
+      hostname: "prober",
+      stateDir: new StateDir(dir),
+    });
     bystander = spawnAgent({ hub, joinToken: await mintToken(t, site), hostname: "bystander" });
     await waitFor("the bystander to connect", async () => {
       const { agents } = await t.client(FleetService, await t.adminToken()).listAgents({});
@@ -85,7 +104,8 @@ describe("bad input on the agent stream", function () {
     streams.push(s);
     return s;
   };
-  const statusOfProber = async () => (await t.client(FleetService, await t.adminToken()).getAgent({ id: identity.agentId })).agent!.status;
+  const statusOfProber = async () =>
+    (await t.client(FleetService, await t.adminToken()).getAgent({ id: identity.agentId })).agent!.status;
 
   it("closes a stream whose first message is not Hello", async () => {
     const s = open();
@@ -99,10 +119,19 @@ describe("bad input on the agent stream", function () {
     const s = open();
     s.send(hello(identity));
     await s.welcomed();
-    s.send(create(AgentMessageSchema, { kind: { case: "commandUpdate", value: { commandId: "0190b3a0-0000-7000-8000-000000000001", state: CommandState.SUCCEEDED } } }));
+    s.send(
+      create(AgentMessageSchema, {
+        kind: {
+          case: "commandUpdate",
+          value: { commandId: "0190b3a0-0000-7000-8000-000000000001", state: CommandState.SUCCEEDED },
+        },
+      }),
+    );
     const err = await s.status;
     expect(err?.code).to.equal(grpc.status.INVALID_ARGUMENT);
-    expect(err?.details).to.equal(`Invalid command_update.command_id: 0190b3a0-0000-7000-8000-000000000001 is not a command sent to agent ${identity.agentId}`);
+    expect(err?.details).to.equal(
+      `Invalid command_update.command_id: 0190b3a0-0000-7000-8000-000000000001 is not a command sent to agent ${identity.agentId}`,
+    );
     await waitFor("the prober marked disconnected", async () => (await statusOfProber()) === AgentStatus.DISCONNECTED);
   });
 
@@ -121,7 +150,11 @@ describe("bad input on the agent stream", function () {
     const s = open();
     s.send(hello(identity));
     await s.welcomed();
-    s.send(create(AgentMessageSchema, { kind: { case: "event", value: { kind: "flood", message: "x".repeat(5 * 1024 * 1024) } } }));
+    s.send(
+      create(AgentMessageSchema, {
+        kind: { case: "event", value: { kind: "flood", message: "x".repeat(5 * 1024 * 1024) } },
+      }),
+    );
     const err = await s.status;
     expect(err?.code).to.equal(grpc.status.RESOURCE_EXHAUSTED);
     expect(err?.details).to.match(/message larger than max/i);
@@ -148,9 +181,27 @@ describe("bad input on the agent stream", function () {
     const s = open();
     s.send(hello(identity));
     await s.welcomed();
-    s.send(create(AgentMessageSchema, { kind: { case: "event", value: { kind: "vm_lifecycle", severity: EventSeverity.WARNING, message: "Domain i-1 crashed", attributes: { domain: "i-1" } } } }));
-    const row = await waitFor("the event row", async () =>
-      (await t.hub.db.knex("fleet_events").where({ agent_id: identity.agentId, kind: "vm_lifecycle" }).first<{ severity: string; message: string; details: unknown } | undefined>("severity", "message", "details")));
+    s.send(
+      create(AgentMessageSchema, {
+        kind: {
+          case: "event",
+          value: {
+            kind: "vm_lifecycle",
+            severity: EventSeverity.WARNING,
+            message: "Domain i-1 crashed",
+            attributes: { domain: "i-1" },
+          },
+        },
+      }),
+    );
+    const row = await waitFor(
+      "the event row",
+      async () =>
+        await t.hub.db
+          .knex("fleet_events")
+          .where({ agent_id: identity.agentId, kind: "vm_lifecycle" })
+          .first<{ severity: string; message: string; details: unknown } | undefined>("severity", "message", "details"),
+    );
     expect(row).to.deep.include({ severity: "warning", message: "Domain i-1 crashed" });
     expect(row.details).to.deep.equal({ domain: "i-1" });
   });
@@ -161,6 +212,9 @@ describe("bad input on the agent stream", function () {
     const b = agents.find((a) => a.hostname === "bystander")!;
     expect(b.status).to.equal(AgentStatus.CONNECTED);
     const { command } = await client.runDiagnostic({ agentId: b.id, payload: echo() });
-    await waitFor("the bystander's command", async () => (await client.getCommand({ id: command!.id })).command!.state === AdminCommandState.SUCCEEDED);
+    await waitFor(
+      "the bystander's command",
+      async () => (await client.getCommand({ id: command!.id })).command!.state === AdminCommandState.SUCCEEDED,
+    );
   });
 });

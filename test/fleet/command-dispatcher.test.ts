@@ -4,8 +4,16 @@ import os from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { create } from "@bufbuild/protobuf";
-import { CommandPayloadSchema, CommandResultSchema, type CommandPayload } from "../../gen/edgehub/common/v1/command_pb.js";
-import { CommandDispatcher, type CommandExecutor, type CommandReport } from "../../lib/fleet-session/command-dispatcher.js";
+import {
+  CommandPayloadSchema,
+  CommandResultSchema,
+  type CommandPayload,
+} from "../../gen/edgehub/common/v1/command_pb.js";
+import {
+  CommandDispatcher,
+  type CommandExecutor,
+  type CommandReport,
+} from "../../lib/fleet-session/command-dispatcher.js";
 import { CommandJournal } from "../../lib/fleet-session/command-journal.js";
 import { waitFor } from "./support/agent-process.js";
 
@@ -26,7 +34,11 @@ describe("command dispatcher and journal (agent side)", () => {
     collectInventory: create(CommandPayloadSchema, { kind: { case: "collectInventory", value: {} } }),
     empty: create(CommandPayloadSchema),
   };
-  const cmd = (id: string, kind = "echo") => ({ commandId: id, payload: payloads[kind], deadline: new Date(Date.now() + 60_000) });
+  const cmd = (id: string, kind = "echo") => ({
+    commandId: id,
+    payload: payloads[kind],
+    deadline: new Date(Date.now() + 60_000),
+  });
   const echoed = (message: string) => create(CommandResultSchema, { kind: { case: "echo", value: { message } } });
 
   it("runs a command once however often it is delivered, and answers re-deliveries from the journal", async () => {
@@ -58,10 +70,15 @@ describe("command dispatcher and journal (agent side)", () => {
   });
 
   it("reports failures and unknown kinds, cancels on request, and leaves work interrupted by shutdown unrecorded", async () => {
-    const { d, reports, journal } = setup((_p, ctx) => new Promise((_resolve, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))));
+    const { d, reports, journal } = setup(
+      (_p, ctx) =>
+        new Promise((_resolve, reject) => ctx.signal.addEventListener("abort", () => reject(ctx.signal.reason))),
+    );
     d.dispatch(cmd("x", "collectInventory"));
     await waitFor("x to fail", () => reports.find((r) => r.commandId === "x" && r.state === "failed"));
-    expect(reports.find((r) => r.commandId === "x" && r.state === "failed")!.error).to.contain('No executor for command kind "collectInventory"');
+    expect(reports.find((r) => r.commandId === "x" && r.state === "failed")!.error).to.contain(
+      'No executor for command kind "collectInventory"',
+    );
     d.dispatch(cmd("y", "empty"));
     await waitFor("y to fail", () => reports.find((r) => r.commandId === "y" && r.state === "failed"));
     expect(reports.find((r) => r.commandId === "y" && r.state === "failed")!.error).to.contain("names no kind");

@@ -30,10 +30,19 @@ describe("FleetService lists walk 2 500 rows", function () {
   async function seedAgents(role: string, status: string): Promise<string[]> {
     const now = new Date();
     const ids = Array.from({ length: ROWS }, () => newId());
-    await insert("agents", ids.map((id, i) => ({
-      id, role, hostname: `${role}-${i}`, edge_data_center_id: site.edgeDataCenterId, certificate_serial: `${i + 1}`,
-      certificate_expires_at: new Date(now.getTime() + 86_400_000), status, enrolled_at: now,
-    })));
+    await insert(
+      "agents",
+      ids.map((id, i) => ({
+        id,
+        role,
+        hostname: `${role}-${i}`,
+        edge_data_center_id: site.edgeDataCenterId,
+        certificate_serial: `${i + 1}`,
+        certificate_expires_at: new Date(now.getTime() + 86_400_000),
+        status,
+        enrolled_at: now,
+      })),
+    );
     return ids;
   }
 
@@ -41,7 +50,12 @@ describe("FleetService lists walk 2 500 rows", function () {
     const ids = await seedAgents("ceph_gateway", "offline");
     const client = await fleet();
     const seen = await walkPages(async (pageSize, pageToken) => {
-      const res = await client.listAgents({ role: AgentRole.CEPH_GATEWAY, status: AgentStatus.OFFLINE, pageSize, pageToken });
+      const res = await client.listAgents({
+        role: AgentRole.CEPH_GATEWAY,
+        status: AgentStatus.OFFLINE,
+        pageSize,
+        pageToken,
+      });
       return { items: res.agents, nextPageToken: res.nextPageToken };
     }, 300);
     expect(seen).to.deep.equal([...ids].sort());
@@ -52,8 +66,13 @@ describe("FleetService lists walk 2 500 rows", function () {
     const base = Date.now();
     // Ten commands share each creation millisecond: ties are broken by id.
     const rows = Array.from({ length: ROWS }, (_, i) => ({
-      id: newId(), agent_id: agentId, kind: "echo", payload: JSON.stringify({ echo: { message: `${i}` } }), state: i % 3 === 0 ? "succeeded" : "queued",
-      deadline: new Date(base + 3_600_000), created_at: new Date(base + Math.floor(i / 10)),
+      id: newId(),
+      agent_id: agentId,
+      kind: "echo",
+      payload: JSON.stringify({ echo: { message: `${i}` } }),
+      state: i % 3 === 0 ? "succeeded" : "queued",
+      deadline: new Date(base + 3_600_000),
+      created_at: new Date(base + Math.floor(i / 10)),
     }));
     await insert("agent_commands", rows);
     const client = await fleet();
@@ -61,7 +80,9 @@ describe("FleetService lists walk 2 500 rows", function () {
       const res = await client.listCommands({ agentId, pageSize, pageToken });
       return { items: res.commands, nextPageToken: res.nextPageToken };
     }, 700);
-    const newestFirst = [...rows].sort((a, b) => b.created_at.getTime() - a.created_at.getTime() || (a.id < b.id ? 1 : -1)).map((r) => r.id);
+    const newestFirst = [...rows]
+      .sort((a, b) => b.created_at.getTime() - a.created_at.getTime() || (a.id < b.id ? 1 : -1))
+      .map((r) => r.id);
     expect(seen).to.deep.equal(newestFirst);
     const big = await client.listCommands({ agentId, pageSize: 5000 });
     expect(big.commands.length).to.equal(1000);
@@ -72,10 +93,18 @@ describe("FleetService lists walk 2 500 rows", function () {
   it("ListJoinTokens", async () => {
     const now = new Date();
     const ids = Array.from({ length: ROWS }, () => newId());
-    await insert("join_tokens", ids.map((id) => ({
-      id, secret_hash: `hash-${id}`, role: "cloud_box", edge_data_center_id: site.edgeDataCenterId, max_uses: 1,
-      expires_at: new Date(now.getTime() + 3_600_000), created_at: now,
-    })));
+    await insert(
+      "join_tokens",
+      ids.map((id) => ({
+        id,
+        secret_hash: `hash-${id}`,
+        role: "cloud_box",
+        edge_data_center_id: site.edgeDataCenterId,
+        max_uses: 1,
+        expires_at: new Date(now.getTime() + 3_600_000),
+        created_at: now,
+      })),
+    );
     const client = await fleet();
     const seen = await walkPages(async (pageSize, pageToken) => {
       const res = await client.listJoinTokens({ pageSize, pageToken });

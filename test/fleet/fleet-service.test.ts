@@ -35,24 +35,44 @@ describe("FleetService", function () {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-fleet-service-"));
     dirs.push(dir);
     const caFile = path.join(t.config.dataDir, "pki", "hub-ca.crt");
-    return enrollAgent({ hub: `127.0.0.1:${t.hub.grpcPort}`, joinToken: token, role, hostname, hubCaFile: caFile, stateDir: new StateDir(dir) });
+    return enrollAgent({
+      hub: `127.0.0.1:${t.hub.grpcPort}`,
+      joinToken: token,
+      role,
+      hostname,
+      hubCaFile: caFile,
+      stateDir: new StateDir(dir),
+    });
   };
 
   it("creates data centers and pools as resources, naming the bad field and refusing a taken name", async () => {
     const client = await fleet();
-    const { edgeDataCenter } = await client.createEdgeDataCenter({ edgeDataCenter: { name: "sz-1", location: "Shenzhen" } });
+    const { edgeDataCenter } = await client.createEdgeDataCenter({
+      edgeDataCenter: { name: "sz-1", location: "Shenzhen" },
+    });
     expect(edgeDataCenter).to.include({ name: "sz-1", location: "Shenzhen" });
     expect(edgeDataCenter!.id).to.match(/^[0-9a-f-]{36}$/);
     expect(edgeDataCenter!.etag).to.not.equal("");
     expect(edgeDataCenter!.createTime).to.not.equal(undefined);
-    expect(violatedFields(await connectErrorOf(client.createEdgeDataCenter({ edgeDataCenter: { name: " " } })))).to.deep.equal(["edge_data_center.name"]);
+    expect(
+      violatedFields(await connectErrorOf(client.createEdgeDataCenter({ edgeDataCenter: { name: " " } }))),
+    ).to.deep.equal(["edge_data_center.name"]);
     expect(violatedFields(await connectErrorOf(client.createComputePool({})))).to.deep.equal(["compute_pool.name"]);
-    expect((await connectErrorOf(client.createEdgeDataCenter({ edgeDataCenter: { name: "SZ-1" } }))).code).to.equal(Code.AlreadyExists);
+    expect((await connectErrorOf(client.createEdgeDataCenter({ edgeDataCenter: { name: "SZ-1" } }))).code).to.equal(
+      Code.AlreadyExists,
+    );
   });
 
   it("rejects bad join token requests with the field named, writing nothing", async () => {
     const client = await fleet();
-    const base = { role: AgentRole.COMPUTE, edgeDataCenterId: site.edgeDataCenterId, computePoolId: site.computePoolId, ttlSeconds: 60, maxUses: 1, machineType: MachineType.UNSPECIFIED };
+    const base = {
+      role: AgentRole.COMPUTE,
+      edgeDataCenterId: site.edgeDataCenterId,
+      computePoolId: site.computePoolId,
+      ttlSeconds: 60,
+      maxUses: 1,
+      machineType: MachineType.UNSPECIFIED,
+    };
     const cases: [Partial<typeof base>, Code, string][] = [
       [{ role: AgentRole.UNSPECIFIED }, Code.InvalidArgument, "role"],
       [{ role: 42 as AgentRole }, Code.InvalidArgument, "role"],
@@ -66,18 +86,32 @@ describe("FleetService", function () {
       expect(err.code, JSON.stringify(patch)).to.equal(code);
       expect(violatedFields(err), JSON.stringify(patch)).to.deep.equal([field]);
     }
-    expect((await connectErrorOf(client.createJoinToken({ ...base, edgeDataCenterId: UNKNOWN }))).code).to.equal(Code.NotFound);
+    expect((await connectErrorOf(client.createJoinToken({ ...base, edgeDataCenterId: UNKNOWN }))).code).to.equal(
+      Code.NotFound,
+    );
     const rows = await t.hub.db.knex("join_tokens").count<{ n: number }[]>({ n: "*" });
     expect(Number(rows[0]!.n)).to.equal(0);
   });
 
   it("shows join tokens as resources and refuses enrollment with a revoked token", async () => {
     const client = await fleet();
-    const created = await client.createJoinToken({ role: AgentRole.CEPH_GATEWAY, edgeDataCenterId: site.edgeDataCenterId, ttlSeconds: 600, maxUses: 5, description: "gateways" });
+    const created = await client.createJoinToken({
+      role: AgentRole.CEPH_GATEWAY,
+      edgeDataCenterId: site.edgeDataCenterId,
+      ttlSeconds: 600,
+      maxUses: 5,
+      description: "gateways",
+    });
     const { token, caFingerprintSha256 } = created;
     const joinToken = created.joinToken!;
     expect(token.endsWith(`.${caFingerprintSha256}`)).to.equal(true);
-    expect(joinToken).to.include({ role: AgentRole.CEPH_GATEWAY, maxUses: 5, useCount: 0, description: "gateways", edgeDataCenterId: site.edgeDataCenterId });
+    expect(joinToken).to.include({
+      role: AgentRole.CEPH_GATEWAY,
+      maxUses: 5,
+      useCount: 0,
+      description: "gateways",
+      edgeDataCenterId: site.edgeDataCenterId,
+    });
     expect(joinToken.revokeTime).to.equal(undefined);
     expect((await client.getJoinToken({ id: joinToken.id })).joinToken).to.deep.equal(joinToken);
     const revoked = (await client.revokeJoinToken({ id: joinToken.id })).joinToken!;
@@ -85,19 +119,39 @@ describe("FleetService", function () {
     expect(revoked.etag).to.not.equal(joinToken.etag);
     let message = "";
     await enroll(token, "ceph_gateway", "gw-1").catch((err: Error) => (message = err.message));
-    expect(message).to.equal("Enrollment refused by the hub (PERMISSION_DENIED): Cannot enroll: the join token was revoked");
+    expect(message).to.equal(
+      "Enrollment refused by the hub (PERMISSION_DENIED): Cannot enroll: the join token was revoked",
+    );
     // A role other than the token's is refused too.
-    const other = await client.createJoinToken({ role: AgentRole.CLOUD_BOX, edgeDataCenterId: site.edgeDataCenterId, ttlSeconds: 600, maxUses: 1 });
+    const other = await client.createJoinToken({
+      role: AgentRole.CLOUD_BOX,
+      edgeDataCenterId: site.edgeDataCenterId,
+      ttlSeconds: 600,
+      maxUses: 1,
+    });
     await enroll(other.token, "compute", "gw-2").catch((err: Error) => (message = err.message));
-    expect(message).to.equal("Enrollment refused by the hub (PERMISSION_DENIED): Cannot enroll: the join token is for role cloud_box, the agent asked for compute");
+    expect(message).to.equal(
+      "Enrollment refused by the hub (PERMISSION_DENIED): Cannot enroll: the join token is for role cloud_box, the agent asked for compute",
+    );
   });
 
   it("queues, cancels and refuses commands with typed payloads and stable reasons", async () => {
     const client = await fleet();
-    const { token } = await client.createJoinToken({ role: AgentRole.COMPUTE, edgeDataCenterId: site.edgeDataCenterId, computePoolId: site.computePoolId, ttlSeconds: 600, maxUses: 1 });
+    const { token } = await client.createJoinToken({
+      role: AgentRole.COMPUTE,
+      edgeDataCenterId: site.edgeDataCenterId,
+      computePoolId: site.computePoolId,
+      ttlSeconds: 600,
+      maxUses: 1,
+    });
     const id = await enroll(token, "compute", "ca-file");
     const agent = (await client.getAgent({ id: id.agentId })).agent!;
-    expect(agent).to.include({ id: id.agentId, status: AgentStatus.ENROLLED, role: AgentRole.COMPUTE, hostname: "ca-file" });
+    expect(agent).to.include({
+      id: id.agentId,
+      status: AgentStatus.ENROLLED,
+      role: AgentRole.COMPUTE,
+      hostname: "ca-file",
+    });
     expect(agent.createTime).to.not.equal(undefined);
     // Never connected: the command stays queued until cancelled, and is never delivered.
     const { command } = await client.runDiagnostic({ agentId: id.agentId, payload: echo("hi") });
@@ -110,13 +164,26 @@ describe("FleetService", function () {
     // Cancelling again changes nothing; a command that finished otherwise is COMMAND_FINISHED.
     expect((await client.cancelCommand({ id: command!.id })).command!.state).to.equal(CommandState.CANCELLED);
     const done = (await client.runDiagnostic({ agentId: id.agentId, payload: echo() })).command!;
-    await t.hub.db.knex("agent_commands").where({ id: done.id }).update({ state: "succeeded", finished_at: new Date() });
+    await t.hub.db
+      .knex("agent_commands")
+      .where({ id: done.id })
+      .update({ state: "succeeded", finished_at: new Date() });
     const finished = await connectErrorOf(client.cancelCommand({ id: done.id }));
     expect(finished.code).to.equal(Code.FailedPrecondition);
     expect(errorReasons(finished)).to.deep.equal(["COMMAND_FINISHED"]);
     // A payload must name its kind.
-    expect(violatedFields(await connectErrorOf(client.runDiagnostic({ agentId: id.agentId, payload: create(CommandPayloadSchema) })))).to.deep.equal(["payload"]);
-    expect(violatedFields(await connectErrorOf(client.runDiagnostic({ agentId: id.agentId, payload: echo(), deadlineSeconds: 8 * 24 * 3600 })))).to.deep.equal(["deadline_seconds"]);
+    expect(
+      violatedFields(
+        await connectErrorOf(client.runDiagnostic({ agentId: id.agentId, payload: create(CommandPayloadSchema) })),
+      ),
+    ).to.deep.equal(["payload"]);
+    expect(
+      violatedFields(
+        await connectErrorOf(
+          client.runDiagnostic({ agentId: id.agentId, payload: echo(), deadlineSeconds: 8 * 24 * 3600 }),
+        ),
+      ),
+    ).to.deep.equal(["deadline_seconds"]);
     // A revoked agent runs nothing.
     const revoked = (await client.revokeAgent({ id: id.agentId, reason: "gone" })).agent!;
     expect(revoked.status).to.equal(AgentStatus.REVOKED);
@@ -145,17 +212,27 @@ describe("FleetService", function () {
       expect((await connectErrorOf(call(UNKNOWN))).code, call.toString()).to.equal(Code.NotFound);
     }
     expect(violatedFields(await connectErrorOf(client.listCommands({ agentId: "x" })))).to.deep.equal(["agent_id"]);
-    expect(violatedFields(await connectErrorOf(client.listCommands({ state: 99 as CommandState })))).to.deep.equal(["state"]);
+    expect(violatedFields(await connectErrorOf(client.listCommands({ state: 99 as CommandState })))).to.deep.equal([
+      "state",
+    ]);
   });
 
   it("pages ListAgents in enrollment order with role and status filters, and refuses bad filters and tokens", async () => {
     const client = await fleet();
     const now = new Date();
     const ids = Array.from({ length: 7 }, () => newId());
-    await t.hub.db.knex("agents").insert(ids.map((id, i) => ({
-      id, role: "cloud_box", hostname: `box-${i}`, edge_data_center_id: site.edgeDataCenterId, certificate_serial: `${i + 1}`,
-      certificate_expires_at: new Date(now.getTime() + 86_400_000), status: i % 2 === 0 ? "offline" : "enrolled", enrolled_at: now,
-    })));
+    await t.hub.db.knex("agents").insert(
+      ids.map((id, i) => ({
+        id,
+        role: "cloud_box",
+        hostname: `box-${i}`,
+        edge_data_center_id: site.edgeDataCenterId,
+        certificate_serial: `${i + 1}`,
+        certificate_expires_at: new Date(now.getTime() + 86_400_000),
+        status: i % 2 === 0 ? "offline" : "enrolled",
+        enrolled_at: now,
+      })),
+    );
     const seen: string[] = [];
     let pageToken = "";
     let pages = 0;

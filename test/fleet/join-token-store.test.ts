@@ -1,7 +1,12 @@
 import { expect } from "chai";
 import { newJoinTokenSecret } from "../../lib/join-token/join-token.js";
 import { newId } from "../../hub/db/ids.js";
-import { consumeJoinToken, createJoinToken, JoinTokenRefusedError, revokeJoinToken } from "../../hub/fleet/join-token-store.js";
+import {
+  consumeJoinToken,
+  createJoinToken,
+  JoinTokenRefusedError,
+  revokeJoinToken,
+} from "../../hub/fleet/join-token-store.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 
 describe("join token store: why an enrollment is refused", function () {
@@ -16,9 +21,19 @@ describe("join token store: why an enrollment is refused", function () {
   after(async () => t?.drop());
 
   const mint = (maxUses: number, ttlSeconds: number, now: Date) =>
-    t.db.knex.transaction((trx) => createJoinToken(trx, {
-      role: "cloud_box", edgeDataCenterId: dc, computePoolId: null, machineType: null, ttlSeconds, maxUses, description: "", createdBy: null, now,
-    }));
+    t.db.knex.transaction((trx) =>
+      createJoinToken(trx, {
+        role: "cloud_box",
+        edgeDataCenterId: dc,
+        computePoolId: null,
+        machineType: null,
+        ttlSeconds,
+        maxUses,
+        description: "",
+        createdBy: null,
+        now,
+      }),
+    );
 
   async function reasonOf(secret: string, at: Date): Promise<string> {
     try {

@@ -15,7 +15,9 @@ import { createTestDatabase, type TestDatabase } from "../support/test-database.
 describe("command lifecycle", () => {
   it("final states absorb and queued cannot jump to a result", () => {
     for (const from of COMMAND_STATE.dbValues) {
-      if (isFinal(from)) for (const to of COMMAND_STATE.dbValues) expect(commandCanTransition(from, to), `${from}→${to}`).to.equal(false);
+      if (isFinal(from))
+        for (const to of COMMAND_STATE.dbValues)
+          expect(commandCanTransition(from, to), `${from}→${to}`).to.equal(false);
     }
     expect(commandCanTransition("queued", "succeeded")).to.equal(false);
     expect(commandCanTransition("queued", "delivered")).to.equal(true);
@@ -30,7 +32,8 @@ describe("agent lifecycle", () => {
     for (const to of AGENT_STATUS.dbValues) expect(agentCanTransition("revoked", to), `revoked→${to}`).to.equal(false);
     expect(agentCanTransition("offline", "disconnected")).to.equal(false);
     expect(agentCanTransition("enrolled", "disconnected")).to.equal(false);
-    for (const to of AGENT_STATUS.dbValues) expect(agentCanTransition(to, "enrolled"), `${to}→enrolled`).to.equal(false);
+    for (const to of AGENT_STATUS.dbValues)
+      expect(agentCanTransition(to, "enrolled"), `${to}→enrolled`).to.equal(false);
     expect(statusesAllowing("disconnected")).to.deep.equal(["connected"]);
     expect(statusesAllowing("offline")).to.deep.equal(["enrolled", "connected", "disconnected"]);
     expect(statusesAllowing("connected")).to.deep.equal(["enrolled", "connected", "disconnected", "offline"]);
@@ -40,7 +43,8 @@ describe("agent lifecycle", () => {
 
 describe("compute machine lifecycle", () => {
   it("decommissioning is final; the fleet's own moves never touch an operator's maintenance", () => {
-    for (const to of MACHINE_STATUSES) expect(machineCanTransition("decommissioning", to), `decommissioning→${to}`).to.equal(false);
+    for (const to of MACHINE_STATUSES)
+      expect(machineCanTransition("decommissioning", to), `decommissioning→${to}`).to.equal(false);
     expect(AGENT_LOST).to.deep.equal({ from: ["active"], to: "offline" });
     expect(AGENT_BACK).to.deep.equal({ from: ["offline"], to: "active" });
     expect(machineCanTransition("maintenance", "offline")).to.equal(false);
@@ -63,21 +67,41 @@ describe("guarded status writes", function () {
     await knex("compute_pools").insert({ id: pool, name: `pool-${pool}` });
     const at = new Date();
     const ids = statuses.map(() => newId());
-    await knex("agents").insert(ids.map((id, i) => ({
-      id, role: "compute", hostname: `h${i}`, edge_data_center_id: dc, compute_pool_id: pool, certificate_serial: "1",
-      certificate_expires_at: new Date(at.getTime() + 86_400_000), status: statuses[i], enrolled_at: at,
-    })));
-    await knex("compute_machines").insert(ids.map((id, i) => ({
-      id: newId(), hostname: `h${i}`, machine_type: "cpu_server", resource_pool_id: pool, edge_data_center_id: dc, agent_id: id, status: machineStatus,
-    })));
+    await knex("agents").insert(
+      ids.map((id, i) => ({
+        id,
+        role: "compute",
+        hostname: `h${i}`,
+        edge_data_center_id: dc,
+        compute_pool_id: pool,
+        certificate_serial: "1",
+        certificate_expires_at: new Date(at.getTime() + 86_400_000),
+        status: statuses[i],
+        enrolled_at: at,
+      })),
+    );
+    await knex("compute_machines").insert(
+      ids.map((id, i) => ({
+        id: newId(),
+        hostname: `h${i}`,
+        machine_type: "cpu_server",
+        resource_pool_id: pool,
+        edge_data_center_id: dc,
+        agent_id: id,
+        status: machineStatus,
+      })),
+    );
     return ids;
   }
 
-  const statusOf = async (table: string, column: string, id: string) => (await t.db.knex(table).where(column, id).first("status")).status as string;
+  const statusOf = async (table: string, column: string, id: string) =>
+    (await t.db.knex(table).where(column, id).first("status")).status as string;
 
   it("refuses illegal agent moves, writing nothing, and applies the legal ones", async () => {
     const [revoked, connected, offline] = await seed(["revoked", "connected", "offline"], "active");
-    const moved = await moveAgents(t.db.knex, [revoked!, connected!, offline!], "disconnected", { updated_at: new Date() });
+    const moved = await moveAgents(t.db.knex, [revoked!, connected!, offline!], "disconnected", {
+      updated_at: new Date(),
+    });
     expect(moved).to.deep.equal([connected]);
     expect(await statusOf("agents", "id", revoked!)).to.equal("revoked");
     expect(await statusOf("agents", "id", offline!)).to.equal("offline");
@@ -97,9 +121,11 @@ describe("guarded status writes", function () {
   });
 
   it("knows every status the compute_machines CHECK allows", async () => {
-    const [row] = (await t.db.knex.raw<{ rows: { def: string }[] }>(
-      `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'compute_machines_status_check'`,
-    )).rows;
+    const [row] = (
+      await t.db.knex.raw<{ rows: { def: string }[] }>(
+        `SELECT pg_get_constraintdef(oid) AS def FROM pg_constraint WHERE conname = 'compute_machines_status_check'`,
+      )
+    ).rows;
     const allowed = [...row!.def.matchAll(/'([a-z_]+)'/g)].map((m) => m[1]).sort();
     expect(allowed).to.deep.equal([...MACHINE_STATUSES].sort());
   });

@@ -32,12 +32,25 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
   const fleet = async () => t.client(FleetService, await t.adminToken());
   const statusOf = async (agentId: string) => (await (await fleet()).getAgent({ id: agentId })).agent!.status;
   const offlineEventsOf = async (agentId: string) =>
-    t.hub.db.knex("fleet_events").where({ agent_id: agentId, kind: "agent_offline" }).orderBy([{ column: "occurred_at" }, { column: "id" }])
+    t.hub.db
+      .knex("fleet_events")
+      .where({ agent_id: agentId, kind: "agent_offline" })
+      .orderBy([{ column: "occurred_at" }, { column: "id" }])
       .select<{ id: string; occurred_at: Date; machine_id: string | null }[]>("id", "occurred_at", "machine_id");
-  const machineStatus = async (agentId: string) => (await t.hub.db.knex("compute_machines").where({ agent_id: agentId }).first("status"))?.status as string;
+  const machineStatus = async (agentId: string) =>
+    (await t.hub.db.knex("compute_machines").where({ agent_id: agentId }).first("status"))?.status as string;
 
-  async function startConnected(hostname: string, stateDir?: string, joinToken?: string): Promise<{ proc: AgentProcess; agentId: string }> {
-    const proc = spawnAgent({ hub, joinToken: joinToken ?? (await mintToken(t, site)), hostname, ...(stateDir ? { stateDir } : {}) });
+  async function startConnected(
+    hostname: string,
+    stateDir?: string,
+    joinToken?: string,
+  ): Promise<{ proc: AgentProcess; agentId: string }> {
+    const proc = spawnAgent({
+      hub,
+      joinToken: joinToken ?? (await mintToken(t, site)),
+      hostname,
+      ...(stateDir ? { stateDir } : {}),
+    });
     agents.push(proc);
     const agentId = await waitFor(`${hostname} to connect`, async () => {
       const { agents: list } = await (await fleet()).listAgents({});
@@ -65,7 +78,12 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     await proc.kill("SIGKILL");
     // The stream closing is enough: no heartbeat timeout is involved in "disconnected". On a busy
     // machine a poll can miss the short disconnected window, so the timestamps prove the order too.
-    await waitFor("disconnected", async () => [AgentStatus.DISCONNECTED, AgentStatus.OFFLINE].includes(await statusOf(agentId)), 60_000, 20);
+    await waitFor(
+      "disconnected",
+      async () => [AgentStatus.DISCONNECTED, AgentStatus.OFFLINE].includes(await statusOf(agentId)),
+      60_000,
+      20,
+    );
     await waitFor("offline", async () => (await statusOf(agentId)) === AgentStatus.OFFLINE, 30_000, 50);
     const marks = await t.hub.db.knex("agents").where({ id: agentId }).first("disconnected_at", "last_heartbeat_at");
     const offlineEvents = (await offlineEventsOf(agentId)).filter((e) => !earlier.includes(e.id));
@@ -74,7 +92,9 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     expect(marks.disconnected_at, "disconnected before offline").to.be.instanceOf(Date);
     expect(new Date(marks.disconnected_at).getTime()).to.be.lessThan(new Date(offline.occurred_at).getTime());
     // Offline only after three intervals of silence (a rule, not a timing measurement).
-    expect(new Date(offline.occurred_at).getTime() - new Date(marks.last_heartbeat_at).getTime()).to.be.at.least(3 * HEARTBEAT_MS);
+    expect(new Date(offline.occurred_at).getTime() - new Date(marks.last_heartbeat_at).getTime()).to.be.at.least(
+      3 * HEARTBEAT_MS,
+    );
     expect(offline.machine_id).to.match(/^[0-9a-f-]{36}$/);
     expect(await machineStatus(agentId)).to.equal("offline");
     // The bystander keeps its stream; under load a late heartbeat may flap it offline and back, so
@@ -99,7 +119,9 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     expect(exit.code).to.equal(3);
     expect(proc.output()).to.contain("Agent certificate revoked");
     expect(await statusOf(agentId)).to.equal(AgentStatus.REVOKED);
-    expect(await t.hub.db.knex("fleet_events").where({ agent_id: agentId, kind: "agent_revoked" }).first("message")).to.deep.equal({ message: "Agent revoked by admin: stolen disk" });
+    expect(
+      await t.hub.db.knex("fleet_events").where({ agent_id: agentId, kind: "agent_revoked" }).first("message"),
+    ).to.deep.equal({ message: "Agent revoked by admin: stolen disk" });
     expect(await machineStatus(agentId)).to.equal("offline");
     // A reconnect with the revoked certificate is refused with a reason.
     const id = new StateDir(proc.stateDir).loadIdentity()!;
@@ -134,14 +156,25 @@ describe("Fleet liveness and revocation (real agent processes)", function () {
     const { agentId } = await startConnected("cmd-node");
     const client = await fleet();
     const slow = (await client.runDiagnostic({ agentId, payload: echo("slow", 60_000) })).command!;
-    await waitFor("the slow command to run", async () => (await client.getCommand({ id: slow.id })).command!.state === CommandState.RUNNING);
+    await waitFor(
+      "the slow command to run",
+      async () => (await client.getCommand({ id: slow.id })).command!.state === CommandState.RUNNING,
+    );
     const cancelled = await client.cancelCommand({ id: slow.id, reason: "changed my mind" });
     expect(cancelled.command!.state).to.equal(CommandState.CANCELLED);
-    const expiring = (await client.runDiagnostic({ agentId, payload: echo("expiring", 60_000), deadlineSeconds: 1 })).command!;
-    await waitFor("expiry", async () => (await client.getCommand({ id: expiring.id })).command!.state === CommandState.EXPIRED, 60_000);
+    const expiring = (await client.runDiagnostic({ agentId, payload: echo("expiring", 60_000), deadlineSeconds: 1 }))
+      .command!;
+    await waitFor(
+      "expiry",
+      async () => (await client.getCommand({ id: expiring.id })).command!.state === CommandState.EXPIRED,
+      60_000,
+    );
     // The agent still answers afterwards, and the cancelled command's late result changed nothing.
     const quick = (await client.runDiagnostic({ agentId, payload: echo() })).command!;
-    await waitFor("a quick command", async () => (await client.getCommand({ id: quick.id })).command!.state === CommandState.SUCCEEDED);
+    await waitFor(
+      "a quick command",
+      async () => (await client.getCommand({ id: quick.id })).command!.state === CommandState.SUCCEEDED,
+    );
     expect((await client.getCommand({ id: slow.id })).command!.state).to.equal(CommandState.CANCELLED);
     // An idempotency key returns the same command.
     const a = (await client.runDiagnostic({ agentId, payload: echo(), idempotencyKey: "once" })).command!;

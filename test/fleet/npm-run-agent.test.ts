@@ -34,22 +34,51 @@ describe("npm run agent (the README's way to run an agent)", function () {
 
   it("stops the agent gracefully when the npm process gets SIGTERM, leaving no process behind", async () => {
     const token = await mintToken(t, await createSite(t));
-    run = runNpm(["run", "agent", "--", "--hub", `127.0.0.1:${t.hub.grpcPort}`, "--join-token", token, "--state-dir", stateDir,
-      "--hostname", "npm-agent", "--log-format", "json", "--no-metrics"]);
+    run = runNpm([
+      "run",
+      "agent",
+      "--",
+      "--hub",
+      `127.0.0.1:${t.hub.grpcPort}`,
+      "--join-token",
+      token,
+      "--state-dir",
+      stateDir,
+      "--hostname",
+      "npm-agent",
+      "--log-format",
+      "json",
+      "--no-metrics",
+    ]);
     const r = run;
     const fleet = t.client(FleetService, await t.adminToken());
-    const agentId = await waitFor("npm-agent to connect", async () =>
-      (await fleet.listAgents({})).agents.find((a) => a.hostname === "npm-agent" && a.status === AgentStatus.CONNECTED)?.id)
-      .catch((err: Error) => Promise.reject(new Error(`${err.message}\n${r.output()}`)));
-    const agentPid = (await waitFor("the agent to log its connection", () => r.logLines().find((l) => l.msg === "Connected to the hub"))).pid as number;
+    const agentId = await waitFor(
+      "npm-agent to connect",
+      async () =>
+        (await fleet.listAgents({})).agents.find(
+          (a) => a.hostname === "npm-agent" && a.status === AgentStatus.CONNECTED,
+        )?.id,
+    ).catch((err: Error) => Promise.reject(new Error(`${err.message}\n${r.output()}`)));
+    const agentPid = (
+      await waitFor("the agent to log its connection", () => r.logLines().find((l) => l.msg === "Connected to the hub"))
+    ).pid as number;
     expect(agentPid).to.not.equal(r.pgid);
 
     r.proc.kill("SIGTERM");
-    await waitFor("every process of npm run agent to exit", () => r.groupMembers().length === 0 && !alive(agentPid), 10_000, 50)
-      .catch((err: Error) => Promise.reject(new Error(`${err.message}: still alive ${JSON.stringify(r.groupMembers())}\n${r.output()}`)));
+    await waitFor(
+      "every process of npm run agent to exit",
+      () => r.groupMembers().length === 0 && !alive(agentPid),
+      10_000,
+      50,
+    ).catch((err: Error) =>
+      Promise.reject(new Error(`${err.message}: still alive ${JSON.stringify(r.groupMembers())}\n${r.output()}`)),
+    );
     expect(r.logLines().map((l) => l.msg)).to.include("Signal received, stopping");
     expect(await r.exited).to.deep.equal({ code: 0, signal: null });
     // The agent said goodbye: its stream closed, so the hub marked it disconnected (not offline later).
-    await waitFor("the agent disconnected", async () => (await fleet.getAgent({ id: agentId })).agent!.status === AgentStatus.DISCONNECTED);
+    await waitFor(
+      "the agent disconnected",
+      async () => (await fleet.getAgent({ id: agentId })).agent!.status === AgentStatus.DISCONNECTED,
+    );
   });
 });

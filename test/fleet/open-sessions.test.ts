@@ -16,7 +16,15 @@ const inventory = (hostname: string, gpus = 0): HostInventory => ({
   nics: [],
   os: { platform: "linux", distro: "Debian", release: "12", kernel: "6.1", arch: "x64" },
   hypervisorType: "kvm",
-  gpus: Array.from({ length: gpus }, (_, i) => ({ index: i, uuid: `GPU-${i}`, name: "NVIDIA A10", memoryTotalMib: 24_000, computeCapability: "8.6", status: "ok" as const, statusDetail: "" })),
+  gpus: Array.from({ length: gpus }, (_, i) => ({
+    index: i,
+    uuid: `GPU-${i}`,
+    name: "NVIDIA A10",
+    memoryTotalMib: 24_000,
+    computeCapability: "8.6",
+    status: "ok" as const,
+    statusDetail: "",
+  })),
 });
 
 async function seed(knex: Knex, n: number, at: Date) {
@@ -25,15 +33,29 @@ async function seed(knex: Knex, n: number, at: Date) {
   await knex("edge_data_centers").insert({ id: dc, name: `dc-${dc}` });
   await knex("compute_pools").insert({ id: pool, name: `pool-${pool}` });
   const ids = Array.from({ length: n }, () => newId());
-  await knex("agents").insert(ids.map((id, i) => ({
-    id, role: "compute", hostname: `enrolled-${i}`, edge_data_center_id: dc, compute_pool_id: pool, certificate_serial: `s${i}`,
-    certificate_expires_at: new Date(at.getTime() + 86_400_000), status: "disconnected", enrolled_at: at,
-  })));
+  await knex("agents").insert(
+    ids.map((id, i) => ({
+      id,
+      role: "compute",
+      hostname: `enrolled-${i}`,
+      edge_data_center_id: dc,
+      compute_pool_id: pool,
+      certificate_serial: `s${i}`,
+      certificate_expires_at: new Date(at.getTime() + 86_400_000),
+      status: "disconnected",
+      enrolled_at: at,
+    })),
+  );
   return { ids, dc, pool };
 }
 
 const request = (agentId: string, serial: string, inv: HostInventory | null): SessionRequest => ({
-  agentId, sessionId: newId(), serial, role: "compute", agentVersion: "1.2.3", inventory: inv,
+  agentId,
+  sessionId: newId(),
+  serial,
+  role: "compute",
+  agentVersion: "1.2.3",
+  inventory: inv,
 });
 
 describe("openSessions (Hellos in batches)", function () {
@@ -49,8 +71,24 @@ describe("openSessions (Hellos in batches)", function () {
     const [fresh, known, offline, revoked, superseded, twice] = ids as [string, string, string, string, string, string];
     await t.db.knex("agents").where({ id: revoked }).update({ status: "revoked" });
     await t.db.knex("compute_machines").insert([
-      { id: newId(), hostname: "old-name", machine_type: "cpu_server", resource_pool_id: pool, edge_data_center_id: dc, agent_id: known, cpu_cores: 1 },
-      { id: newId(), hostname: "offline-one", machine_type: "cpu_server", resource_pool_id: pool, edge_data_center_id: dc, agent_id: offline, status: "offline" },
+      {
+        id: newId(),
+        hostname: "old-name",
+        machine_type: "cpu_server",
+        resource_pool_id: pool,
+        edge_data_center_id: dc,
+        agent_id: known,
+        cpu_cores: 1,
+      },
+      {
+        id: newId(),
+        hostname: "offline-one",
+        machine_type: "cpu_server",
+        resource_pool_id: pool,
+        edge_data_center_id: dc,
+        agent_id: offline,
+        status: "offline",
+      },
     ]);
     const stranger = newId();
     const requests = [
@@ -82,17 +120,39 @@ describe("openSessions (Hellos in batches)", function () {
     // BEGIN/COMMIT, select, session upsert, agents update, offline machines, machine lookup, update, insert, notify.
     expect(statements).to.be.at.most(10);
 
-    const sessions = await t.db.knex("agent_sessions").whereIn("agent_id", ids).select("agent_id", "session_id", "hub_id");
+    const sessions = await t.db
+      .knex("agent_sessions")
+      .whereIn("agent_id", ids)
+      .select("agent_id", "session_id", "hub_id");
     expect(sessions.map((s) => s.agent_id).sort()).to.deep.equal([fresh, known, offline, twice].sort());
     expect(sessions.find((s) => s.agent_id === twice)!.session_id).to.equal(requests[7]!.sessionId);
     expect(new Set(sessions.map((s) => s.hub_id))).to.deep.equal(new Set(["hub-a"]));
-    const agents = new Map((await t.db.knex("agents").whereIn("id", ids).select("id", "status", "hostname", "agent_version")).map((a) => [a.id, a]));
+    const agents = new Map(
+      (await t.db.knex("agents").whereIn("id", ids).select("id", "status", "hostname", "agent_version")).map((a) => [
+        a.id,
+        a,
+      ]),
+    );
     expect(agents.get(fresh)).to.include({ status: "connected", hostname: "node-fresh", agent_version: "1.2.3" });
     expect(agents.get(revoked)).to.include({ status: "revoked", hostname: "enrolled-3" });
     expect(agents.get(superseded)).to.include({ status: "disconnected" });
 
-    const machines = new Map((await t.db.knex("compute_machines").whereIn("agent_id", ids).select("agent_id", "hostname", "status", "machine_type", "cpu_cores", "gpu_count", "memory_gb")).map((m) => [m.agent_id, m]));
-    expect(machines.get(fresh)).to.include({ hostname: "node-fresh", status: "active", machine_type: "gpu_server", cpu_cores: 32, gpu_count: 2, memory_gb: 64 });
+    const machines = new Map(
+      (
+        await t.db
+          .knex("compute_machines")
+          .whereIn("agent_id", ids)
+          .select("agent_id", "hostname", "status", "machine_type", "cpu_cores", "gpu_count", "memory_gb")
+      ).map((m) => [m.agent_id, m]),
+    );
+    expect(machines.get(fresh)).to.include({
+      hostname: "node-fresh",
+      status: "active",
+      machine_type: "gpu_server",
+      cpu_cores: 32,
+      gpu_count: 2,
+      memory_gb: 64,
+    });
     expect(machines.get(known)).to.include({ hostname: "node-known", cpu_cores: 32 });
     expect(machines.get(offline)).to.include({ status: "active", hostname: "offline-one" });
     expect(machines.has(revoked)).to.equal(false);
@@ -103,11 +163,26 @@ describe("openSessions (Hellos in batches)", function () {
     const clock = new ManualClock(Date.now());
     const { ids } = await seed(t.db.knex, 3, clock.now());
     const batches: string[][] = [];
-    const batcher = new HelloBatcher({ knex: t.db.knex, clock, log: pino({ level: "silent" }), hubId: () => "hub-b", afterBatch: (a) => batches.push(a) });
+    const batcher = new HelloBatcher({
+      knex: t.db.knex,
+      clock,
+      log: pino({ level: "silent" }),
+      hubId: () => "hub-b",
+      afterBatch: (a) => batches.push(a),
+    });
     const open = [true, false, true];
-    const results = await Promise.all(ids.map((id, i) => batcher.admit({ ...request(id, `s${i}`, null), isOpen: () => open[i]! })));
-    expect(results.map((r) => (r.ok ? "ok" : "dropped" in r ? "dropped" : "error"))).to.deep.equal(["ok", "dropped", "ok"]);
-    expect(await t.db.knex("agent_sessions").whereIn("agent_id", ids).pluck("agent_id")).to.have.members([ids[0], ids[2]]);
+    const results = await Promise.all(
+      ids.map((id, i) => batcher.admit({ ...request(id, `s${i}`, null), isOpen: () => open[i]! })),
+    );
+    expect(results.map((r) => (r.ok ? "ok" : "dropped" in r ? "dropped" : "error"))).to.deep.equal([
+      "ok",
+      "dropped",
+      "ok",
+    ]);
+    expect(await t.db.knex("agent_sessions").whereIn("agent_id", ids).pluck("agent_id")).to.have.members([
+      ids[0],
+      ids[2],
+    ]);
     await new Promise((r) => setImmediate(r));
     expect(batches).to.deep.equal([[ids[0], ids[2]]]);
   });

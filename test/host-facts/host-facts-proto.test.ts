@@ -3,19 +3,43 @@ import { expect } from "chai";
 import { InventorySchema } from "../../gen/edgehub/common/v1/inventory_pb.js";
 import { MetricsSampleSchema } from "../../gen/edgehub/fleet/v1/metrics_pb.js";
 import type { HostInventory, HostMetricsSample } from "../../lib/host-facts/host-facts.js";
-import { inventoryFromProto, inventoryToProto, metricsFromProto, metricsToProto } from "../../lib/host-facts/host-facts-proto.js";
+import {
+  inventoryFromProto,
+  inventoryToProto,
+  metricsFromProto,
+  metricsToProto,
+} from "../../lib/host-facts/host-facts-proto.js";
 
 const inventory: HostInventory = {
   hostname: "gpu-07.edge-sz",
   cpu: { model: "AMD EPYC 7763", cores: 64, threads: 128 },
   memoryTotalBytes: 1024 * 1024 ** 3,
-  disks: [{ name: "nvme0n1", sizeBytes: 3.84e12, type: "nvme" }, { name: "sda", sizeBytes: 1e12, type: "unknown" }],
+  disks: [
+    { name: "nvme0n1", sizeBytes: 3.84e12, type: "nvme" },
+    { name: "sda", sizeBytes: 1e12, type: "unknown" },
+  ],
   nics: [{ name: "eno1", mac: "3c:ec:ef:00:11:22", ipv4: "10.20.0.7", speedMbps: 25000 }],
   os: { platform: "linux", distro: "Ubuntu", release: "22.04.4 LTS", kernel: "5.15.0-105-generic", arch: "x64" },
   hypervisorType: "kvm",
   gpus: [
-    { index: 0, uuid: "GPU-a", name: "NVIDIA A100-SXM4-80GB", memoryTotalMib: 81920, computeCapability: "8.0", status: "ok", statusDetail: "" },
-    { index: 1, uuid: "", name: "", memoryTotalMib: 0, computeCapability: "", status: "error", statusDetail: "[GPU is lost] in uuid" },
+    {
+      index: 0,
+      uuid: "GPU-a",
+      name: "NVIDIA A100-SXM4-80GB",
+      memoryTotalMib: 81920,
+      computeCapability: "8.0",
+      status: "ok",
+      statusDetail: "",
+    },
+    {
+      index: 1,
+      uuid: "",
+      name: "",
+      memoryTotalMib: 0,
+      computeCapability: "",
+      status: "error",
+      statusDetail: "[GPU is lost] in uuid",
+    },
   ],
 };
 
@@ -31,8 +55,26 @@ const sample: HostMetricsSample = {
   networkRxBytesPerSecond: 1.5e8,
   networkTxBytesPerSecond: 2.5e7,
   gpus: [
-    { index: 0, uuid: "GPU-a", utilizationPercent: 98, memoryUsedMib: 70000, memoryTotalMib: 81920, temperatureCelsius: 71, powerDrawWatts: 380.5, error: false },
-    { index: 1, uuid: "", utilizationPercent: undefined, memoryUsedMib: undefined, memoryTotalMib: undefined, temperatureCelsius: undefined, powerDrawWatts: undefined, error: true },
+    {
+      index: 0,
+      uuid: "GPU-a",
+      utilizationPercent: 98,
+      memoryUsedMib: 70000,
+      memoryTotalMib: 81920,
+      temperatureCelsius: 71,
+      powerDrawWatts: 380.5,
+      error: false,
+    },
+    {
+      index: 1,
+      uuid: "",
+      utilizationPercent: undefined,
+      memoryUsedMib: undefined,
+      memoryTotalMib: undefined,
+      temperatureCelsius: undefined,
+      powerDrawWatts: undefined,
+      error: true,
+    },
   ],
 };
 

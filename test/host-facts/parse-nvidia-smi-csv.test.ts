@@ -4,7 +4,8 @@ import { fileURLToPath } from "node:url";
 import { expect } from "chai";
 import { gpuFactsOf, gpuSampleOf, parseNvidiaSmiCsv } from "../../lib/host-facts/parse-nvidia-smi-csv.js";
 
-const fixture = (name: string) => fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", name), "utf8");
+const fixture = (name: string) =>
+  fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), "fixtures", name), "utf8");
 
 describe("parseNvidiaSmiCsv", () => {
   it("reads blank output as no GPUs", () => {
@@ -35,8 +36,15 @@ describe("parseNvidiaSmiCsv", () => {
   it("reads eight GPUs in index order, none in error", () => {
     const gpus = parseNvidiaSmiCsv(fixture("nvidia-smi-8-gpus.csv"));
     expect(gpus.map((g) => g.index)).to.deep.equal([0, 1, 2, 3, 4, 5, 6, 7]);
-    expect(gpus.every((g) => g.error === undefined && g.name === "NVIDIA A100-SXM4-80GB" && g.memoryTotalMib === 81920)).to.equal(true);
-    expect(gpus[4]).to.include({ temperatureCelsius: 88, utilizationPercent: 99, memoryUsedMib: 80110, powerDrawWatts: 412.88 });
+    expect(
+      gpus.every((g) => g.error === undefined && g.name === "NVIDIA A100-SXM4-80GB" && g.memoryTotalMib === 81920),
+    ).to.equal(true);
+    expect(gpus[4]).to.include({
+      temperatureCelsius: 88,
+      utilizationPercent: 99,
+      memoryUsedMib: 80110,
+      powerDrawWatts: 412.88,
+    });
   });
 
   it("treats [N/A] and [Not Supported] as absent readings, not errors", () => {
@@ -67,8 +75,18 @@ describe("parseNvidiaSmiCsv", () => {
 
   it("maps readings to inventory facts and samples", () => {
     const [ok, broken] = parseNvidiaSmiCsv(fixture("nvidia-smi-gpu-error.csv"));
-    expect(gpuFactsOf(ok!)).to.deep.include({ status: "ok", statusDetail: "", memoryTotalMib: 32768, computeCapability: "7.0" });
+    expect(gpuFactsOf(ok!)).to.deep.include({
+      status: "ok",
+      statusDetail: "",
+      memoryTotalMib: 32768,
+      computeCapability: "7.0",
+    });
     expect(gpuFactsOf(broken!).status).to.equal("error");
-    expect(gpuSampleOf(broken!)).to.deep.include({ index: 1, error: true, temperatureCelsius: undefined, memoryUsedMib: 1024 });
+    expect(gpuSampleOf(broken!)).to.deep.include({
+      index: 1,
+      error: true,
+      temperatureCelsius: undefined,
+      memoryUsedMib: 1024,
+    });
   });
 });

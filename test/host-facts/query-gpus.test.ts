@@ -41,7 +41,10 @@ describe("queryGpus", () => {
   });
 
   it("raises a retryable NvidiaSmiError when the driver does not answer", async () => {
-    const cmd = fake("smi-broken", "echo \"NVIDIA-SMI has failed because it couldn't communicate with the NVIDIA driver.\"; exit 9");
+    const cmd = fake(
+      "smi-broken",
+      'echo "NVIDIA-SMI has failed because it couldn\'t communicate with the NVIDIA driver."; exit 9',
+    );
     const err = await queryGpus({ command: cmd }).catch((e: unknown) => e);
     expect(err).to.be.instanceOf(NvidiaSmiError);
     expect((err as NvidiaSmiError).message).to.contain("couldn't communicate");
@@ -49,7 +52,9 @@ describe("queryGpus", () => {
   });
 
   it("kills a hung nvidia-smi after the timeout", async () => {
-    const err = await queryGpus({ command: fake("smi-hung", "exec sleep 30"), timeoutMs: 200 }).catch((e: unknown) => e);
+    const err = await queryGpus({ command: fake("smi-hung", "exec sleep 30"), timeoutMs: 200 }).catch(
+      (e: unknown) => e,
+    );
     expect(err).to.be.instanceOf(NvidiaSmiError);
     expect((err as Error).message).to.contain("timed out");
   });
@@ -57,7 +62,17 @@ describe("queryGpus", () => {
   it("samples metrics with the inventory's GPUs in error when nvidia-smi fails", async () => {
     const sample = await sampleMetrics({
       gpus: { command: fake("smi-fail", "exit 1") },
-      expectedGpus: [{ index: 0, uuid: "GPU-a", name: "A16", memoryTotalMib: 15356, computeCapability: "8.6", status: "ok", statusDetail: "" }],
+      expectedGpus: [
+        {
+          index: 0,
+          uuid: "GPU-a",
+          name: "A16",
+          memoryTotalMib: 15356,
+          computeCapability: "8.6",
+          status: "ok",
+          statusDetail: "",
+        },
+      ],
     });
     expect(sample.gpus).to.deep.equal([{ index: 0, uuid: "GPU-a", error: true }]);
     expect(sample.memoryTotalBytes).to.be.greaterThan(0);
@@ -66,12 +81,23 @@ describe("queryGpus", () => {
   });
 
   it("collects this host's inventory with GPUs from nvidia-smi", async () => {
-    const inv = await collectInventory({ gpus: { command: fake("smi-1", `cat ${fixtures}/nvidia-smi-1-gpu.csv`) }, hypervisorProbe: () => "none" });
+    const inv = await collectInventory({
+      gpus: { command: fake("smi-1", `cat ${fixtures}/nvidia-smi-1-gpu.csv`) },
+      hypervisorProbe: () => "none",
+    });
     expect(inv.hostname).to.equal(os.hostname());
     expect(inv.cpu.threads).to.equal(os.cpus().length);
     expect(inv.memoryTotalBytes).to.equal(os.totalmem());
     expect(inv.gpus).to.deep.equal([
-      { index: 0, uuid: "GPU-5a3c9f8e-1b2d-4c6e-9f0a-7d8e9f0a1b2c", name: "NVIDIA GeForce RTX 4090", memoryTotalMib: 24564, computeCapability: "8.9", status: "ok", statusDetail: "" },
+      {
+        index: 0,
+        uuid: "GPU-5a3c9f8e-1b2d-4c6e-9f0a-7d8e9f0a1b2c",
+        name: "NVIDIA GeForce RTX 4090",
+        memoryTotalMib: 24564,
+        computeCapability: "8.9",
+        status: "ok",
+        statusDetail: "",
+      },
     ]);
   });
 

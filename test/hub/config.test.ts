@@ -25,9 +25,13 @@ describe("hub configuration", () => {
     // Commander prints the error and the whole help after it; captured here, not sent to the test log.
     let stderr = "";
     const output = { writeErr: (text: string) => void (stderr += text) };
-    expect(() => parseHubConfig(["--http-port", "70000"], {}, output)).to.throw(/--http-port must be an integer from 0 to 65535/);
+    expect(() => parseHubConfig(["--http-port", "70000"], {}, output)).to.throw(
+      /--http-port must be an integer from 0 to 65535/,
+    );
     expect(() => parseHubConfig([], { HUB_GRPC_PORT: "abc" }, output)).to.throw(/--grpc-port/);
-    expect(() => parseHubConfig([], { DATABASE_URL: "mysql://x" }, output)).to.throw(/DATABASE_URL must start with postgres/);
+    expect(() => parseHubConfig([], { DATABASE_URL: "mysql://x" }, output)).to.throw(
+      /DATABASE_URL must start with postgres/,
+    );
     expect(() => parseHubConfig(["--log-level", "loud"], {}, output)).to.throw(/log level/);
     expect(stderr).to.contain("--http-port must be an integer from 0 to 65535").and.to.contain("Usage: edgehub");
   });

@@ -29,10 +29,18 @@ async function loginInTwoParts(port: number): Promise<{ sendBody: () => Promise<
     socket.on("end", () => resolve(received));
     socket.on("error", reject);
   });
-  socket.write([
-    "POST /edgehub.admin.v1.AuthService/Login HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json",
-    `Content-Length: ${Buffer.byteLength(body)}`, "Expect: 100-continue", "Connection: close", "", "",
-  ].join("\r\n"));
+  socket.write(
+    [
+      "POST /edgehub.admin.v1.AuthService/Login HTTP/1.1",
+      "Host: 127.0.0.1",
+      "Content-Type: application/json",
+      `Content-Length: ${Buffer.byteLength(body)}`,
+      "Expect: 100-continue",
+      "Connection: close",
+      "",
+      "",
+    ].join("\r\n"),
+  );
   const deadline = Date.now() + 10_000;
   while (!received.startsWith("HTTP/1.1 100 Continue\r\n\r\n")) {
     if (Date.now() > deadline) throw new Error(`No 100 Continue from the hub: ${JSON.stringify(received)}`);
@@ -46,7 +54,12 @@ async function loginInTwoParts(port: number): Promise<{ sendBody: () => Promise<
       const head = raw.slice(0, raw.indexOf("\r\n\r\n"));
       const rest = raw.slice(head.length + 4);
       // Connection: close without a length may come chunked; a Login answer is one small chunk.
-      const text = /transfer-encoding: chunked/i.test(head) ? rest.split("\r\n").filter((_, i) => i % 2 === 1).join("") : rest;
+      const text = /transfer-encoding: chunked/i.test(head)
+        ? rest
+            .split("\r\n")
+            .filter((_, i) => i % 2 === 1)
+            .join("")
+        : rest;
       return { status, body: text };
     },
   };
@@ -54,7 +67,8 @@ async function loginInTwoParts(port: number): Promise<{ sendBody: () => Promise<
 
 /** Checks every line is a comment or `name{labels} value`, the Prometheus text format. */
 function assertPrometheusText(text: string): void {
-  const sample = /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?([0-9.e+-]+|NaN|\+Inf|-Inf)( [0-9]+)?$/;
+  const sample =
+    /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?([0-9.e+-]+|NaN|\+Inf|-Inf)( [0-9]+)?$/;
   const lines = text.split("\n").filter((l) => l.trim() !== "");
   expect(lines.length).to.be.greaterThan(10);
   for (const line of lines) {
@@ -94,7 +108,9 @@ describe("hub process (PGlite data directory)", function () {
     expect(metrics.headers.get("content-type")).to.contain("text/plain");
     const text = await metrics.text();
     assertPrometheusText(text);
-    expect(text).to.match(/edgehub_api_request_duration_seconds_count\{method="edgehub.admin.v1.AuthService\/Login",code="ok"\} 1/);
+    expect(text).to.match(
+      /edgehub_api_request_duration_seconds_count\{method="edgehub.admin.v1.AuthService\/Login",code="ok"\} 1/,
+    );
   });
 
   it("SIGTERM finishes an in-flight call, then exits 0 well within 10 s", async () => {
@@ -103,7 +119,12 @@ describe("hub process (PGlite data directory)", function () {
     const call = await loginInTwoParts(hub.httpPort);
     const exit = hub.signal("SIGTERM");
     const h = hub;
-    await waitFor("the hub to take the signal", () => h.output().includes("Signal received, shutting down"), 30_000, 10);
+    await waitFor(
+      "the hub to take the signal",
+      () => h.output().includes("Signal received, shutting down"),
+      30_000,
+      10,
+    );
     const res = await call.sendBody();
     expect(res.status).to.equal(200);
     expect(JSON.parse(res.body)).to.have.property("token").that.is.a("string");
@@ -121,7 +142,9 @@ describe("hub process (PGlite data directory)", function () {
     hub = await spawnHub({ args: args(), env: { HUB_ADMIN_PASSWORD: "a-different-password" } });
     expect(hub.output()).not.to.contain("First start");
     const me = await fetch(`http://127.0.0.1:${hub.httpPort}/edgehub.admin.v1.AuthService/WhoAmI`, {
-      method: "POST", headers: { "content-type": "application/json", authorization: `Bearer ${token}` }, body: "{}",
+      method: "POST",
+      headers: { "content-type": "application/json", authorization: `Bearer ${token}` },
+      body: "{}",
     });
     expect(me.status).to.equal(200);
     // The first password still holds; the new env var does not reset it.
@@ -143,7 +166,10 @@ describe("hub process (PGlite data directory)", function () {
   it("generates and prints the admin password once when none is given", async () => {
     const fresh = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-fresh-"));
     try {
-      hub = await spawnHub({ args: ["--data-dir", fresh, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0"], env: { HUB_ADMIN_PASSWORD: undefined } });
+      hub = await spawnHub({
+        args: ["--data-dir", fresh, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0"],
+        env: { HUB_ADMIN_PASSWORD: undefined },
+      });
       const m = /created user "admin" with password (\S+)/.exec(hub.output());
       expect(m, hub.output()).to.not.equal(null);
       expect((await login(hub.httpPort, m![1]!)).status).to.equal(200);

@@ -33,12 +33,31 @@ describe("npm start (the README's way to run the hub)", function () {
   });
 
   const start = () =>
-    runNpm(["start", "--", "--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--log-format", "json"],
-      { HUB_ADMIN_PASSWORD: "npm-start-test-password" });
+    runNpm(
+      [
+        "start",
+        "--",
+        "--data-dir",
+        dataDir,
+        "--host",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+        "--grpc-port",
+        "0",
+        "--log-format",
+        "json",
+      ],
+      { HUB_ADMIN_PASSWORD: "npm-start-test-password" },
+    );
 
   const running = async (r: NpmScript) => {
-    const line = await waitFor("the hub to log Hub running", () => r.logLines().find((l) => l.msg === "Hub running"), 60_000, 50)
-      .catch((err: Error) => Promise.reject(new Error(`${err.message}\n${r.output()}`)));
+    const line = await waitFor(
+      "the hub to log Hub running",
+      () => r.logLines().find((l) => l.msg === "Hub running"),
+      60_000,
+      50,
+    ).catch((err: Error) => Promise.reject(new Error(`${err.message}\n${r.output()}`)));
     return { httpPort: line.httpPort as number, hubPid: line.pid as number };
   };
 
@@ -50,8 +69,14 @@ describe("npm start (the README's way to run the hub)", function () {
 
     run.proc.kill("SIGTERM");
     const r = run;
-    await waitFor("every process of npm start to exit", () => r.groupMembers().length === 0 && !alive(hubPid), 10_000, 50)
-      .catch((err: Error) => Promise.reject(new Error(`${err.message}: still alive ${JSON.stringify(r.groupMembers())}\n${r.output()}`)));
+    await waitFor(
+      "every process of npm start to exit",
+      () => r.groupMembers().length === 0 && !alive(hubPid),
+      10_000,
+      50,
+    ).catch((err: Error) =>
+      Promise.reject(new Error(`${err.message}: still alive ${JSON.stringify(r.groupMembers())}\n${r.output()}`)),
+    );
     expect(run.logLines().map((l) => l.msg)).to.include.members(["Signal received, shutting down", "Hub stopped"]);
     expect(await run.exited).to.deep.equal({ code: 0, signal: null });
 

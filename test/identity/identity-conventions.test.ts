@@ -40,70 +40,159 @@ describe("identity API conventions", function () {
   describe("a stale etag is refused and nothing is written", () => {
     it("UpdateTenant", async () => {
       const read = (await tenants().getTenant({ id: w.a.tenantId })).tenant!;
-      const changed = (await tenants().updateTenant({ tenant: { id: read.id, etag: read.etag, description: "first" }, updateMask: { paths: ["description"] } })).tenant!;
+      const changed = (
+        await tenants().updateTenant({
+          tenant: { id: read.id, etag: read.etag, description: "first" },
+          updateMask: { paths: ["description"] },
+        })
+      ).tenant!;
       expect(changed.etag).to.not.equal(read.etag);
-      await expectStaleRefused("tenants", read.id, () => tenants().updateTenant({ tenant: { id: read.id, etag: read.etag, name: "conv-lost" }, updateMask: { paths: ["name"] } }));
+      await expectStaleRefused("tenants", read.id, () =>
+        tenants().updateTenant({
+          tenant: { id: read.id, etag: read.etag, name: "conv-lost" },
+          updateMask: { paths: ["name"] },
+        }),
+      );
       // A verb changes the etag too: an update read before it is stale.
       await tenants().suspendTenant({ id: read.id });
-      await expectStaleRefused("tenants", read.id, () => tenants().updateTenant({ tenant: { id: read.id, etag: changed.etag, description: "x" }, updateMask: { paths: ["description"] } }));
+      await expectStaleRefused("tenants", read.id, () =>
+        tenants().updateTenant({
+          tenant: { id: read.id, etag: changed.etag, description: "x" },
+          updateMask: { paths: ["description"] },
+        }),
+      );
       const now = (await tenants().activateTenant({ id: read.id })).tenant!;
-      expect((await tenants().updateTenant({ tenant: { id: read.id, etag: now.etag, description: "second" }, updateMask: { paths: ["description"] } })).tenant!.description).to.equal("second");
+      expect(
+        (
+          await tenants().updateTenant({
+            tenant: { id: read.id, etag: now.etag, description: "second" },
+            updateMask: { paths: ["description"] },
+          })
+        ).tenant!.description,
+      ).to.equal("second");
     });
 
     it("UpdateUser", async () => {
       const read = (await users().getUser({ id: w.a.userId })).user!;
-      await users().updateUser({ user: { id: read.id, etag: read.etag, email: "one@example.org" }, updateMask: { paths: ["email"] } });
-      await expectStaleRefused("users", read.id, () => users().updateUser({ user: { id: read.id, etag: read.etag, role: Role.TENANT_ADMIN }, updateMask: { paths: ["role"] } }));
+      await users().updateUser({
+        user: { id: read.id, etag: read.etag, email: "one@example.org" },
+        updateMask: { paths: ["email"] },
+      });
+      await expectStaleRefused("users", read.id, () =>
+        users().updateUser({
+          user: { id: read.id, etag: read.etag, role: Role.TENANT_ADMIN },
+          updateMask: { paths: ["role"] },
+        }),
+      );
     });
 
     it("UpdateUserGroup", async () => {
       const read = (await groups().createUserGroup({ tenantId: w.a.tenantId, name: "conv-g" })).group!;
       await groups().addGroupMembers({ groupId: read.id, userIds: [w.a.userId] });
-      await expectStaleRefused("user_groups", read.id, () => groups().updateUserGroup({ group: { id: read.id, etag: read.etag, quotaMode: QuotaMode.HYBRID }, updateMask: { paths: ["quota_mode"] } }));
+      await expectStaleRefused("user_groups", read.id, () =>
+        groups().updateUserGroup({
+          group: { id: read.id, etag: read.etag, quotaMode: QuotaMode.HYBRID },
+          updateMask: { paths: ["quota_mode"] },
+        }),
+      );
     });
   });
 
   describe("bad input names the field (google.rpc.BadRequest)", () => {
     it("TenantService", async () => {
       expect(violatedFields(await errorOf(tenants().createTenant({ name: " " })))).to.deep.equal(["name"]);
-      expect(violatedFields(await errorOf(tenants().createTenant({ name: "conv-q", quota: { maxInstances: -1 } })))).to.deep.equal(["quota.max_instances"]);
-      expect(violatedFields(await errorOf(tenants().updateTenant({ tenant: { id: w.a.tenantId, name: "" }, updateMask: { paths: ["name"] } })))).to.deep.equal(["tenant.name"]);
-      expect(violatedFields(await errorOf(tenants().updateTenant({ tenant: { id: w.a.tenantId, name: "x" } })))).to.deep.equal(["update_mask"]);
-      expect(violatedFields(await errorOf(tenants().updateTenant({ tenant: { id: w.a.tenantId }, updateMask: { paths: ["vlan_id"] } })))).to.deep.equal(["update_mask"]);
-      expect(violatedFields(await errorOf(tenants().listTenants({ status: 7 as TenantStatus })))).to.deep.equal(["status"]);
-      expect(violatedFields(await errorOf(tenants().listTenants({ pageToken: "garbage" })))).to.deep.equal(["page_token"]);
+      expect(
+        violatedFields(await errorOf(tenants().createTenant({ name: "conv-q", quota: { maxInstances: -1 } }))),
+      ).to.deep.equal(["quota.max_instances"]);
+      expect(
+        violatedFields(
+          await errorOf(
+            tenants().updateTenant({ tenant: { id: w.a.tenantId, name: "" }, updateMask: { paths: ["name"] } }),
+          ),
+        ),
+      ).to.deep.equal(["tenant.name"]);
+      expect(
+        violatedFields(await errorOf(tenants().updateTenant({ tenant: { id: w.a.tenantId, name: "x" } }))),
+      ).to.deep.equal(["update_mask"]);
+      expect(
+        violatedFields(
+          await errorOf(tenants().updateTenant({ tenant: { id: w.a.tenantId }, updateMask: { paths: ["vlan_id"] } })),
+        ),
+      ).to.deep.equal(["update_mask"]);
+      expect(violatedFields(await errorOf(tenants().listTenants({ status: 7 as TenantStatus })))).to.deep.equal([
+        "status",
+      ]);
+      expect(violatedFields(await errorOf(tenants().listTenants({ pageToken: "garbage" })))).to.deep.equal([
+        "page_token",
+      ]);
     });
 
     it("UserService", async () => {
-      expect(violatedFields(await errorOf(users().createUser({ tenantId: w.a.tenantId, username: "conv-u", password: "password-ok" })))).to.deep.equal(["role"]);
-      expect(violatedFields(await errorOf(users().updateUser({ user: { id: w.a.userId, email: "nope" }, updateMask: { paths: ["email"] } })))).to.deep.equal(["user.email"]);
-      expect(violatedFields(await errorOf(users().updateUser({ user: { id: w.a.userId }, updateMask: { paths: ["status"] } })))).to.deep.equal(["update_mask"]);
-      expect(violatedFields(await errorOf(users().updateUser({ updateMask: { paths: ["email"] } })))).to.deep.equal(["user"]);
+      expect(
+        violatedFields(
+          await errorOf(users().createUser({ tenantId: w.a.tenantId, username: "conv-u", password: "password-ok" })),
+        ),
+      ).to.deep.equal(["role"]);
+      expect(
+        violatedFields(
+          await errorOf(
+            users().updateUser({ user: { id: w.a.userId, email: "nope" }, updateMask: { paths: ["email"] } }),
+          ),
+        ),
+      ).to.deep.equal(["user.email"]);
+      expect(
+        violatedFields(
+          await errorOf(users().updateUser({ user: { id: w.a.userId }, updateMask: { paths: ["status"] } })),
+        ),
+      ).to.deep.equal(["update_mask"]);
+      expect(violatedFields(await errorOf(users().updateUser({ updateMask: { paths: ["email"] } })))).to.deep.equal([
+        "user",
+      ]);
     });
 
     it("UserGroupService", async () => {
-      expect(violatedFields(await errorOf(groups().createUserGroup({ name: "conv-no-tenant" })))).to.deep.equal(["tenant_id"]);
-      expect(violatedFields(await errorOf(groups().addGroupMembers({ groupId: UNKNOWN, userIds: ["x"] })))).to.deep.equal(["user_ids[0]"]);
-      expect(violatedFields(await errorOf(groups().listGroupMembers({ groupId: UNKNOWN, pageSize: -1 })))).to.deep.equal(["page_size"]);
+      expect(violatedFields(await errorOf(groups().createUserGroup({ name: "conv-no-tenant" })))).to.deep.equal([
+        "tenant_id",
+      ]);
+      expect(
+        violatedFields(await errorOf(groups().addGroupMembers({ groupId: UNKNOWN, userIds: ["x"] }))),
+      ).to.deep.equal(["user_ids[0]"]);
+      expect(
+        violatedFields(await errorOf(groups().listGroupMembers({ groupId: UNKNOWN, pageSize: -1 }))),
+      ).to.deep.equal(["page_size"]);
     });
 
     it("AuthService", async () => {
-      expect(violatedFields(await errorOf(t.client(AuthService).login({ username: "admin", password: "" })))).to.deep.equal(["password"]);
+      expect(
+        violatedFields(await errorOf(t.client(AuthService).login({ username: "admin", password: "" }))),
+      ).to.deep.equal(["password"]);
     });
   });
 
   describe("a malformed id is invalid_argument, a well-formed unknown one not_found", () => {
     const cases: [string, (id: string) => Promise<unknown>, string][] = [
       ["GetTenant", (id) => tenants().getTenant({ id }), "id"],
-      ["UpdateTenant", (id) => tenants().updateTenant({ tenant: { id, name: "conv-x" }, updateMask: { paths: ["name"] } }), "tenant.id"],
+      [
+        "UpdateTenant",
+        (id) => tenants().updateTenant({ tenant: { id, name: "conv-x" }, updateMask: { paths: ["name"] } }),
+        "tenant.id",
+      ],
       ["SuspendTenant", (id) => tenants().suspendTenant({ id }), "id"],
       ["DeleteTenant", (id) => tenants().deleteTenant({ id }), "id"],
       ["GetUser", (id) => users().getUser({ id }), "id"],
-      ["UpdateUser", (id) => users().updateUser({ user: { id, email: "" }, updateMask: { paths: ["email"] } }), "user.id"],
+      [
+        "UpdateUser",
+        (id) => users().updateUser({ user: { id, email: "" }, updateMask: { paths: ["email"] } }),
+        "user.id",
+      ],
       ["SetUserPassword", (id) => users().setUserPassword({ id, password: "password-ok" }), "id"],
       ["DeleteUser", (id) => users().deleteUser({ id }), "id"],
       ["GetUserGroup", (id) => groups().getUserGroup({ id }), "id"],
-      ["UpdateUserGroup", (id) => groups().updateUserGroup({ group: { id, name: "conv-x" }, updateMask: { paths: ["name"] } }), "group.id"],
+      [
+        "UpdateUserGroup",
+        (id) => groups().updateUserGroup({ group: { id, name: "conv-x" }, updateMask: { paths: ["name"] } }),
+        "group.id",
+      ],
       ["DeleteUserGroup", (id) => groups().deleteUserGroup({ id }), "id"],
       ["AddGroupMembers", (id) => groups().addGroupMembers({ groupId: id, userIds: [w.a.userId] }), "group_id"],
       ["ListGroupMembers", (id) => groups().listGroupMembers({ groupId: id }), "group_id"],
@@ -119,15 +208,21 @@ describe("identity API conventions", function () {
     it("an unknown user among a group's new members", async () => {
       const g = (await groups().createUserGroup({ tenantId: w.a.tenantId, name: "conv-members" })).group!;
       expect(await codeOf(groups().addGroupMembers({ groupId: g.id, userIds: [UNKNOWN] }))).to.equal(Code.NotFound);
-      expect(await codeOf(groups().addGroupMembers({ groupId: g.id, userIds: ["nope"] }))).to.equal(Code.InvalidArgument);
+      expect(await codeOf(groups().addGroupMembers({ groupId: g.id, userIds: ["nope"] }))).to.equal(
+        Code.InvalidArgument,
+      );
     });
   });
 
   it("VLAN pool exhaustion carries reason VLAN_POOL_EXHAUSTED", async () => {
     // Fill every free VLAN id without going through the API (thousands of tenants would take minutes).
-    const used = new Set(await t.hub.db.knex("tenants").whereNull("deleted_at").whereNotNull("vlan_id").pluck("vlan_id"));
+    const used = new Set(
+      await t.hub.db.knex("tenants").whereNull("deleted_at").whereNotNull("vlan_id").pluck("vlan_id"),
+    );
     const rows: Record<string, unknown>[] = [];
-    for (let v = 100; v <= 4094; v++) if (!used.has(v)) rows.push({ id: `0190a000-0000-7000-8000-${String(v).padStart(12, "0")}`, name: `conv-vlan-${v}`, vlan_id: v });
+    for (let v = 100; v <= 4094; v++)
+      if (!used.has(v))
+        rows.push({ id: `0190a000-0000-7000-8000-${String(v).padStart(12, "0")}`, name: `conv-vlan-${v}`, vlan_id: v });
     await t.hub.db.knex.transaction(async (trx) => {
       for (let i = 0; i < rows.length; i += 500) await trx("tenants").insert(rows.slice(i, i + 500));
     });

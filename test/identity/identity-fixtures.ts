@@ -45,10 +45,29 @@ export async function errorOf(p: Promise<unknown>): Promise<ConnectError> {
 async function tenantWithActors(t: TestHub, adminToken: string, name: string): Promise<TenantActors> {
   const tenant = (await t.client(TenantService, adminToken).createTenant({ name }))!.tenant!;
   const users = t.client(UserService, adminToken);
-  const ta = (await users.createUser({ tenantId: tenant.id, username: `${name}-admin`, email: `admin@${name}.example`, password: PASSWORD, role: Role.TENANT_ADMIN })).user!;
-  const u = (await users.createUser({ tenantId: tenant.id, username: `${name}-user`, email: `user@${name}.example`, password: PASSWORD, role: Role.USER })).user!;
+  const ta = (
+    await users.createUser({
+      tenantId: tenant.id,
+      username: `${name}-admin`,
+      email: `admin@${name}.example`,
+      password: PASSWORD,
+      role: Role.TENANT_ADMIN,
+    })
+  ).user!;
+  const u = (
+    await users.createUser({
+      tenantId: tenant.id,
+      username: `${name}-user`,
+      email: `user@${name}.example`,
+      password: PASSWORD,
+      role: Role.USER,
+    })
+  ).user!;
   return {
-    tenantId: tenant.id, tenantName: name, tenantAdminId: ta.id, userId: u.id,
+    tenantId: tenant.id,
+    tenantName: name,
+    tenantAdminId: ta.id,
+    userId: u.id,
     tenantAdminToken: await t.login(ta.username, PASSWORD, name),
     userToken: await t.login(u.username, PASSWORD, name),
   };
@@ -57,9 +76,15 @@ async function tenantWithActors(t: TestHub, adminToken: string, name: string): P
 /** Two tenants (a tenant_admin and a user in each), an operator and the admin. */
 export async function buildWorld(t: TestHub, prefix: string): Promise<World> {
   const adminToken = await t.adminToken();
-  const op = (await t.client(UserService, adminToken).createUser({ username: `${prefix}-operator`, password: PASSWORD, role: Role.OPERATOR })).user!;
+  const op = (
+    await t
+      .client(UserService, adminToken)
+      .createUser({ username: `${prefix}-operator`, password: PASSWORD, role: Role.OPERATOR })
+  ).user!;
   return {
-    adminToken, operatorId: op.id, operatorToken: await t.login(op.username, PASSWORD),
+    adminToken,
+    operatorId: op.id,
+    operatorToken: await t.login(op.username, PASSWORD),
     a: await tenantWithActors(t, adminToken, `${prefix}-a`),
     b: await tenantWithActors(t, adminToken, `${prefix}-b`),
   };

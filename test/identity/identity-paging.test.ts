@@ -27,14 +27,30 @@ describe("identity lists walk 2 500 rows in pages", function () {
     t = await startTestHub();
     admin = await t.adminToken();
     for (let i = 0; i < ROWS; i++) tenantIds.push(newId());
-    await insertMany(t, "tenants", tenantIds.map((id, i) => ({ id, name: `pg-tenant-${i}` })));
+    await insertMany(
+      t,
+      "tenants",
+      tenantIds.map((id, i) => ({ id, name: `pg-tenant-${i}` })),
+    );
     tenantId = tenantIds[0]!;
     for (let i = 0; i < ROWS; i++) userIds.push(newId());
-    await insertMany(t, "users", userIds.map((id, i) => ({ id, tenant_id: tenantId, username: `pg-user-${i}`, password_hash: "x", role: "user" })));
+    await insertMany(
+      t,
+      "users",
+      userIds.map((id, i) => ({ id, tenant_id: tenantId, username: `pg-user-${i}`, password_hash: "x", role: "user" })),
+    );
     for (let i = 0; i < ROWS; i++) groupIds.push(newId());
-    await insertMany(t, "user_groups", groupIds.map((id, i) => ({ id, tenant_id: tenantId, name: `pg-group-${i}` })));
+    await insertMany(
+      t,
+      "user_groups",
+      groupIds.map((id, i) => ({ id, tenant_id: tenantId, name: `pg-group-${i}` })),
+    );
     groupId = groupIds[0]!;
-    await insertMany(t, "user_group_members", userIds.map((userId) => ({ group_id: groupId, user_id: userId })));
+    await insertMany(
+      t,
+      "user_group_members",
+      userIds.map((userId) => ({ group_id: groupId, user_id: userId })),
+    );
   });
   after(async () => t?.stop());
 

@@ -1,11 +1,21 @@
 import { expect } from "chai";
 import type { Principal } from "../../hub/api/principal.js";
-import { assertOwnerVisible, assertTenantVisible, scopeTenantFilter, tenantFilterFor } from "../../hub/api/tenant-scope.js";
+import {
+  assertOwnerVisible,
+  assertTenantVisible,
+  scopeTenantFilter,
+  tenantFilterFor,
+} from "../../hub/api/tenant-scope.js";
 import { NotFoundError } from "../../hub/domain/errors.js";
 
 const A = "0190a000-0000-7000-8000-00000000000a";
 const B = "0190a000-0000-7000-8000-00000000000b";
-const p = (role: Principal["role"], tenantId: string | null, userId = "u1"): Principal => ({ userId, username: userId, role, tenantId });
+const p = (role: Principal["role"], tenantId: string | null, userId = "u1"): Principal => ({
+  userId,
+  username: userId,
+  role,
+  tenantId,
+});
 
 describe("tenant scoping helpers", () => {
   it("lets admin and operator see every tenant", () => {
@@ -29,9 +39,17 @@ describe("tenant scoping helpers", () => {
   });
 
   it("confines a user to what it owns; a tenant_admin sees its whole tenant", () => {
-    expect(() => assertOwnerVisible(p("user", A, "me"), { tenantId: A, userId: "me" }, "instance", "i1")).to.not.throw();
-    expect(() => assertOwnerVisible(p("user", A, "me"), { tenantId: A, userId: "other" }, "instance", "i1")).to.throw(NotFoundError);
-    expect(() => assertOwnerVisible(p("tenant_admin", A, "ta"), { tenantId: A, userId: "other" }, "instance", "i1")).to.not.throw();
-    expect(() => assertOwnerVisible(p("tenant_admin", A, "ta"), { tenantId: B, userId: "other" }, "instance", "i1")).to.throw(NotFoundError);
+    expect(() =>
+      assertOwnerVisible(p("user", A, "me"), { tenantId: A, userId: "me" }, "instance", "i1"),
+    ).to.not.throw();
+    expect(() => assertOwnerVisible(p("user", A, "me"), { tenantId: A, userId: "other" }, "instance", "i1")).to.throw(
+      NotFoundError,
+    );
+    expect(() =>
+      assertOwnerVisible(p("tenant_admin", A, "ta"), { tenantId: A, userId: "other" }, "instance", "i1"),
+    ).to.not.throw();
+    expect(() =>
+      assertOwnerVisible(p("tenant_admin", A, "ta"), { tenantId: B, userId: "other" }, "instance", "i1"),
+    ).to.throw(NotFoundError);
   });
 });

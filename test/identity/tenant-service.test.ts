@@ -20,7 +20,11 @@ describe("TenantService", function () {
   const admin = () => t.client(TenantService, w.adminToken);
 
   it("admin creates a tenant with a quota, a VLAN id from 100 up and an audit row in the same request", async () => {
-    const res = await admin().createTenant({ name: "ten-new", description: "d", quota: { maxCpuCores: 40, maxMemoryGb: 80 } });
+    const res = await admin().createTenant({
+      name: "ten-new",
+      description: "d",
+      quota: { maxCpuCores: 40, maxMemoryGb: 80 },
+    });
     const tenant = res.tenant!;
     expect(tenant.vlanId).to.be.within(100, 4094);
     expect(tenant.quota?.maxCpuCores).to.equal(40);
@@ -33,7 +37,9 @@ describe("TenantService", function () {
   });
 
   it("allocates distinct VLAN ids (never 1–99) and reuses one only after its tenant is deleted", async () => {
-    const ids = await Promise.all([1, 2, 3, 4].map(async (i) => (await admin().createTenant({ name: `ten-vlan-${i}` })).tenant!));
+    const ids = await Promise.all(
+      [1, 2, 3, 4].map(async (i) => (await admin().createTenant({ name: `ten-vlan-${i}` })).tenant!),
+    );
     const vlans = ids.map((x) => x.vlanId);
     expect(new Set(vlans).size).to.equal(4);
     for (const v of vlans) expect(v).to.be.at.least(100);
@@ -57,7 +63,12 @@ describe("TenantService", function () {
     const dup = await errorOf(admin().createTenant({ name: w.a.tenantName.toUpperCase() }));
     expect(dup.code).to.equal(Code.AlreadyExists);
     // The status is not updatable: it changes through the verbs.
-    const status = await errorOf(admin().updateTenant({ tenant: { id: w.a.tenantId, status: TenantStatus.SUSPENDED }, updateMask: { paths: ["status"] } }));
+    const status = await errorOf(
+      admin().updateTenant({
+        tenant: { id: w.a.tenantId, status: TenantStatus.SUSPENDED },
+        updateMask: { paths: ["status"] },
+      }),
+    );
     expect(status.code).to.equal(Code.InvalidArgument);
     expect(violatedFields(status)).to.deep.equal(["update_mask"]);
     expect(await codeOf(admin().getTenant({ id: "not-a-uuid" }))).to.equal(Code.InvalidArgument);
@@ -66,27 +77,45 @@ describe("TenantService", function () {
   });
 
   it("admin updates the description and sets the tenant admin, which must be a tenant_admin of that tenant", async () => {
-    const updated = (await admin().updateTenant({ tenant: { id: w.a.tenantId, adminUserId: w.a.tenantAdminId, description: "faculty" }, updateMask: { paths: ["admin_user_id", "description"] } })).tenant!;
+    const updated = (
+      await admin().updateTenant({
+        tenant: { id: w.a.tenantId, adminUserId: w.a.tenantAdminId, description: "faculty" },
+        updateMask: { paths: ["admin_user_id", "description"] },
+      })
+    ).tenant!;
     expect(updated.adminUserId).to.equal(w.a.tenantAdminId);
     expect(updated.description).to.equal("faculty");
-    const setAdmin = (tenantId: string, adminUserId: string) => admin().updateTenant({ tenant: { id: tenantId, adminUserId }, updateMask: { paths: ["admin_user_id"] } });
+    const setAdmin = (tenantId: string, adminUserId: string) =>
+      admin().updateTenant({ tenant: { id: tenantId, adminUserId }, updateMask: { paths: ["admin_user_id"] } });
     const wrongTenant = await errorOf(setAdmin(w.a.tenantId, w.b.tenantAdminId));
     expect(wrongTenant.code).to.equal(Code.InvalidArgument);
     expect(violatedFields(wrongTenant)).to.deep.equal(["tenant.admin_user_id"]);
     expect(await codeOf(setAdmin(w.a.tenantId, w.a.userId))).to.equal(Code.InvalidArgument);
     // Demoting the tenant admin clears the link, so admin_user_id never names a non-tenant_admin.
-    const extra = (await t.client(UserService, w.adminToken).createUser({ tenantId: w.b.tenantId, username: "ten-b-admin2", password: PASSWORD, role: Role.TENANT_ADMIN })).user!;
+    const extra = (
+      await t
+        .client(UserService, w.adminToken)
+        .createUser({ tenantId: w.b.tenantId, username: "ten-b-admin2", password: PASSWORD, role: Role.TENANT_ADMIN })
+    ).user!;
     await setAdmin(w.b.tenantId, extra.id);
-    await t.client(UserService, w.adminToken).updateUser({ user: { id: extra.id, role: Role.USER }, updateMask: { paths: ["role"] } });
+    await t
+      .client(UserService, w.adminToken)
+      .updateUser({ user: { id: extra.id, role: Role.USER }, updateMask: { paths: ["role"] } });
     expect((await t.hub.db.knex("tenants").where("id", w.b.tenantId).first()).admin_user_id).to.equal(null);
-    const audit = await t.hub.db.knex("audit_log").where({ action: "tenant.update", target_id: w.a.tenantId }).orderBy("at", "desc").first();
+    const audit = await t.hub.db
+      .knex("audit_log")
+      .where({ action: "tenant.update", target_id: w.a.tenantId })
+      .orderBy("at", "desc")
+      .first();
     expect(audit.before.description).to.equal("");
     expect(audit.after.description).to.equal("faculty");
   });
 
   it("suspending a tenant ends its users' sessions and refuses their logins until it is active again", async () => {
     const x = (await admin().createTenant({ name: "ten-susp" })).tenant!;
-    await t.client(UserService, w.adminToken).createUser({ tenantId: x.id, username: "ten-susp-user", password: PASSWORD, role: Role.USER });
+    await t
+      .client(UserService, w.adminToken)
+      .createUser({ tenantId: x.id, username: "ten-susp-user", password: PASSWORD, role: Role.USER });
     const token = await t.login("ten-susp-user", PASSWORD, "ten-susp");
     expect((await admin().suspendTenant({ id: x.id })).tenant!.status).to.equal(TenantStatus.SUSPENDED);
     expect(await codeOf(t.client(AuthService, token).whoAmI({}))).to.equal(Code.Unauthenticated);
@@ -150,7 +179,11 @@ describe("TenantService", function () {
       const c = t.client(TenantService, token);
       const before = await countRows(t, "tenants");
       expect(await codeOf(c.createTenant({ name: "ten-sneaky" }))).to.equal(Code.PermissionDenied);
-      expect(await codeOf(c.updateTenant({ tenant: { id: w.a.tenantId, name: "renamed" }, updateMask: { paths: ["name"] } }))).to.equal(Code.PermissionDenied);
+      expect(
+        await codeOf(
+          c.updateTenant({ tenant: { id: w.a.tenantId, name: "renamed" }, updateMask: { paths: ["name"] } }),
+        ),
+      ).to.equal(Code.PermissionDenied);
       expect(await codeOf(c.suspendTenant({ id: w.a.tenantId }))).to.equal(Code.PermissionDenied);
       expect(await codeOf(c.deleteTenant({ id: w.a.tenantId }))).to.equal(Code.PermissionDenied);
       expect(await countRows(t, "tenants")).to.equal(before);

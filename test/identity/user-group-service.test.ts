@@ -18,30 +18,50 @@ describe("UserGroupService", function () {
   const groups = (token: string) => t.client(UserGroupService, token);
   type GroupFields = { name?: string; description?: string; parentGroupId?: string; quotaMode?: QuotaMode };
   /** UpdateUserGroup of the given fields (camelCase keys become the mask's snake_case paths). */
-  const update = (token: string, id: string, fields: GroupFields, etag = "") => groups(token).updateUserGroup({
-    group: { id, etag, ...fields },
-    updateMask: { paths: Object.keys(fields).map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)) },
-  });
-  const members = async (token: string, groupId: string) => (await groups(token).listGroupMembers({ groupId, pageSize: 1000 })).members.map((m) => m.userId);
+  const update = (token: string, id: string, fields: GroupFields, etag = "") =>
+    groups(token).updateUserGroup({
+      group: { id, etag, ...fields },
+      updateMask: { paths: Object.keys(fields).map((k) => k.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)) },
+    });
+  const members = async (token: string, groupId: string) =>
+    (await groups(token).listGroupMembers({ groupId, pageSize: 1000 })).members.map((m) => m.userId);
 
   it("admin builds a tree with quota and mode, adds members, and each change is audited", async () => {
     const c = groups(w.adminToken);
-    const root = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-faculty", quotaMode: QuotaMode.SHARED, quota: { maxInstances: 30 } })).group!;
-    const child = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-class", parentGroupId: root.id })).group!;
+    const root = (
+      await c.createUserGroup({
+        tenantId: w.a.tenantId,
+        name: "grp-faculty",
+        quotaMode: QuotaMode.SHARED,
+        quota: { maxInstances: 30 },
+      })
+    ).group!;
+    const child = (await c.createUserGroup({ tenantId: w.a.tenantId, name: "grp-class", parentGroupId: root.id }))
+      .group!;
     expect(child.parentGroupId).to.equal(root.id);
     expect(child.quotaMode).to.equal(QuotaMode.INDEPENDENT);
     const withMembers = (await c.addGroupMembers({ groupId: child.id, userIds: [w.a.userId, w.a.userId] })).group!;
     expect(withMembers.etag, "membership changes the group's etag").to.not.equal(child.etag);
     expect(await members(w.adminToken, child.id)).to.deep.equal([w.a.userId]);
-    expect((await c.listUserGroups({ memberUserId: w.a.userId })).groups.map((g) => g.id)).to.include(child.id).and.not.include(root.id);
+    expect((await c.listUserGroups({ memberUserId: w.a.userId })).groups.map((g) => g.id))
+      .to.include(child.id)
+      .and.not.include(root.id);
     const row = await t.hub.db.knex("user_groups").where("id", root.id).first();
     expect(row.quota_config).to.deep.equal({ max_instances: 30 });
     expect(row.quota_mode).to.equal("shared");
-    expect(await t.hub.db.knex("user_group_members").where("group_id", child.id).pluck("user_id")).to.deep.equal([w.a.userId]);
-    const actions = await t.hub.db.knex("audit_log").whereIn("target_id", [root.id, child.id]).orderBy("id").pluck("action");
+    expect(await t.hub.db.knex("user_group_members").where("group_id", child.id).pluck("user_id")).to.deep.equal([
+      w.a.userId,
+    ]);
+    const actions = await t.hub.db
+      .knex("audit_log")
+      .whereIn("target_id", [root.id, child.id])
+      .orderBy("id")
+      .pluck("action");
     expect(actions).to.deep.equal(["user_group.create", "user_group.create", "user_group.add_members"]);
     await c.removeGroupMembers({ groupId: child.id, userIds: [w.a.userId] });
-    expect(await t.hub.db.knex("user_group_members").where("group_id", child.id).count({ n: "*" }).first()).to.deep.equal({ n: 0 });
+    expect(
+      await t.hub.db.knex("user_group_members").where("group_id", child.id).count({ n: "*" }).first(),
+    ).to.deep.equal({ n: 0 });
   });
 
   it("refuses making a group its own ancestor, directly or through a descendant, writing nothing", async () => {
@@ -84,11 +104,22 @@ describe("UserGroupService", function () {
     expect(after1).to.deep.equal([before[0]! + 1, before[1]! + 1]);
     expect((await errorOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "" }))).rawMessage).to.contain("name");
     expect(await codeOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "GRP-DUP" }))).to.equal(Code.AlreadyExists);
-    expect(violatedFields(await errorOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "grp-m", quotaMode: 9 as QuotaMode })))).to.deep.equal(["quota_mode"]);
+    expect(
+      violatedFields(
+        await errorOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "grp-m", quotaMode: 9 as QuotaMode })),
+      ),
+    ).to.deep.equal(["quota_mode"]);
     const neg = await errorOf(c.createUserGroup({ tenantId: w.b.tenantId, name: "grp-n", quota: { maxCpuCores: -4 } }));
     expect(neg.code).to.equal(Code.InvalidArgument);
     expect(neg.rawMessage).to.contain("quota.max_cpu_cores");
-    expect(await codeOf(c.addGroupMembers({ groupId: (await t.hub.db.knex("user_groups").where("name", "grp-dup").first()).id, userIds: [] }))).to.equal(Code.InvalidArgument);
+    expect(
+      await codeOf(
+        c.addGroupMembers({
+          groupId: (await t.hub.db.knex("user_groups").where("name", "grp-dup").first()).id,
+          userIds: [],
+        }),
+      ),
+    ).to.equal(Code.InvalidArgument);
     expect([await countRows(t, "user_groups"), await countRows(t, "audit_log")]).to.deep.equal(after1);
   });
 
@@ -101,7 +132,9 @@ describe("UserGroupService", function () {
     expect([refused.code, errorReasons(refused)]).to.deep.equal([Code.FailedPrecondition, ["GROUP_HAS_SUBGROUPS"]]);
     await c.deleteUserGroup({ id: k.id });
     expect((await t.hub.db.knex("user_groups").where("id", k.id).first()).deleted_at).to.be.instanceOf(Date);
-    expect(await t.hub.db.knex("user_group_members").where("group_id", k.id).count({ n: "*" }).first()).to.deep.equal({ n: 0 });
+    expect(await t.hub.db.knex("user_group_members").where("group_id", k.id).count({ n: "*" }).first()).to.deep.equal({
+      n: 0,
+    });
     await c.deleteUserGroup({ id: p.id });
   });
 
@@ -110,20 +143,39 @@ describe("UserGroupService", function () {
       const c = groups(w.a.tenantAdminToken);
       const p = (await c.createUserGroup({ name: "grp-ta-p" })).group!;
       const g = (await c.createUserGroup({ name: "grp-ta-g" })).group!;
-      const upd = (await update(w.a.tenantAdminToken, g.id, { name: "grp-ta-g2", parentGroupId: p.id, quotaMode: QuotaMode.SHARED })).group!;
-      expect([upd.name, upd.parentGroupId, upd.quotaMode, upd.updaterId]).to.deep.equal(["grp-ta-g2", p.id, QuotaMode.SHARED, w.a.tenantAdminId]);
+      const upd = (
+        await update(w.a.tenantAdminToken, g.id, {
+          name: "grp-ta-g2",
+          parentGroupId: p.id,
+          quotaMode: QuotaMode.SHARED,
+        })
+      ).group!;
+      expect([upd.name, upd.parentGroupId, upd.quotaMode, upd.updaterId]).to.deep.equal([
+        "grp-ta-g2",
+        p.id,
+        QuotaMode.SHARED,
+        w.a.tenantAdminId,
+      ]);
       await c.addGroupMembers({ groupId: g.id, userIds: [w.a.userId, w.a.tenantAdminId] });
       await c.removeGroupMembers({ groupId: g.id, userIds: [w.a.tenantAdminId] });
       expect(await members(w.a.tenantAdminToken, g.id)).to.deep.equal([w.a.userId]);
       await c.deleteUserGroup({ id: g.id });
       await c.deleteUserGroup({ id: p.id });
-      expect(await t.hub.db.knex("user_groups").whereIn("id", [p.id, g.id]).whereNull("deleted_at").count({ n: "*" }).first()).to.deep.equal({ n: 0 });
+      expect(
+        await t.hub.db
+          .knex("user_groups")
+          .whereIn("id", [p.id, g.id])
+          .whereNull("deleted_at")
+          .count({ n: "*" })
+          .first(),
+      ).to.deep.equal({ n: 0 });
     });
 
     it("manages groups of its tenant only; another tenant's groups, users and ids answer not_found", async () => {
       const mine = (await groups(w.a.tenantAdminToken).createUserGroup({ name: "grp-ta" })).group!;
       expect(mine.tenantId).to.equal(w.a.tenantId);
-      const theirs = (await groups(w.adminToken).createUserGroup({ tenantId: w.b.tenantId, name: "grp-b-only" })).group!;
+      const theirs = (await groups(w.adminToken).createUserGroup({ tenantId: w.b.tenantId, name: "grp-b-only" }))
+        .group!;
       const c = groups(w.a.tenantAdminToken);
       expect(await codeOf(c.getUserGroup({ id: theirs.id }))).to.equal(Code.NotFound);
       expect(await codeOf(update(w.a.tenantAdminToken, theirs.id, { name: "hijacked" }))).to.equal(Code.NotFound);
@@ -137,7 +189,9 @@ describe("UserGroupService", function () {
       const row = await t.hub.db.knex("user_groups").where("id", theirs.id).first();
       expect(row.name).to.equal("grp-b-only");
       expect(row.deleted_at).to.equal(null);
-      expect(await t.hub.db.knex("user_group_members").where("group_id", mine.id).count({ n: "*" }).first()).to.deep.equal({ n: 0 });
+      expect(
+        await t.hub.db.knex("user_group_members").where("group_id", mine.id).count({ n: "*" }).first(),
+      ).to.deep.equal({ n: 0 });
       const list = await c.listUserGroups({ pageSize: 500 });
       expect(list.groups.every((g) => g.tenantId === w.a.tenantId)).to.equal(true);
       expect(await codeOf(c.listUserGroups({ tenantId: w.b.tenantId }))).to.equal(Code.NotFound);
@@ -162,8 +216,12 @@ describe("UserGroupService", function () {
       expect(await codeOf(c.createUserGroup({ name: "grp-by-user" }))).to.equal(Code.PermissionDenied);
       expect(await codeOf(update(w.a.userToken, member.id, { name: "mine" }))).to.equal(Code.PermissionDenied);
       expect(await codeOf(c.deleteUserGroup({ id: member.id }))).to.equal(Code.PermissionDenied);
-      expect(await codeOf(c.addGroupMembers({ groupId: notMember.id, userIds: [w.a.userId] }))).to.equal(Code.PermissionDenied);
-      expect(await codeOf(c.removeGroupMembers({ groupId: member.id, userIds: [w.a.userId] }))).to.equal(Code.PermissionDenied);
+      expect(await codeOf(c.addGroupMembers({ groupId: notMember.id, userIds: [w.a.userId] }))).to.equal(
+        Code.PermissionDenied,
+      );
+      expect(await codeOf(c.removeGroupMembers({ groupId: member.id, userIds: [w.a.userId] }))).to.equal(
+        Code.PermissionDenied,
+      );
     });
   });
 
@@ -177,7 +235,9 @@ describe("UserGroupService", function () {
     expect(await codeOf(c.listGroupMembers({ groupId: g.id }))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.deleteUserGroup({ id: g.id }))).to.equal(Code.PermissionDenied);
     expect(await codeOf(c.addGroupMembers({ groupId: g.id, userIds: [w.a.userId] }))).to.equal(Code.PermissionDenied);
-    expect(await codeOf(c.removeGroupMembers({ groupId: g.id, userIds: [w.a.userId] }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(c.removeGroupMembers({ groupId: g.id, userIds: [w.a.userId] }))).to.equal(
+      Code.PermissionDenied,
+    );
     expect((await t.hub.db.knex("user_groups").where("id", g.id).first()).name).to.equal("grp-op-target");
   });
 

@@ -22,8 +22,12 @@ describe("user state machine", () => {
     expect(userTransition("unlock", "locked", false, "u")).to.deep.equal({ to: "active" });
     expect(userTransition("unlock", "active", true, "u")).to.deep.equal({ to: "active" });
     expect(userTransition("unlock", "active", false, "u")).to.equal("unchanged");
-    expect(() => userTransition("enable", "locked", false, "u")).to.throw(FailedPreconditionError).with.property("reason", "USER_LOCKED");
-    expect(() => userTransition("unlock", "inactive", false, "u")).to.throw(FailedPreconditionError).with.property("reason", "USER_INACTIVE");
+    expect(() => userTransition("enable", "locked", false, "u"))
+      .to.throw(FailedPreconditionError)
+      .with.property("reason", "USER_LOCKED");
+    expect(() => userTransition("unlock", "inactive", false, "u"))
+      .to.throw(FailedPreconditionError)
+      .with.property("reason", "USER_INACTIVE");
   });
 });
 
@@ -38,9 +42,14 @@ describe("UserService verbs", function () {
   after(async () => t?.stop());
 
   const users = (token: string) => t.client(UserService, token);
-  const liveTokens = async (userId: string) => Number((await t.hub.db.knex("auth_tokens").where("user_id", userId).whereNull("revoked_at").count({ n: "*" }).first())!.n);
+  const liveTokens = async (userId: string) =>
+    Number(
+      (await t.hub.db.knex("auth_tokens").where("user_id", userId).whereNull("revoked_at").count({ n: "*" }).first())!
+        .n,
+    );
   const newUser = async (username: string) =>
-    (await users(w.adminToken).createUser({ tenantId: w.a.tenantId, username, password: PASSWORD, role: Role.USER })).user!;
+    (await users(w.adminToken).createUser({ tenantId: w.a.tenantId, username, password: PASSWORD, role: Role.USER }))
+      .user!;
 
   it("disabling revokes the user's tokens and refuses login; enabling lets it in again; each audited", async () => {
     const u = await newUser("ulc-dis");
@@ -54,7 +63,12 @@ describe("UserService verbs", function () {
     expect([unlock.code, errorReasons(unlock)]).to.deep.equal([Code.FailedPrecondition, ["USER_INACTIVE"]]);
     expect((await users(w.a.tenantAdminToken).enableUser({ id: u.id })).user!.status).to.equal(UserStatus.ACTIVE);
     expect(await t.login(u.username, PASSWORD, w.a.tenantName)).to.match(/^ehb_/);
-    const actions = await t.hub.db.knex("audit_log").where("target_id", u.id).whereLike("action", "user.%").orderBy("id").pluck("action");
+    const actions = await t.hub.db
+      .knex("audit_log")
+      .where("target_id", u.id)
+      .whereLike("action", "user.%")
+      .orderBy("id")
+      .pluck("action");
     expect(actions).to.deep.equal(["user.create", "user.disable", "user.enable"]);
   });
 
@@ -96,7 +110,9 @@ describe("UserService verbs", function () {
     for (const verb of ["disableUser", "enableUser", "lockUser", "unlockUser"] as const) {
       const bad = await errorOf(users(w.adminToken)[verb]({ id: "nope" }));
       expect([bad.code, violatedFields(bad)]).to.deep.equal([Code.InvalidArgument, ["id"]]);
-      expect(await codeOf(users(w.adminToken)[verb]({ id: "0190a000-0000-7000-8000-000000000000" }))).to.equal(Code.NotFound);
+      expect(await codeOf(users(w.adminToken)[verb]({ id: "0190a000-0000-7000-8000-000000000000" }))).to.equal(
+        Code.NotFound,
+      );
     }
   });
 });

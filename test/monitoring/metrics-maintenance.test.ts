@@ -3,7 +3,11 @@ import type { Knex } from "knex";
 import pg from "pg";
 import { ManualClock } from "../../lib/clock/clock.js";
 import { ADVISORY_LOCK_KEYS } from "../../hub/db/advisory-lock-keys.js";
-import { runMetricsMaintenance, startMetricsMaintenance, type MaintenancePass } from "../../hub/monitoring/metrics-maintenance.js";
+import {
+  runMetricsMaintenance,
+  startMetricsMaintenance,
+  type MaintenancePass,
+} from "../../hub/monitoring/metrics-maintenance.js";
 import { purgeExpiredMetrics } from "../../hub/monitoring/purge-expired-metrics.js";
 import { recordMetrics } from "../../hub/monitoring/record-metrics.js";
 import { hourStartOf, rollupHour } from "../../hub/monitoring/rollup-hour.js";
@@ -26,7 +30,8 @@ describe("metrics rollup, retention and maintenance", function () {
   after(async () => tdb?.drop());
   // Each test starts from empty metrics tables; agents stay (they are keyed by fresh ids).
   beforeEach(async () => {
-    for (const table of ["host_metrics_raw", "gpu_metrics_raw", "host_metrics_hourly", "gpu_metrics_hourly"]) await knex(table).delete();
+    for (const table of ["host_metrics_raw", "gpu_metrics_raw", "host_metrics_hourly", "gpu_metrics_hourly"])
+      await knex(table).delete();
   });
 
   const record = (agentId: string, at: Date, cpu: number, gpuTemp: number) =>
@@ -35,7 +40,17 @@ describe("metrics rollup, retention and maintenance", function () {
       sample: sampleAt(at, {
         cpuUtilizationPercent: cpu,
         memoryAvailableBytes: cpu * 1e9,
-        gpus: [{ index: 0, uuid: "GPU-a", utilizationPercent: cpu, memoryUsedMib: 1000, temperatureCelsius: gpuTemp, powerDrawWatts: 100, error: gpuTemp > 90 }],
+        gpus: [
+          {
+            index: 0,
+            uuid: "GPU-a",
+            utilizationPercent: cpu,
+            memoryUsedMib: 1000,
+            temperatureCelsius: gpuTemp,
+            powerDrawWatts: 100,
+            error: gpuTemp > 90,
+          },
+        ],
       }),
       at,
     });
@@ -50,9 +65,22 @@ describe("metrics rollup, retention and maintenance", function () {
     expect(res).to.deep.equal({ hostRows: 1, gpuRows: 1 });
     const host = await knex("host_metrics_hourly").where({ agent_id: agentId }).first();
     expect(host.hour_start).to.deep.equal(h0);
-    expect(host).to.include({ samples: 3, cpu_percent_avg: 30, cpu_percent_max: 50, memory_available_bytes_min: 10e9, memory_available_bytes_avg: 30e9 });
+    expect(host).to.include({
+      samples: 3,
+      cpu_percent_avg: 30,
+      cpu_percent_max: 50,
+      memory_available_bytes_min: 10e9,
+      memory_available_bytes_avg: 30e9,
+    });
     const gpu = await knex("gpu_metrics_hourly").where({ agent_id: agentId }).first();
-    expect(gpu).to.include({ gpu_index: 0, samples: 3, error_samples: 1, temperature_celsius_max: 91, utilization_percent_avg: 30, memory_used_mib_max: 1000 });
+    expect(gpu).to.include({
+      gpu_index: 0,
+      samples: 3,
+      error_samples: 1,
+      temperature_celsius_max: 91,
+      utilization_percent_avg: 30,
+      memory_used_mib_max: 1000,
+    });
   });
 
   it("is idempotent and picks up samples that arrived since the last run", async () => {
@@ -78,8 +106,12 @@ describe("metrics rollup, retention and maintenance", function () {
     const purged = await purgeExpiredMetrics(knex, now, undefined, 1); // batch of 1: the loop must drain
     // Raw: host + GPU rows of the samples 7 days + 1 s, 89 and 91 days old. Hourly: host + GPU of the 91-day hour.
     expect(purged).to.deep.equal({ raw: 6, hourly: 2 });
-    expect(await knex("host_metrics_raw").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" })).to.deep.equal([{ n: 1 }]);
-    expect(await knex("host_metrics_hourly").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" })).to.deep.equal([{ n: 1 }]);
+    expect(
+      await knex("host_metrics_raw").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" }),
+    ).to.deep.equal([{ n: 1 }]);
+    expect(
+      await knex("host_metrics_hourly").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" }),
+    ).to.deep.equal([{ n: 1 }]);
   });
 
   it("catches up every hour since the last rollup, ignoring hours an agent clock put in the future", async () => {
@@ -89,8 +121,13 @@ describe("metrics rollup, retention and maintenance", function () {
     const now = plus(4 * HOUR + 120_000);
     const pass = await runMetricsMaintenance(knex, now);
     expect(pass).to.deep.include({ ran: true, hoursRolledUp: 5, hostRows: 5 });
-    const hours = await knex("host_metrics_hourly").where({ agent_id: agentId }).orderBy("hour_start").select("hour_start", "cpu_percent_max");
-    expect(hours.map((r) => [r.hour_start.getTime() - h0.getTime(), r.cpu_percent_max])).to.deep.equal([0, 1, 2, 3, 4].map((h) => [h * HOUR, 10 * (h + 1)]));
+    const hours = await knex("host_metrics_hourly")
+      .where({ agent_id: agentId })
+      .orderBy("hour_start")
+      .select("hour_start", "cpu_percent_max");
+    expect(hours.map((r) => [r.hour_start.getTime() - h0.getTime(), r.cpu_percent_max])).to.deep.equal(
+      [0, 1, 2, 3, 4].map((h) => [h * HOUR, 10 * (h + 1)]),
+    );
     // Next pass starts at the last (possibly partial) hour, not from the beginning.
     const again = await runMetricsMaintenance(knex, plus(5 * HOUR + 1));
     expect(again.hoursRolledUp).to.equal(2);

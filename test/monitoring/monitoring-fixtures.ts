@@ -3,7 +3,10 @@ import { newId } from "../../hub/db/ids.js";
 import type { HostMetricsSample } from "../../lib/host-facts/host-facts.js";
 
 /** An enrolled agent row (and, for compute agents, its machine) for monitoring tests. */
-export async function insertAgent(knex: Knex, options: { withMachine: boolean }): Promise<{ agentId: string; machineId?: string }> {
+export async function insertAgent(
+  knex: Knex,
+  options: { withMachine: boolean },
+): Promise<{ agentId: string; machineId?: string }> {
   const agentId = newId();
   await knex("agents").insert({
     id: agentId,
@@ -48,8 +51,26 @@ export function sampleAt(sampledAt: Date, overrides: Partial<HostMetricsSample> 
     networkRxBytesPerSecond: 1e6,
     networkTxBytesPerSecond: 2e6,
     gpus: [
-      { index: 0, uuid: "GPU-a", utilizationPercent: 90, memoryUsedMib: 40000, memoryTotalMib: 81920, temperatureCelsius: 70, powerDrawWatts: 300, error: false },
-      { index: 1, uuid: "GPU-b", utilizationPercent: 10, memoryUsedMib: 1000, memoryTotalMib: 81920, temperatureCelsius: 40, powerDrawWatts: 60, error: false },
+      {
+        index: 0,
+        uuid: "GPU-a",
+        utilizationPercent: 90,
+        memoryUsedMib: 40000,
+        memoryTotalMib: 81920,
+        temperatureCelsius: 70,
+        powerDrawWatts: 300,
+        error: false,
+      },
+      {
+        index: 1,
+        uuid: "GPU-b",
+        utilizationPercent: 10,
+        memoryUsedMib: 1000,
+        memoryTotalMib: 81920,
+        temperatureCelsius: 40,
+        powerDrawWatts: 60,
+        error: false,
+      },
     ],
     ...overrides,
   };

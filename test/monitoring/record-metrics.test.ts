@@ -19,18 +19,31 @@ describe("recordMetrics", function () {
   });
   after(async () => tdb?.drop());
 
-  const events = (agentId: string) => knex("fleet_events").where({ agent_id: agentId, kind: "health_changed" }).orderBy("occurred_at").select("severity", "message", "details", "machine_id");
+  const events = (agentId: string) =>
+    knex("fleet_events")
+      .where({ agent_id: agentId, kind: "health_changed" })
+      .orderBy("occurred_at")
+      .select("severity", "message", "details", "machine_id");
 
   it("stores the host row and one row per GPU", async () => {
     const { agentId, machineId } = await insertAgent(knex, { withMachine: true });
     const res = await recordMetrics(knex, { agentId, machineId, sample: sampleAt(t0), at: at(1) });
     expect(res.stored).to.equal(true);
     const host = await knex("host_metrics_raw").where({ agent_id: agentId }).first();
-    expect(host).to.include({ machine_id: machineId, cpu_percent: 40, memory_total_bytes: 512 * 1024 ** 3, gpu_count: 2, gpu_error_count: 0 });
+    expect(host).to.include({
+      machine_id: machineId,
+      cpu_percent: 40,
+      memory_total_bytes: 512 * 1024 ** 3,
+      gpu_count: 2,
+      gpu_error_count: 0,
+    });
     expect(host.disk_total_bytes).to.equal(4200 * 1024 ** 3);
     expect(host.disk_min_free_percent).to.equal(75);
     expect(host.disks).to.deep.equal(sampleAt(t0).disks);
-    const gpus = await knex("gpu_metrics_raw").where({ agent_id: agentId }).orderBy("gpu_index").select("gpu_index", "temperature_celsius", "memory_used_mib");
+    const gpus = await knex("gpu_metrics_raw")
+      .where({ agent_id: agentId })
+      .orderBy("gpu_index")
+      .select("gpu_index", "temperature_celsius", "memory_used_mib");
     expect(gpus).to.deep.equal([
       { gpu_index: 0, temperature_celsius: 70, memory_used_mib: 40000 },
       { gpu_index: 1, temperature_celsius: 40, memory_used_mib: 1000 },
@@ -45,14 +58,21 @@ describe("recordMetrics", function () {
     expect((await knex("compute_machines").where({ id: machineId }).first()).health_status).to.equal("healthy");
     const ev = await events(agentId);
     expect(ev).to.have.length(1);
-    expect(ev[0]).to.include({ severity: "info", message: "Health changed from unknown to healthy", machine_id: machineId });
+    expect(ev[0]).to.include({
+      severity: "info",
+      message: "Health changed from unknown to healthy",
+      machine_id: machineId,
+    });
   });
 
   it("writes no event while health stays the same", async () => {
     const { agentId } = await insertAgent(knex, { withMachine: true });
-    for (let i = 0; i < 5; i++) await recordMetrics(knex, { agentId, sample: sampleAt(at(30 * i)), at: at(30 * i + 1) });
+    for (let i = 0; i < 5; i++)
+      await recordMetrics(knex, { agentId, sample: sampleAt(at(30 * i)), at: at(30 * i + 1) });
     expect(await events(agentId)).to.have.length(1);
-    expect((await knex("host_metrics_raw").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" }))[0]!.n).to.equal(5);
+    expect(
+      (await knex("host_metrics_raw").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" }))[0]!.n,
+    ).to.equal(5);
   });
 
   it("records healthy → warning → critical → healthy as events with reasons and severities", async () => {
@@ -80,7 +100,8 @@ describe("recordMetrics", function () {
 
   it("updates the reasons without an event when the status stays", async () => {
     const { agentId } = await insertAgent(knex, { withMachine: false });
-    const warm = (temp: number, s: number) => sampleAt(at(s), { gpus: [{ index: 0, uuid: "GPU-a", temperatureCelsius: temp, error: false }] });
+    const warm = (temp: number, s: number) =>
+      sampleAt(at(s), { gpus: [{ index: 0, uuid: "GPU-a", temperatureCelsius: temp, error: false }] });
     await recordMetrics(knex, { agentId, sample: warm(86, 0), at: at(1) });
     const res = await recordMetrics(knex, { agentId, sample: warm(89, 30), at: at(31) });
     expect(res.changed).to.equal(false);
@@ -103,7 +124,9 @@ describe("recordMetrics", function () {
     await recordMetrics(knex, { agentId, sample: sampleAt(t0), at: at(1) });
     const again = await recordMetrics(knex, { agentId, sample: sampleAt(t0, { disks: fullRoot }), at: at(40) });
     expect(again).to.deep.include({ stored: false, changed: false });
-    expect((await knex("host_metrics_raw").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" }))[0]!.n).to.equal(1);
+    expect(
+      (await knex("host_metrics_raw").where({ agent_id: agentId }).count<{ n: number }[]>({ n: "*" }))[0]!.n,
+    ).to.equal(1);
     expect((await knex("agent_health").where({ agent_id: agentId }).first()).status).to.equal("healthy");
   });
 
@@ -128,7 +151,9 @@ describe("recordMetrics", function () {
   it("writes exactly one event when concurrent samples race on an agent's first report", async () => {
     const { agentId } = await insertAgent(knex, { withMachine: true });
     const results = await Promise.all(
-      Array.from({ length: 8 }, (_, i) => recordMetrics(knex, { agentId, sample: sampleAt(at(i), { disks: fullRoot }), at: at(i + 1) })),
+      Array.from({ length: 8 }, (_, i) =>
+        recordMetrics(knex, { agentId, sample: sampleAt(at(i), { disks: fullRoot }), at: at(i + 1) }),
+      ),
     );
     expect(results.filter((r) => r.changed)).to.have.length(1);
     expect(results.every((r) => r.stored)).to.equal(true);

@@ -2,7 +2,15 @@ import { expect } from "chai";
 import { instanceOccupancy, occupancy, type InstanceQuotaState } from "../../hub/quota/occupancy.js";
 import type { Resources } from "../../hub/quota/quota-dimensions.js";
 
-const SIZE: Resources = { instances: 1, cpu_cores: 4, memory_gb: 8, storage_gb: 100, private_data_disk_gb: 0, ip_addresses: 1, bandwidth_gbps: 2 };
+const SIZE: Resources = {
+  instances: 1,
+  cpu_cores: 4,
+  memory_gb: 8,
+  storage_gb: 100,
+  private_data_disk_gb: 0,
+  ip_addresses: 1,
+  bandwidth_gbps: 2,
+};
 
 // 000 §10.4.1, one row per state: cpu, memory, storage, bandwidth, ip (and the instance count).
 const TABLE: [InstanceQuotaState, boolean, boolean, boolean, boolean, boolean, boolean][] = [
@@ -21,8 +29,13 @@ describe("instance occupancy (000 §10.4.1)", () => {
     it(`${state}: cpu ${cpu ? "held" : "free"}, memory ${mem ? "held" : "free"}, storage ${storage ? "held" : "free"}, bandwidth ${bw ? "held" : "free"}, ip ${ip ? "held" : "free"}`, () => {
       const o = instanceOccupancy(state, SIZE);
       expect(o).to.deep.equal({
-        instances: count ? 1 : 0, cpu_cores: cpu ? 4 : 0, memory_gb: mem ? 8 : 0, storage_gb: storage ? 100 : 0,
-        private_data_disk_gb: 0, ip_addresses: ip ? 1 : 0, bandwidth_gbps: bw ? 2 : 0,
+        instances: count ? 1 : 0,
+        cpu_cores: cpu ? 4 : 0,
+        memory_gb: mem ? 8 : 0,
+        storage_gb: storage ? 100 : 0,
+        private_data_disk_gb: 0,
+        ip_addresses: ip ? 1 : 0,
+        bandwidth_gbps: bw ? 2 : 0,
       });
     });
   }
@@ -34,7 +47,11 @@ describe("instance occupancy (000 §10.4.1)", () => {
 
   it("counts a private data disk in every state but deleted, attached or not", () => {
     const disk = { ...SIZE, private_data_disk_gb: 500 };
-    expect(occupancy("private_data_disk", "available", disk)).to.include({ private_data_disk_gb: 500, cpu_cores: 0, storage_gb: 0 });
+    expect(occupancy("private_data_disk", "available", disk)).to.include({
+      private_data_disk_gb: 500,
+      cpu_cores: 0,
+      storage_gb: 0,
+    });
     expect(occupancy("private_data_disk", "attached", disk).private_data_disk_gb).to.equal(500);
     expect(occupancy("private_data_disk", "deleted", disk).private_data_disk_gb).to.equal(0);
   });

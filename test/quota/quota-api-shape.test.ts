@@ -19,7 +19,8 @@ describe("QuotaService: the Quota resource (update_mask, etag, errors)", functio
   });
   after(async () => t?.stop());
 
-  const stored = async (u: string) => (await t.hub.db.knex("users").where("id", u).first()).quota_config as Record<string, number>;
+  const stored = async (u: string) =>
+    (await t.hub.db.knex("users").where("id", u).first()).quota_config as Record<string, number>;
 
   it("GetQuota returns the limits and an etag that changes exactly when they do", async () => {
     const u = await newUser(t, w, "qas-get");
@@ -37,9 +38,15 @@ describe("QuotaService: the Quota resource (update_mask, etag, errors)", functio
     const u = await newUser(t, w, "qas-mask");
     await q.setLimits(w.adminToken, USER, u, { maxCpuCores: 8, maxMemoryGb: 16 });
     const c = q.client(w.adminToken);
-    await c.updateQuota({ quota: { holderType: USER, holderId: u, limits: { maxCpuCores: 4, maxMemoryGb: 999 } }, updateMask: { paths: ["limits.max_cpu_cores"] } });
+    await c.updateQuota({
+      quota: { holderType: USER, holderId: u, limits: { maxCpuCores: 4, maxMemoryGb: 999 } },
+      updateMask: { paths: ["limits.max_cpu_cores"] },
+    });
     expect(await stored(u)).to.deep.equal({ max_cpu_cores: 4, max_memory_gb: 16 });
-    await c.updateQuota({ quota: { holderType: USER, holderId: u, limits: {} }, updateMask: { paths: ["limits.max_memory_gb"] } });
+    await c.updateQuota({
+      quota: { holderType: USER, holderId: u, limits: {} },
+      updateMask: { paths: ["limits.max_memory_gb"] },
+    });
     expect(await stored(u)).to.deep.equal({ max_cpu_cores: 4 });
   });
 
@@ -64,12 +71,24 @@ describe("QuotaService: the Quota resource (update_mask, etag, errors)", functio
       expect(err.code).to.equal(Code.InvalidArgument);
       return violatedFields(err);
     };
-    expect(await fields(q.setLimits(w.adminToken, TENANT, w.b.tenantId, { maxStorageGb: -10 }))).to.deep.equal(["quota.limits.max_storage_gb"]);
-    expect(await fields(q.setLimits(w.adminToken, TENANT, w.b.tenantId, { maxInstances: -1 }))).to.deep.equal(["quota.limits.max_instances"]);
-    expect(await fields(q.setLimits(w.adminToken, 99 as QuotaHolderType, w.b.tenantId, {}))).to.deep.equal(["quota.holder_type"]);
-    expect(await fields(q.setLimits(w.adminToken, QuotaHolderType.UNSPECIFIED, w.b.tenantId, {}))).to.deep.equal(["quota.holder_type"]);
-    expect(await fields(q.setLimits(w.adminToken, QuotaHolderType.INSTANCE_SET, newId(), {}))).to.deep.equal(["quota.holder_type"]);
-    expect(await fields(c.getQuotaUsage({ holderType: QuotaHolderType.UNSPECIFIED, holderId: w.b.tenantId }))).to.deep.equal(["holder_type"]);
+    expect(await fields(q.setLimits(w.adminToken, TENANT, w.b.tenantId, { maxStorageGb: -10 }))).to.deep.equal([
+      "quota.limits.max_storage_gb",
+    ]);
+    expect(await fields(q.setLimits(w.adminToken, TENANT, w.b.tenantId, { maxInstances: -1 }))).to.deep.equal([
+      "quota.limits.max_instances",
+    ]);
+    expect(await fields(q.setLimits(w.adminToken, 99 as QuotaHolderType, w.b.tenantId, {}))).to.deep.equal([
+      "quota.holder_type",
+    ]);
+    expect(await fields(q.setLimits(w.adminToken, QuotaHolderType.UNSPECIFIED, w.b.tenantId, {}))).to.deep.equal([
+      "quota.holder_type",
+    ]);
+    expect(await fields(q.setLimits(w.adminToken, QuotaHolderType.INSTANCE_SET, newId(), {}))).to.deep.equal([
+      "quota.holder_type",
+    ]);
+    expect(
+      await fields(c.getQuotaUsage({ holderType: QuotaHolderType.UNSPECIFIED, holderId: w.b.tenantId })),
+    ).to.deep.equal(["holder_type"]);
     const quota = { holderType: TENANT, holderId: w.b.tenantId, limits: { maxInstances: 1 } };
     expect(await fields(c.updateQuota({ quota }))).to.deep.equal(["update_mask"]);
     expect(await fields(c.updateQuota({ quota, updateMask: { paths: ["holder_id"] } }))).to.deep.equal(["update_mask"]);
@@ -89,7 +108,9 @@ describe("QuotaService: the Quota resource (update_mask, etag, errors)", functio
       expect(violatedFields(err)).to.deep.equal([field]);
     }
     expect((await connectErrorOf(c.getQuota({ holderType: USER, holderId: newId() }))).code).to.equal(Code.NotFound);
-    expect((await connectErrorOf(c.getQuotaUsage({ holderType: QuotaHolderType.USER_GROUP, holderId: newId() }))).code).to.equal(Code.NotFound);
+    expect(
+      (await connectErrorOf(c.getQuotaUsage({ holderType: QuotaHolderType.USER_GROUP, holderId: newId() }))).code,
+    ).to.equal(Code.NotFound);
     expect((await connectErrorOf(q.setLimits(w.adminToken, TENANT, newId(), {}))).code).to.equal(Code.NotFound);
   });
 });

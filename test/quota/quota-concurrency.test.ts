@@ -16,13 +16,25 @@ describe("quota reservations under concurrency", function () {
   after(async () => t?.drop());
 
   async function race(tenantId: string, users: string[], n: number): Promise<{ ok: number; refused: number }> {
-    const results = await Promise.allSettled(Array.from({ length: n }, (_, i) =>
-      knex.transaction((trx) => reserve(trx, {
-        consumer: { type: "instance", id: newId() }, tenantId, userId: users[i % users.length]!, state: "creating", resources: { cpu_cores: 1 },
-      }))));
+    const results = await Promise.allSettled(
+      Array.from({ length: n }, (_, i) =>
+        knex.transaction((trx) =>
+          reserve(trx, {
+            consumer: { type: "instance", id: newId() },
+            tenantId,
+            userId: users[i % users.length]!,
+            state: "creating",
+            resources: { cpu_cores: 1 },
+          }),
+        ),
+      ),
+    );
     const other = results.filter((r) => r.status === "rejected" && !(r.reason instanceof ResourceExhaustedError));
     if (other.length > 0) throw (other[0] as PromiseRejectedResult).reason;
-    return { ok: results.filter((r) => r.status === "fulfilled").length, refused: results.filter((r) => r.status === "rejected").length };
+    return {
+      ok: results.filter((r) => r.status === "fulfilled").length,
+      refused: results.filter((r) => r.status === "rejected").length,
+    };
   }
 
   it("100 parallel reservations against a user limit of 10 commit exactly 10", async () => {

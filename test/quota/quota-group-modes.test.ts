@@ -8,7 +8,13 @@ import { createTestDatabase, type TestDatabase } from "../support/test-database.
 import { insertGroup, insertTenant, insertUser } from "./quota-fixtures.js";
 
 function cpus(tenantId: string, userId: string, n: number): QuotaRequest {
-  return { consumer: { type: "instance", id: newId() }, tenantId, userId, state: "running", resources: { cpu_cores: n } };
+  return {
+    consumer: { type: "instance", id: newId() },
+    tenantId,
+    userId,
+    state: "running",
+    resources: { cpu_cores: n },
+  };
 }
 
 async function tryReserve(knex: Knex, req: QuotaRequest): Promise<ResourceExhaustedError | undefined> {
@@ -37,7 +43,9 @@ describe("group quota modes (000 §10.4.2)", function () {
     expect(await tryReserve(knex, cpus(tenant, a, 8))).to.equal(undefined);
     expect(await tryReserve(knex, cpus(tenant, b, 8))).to.equal(undefined);
     const err = await tryReserve(knex, cpus(tenant, b, 1));
-    expect(err?.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 8, requested: 1, limit: 8, holderType: "user", holderId: b }]);
+    expect(err?.exceeded).to.deep.equal([
+      { dimension: "cpu_cores", used: 8, requested: 1, limit: 8, holderType: "user", holderId: b },
+    ]);
   });
 
   it("shared: members compete for the group's quota, and each user's own limit still applies after it", async () => {
@@ -63,7 +71,9 @@ describe("group quota modes (000 §10.4.2)", function () {
     await insertGroup(knex, tenant, "independent", {}, [b], parent);
     expect(await tryReserve(knex, { ...cpus(tenant, a, 1), resources: { memory_gb: 12 } })).to.equal(undefined);
     const err = await tryReserve(knex, { ...cpus(tenant, b, 1), resources: { memory_gb: 8 } });
-    expect(err?.exceeded).to.deep.equal([{ dimension: "memory_gb", used: 12, requested: 8, limit: 16, holderType: "group", holderId: parent }]);
+    expect(err?.exceeded).to.deep.equal([
+      { dimension: "memory_gb", used: 12, requested: 8, limit: 16, holderType: "group", holderId: parent },
+    ]);
   });
 
   it("hybrid: a user spends its own quota first, then borrows from the group until the group runs out", async () => {
@@ -79,7 +89,9 @@ describe("group quota modes (000 §10.4.2)", function () {
     expect(await tryReserve(knex, cpus(tenant, b, 4))).to.equal(undefined);
     // b borrowing 3 more exceeds the group's 6 (4 already lent to a).
     const err = await tryReserve(knex, cpus(tenant, b, 3));
-    expect(err?.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 4, requested: 3, limit: 6, holderType: "group", holderId: g }]);
+    expect(err?.exceeded).to.deep.equal([
+      { dimension: "cpu_cores", used: 4, requested: 3, limit: 6, holderType: "group", holderId: g },
+    ]);
     expect(await tryReserve(knex, cpus(tenant, b, 2))).to.equal(undefined);
     expect((await groupUsage(knex, g, "hybrid")).cpu_cores).to.equal(6);
   });
@@ -89,6 +101,8 @@ describe("group quota modes (000 §10.4.2)", function () {
     const a = await insertUser(knex, tenant, { cpu_cores: 100 });
     await insertGroup(knex, tenant, "shared", { cpu_cores: 100 }, [a]);
     const err = await tryReserve(knex, cpus(tenant, a, 6));
-    expect(err?.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 0, requested: 6, limit: 5, holderType: "tenant", holderId: tenant }]);
+    expect(err?.exceeded).to.deep.equal([
+      { dimension: "cpu_cores", used: 0, requested: 6, limit: 5, holderType: "tenant", holderId: tenant },
+    ]);
   });
 });

@@ -9,11 +9,23 @@ import type { Resources } from "../../hub/quota/quota-dimensions.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 import { insertTenant, insertUser } from "./quota-fixtures.js";
 
-function instance(tenantId: string, userId: string, state: string, resources: Partial<Resources>, id = newId()): QuotaRequest {
+function instance(
+  tenantId: string,
+  userId: string,
+  state: string,
+  resources: Partial<Resources>,
+  id = newId(),
+): QuotaRequest {
   return { consumer: { type: "instance", id }, tenantId, userId, state, resources: { ip_addresses: 1, ...resources } };
 }
 function disk(tenantId: string, userId: string, sizeGb: number, id = newId()): QuotaRequest {
-  return { consumer: { type: "private_data_disk", id }, tenantId, userId, state: "available", resources: { private_data_disk_gb: sizeGb } };
+  return {
+    consumer: { type: "private_data_disk", id },
+    tenantId,
+    userId,
+    state: "available",
+    resources: { private_data_disk_gb: sizeGb },
+  };
 }
 
 async function refusal(knex: Knex, req: QuotaRequest): Promise<ResourceExhaustedError> {
@@ -48,11 +60,38 @@ describe("quota ledger", function () {
       await knex.transaction((trx) => reserve(trx, instance(tenant, user, state, size, id)));
       seen[state] = await ledgerUsage(knex, "user", user);
     }
-    expect(seen.running).to.include({ instances: 1, cpu_cores: 4, memory_gb: 8, storage_gb: 100, bandwidth_gbps: 2, ip_addresses: 1 });
-    expect(seen.suspended).to.include({ cpu_cores: 4, memory_gb: 8, storage_gb: 100, bandwidth_gbps: 0, ip_addresses: 1 });
+    expect(seen.running).to.include({
+      instances: 1,
+      cpu_cores: 4,
+      memory_gb: 8,
+      storage_gb: 100,
+      bandwidth_gbps: 2,
+      ip_addresses: 1,
+    });
+    expect(seen.suspended).to.include({
+      cpu_cores: 4,
+      memory_gb: 8,
+      storage_gb: 100,
+      bandwidth_gbps: 0,
+      ip_addresses: 1,
+    });
     expect(seen.stopping).to.include({ cpu_cores: 4, bandwidth_gbps: 0, ip_addresses: 1 });
-    expect(seen.stopped).to.include({ instances: 1, cpu_cores: 0, memory_gb: 0, storage_gb: 100, bandwidth_gbps: 0, ip_addresses: 1 });
-    expect(seen.terminating).to.include({ instances: 0, cpu_cores: 0, memory_gb: 0, storage_gb: 100, bandwidth_gbps: 0, ip_addresses: 0 });
+    expect(seen.stopped).to.include({
+      instances: 1,
+      cpu_cores: 0,
+      memory_gb: 0,
+      storage_gb: 100,
+      bandwidth_gbps: 0,
+      ip_addresses: 1,
+    });
+    expect(seen.terminating).to.include({
+      instances: 0,
+      cpu_cores: 0,
+      memory_gb: 0,
+      storage_gb: 100,
+      bandwidth_gbps: 0,
+      ip_addresses: 0,
+    });
     expect(seen.deleted).to.deep.include({ instances: 0, storage_gb: 0 });
     expect(await knex("quota_consumers").where("consumer_id", id).first()).to.equal(undefined);
   });
@@ -72,9 +111,27 @@ describe("quota ledger", function () {
   for (const [state, refused] of ENTER) {
     it(`enforces the ${state} row: ${refused.length ? `refuses ${refused.join(", ")}` : "fits storage and IP only"}`, async () => {
       const tenant = await insertTenant(knex);
-      const user = await insertUser(knex, tenant, { instances: 1, cpu_cores: 0, memory_gb: 0, bandwidth_gbps: 0, storage_gb: 100, ip_addresses: 1 });
-      const req = instance(tenant, user, state, { cpu_cores: 2, memory_gb: 4, bandwidth_gbps: 1, storage_gb: 100, ip_addresses: 1 });
-      const err = await knex.transaction((trx) => reserve(trx, req)).then(() => undefined, (e: unknown) => e as ResourceExhaustedError);
+      const user = await insertUser(knex, tenant, {
+        instances: 1,
+        cpu_cores: 0,
+        memory_gb: 0,
+        bandwidth_gbps: 0,
+        storage_gb: 100,
+        ip_addresses: 1,
+      });
+      const req = instance(tenant, user, state, {
+        cpu_cores: 2,
+        memory_gb: 4,
+        bandwidth_gbps: 1,
+        storage_gb: 100,
+        ip_addresses: 1,
+      });
+      const err = await knex
+        .transaction((trx) => reserve(trx, req))
+        .then(
+          () => undefined,
+          (e: unknown) => e as ResourceExhaustedError,
+        );
       expect(err?.exceeded.map((e) => e.dimension) ?? []).to.deep.equal(refused);
       const rows = await knex("quota_consumers").where("consumer_id", req.consumer.id).count({ n: "*" }).first();
       expect(Number(rows!.n)).to.equal(refused.length === 0 && state !== "deleted" ? 1 : 0);
@@ -84,7 +141,9 @@ describe("quota ledger", function () {
   it("checkQuota decides without writing", async () => {
     const tenant = await insertTenant(knex);
     const user = await insertUser(knex, tenant, { cpu_cores: 2 });
-    const verdict = await knex.transaction((trx) => checkQuota(trx, instance(tenant, user, "running", { cpu_cores: 3 })));
+    const verdict = await knex.transaction((trx) =>
+      checkQuota(trx, instance(tenant, user, "running", { cpu_cores: 3 })),
+    );
     expect(verdict.allowed).to.equal(false);
     expect(verdict.exceeded[0]).to.include({ dimension: "cpu_cores", used: 0, requested: 3, limit: 2 });
     const ok = await knex.transaction((trx) => checkQuota(trx, instance(tenant, user, "running", { cpu_cores: 2 })));
@@ -108,9 +167,20 @@ describe("quota ledger", function () {
     expect(used.private_data_disk_gb).to.equal(1800);
 
     const sys = await refusal(knex, instance(tenant, user, "creating", { storage_gb: 201 }));
-    expect(sys.exceeded).to.deep.equal([{ dimension: "storage_gb", used: 300, requested: 201, limit: 500, holderType: "user", holderId: user }]);
+    expect(sys.exceeded).to.deep.equal([
+      { dimension: "storage_gb", used: 300, requested: 201, limit: 500, holderType: "user", holderId: user },
+    ]);
     const data = await refusal(knex, disk(tenant, user, 201));
-    expect(data.exceeded).to.deep.equal([{ dimension: "private_data_disk_gb", used: 1800, requested: 201, limit: 2000, holderType: "user", holderId: user }]);
+    expect(data.exceeded).to.deep.equal([
+      {
+        dimension: "private_data_disk_gb",
+        used: 1800,
+        requested: 201,
+        limit: 2000,
+        holderType: "user",
+        holderId: user,
+      },
+    ]);
     await knex.transaction((trx) => reserve(trx, disk(tenant, user, 200)));
     expect((await ledgerUsage(knex, "user", user)).private_data_disk_gb).to.equal(2000);
   });
@@ -126,9 +196,13 @@ describe("quota ledger", function () {
     });
     expect((await ledgerUsage(knex, "user", user)).bandwidth_gbps).to.equal(8);
     const d = await refusal(knex, instance(tenant, user, "creating", { bandwidth_gbps: 3 }));
-    expect(d.exceeded).to.deep.equal([{ dimension: "bandwidth_gbps", used: 8, requested: 3, limit: 10, holderType: "user", holderId: user }]);
+    expect(d.exceeded).to.deep.equal([
+      { dimension: "bandwidth_gbps", used: 8, requested: 3, limit: 10, holderType: "user", holderId: user },
+    ]);
     const startC = await refusal(knex, { ...c, state: "running" });
-    expect(startC.exceeded).to.deep.equal([{ dimension: "bandwidth_gbps", used: 8, requested: 4, limit: 10, holderType: "user", holderId: user }]);
+    expect(startC.exceeded).to.deep.equal([
+      { dimension: "bandwidth_gbps", used: 8, requested: 4, limit: 10, holderType: "user", holderId: user },
+    ]);
     expect((await knex("quota_consumers").where("consumer_id", c.consumer.id).first()).state).to.equal("stopped");
     // 2 Gbps fit exactly.
     await knex.transaction((trx) => reserve(trx, instance(tenant, user, "creating", { bandwidth_gbps: 2 })));
@@ -140,7 +214,10 @@ describe("quota ledger", function () {
     const user = await insertUser(knex, tenant, { cpu_cores: 2, memory_gb: 4, ip_addresses: 0 });
     const err = await refusal(knex, instance(tenant, user, "creating", { cpu_cores: 8, memory_gb: 8 }));
     expect(err.exceeded.map((e) => `${e.holderType}.${e.dimension}`)).to.deep.equal([
-      "tenant.cpu_cores", "user.cpu_cores", "user.memory_gb", "user.ip_addresses",
+      "tenant.cpu_cores",
+      "user.cpu_cores",
+      "user.memory_gb",
+      "user.ip_addresses",
     ]);
     expect(err.message).to.contain("tenant").and.contain("cpu_cores used 0 + requested 8 > limit 4");
     expect(await knex("quota_consumers").where("tenant_id", tenant).count({ n: "*" }).first()).to.deep.equal({ n: 0 });
@@ -152,18 +229,28 @@ describe("quota ledger", function () {
     await knex.transaction((trx) => reserve(trx, instance(tenant, a, "running", {})));
     await knex.transaction((trx) => reserve(trx, instance(tenant, b, "stopped", {})));
     const err = await refusal(knex, instance(tenant, c, "creating", {}));
-    expect(err.exceeded).to.deep.equal([{ dimension: "instances", used: 2, requested: 1, limit: 2, holderType: "tenant", holderId: tenant }]);
+    expect(err.exceeded).to.deep.equal([
+      { dimension: "instances", used: 2, requested: 1, limit: 2, holderType: "tenant", holderId: tenant },
+    ]);
   });
 
   it("checks an instance set's quota after the user's", async () => {
     const tenant = await insertTenant(knex);
     const user = await insertUser(knex, tenant);
     const set = newId();
-    await knex("instance_set_quotas").insert({ instance_set_id: set, tenant_id: tenant, quota_config: JSON.stringify({ max_cpu_cores: 6 }) });
-    await knex.transaction((trx) => reserve(trx, { ...instance(tenant, user, "running", { cpu_cores: 4 }), instanceSetId: set }));
+    await knex("instance_set_quotas").insert({
+      instance_set_id: set,
+      tenant_id: tenant,
+      quota_config: JSON.stringify({ max_cpu_cores: 6 }),
+    });
+    await knex.transaction((trx) =>
+      reserve(trx, { ...instance(tenant, user, "running", { cpu_cores: 4 }), instanceSetId: set }),
+    );
     await knex.transaction((trx) => reserve(trx, instance(tenant, user, "running", { cpu_cores: 4 }))); // outside the set
     const err = await refusal(knex, { ...instance(tenant, user, "creating", { cpu_cores: 4 }), instanceSetId: set });
-    expect(err.exceeded).to.deep.equal([{ dimension: "cpu_cores", used: 4, requested: 4, limit: 6, holderType: "instance_set", holderId: set }]);
+    expect(err.exceeded).to.deep.equal([
+      { dimension: "cpu_cores", used: 4, requested: 4, limit: 6, holderType: "instance_set", holderId: set },
+    ]);
   });
 
   it("a suspended tenant may release but not take more", async () => {
@@ -172,7 +259,9 @@ describe("quota ledger", function () {
     const inst = instance(tenant, user, "running", { cpu_cores: 2 });
     await knex.transaction((trx) => reserve(trx, inst));
     await knex("tenants").where("id", tenant).update({ status: "suspended" });
-    const err = await knex.transaction((trx) => reserve(trx, instance(tenant, user, "creating", { cpu_cores: 1 }))).catch((e: unknown) => e);
+    const err = await knex
+      .transaction((trx) => reserve(trx, instance(tenant, user, "creating", { cpu_cores: 1 })))
+      .catch((e: unknown) => e);
     expect(err).to.be.instanceOf(FailedPreconditionError);
     expect((err as FailedPreconditionError).reason).to.equal("TENANT_NOT_ACTIVE");
     expect((err as FailedPreconditionError).metadata).to.deep.equal({ tenant_id: tenant, status: "suspended" });
@@ -186,7 +275,9 @@ describe("quota ledger", function () {
     const user = await insertUser(knex, tenant, { cpu_cores: 4 });
     const inst = instance(tenant, user, "running", { cpu_cores: 4 });
     await knex.transaction((trx) => reserve(trx, inst));
-    await knex("users").where("id", user).update({ quota_config: JSON.stringify({ max_cpu_cores: 1 }) });
+    await knex("users")
+      .where("id", user)
+      .update({ quota_config: JSON.stringify({ max_cpu_cores: 1 }) });
     await knex.transaction((trx) => reserve(trx, { ...inst, state: "stopping" }));
     await knex.transaction((trx) => reserve(trx, { ...inst, state: "stopped" }));
     expect((await ledgerUsage(knex, "user", user)).cpu_cores).to.equal(0);

@@ -1,6 +1,12 @@
 import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { Client } from "@connectrpc/connect";
-import { QuotaDimension, QuotaHolderType, QuotaService, QuotaUsageLevel, type QuotaLimitsSchema } from "../../gen/edgehub/admin/v1/quota_pb.js";
+import {
+  QuotaDimension,
+  QuotaHolderType,
+  QuotaService,
+  QuotaUsageLevel,
+  type QuotaLimitsSchema,
+} from "../../gen/edgehub/admin/v1/quota_pb.js";
 import { Role } from "../../gen/edgehub/admin/v1/role_pb.js";
 import { UserService } from "../../gen/edgehub/admin/v1/user_pb.js";
 import { newId } from "../../hub/db/ids.js";
@@ -17,9 +23,20 @@ export function quotaApi(t: TestHub) {
   return {
     client,
     /** Replaces every limit of a holder (update_mask `limits`). */
-    setLimits: (token: string, holderType: QuotaHolderType, holderId: string, limits: Limits, more: { refuseIfOverUse?: boolean; etag?: string } = {}) =>
-      client(token).updateQuota({ quota: { holderType, holderId, limits, etag: more.etag ?? "" }, updateMask: { paths: ["limits"] }, refuseIfOverUse: more.refuseIfOverUse ?? false }),
-    usage: (token: string, holderType: QuotaHolderType, holderId: string) => client(token).getQuotaUsage({ holderType, holderId }),
+    setLimits: (
+      token: string,
+      holderType: QuotaHolderType,
+      holderId: string,
+      limits: Limits,
+      more: { refuseIfOverUse?: boolean; etag?: string } = {},
+    ) =>
+      client(token).updateQuota({
+        quota: { holderType, holderId, limits, etag: more.etag ?? "" },
+        updateMask: { paths: ["limits"] },
+        refuseIfOverUse: more.refuseIfOverUse ?? false,
+      }),
+    usage: (token: string, holderType: QuotaHolderType, holderId: string) =>
+      client(token).getQuotaUsage({ holderType, holderId }),
   };
 }
 
@@ -33,11 +50,22 @@ export function levelName(level: QuotaUsageLevel): string {
 }
 
 export async function newUser(t: TestHub, w: World, name: string): Promise<string> {
-  return (await t.client(UserService, w.adminToken).createUser({ tenantId: w.a.tenantId, username: name, password: PASSWORD, role: Role.USER })).user!.id;
+  return (
+    await t
+      .client(UserService, w.adminToken)
+      .createUser({ tenantId: w.a.tenantId, username: name, password: PASSWORD, role: Role.USER })
+  ).user!.id;
 }
 
 /** Puts an instance of `userId` into the ledger straight away (the instance feature's call). */
-export function putInstance(t: TestHub, w: World, userId: string, state: string, resources: QuotaRequest["resources"], id = newId()): Promise<unknown> {
+export function putInstance(
+  t: TestHub,
+  w: World,
+  userId: string,
+  state: string,
+  resources: QuotaRequest["resources"],
+  id = newId(),
+): Promise<unknown> {
   const req: QuotaRequest = { consumer: { type: "instance", id }, tenantId: w.a.tenantId, userId, state, resources };
   return t.hub.db.knex.transaction((trx) => reserve(trx, req));
 }

@@ -7,7 +7,16 @@ import { ResourceExhaustedError } from "../../hub/domain/errors.js";
 import { connectErrorOf, errorReasons } from "../support/api-conventions.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { buildWorld, countRows, type World } from "../identity/identity-fixtures.js";
-import { TENANT, USER, USER_GROUP, dimensionOf, levelName, newUser, putInstance, quotaApi } from "./quota-service-support.js";
+import {
+  TENANT,
+  USER,
+  USER_GROUP,
+  dimensionOf,
+  levelName,
+  newUser,
+  putInstance,
+  quotaApi,
+} from "./quota-service-support.js";
 
 describe("QuotaService", function () {
   let t: TestHub;
@@ -32,7 +41,9 @@ describe("QuotaService", function () {
       levels.push(`${cpu.used}/${cpu.limit}=${cpu.percentage}%:${levelName(cpu.level)}`);
     }
     expect(levels).to.deep.equal(["10/20=50%:ok", "16/20=80%:notice", "18/20=90%:warning", "19/20=95%:critical"]);
-    expect(dimensionOf((await q.usage(w.adminToken, USER, u)).dimensions, QuotaDimension.MEMORY_GB).limited).to.equal(false);
+    expect(dimensionOf((await q.usage(w.adminToken, USER, u)).dimensions, QuotaDimension.MEMORY_GB).limited).to.equal(
+      false,
+    );
   });
 
   it("§10.5 example through GetQuotaUsage: 8 of 10 Gbps used is 80 %, a notice", async () => {
@@ -48,7 +59,14 @@ describe("QuotaService", function () {
   it("reports tenant and shared-group usage summed over members", async () => {
     const [x, y] = [await newUser(t, w, "quo-gx"), await newUser(t, w, "quo-gy")];
     const groups = t.client(UserGroupService, w.adminToken);
-    const g = (await groups.createUserGroup({ tenantId: w.a.tenantId, name: "quo-g", quotaMode: QuotaMode.SHARED, quota: { maxMemoryGb: 64 } })).group!;
+    const g = (
+      await groups.createUserGroup({
+        tenantId: w.a.tenantId,
+        name: "quo-g",
+        quotaMode: QuotaMode.SHARED,
+        quota: { maxMemoryGb: 64 },
+      })
+    ).group!;
     await groups.addGroupMembers({ groupId: g.id, userIds: [x, y] });
     await putInstance(t, w, x, "running", { memory_gb: 16 });
     await putInstance(t, w, y, "suspended", { memory_gb: 16 });
@@ -58,7 +76,11 @@ describe("QuotaService", function () {
     expect([mem.used, mem.limit, mem.percentage, levelName(mem.level)]).to.deep.equal([32, 64, 50, "ok"]);
     const tenant = await q.usage(w.a.tenantAdminToken, TENANT, w.a.tenantId);
     expect(tenant.quotaMode).to.equal(QuotaMode.UNSPECIFIED);
-    const rows = await t.hub.db.knex("quota_consumers").where("tenant_id", w.a.tenantId).sum({ m: "occ_memory_gb" }).first();
+    const rows = await t.hub.db
+      .knex("quota_consumers")
+      .where("tenant_id", w.a.tenantId)
+      .sum({ m: "occ_memory_gb" })
+      .first();
     expect(dimensionOf(tenant.dimensions, QuotaDimension.MEMORY_GB).used).to.equal(Number(rows!.m));
   });
 
@@ -68,7 +90,10 @@ describe("QuotaService", function () {
     await putInstance(t, w, u, "running", { cpu_cores: 8, ip_addresses: 1 }, vm);
     const res = await q.setLimits(w.a.tenantAdminToken, USER, u, { maxCpuCores: 4, maxIpAddresses: 5 });
     expect(res.quota!.overQuotaDimensions).to.deep.equal([QuotaDimension.CPU_CORES]);
-    expect((await t.hub.db.knex("users").where("id", u).first()).quota_config).to.deep.equal({ max_cpu_cores: 4, max_ip_addresses: 5 });
+    expect((await t.hub.db.knex("users").where("id", u).first()).quota_config).to.deep.equal({
+      max_cpu_cores: 4,
+      max_ip_addresses: 5,
+    });
     expect((await q.usage(w.adminToken, USER, u)).overQuota).to.equal(true);
     const audit = await t.hub.db.knex("audit_log").where({ action: "quota.update", target_id: u }).first();
     expect(audit.after.over_quota).to.deep.equal(["cpu_cores"]);
@@ -87,7 +112,9 @@ describe("QuotaService", function () {
     await q.setLimits(w.adminToken, USER, u, { maxMemoryGb: 32 });
     await putInstance(t, w, u, "running", { memory_gb: 24 });
     const auditBefore = await countRows(t, "audit_log");
-    const err = await connectErrorOf(q.setLimits(w.adminToken, USER, u, { maxMemoryGb: 16 }, { refuseIfOverUse: true }));
+    const err = await connectErrorOf(
+      q.setLimits(w.adminToken, USER, u, { maxMemoryGb: 16 }, { refuseIfOverUse: true }),
+    );
     expect(err.code).to.equal(Code.FailedPrecondition);
     expect(errorReasons(err)).to.deep.equal(["QUOTA_BELOW_USAGE"]);
     expect(err.rawMessage).to.contain("memory_gb used 24 > new limit 16");
@@ -96,16 +123,24 @@ describe("QuotaService", function () {
   });
 
   it("only admin sets tenant quotas; tenant_admin sets quotas inside its tenant; other tenants are not_found", async () => {
-    expect(await codeOf(q.setLimits(w.a.tenantAdminToken, TENANT, w.a.tenantId, { maxInstances: 1000 }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(q.setLimits(w.a.tenantAdminToken, TENANT, w.a.tenantId, { maxInstances: 1000 }))).to.equal(
+      Code.PermissionDenied,
+    );
     expect(await codeOf(q.setLimits(w.a.tenantAdminToken, TENANT, w.b.tenantId, {}))).to.equal(Code.NotFound);
     expect(await codeOf(q.setLimits(w.a.tenantAdminToken, USER, w.b.userId, {}))).to.equal(Code.NotFound);
     expect(await codeOf(q.usage(w.a.tenantAdminToken, TENANT, w.b.tenantId))).to.equal(Code.NotFound);
     expect(await codeOf(q.usage(w.a.tenantAdminToken, USER, w.b.userId))).to.equal(Code.NotFound);
-    expect(await codeOf(q.client(w.a.tenantAdminToken).getQuota({ holderType: USER, holderId: w.b.userId }))).to.equal(Code.NotFound);
+    expect(await codeOf(q.client(w.a.tenantAdminToken).getQuota({ holderType: USER, holderId: w.b.userId }))).to.equal(
+      Code.NotFound,
+    );
     await q.setLimits(w.a.tenantAdminToken, USER, w.a.userId, { maxInstances: 3 });
-    expect((await t.hub.db.knex("users").where("id", w.a.userId).first()).quota_config).to.deep.equal({ max_instances: 3 });
+    expect((await t.hub.db.knex("users").where("id", w.a.userId).first()).quota_config).to.deep.equal({
+      max_instances: 3,
+    });
     await q.setLimits(w.adminToken, TENANT, w.b.tenantId, { maxInstances: 50 });
-    expect((await t.hub.db.knex("tenants").where("id", w.b.tenantId).first()).quota_config).to.deep.equal({ max_instances: 50 });
+    expect((await t.hub.db.knex("tenants").where("id", w.b.tenantId).first()).quota_config).to.deep.equal({
+      max_instances: 50,
+    });
   });
 
   it("user reads its own quota and usage and its groups', not its tenant's or another user's, and sets nothing", async () => {
@@ -120,14 +155,20 @@ describe("QuotaService", function () {
     expect(await codeOf(c.getQuotaUsage({ holderType: USER_GROUP, holderId: other.id }))).to.equal(Code.NotFound);
     expect(await codeOf(c.getQuotaUsage({ holderType: USER, holderId: w.a.tenantAdminId }))).to.equal(Code.NotFound);
     expect(await codeOf(c.getQuotaUsage({ holderType: USER, holderId: w.b.userId }))).to.equal(Code.NotFound);
-    expect(await codeOf(c.getQuotaUsage({ holderType: TENANT, holderId: w.a.tenantId }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(c.getQuotaUsage({ holderType: TENANT, holderId: w.a.tenantId }))).to.equal(
+      Code.PermissionDenied,
+    );
     expect(await codeOf(c.getQuotaUsage({ holderType: TENANT, holderId: w.b.tenantId }))).to.equal(Code.NotFound);
-    expect(await codeOf(q.setLimits(w.a.userToken, USER, w.a.userId, { maxInstances: 99 }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(q.setLimits(w.a.userToken, USER, w.a.userId, { maxInstances: 99 }))).to.equal(
+      Code.PermissionDenied,
+    );
   });
 
   it("operator neither reads nor sets quotas", async () => {
     expect(await codeOf(q.usage(w.operatorToken, TENANT, w.a.tenantId))).to.equal(Code.PermissionDenied);
-    expect(await codeOf(q.client(w.operatorToken).getQuota({ holderType: TENANT, holderId: w.a.tenantId }))).to.equal(Code.PermissionDenied);
+    expect(await codeOf(q.client(w.operatorToken).getQuota({ holderType: TENANT, holderId: w.a.tenantId }))).to.equal(
+      Code.PermissionDenied,
+    );
     expect(await codeOf(q.setLimits(w.operatorToken, TENANT, w.a.tenantId, {}))).to.equal(Code.PermissionDenied);
   });
 });

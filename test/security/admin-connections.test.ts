@@ -14,7 +14,8 @@ function rawSocket(port: number, localAddress: string): Promise<net.Socket> {
   });
 }
 
-const closed = (socket: net.Socket) => new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once("close", () => resolve())));
+const closed = (socket: net.Socket) =>
+  new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once("close", () => resolve())));
 
 describe("admin port sheds idle and slow connections (security #1)", function () {
   this.timeout(60_000);
@@ -22,7 +23,14 @@ describe("admin port sheds idle and slow connections (security #1)", function ()
   let port: number;
   before(async () => {
     t = await startTestHub({
-      args: ["--http-headers-timeout", "800", "--http-idle-timeout", "1500", "--http-max-connections-per-address", String(CAP)],
+      args: [
+        "--http-headers-timeout",
+        "800",
+        "--http-idle-timeout",
+        "1500",
+        "--http-max-connections-per-address",
+        String(CAP),
+      ],
     });
     port = t.hub.httpPort;
   });

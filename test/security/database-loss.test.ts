@@ -54,17 +54,35 @@ describe("losing the database answers unavailable, never internal (security #8)"
   let dataDir: string;
 
   before(async function () {
-    skipUnlessBackend(this, await postgresReachable(), "PostgreSQL server (the relay needs a server to relay to; run scripts/ensure-postgres.sh)");
+    skipUnlessBackend(
+      this,
+      await postgresReachable(),
+      "PostgreSQL server (the relay needs a server to relay to; run scripts/ensure-postgres.sh)",
+    );
     scratch = await createScratchPostgres({ migrated: true });
     const url = new URL(scratch.url);
     relay = new CuttableRelay({ host: url.hostname, port: Number(url.port || 5432) });
     await relay.listen();
     url.port = String(relay.port);
     dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-dbloss-"));
-    const config = parseHubConfig(["--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--shutdown-timeout", "1000"], {
-      HUB_ADMIN_PASSWORD: PASSWORD,
-      DATABASE_URL: url.toString(),
-    });
+    const config = parseHubConfig(
+      [
+        "--data-dir",
+        dataDir,
+        "--host",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+        "--grpc-port",
+        "0",
+        "--shutdown-timeout",
+        "1000",
+      ],
+      {
+        HUB_ADMIN_PASSWORD: PASSWORD,
+        DATABASE_URL: url.toString(),
+      },
+    );
     db = await openDatabase({ databaseUrl: url.toString(), dataDir });
     hub = await startHub(config, { log: pino({ level: "silent" }), database: db, announce: () => undefined });
   });

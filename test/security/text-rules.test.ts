@@ -28,12 +28,19 @@ function stringSlots(schema: DescMessage, seen: readonly string[] = []): StringS
       slots.push({ path: field.name, field, init: (v) => wrap(["ok", v]) });
     } else if (field.fieldKind === "map" && field.mapKind === "scalar" && field.scalar === ScalarType.STRING) {
       slots.push({ path: field.name, field, init: (v) => wrap({ ok: v }) });
-    } else if ((field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message")) && field.message) {
+    } else if (
+      (field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message")) &&
+      field.message
+    ) {
       const child = field.message;
       if (child.typeName.startsWith("google.protobuf.") || seen.includes(child.typeName)) continue;
       for (const inner of stringSlots(child, [...seen, schema.typeName])) {
         const asList = field.fieldKind === "list";
-        slots.push({ path: `${field.name}.${inner.path}`, field: inner.field, init: (v) => wrap(asList ? [inner.init(v)] : inner.init(v)) });
+        slots.push({
+          path: `${field.name}.${inner.path}`,
+          field: inner.field,
+          init: (v) => wrap(asList ? [inner.init(v)] : inner.init(v)),
+        });
       }
     }
   }
@@ -71,12 +78,16 @@ describe("text rule at the edge: NUL, control and bidi characters (security #2)"
         const client = t.client(method.parent, token) as unknown as Record<string, (m: unknown) => Promise<unknown>>;
         const err = await connectErrorOf(client[method.localName]!(message));
         if (err.code !== Code.InvalidArgument || !violatedFields(err).includes(slot.path)) {
-          failures.push(`${method.parent.name}.${method.name} ${slot.path}: ${Code[err.code]} ${violatedFields(err).join(",")} ${err.rawMessage}`);
+          failures.push(
+            `${method.parent.name}.${method.name} ${slot.path}: ${Code[err.code]} ${violatedFields(err).join(",")} ${err.rawMessage}`,
+          );
         }
         const control = create(method.input, slot.init("a\u001bb") as never);
         const errControl = await connectErrorOf(client[method.localName]!(control));
         if (errControl.code !== Code.InvalidArgument || !violatedFields(errControl).includes(slot.path)) {
-          failures.push(`${method.parent.name}.${method.name} ${slot.path} (ESC): ${Code[errControl.code]} ${errControl.rawMessage}`);
+          failures.push(
+            `${method.parent.name}.${method.name} ${slot.path} (ESC): ${Code[errControl.code]} ${errControl.rawMessage}`,
+          );
         }
       }
     }
@@ -88,14 +99,19 @@ describe("text rule at the edge: NUL, control and bidi characters (security #2)"
     for (const method of methods) {
       for (const slot of stringSlots(method.input).filter((s) => textKindOf(s.field) === "name")) {
         const client = t.client(method.parent, token) as unknown as Record<string, (m: unknown) => Promise<unknown>>;
-        const err = await connectErrorOf(client[method.localName]!(create(method.input, slot.init("admin\u202Egpj.exe") as never)));
-        if (err.code !== Code.InvalidArgument || !violatedFields(err).includes(slot.path)) failures.push(`${method.parent.name}.${method.name} ${slot.path}`);
+        const err = await connectErrorOf(
+          client[method.localName]!(create(method.input, slot.init("admin\u202Egpj.exe") as never)),
+        );
+        if (err.code !== Code.InvalidArgument || !violatedFields(err).includes(slot.path))
+          failures.push(`${method.parent.name}.${method.name} ${slot.path}`);
       }
     }
     expect(failures).to.deep.equal([]);
     // Free text with a line break passes the rule (the call fails later, or not at all, for its own reasons).
     const { AuthService } = await import("../../gen/edgehub/admin/v1/auth_pb.js");
-    const err = await connectErrorOf(t.client(AuthService).login({ username: "admin", password: "line one\nline two", tenant: "" }));
+    const err = await connectErrorOf(
+      t.client(AuthService).login({ username: "admin", password: "line one\nline two", tenant: "" }),
+    );
     expect(violatedFields(err)).to.not.include("password");
   });
 });

@@ -31,9 +31,15 @@ export function spawnHub(options: SpawnHubOptions): Promise<HubProcess> {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "hub/main.ts"), ...options.args], { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
+  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "hub/main.ts"), ...options.args], {
+    cwd: ROOT,
+    env,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => {
       proc.kill("SIGKILL");
@@ -47,7 +53,10 @@ export function spawnHub(options: SpawnHubOptions): Promise<HubProcess> {
           const entry = JSON.parse(line) as { httpPort: number; grpcPort: number };
           clearTimeout(timer);
           resolve({
-            proc, httpPort: entry.httpPort, grpcPort: entry.grpcPort, exited,
+            proc,
+            httpPort: entry.httpPort,
+            grpcPort: entry.grpcPort,
+            exited,
             output: () => out,
             async signal(sig) {
               const started = Date.now();

@@ -35,18 +35,26 @@ export function runNpm(args: string[], env: Record<string, string | undefined> =
   let out = "";
   proc.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   proc.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   const pgid = proc.pid!;
   return {
-    proc, pgid, exited,
+    proc,
+    pgid,
+    exited,
     output: () => out,
-    logLines: () => out.split("\n").filter((l) => l.startsWith("{")).flatMap((l) => {
-      try {
-        return [JSON.parse(l) as Record<string, unknown>];
-      } catch {
-        return [];
-      }
-    }),
+    logLines: () =>
+      out
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .flatMap((l) => {
+          try {
+            return [JSON.parse(l) as Record<string, unknown>];
+          } catch {
+            return [];
+          }
+        }),
     groupMembers: () => processGroupMembers(pgid),
     killGroup() {
       try {

@@ -92,7 +92,9 @@ export interface TestDatabase {
 }
 
 /** Creates an empty scratch PostgreSQL database (not migrated) and returns its URL and a drop function. */
-export async function createScratchPostgres(options: { migrated: boolean }): Promise<{ url: string; drop(): Promise<void> }> {
+export async function createScratchPostgres(options: {
+  migrated: boolean;
+}): Promise<{ url: string; drop(): Promise<void> }> {
   const serverUrl = postgresServerUrl();
   const admin = new pg.Client({ connectionString: serverUrl });
   await admin.connect();
@@ -132,7 +134,9 @@ export async function createTestDatabase(backend: Backend = selectedBackend()): 
   const scratch = await createScratchPostgres({ migrated: true });
   const db = await openDatabase({ databaseUrl: scratch.url, dataDir: "memory://", poolMax: 20 });
   return {
-    backend, db, url: scratch.url,
+    backend,
+    db,
+    url: scratch.url,
     async drop() {
       await db.close();
       await scratch.drop();

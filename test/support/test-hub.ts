@@ -42,11 +42,28 @@ export async function startTestHub(options: StartTestHubOptions = {}): Promise<T
   let hub: RunningHub;
   try {
     config = parseHubConfig(
-      ["--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--shutdown-timeout", "2000", ...(options.args ?? [])],
+      [
+        "--data-dir",
+        dataDir,
+        "--host",
+        "127.0.0.1",
+        "--http-port",
+        "0",
+        "--grpc-port",
+        "0",
+        "--shutdown-timeout",
+        "2000",
+        ...(options.args ?? []),
+      ],
       { HUB_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...(database.url ? { DATABASE_URL: database.url } : {}) },
     );
     const log = pino({ level: process.env.TEST_LOG_LEVEL ?? "silent" });
-    hub = await startHub(config, { log, database: database.db, announce: () => undefined, ...(options.clock ? { clock: options.clock } : {}) });
+    hub = await startHub(config, {
+      log,
+      database: database.db,
+      announce: () => undefined,
+      ...(options.clock ? { clock: options.clock } : {}),
+    });
   } catch (err) {
     // Nothing of a hub that did not start outlives the call: its database and data directory go too.
     await database.drop().catch(() => undefined);
@@ -57,16 +74,25 @@ export async function startTestHub(options: StartTestHubOptions = {}): Promise<T
   const transport = createConnectTransport({ baseUrl, httpVersion: "1.1" });
   let adminToken: string | undefined;
   const testHub: TestHub = {
-    hub, config, database, baseUrl,
+    hub,
+    config,
+    database,
+    baseUrl,
     client(service, token) {
       if (!token) return createClient(service, transport);
-      return createClient(service, createConnectTransport({
-        baseUrl, httpVersion: "1.1",
-        interceptors: [(next) => (req) => {
-          req.header.set("authorization", `Bearer ${token}`);
-          return next(req);
-        }],
-      }));
+      return createClient(
+        service,
+        createConnectTransport({
+          baseUrl,
+          httpVersion: "1.1",
+          interceptors: [
+            (next) => (req) => {
+              req.header.set("authorization", `Bearer ${token}`);
+              return next(req);
+            },
+          ],
+        }),
+      );
     },
     async login(username, password, tenant = "") {
       const res = await createClient(AuthService, transport).login({ username, password, tenant });

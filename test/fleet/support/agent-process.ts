@@ -33,20 +33,38 @@ export interface SpawnAgentOptions {
 export function spawnAgent(options: SpawnAgentOptions): AgentProcess {
   const stateDir = options.stateDir ?? fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-agent-"));
   const script = options.program === "cloudbox" ? "cloudbox-firmware-client/main.ts" : "agent/main.ts";
-  const args = ["--import", "tsx", path.join(ROOT, script), "--hub", options.hub, "--state-dir", stateDir, "--log-format", "json"];
+  const args = [
+    "--import",
+    "tsx",
+    path.join(ROOT, script),
+    "--hub",
+    options.hub,
+    "--state-dir",
+    stateDir,
+    "--log-format",
+    "json",
+  ];
   if (!options.metrics) args.push("--no-metrics");
   if (options.joinToken) args.push("--join-token", options.joinToken);
   if (options.role && options.program !== "cloudbox") args.push("--role", options.role);
   if (options.hostname) args.push("--hostname", options.hostname);
   args.push(...(options.extraArgs ?? []));
-  const env: NodeJS.ProcessEnv = { ...process.env, EDGEHUB_LOG_LEVEL: process.env.TEST_AGENT_LOG_LEVEL ?? "info", ...options.env };
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    EDGEHUB_LOG_LEVEL: process.env.TEST_AGENT_LOG_LEVEL ?? "info",
+    ...options.env,
+  };
   const proc = spawn(process.execPath, args, { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   proc.stdout!.on("data", (c: Buffer) => (out += c.toString()));
   proc.stderr!.on("data", (c: Buffer) => (out += c.toString()));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once("exit", (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once("exit", (code, signal) => resolve({ code, signal })),
+  );
   return {
-    proc, stateDir, exited,
+    proc,
+    stateDir,
+    exited,
     output: () => out,
     async kill(sig: NodeJS.Signals = "SIGKILL") {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill(sig);
@@ -72,7 +90,12 @@ export async function disposeAgents(agents: readonly AgentProcess[]): Promise<vo
  * Polls `check` until it returns a truthy value or `timeoutMs` passes (then fails with `what`). The
  * deadline only bounds a failure; it is generous because a loaded 2-core machine is slow.
  */
-export async function waitFor<T>(what: string, check: () => Promise<T | undefined | false | null> | T | undefined | false | null, timeoutMs = 60_000, everyMs = 100): Promise<T> {
+export async function waitFor<T>(
+  what: string,
+  check: () => Promise<T | undefined | false | null> | T | undefined | false | null,
+  timeoutMs = 60_000,
+  everyMs = 100,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   let lastErr: unknown;
   while (Date.now() < until) {

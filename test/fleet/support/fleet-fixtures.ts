@@ -12,17 +12,27 @@ export interface Site {
 /** An edge data center and a compute pool to enroll machines into. */
 export async function createSite(t: TestHub, name = "bj-1"): Promise<Site> {
   const fleet = t.client(FleetService, await t.adminToken());
-  const { edgeDataCenter } = await fleet.createEdgeDataCenter({ edgeDataCenter: { name: `${name}-dc`, location: "Beijing" } });
+  const { edgeDataCenter } = await fleet.createEdgeDataCenter({
+    edgeDataCenter: { name: `${name}-dc`, location: "Beijing" },
+  });
   const { computePool } = await fleet.createComputePool({ computePool: { name: `${name}-pool` } });
   return { edgeDataCenterId: edgeDataCenter!.id, computePoolId: computePool!.id };
 }
 
-export async function mintToken(t: TestHub, site: Site, opts: { role?: AgentRole; maxUses?: number; ttlSeconds?: number; machineType?: MachineType } = {}): Promise<string> {
+export async function mintToken(
+  t: TestHub,
+  site: Site,
+  opts: { role?: AgentRole; maxUses?: number; ttlSeconds?: number; machineType?: MachineType } = {},
+): Promise<string> {
   const fleet = t.client(FleetService, await t.adminToken());
   const role = opts.role ?? AgentRole.COMPUTE;
   const res = await fleet.createJoinToken({
-    role, edgeDataCenterId: site.edgeDataCenterId, computePoolId: role === AgentRole.COMPUTE ? site.computePoolId : "",
-    maxUses: opts.maxUses ?? 1, ttlSeconds: opts.ttlSeconds ?? 600, machineType: opts.machineType ?? MachineType.UNSPECIFIED,
+    role,
+    edgeDataCenterId: site.edgeDataCenterId,
+    computePoolId: role === AgentRole.COMPUTE ? site.computePoolId : "",
+    maxUses: opts.maxUses ?? 1,
+    ttlSeconds: opts.ttlSeconds ?? 600,
+    machineType: opts.machineType ?? MachineType.UNSPECIFIED,
   });
   return res.token;
 }

@@ -7,14 +7,23 @@ import { FleetService } from "../../../gen/edgehub/admin/v1/fleet_pb.js";
 /** A FleetService client on a hub process's admin port, logged in as the first admin. */
 export async function fleetClientFor(httpPort: number, password: string): Promise<Client<typeof FleetService>> {
   const baseUrl = `http://127.0.0.1:${httpPort}`;
-  const { token } = await createClient(AuthService, createConnectTransport({ baseUrl, httpVersion: "1.1" })).login({ username: "admin", password });
-  return createClient(FleetService, createConnectTransport({
-    baseUrl, httpVersion: "1.1",
-    interceptors: [(next) => (req) => {
-      req.header.set("authorization", `Bearer ${token}`);
-      return next(req);
-    }],
-  }));
+  const { token } = await createClient(AuthService, createConnectTransport({ baseUrl, httpVersion: "1.1" })).login({
+    username: "admin",
+    password,
+  });
+  return createClient(
+    FleetService,
+    createConnectTransport({
+      baseUrl,
+      httpVersion: "1.1",
+      interceptors: [
+        (next) => (req) => {
+          req.header.set("authorization", `Bearer ${token}`);
+          return next(req);
+        },
+      ],
+    }),
+  );
 }
 
 /** A TCP port free right now, for a hub that must come back on the same address after a kill. */
@@ -33,11 +42,13 @@ export function freePort(): Promise<number> {
 export async function inParallel<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i]!);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: Math.min(limit, items.length) }, async () => {
+      while (next < items.length) {
+        const i = next++;
+        results[i] = await fn(items[i]!);
+      }
+    }),
+  );
   return results;
 }
