@@ -45,7 +45,13 @@ describe("CORS for a browser console (--cors-origin)", function () {
 
   it("refuses a --cors-origin that is not an origin", async () => {
     const { parseHubConfig } = await import("../../hub/config.js");
-    expect(() => parseHubConfig(["--cors-origin", "https://console.example.org/path"], {})).to.throw(/origins like/);
+    // Commander prints the error and the whole help after it; captured here, not sent to the test log.
+    let stderr = "";
+    const output = { writeErr: (text: string) => void (stderr += text) };
+    expect(() => parseHubConfig(["--cors-origin", "https://console.example.org/path"], {}, output)).to.throw(
+      /origins like/,
+    );
+    expect(stderr).to.contain("--cors-origin entries must be origins");
     expect(parseHubConfig([], {}).corsOrigins).to.deep.equal([]);
   });
 });
