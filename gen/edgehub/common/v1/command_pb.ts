@@ -4,6 +4,8 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { DefineDomainPayload, DomainList, DomainRef, DomainReport, ListDomainsPayload, PreparedImage, PrepareImagePayload, SetGraphicsPasswordPayload, ShutdownDomainPayload, UndefineDomainPayload } from "./compute_pb.js";
+import { file_edgehub_common_v1_compute } from "./compute_pb.js";
 import type { Inventory } from "./inventory_pb.js";
 import { file_edgehub_common_v1_inventory } from "./inventory_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -12,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file edgehub/common/v1/command.proto.
  */
 export const file_edgehub_common_v1_command: GenFile = /*@__PURE__*/
-  fileDesc("Ch9lZGdlaHViL2NvbW1vbi92MS9jb21tYW5kLnByb3RvEhFlZGdlaHViLmNvbW1vbi52MSKRAQoOQ29tbWFuZFBheWxvYWQSLgoEZWNobxgBIAEoCzIeLmVkZ2VodWIuY29tbW9uLnYxLkVjaG9QYXlsb2FkSAASRwoRY29sbGVjdF9pbnZlbnRvcnkYAiABKAsyKi5lZGdlaHViLmNvbW1vbi52MS5Db2xsZWN0SW52ZW50b3J5UGF5bG9hZEgAQgYKBGtpbmQieQoNQ29tbWFuZFJlc3VsdBItCgRlY2hvGAEgASgLMh0uZWRnZWh1Yi5jb21tb24udjEuRWNob1Jlc3VsdEgAEjEKCWludmVudG9yeRgCIAEoCzIcLmVkZ2VodWIuY29tbW9uLnYxLkludmVudG9yeUgAQgYKBGtpbmQiMAoLRWNob1BheWxvYWQSDwoHbWVzc2FnZRgBIAEoCRIQCghkZWxheV9tcxgCIAEoDSIdCgpFY2hvUmVzdWx0Eg8KB21lc3NhZ2UYASABKAkiGQoXQ29sbGVjdEludmVudG9yeVBheWxvYWRiBnByb3RvMw", [file_edgehub_common_v1_inventory]);
+  fileDesc("Ch9lZGdlaHViL2NvbW1vbi92MS9jb21tYW5kLnByb3RvEhFlZGdlaHViLmNvbW1vbi52MSKJBgoOQ29tbWFuZFBheWxvYWQSLgoEZWNobxgBIAEoCzIeLmVkZ2VodWIuY29tbW9uLnYxLkVjaG9QYXlsb2FkSAASRwoRY29sbGVjdF9pbnZlbnRvcnkYAiABKAsyKi5lZGdlaHViLmNvbW1vbi52MS5Db2xsZWN0SW52ZW50b3J5UGF5bG9hZEgAEj8KDWRlZmluZV9kb21haW4YAyABKAsyJi5lZGdlaHViLmNvbW1vbi52MS5EZWZpbmVEb21haW5QYXlsb2FkSAASNAoMc3RhcnRfZG9tYWluGAQgASgLMhwuZWRnZWh1Yi5jb21tb24udjEuRG9tYWluUmVmSAASQwoPc2h1dGRvd25fZG9tYWluGAUgASgLMiguZWRnZWh1Yi5jb21tb24udjEuU2h1dGRvd25Eb21haW5QYXlsb2FkSAASNgoOZGVzdHJveV9kb21haW4YBiABKAsyHC5lZGdlaHViLmNvbW1vbi52MS5Eb21haW5SZWZIABJDCg91bmRlZmluZV9kb21haW4YByABKAsyKC5lZGdlaHViLmNvbW1vbi52MS5VbmRlZmluZURvbWFpblBheWxvYWRIABI2Cg5zdXNwZW5kX2RvbWFpbhgIIAEoCzIcLmVkZ2VodWIuY29tbW9uLnYxLkRvbWFpblJlZkgAEjUKDXJlc3VtZV9kb21haW4YCSABKAsyHC5lZGdlaHViLmNvbW1vbi52MS5Eb21haW5SZWZIABJOChVzZXRfZ3JhcGhpY3NfcGFzc3dvcmQYCiABKAsyLS5lZGdlaHViLmNvbW1vbi52MS5TZXRHcmFwaGljc1Bhc3N3b3JkUGF5bG9hZEgAEj0KDGxpc3RfZG9tYWlucxgLIAEoCzIlLmVkZ2VodWIuY29tbW9uLnYxLkxpc3REb21haW5zUGF5bG9hZEgAEj8KDXByZXBhcmVfaW1hZ2UYDCABKAsyJi5lZGdlaHViLmNvbW1vbi52MS5QcmVwYXJlSW1hZ2VQYXlsb2FkSABCBgoEa2luZCKaAgoNQ29tbWFuZFJlc3VsdBItCgRlY2hvGAEgASgLMh0uZWRnZWh1Yi5jb21tb24udjEuRWNob1Jlc3VsdEgAEjEKCWludmVudG9yeRgCIAEoCzIcLmVkZ2VodWIuY29tbW9uLnYxLkludmVudG9yeUgAEjEKBmRvbWFpbhgDIAEoCzIfLmVkZ2VodWIuY29tbW9uLnYxLkRvbWFpblJlcG9ydEgAEjAKB2RvbWFpbnMYBCABKAsyHS5lZGdlaHViLmNvbW1vbi52MS5Eb21haW5MaXN0SAASOgoOcHJlcGFyZWRfaW1hZ2UYBSABKAsyIC5lZGdlaHViLmNvbW1vbi52MS5QcmVwYXJlZEltYWdlSABCBgoEa2luZCIwCgtFY2hvUGF5bG9hZBIPCgdtZXNzYWdlGAEgASgJEhAKCGRlbGF5X21zGAIgASgNIh0KCkVjaG9SZXN1bHQSDwoHbWVzc2FnZRgBIAEoCSIZChdDb2xsZWN0SW52ZW50b3J5UGF5bG9hZGIGcHJvdG8z", [file_edgehub_common_v1_compute, file_edgehub_common_v1_inventory]);
 
 /**
  * CommandPayload is what a command asks an agent to do: exactly one kind, with its typed input.
@@ -37,6 +39,68 @@ export type CommandPayload = Message<"edgehub.common.v1.CommandPayload"> & {
      */
     value: CollectInventoryPayload;
     case: "collectInventory";
+  } | {
+    /**
+     * Compute agents (compute.proto).
+     *
+     * @generated from field: edgehub.common.v1.DefineDomainPayload define_domain = 3;
+     */
+    value: DefineDomainPayload;
+    case: "defineDomain";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.DomainRef start_domain = 4;
+     */
+    value: DomainRef;
+    case: "startDomain";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.ShutdownDomainPayload shutdown_domain = 5;
+     */
+    value: ShutdownDomainPayload;
+    case: "shutdownDomain";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.DomainRef destroy_domain = 6;
+     */
+    value: DomainRef;
+    case: "destroyDomain";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.UndefineDomainPayload undefine_domain = 7;
+     */
+    value: UndefineDomainPayload;
+    case: "undefineDomain";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.DomainRef suspend_domain = 8;
+     */
+    value: DomainRef;
+    case: "suspendDomain";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.DomainRef resume_domain = 9;
+     */
+    value: DomainRef;
+    case: "resumeDomain";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.SetGraphicsPasswordPayload set_graphics_password = 10;
+     */
+    value: SetGraphicsPasswordPayload;
+    case: "setGraphicsPassword";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.ListDomainsPayload list_domains = 11;
+     */
+    value: ListDomainsPayload;
+    case: "listDomains";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.PrepareImagePayload prepare_image = 12;
+     */
+    value: PrepareImagePayload;
+    case: "prepareImage";
   } | { case: undefined; value?: undefined };
 };
 
@@ -68,6 +132,26 @@ export type CommandResult = Message<"edgehub.common.v1.CommandResult"> & {
      */
     value: Inventory;
     case: "inventory";
+  } | {
+    /**
+     * define, start, shutdown, destroy, undefine, suspend, resume, set_graphics_password.
+     *
+     * @generated from field: edgehub.common.v1.DomainReport domain = 3;
+     */
+    value: DomainReport;
+    case: "domain";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.DomainList domains = 4;
+     */
+    value: DomainList;
+    case: "domains";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.PreparedImage prepared_image = 5;
+     */
+    value: PreparedImage;
+    case: "preparedImage";
   } | { case: undefined; value?: undefined };
 };
 
