@@ -71,8 +71,15 @@ export async function registerComputeMachines(
   const refresh = placed.filter((i) => existing.has(i.grant.agentId));
   if (refresh.length > 0) {
     await trx.raw(
-      `UPDATE compute_machines AS m SET hostname = v.hostname, cpu_cores = v.cpu_cores, memory_gb = v.memory_gb, storage_gb = v.storage_gb,
-         gpu_count = v.gpu_count, hypervisor_type = v.hypervisor_type, updated_at = ?
+      // Hardware reported below what is allocated (a DIMM died, a disk was pulled) must not
+      // fail the whole Hello batch on the allocation CHECK: capacity stays at the allocation and
+      // the machine is flagged, so nothing more fits until its VMs leave and it reports again.
+      `UPDATE compute_machines AS m SET hostname = v.hostname,
+         cpu_cores = GREATEST(v.cpu_cores, m.allocated_cpu_cores), memory_gb = GREATEST(v.memory_gb, m.allocated_memory_gb),
+         storage_gb = GREATEST(v.storage_gb, m.allocated_storage_gb), gpu_count = GREATEST(v.gpu_count, m.allocated_gpu_count),
+         capacity_shortfall = (v.cpu_cores < m.allocated_cpu_cores OR v.memory_gb < m.allocated_memory_gb
+           OR v.storage_gb < m.allocated_storage_gb OR v.gpu_count < m.allocated_gpu_count),
+         hypervisor_type = v.hypervisor_type, updated_at = ?
        FROM jsonb_to_recordset(?::jsonb) AS v(agent_id uuid, hostname text, cpu_cores int, memory_gb float8, storage_gb float8, gpu_count int, hypervisor_type text)
        WHERE m.agent_id = v.agent_id AND m.deleted_at IS NULL`,
       [now, JSON.stringify(refresh.map((i) => ({ agent_id: i.grant.agentId, ...hardwareOf(i.inventory) })))],
