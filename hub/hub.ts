@@ -1,6 +1,6 @@
 import os from "node:os";
 import { ADVISORY_LOCK_KEYS } from "./db/advisory-lock-keys.js";
-import type { ConnectRouter } from "@connectrpc/connect";
+import { createContextValues, type ConnectRouter } from "@connectrpc/connect";
 import { connectNodeAdapter } from "@connectrpc/connect-node";
 import type { Logger } from "pino";
 import { systemClock, type Clock } from "../lib/clock/clock.js";
@@ -10,6 +10,7 @@ import { withCors } from "./api/cors.js";
 import { textRulesInterceptor } from "./api/text-rules.js";
 import { PolicyRegistry } from "./api/method-policy.js";
 import { outcomeInterceptor } from "./api/outcome-interceptor.js";
+import { remoteAddressKey } from "./api/request-context.js";
 import { createPlainHttpApp } from "./api/plain-http-routes.js";
 import { registerServices } from "./services.js";
 import type { ServiceDeps } from "./service-deps.js";
@@ -145,6 +146,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
         textRulesInterceptor(),
       ],
       readMaxBytes: config.maxRequestBytes,
+      contextValues: (req) => createContextValues().set(remoteAddressKey, req.socket?.remoteAddress ?? ""),
       fallback: createPlainHttpApp({ knex: db.knex, registry: metrics.registry }).callback() as never,
     });
     const http = new AdminHttpServer(withCors(config.corsOrigins, handler), {

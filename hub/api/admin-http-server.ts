@@ -176,6 +176,8 @@ function replayingStream(socket: net.Socket, head: Buffer): Duplex {
       callback(err);
     },
   });
+  // HTTP/2 requests read the peer address from their connection (login counts failures per address).
+  Object.defineProperty(duplex, "remoteAddress", { value: socket.remoteAddress });
   duplex.push(head);
   socket.on("data", (chunk: Buffer) => {
     if (!duplex.push(chunk)) socket.pause();

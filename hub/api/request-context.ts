@@ -11,6 +11,13 @@ export const bearerTokenKey = createContextKey<string | undefined>(undefined, { 
 /** Correlates logs, audit rows and responses; from `x-request-id` or generated. */
 export const requestIdKey = createContextKey<string>("", { description: "request id" });
 
+/** The TCP peer's address (no proxy headers are trusted: the admin port is reached directly). */
+export const remoteAddressKey = createContextKey<string>("", { description: "remote address" });
+
+export function remoteAddressOf(ctx: HandlerContext): string {
+  return ctx.values.get(remoteAddressKey);
+}
+
 export function principalOf(ctx: HandlerContext): Principal {
   const principal = ctx.values.get(principalKey);
   if (!principal) throw new UnauthenticatedError("Unauthenticated: this method needs a bearer token");

@@ -11,7 +11,7 @@ import {
 import { AUTHENTICATED, PUBLIC, type ServicePolicy } from "../api/method-policy.js";
 import { callerOf } from "../api/caller.js";
 import { ROLE, type Principal } from "../api/principal.js";
-import { bearerTokenKey, principalOf, requestIdOf } from "../api/request-context.js";
+import { bearerTokenKey, principalOf, remoteAddressOf, requestIdOf } from "../api/request-context.js";
 import { recordChange } from "../audit/record-change.js";
 import { login } from "./login.js";
 import { resolveToken, revokeToken } from "./token-store.js";
@@ -42,7 +42,7 @@ export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof Aut
     async login(req, ctx) {
       const result = await login(
         deps,
-        { username: req.username, password: req.password, tenant: req.tenant },
+        { username: req.username, password: req.password, tenant: req.tenant, sourceAddress: remoteAddressOf(ctx) },
         requestIdOf(ctx),
       );
       return {

@@ -5,10 +5,9 @@ import { InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } fro
 import { UNUSABLE_PASSWORD_HASH, verifyPassword } from "./password-hash.js";
 import { ROLE, type Principal } from "../api/principal.js";
 import { issueToken, type IssuedToken } from "./token-store.js";
+import { activeLockout, clearFailures, countFailure } from "./login-failures.js";
 
-/** Failed logins in a row that lock an account, and for how long. */
-export const LOCKOUT_THRESHOLD = 5;
-export const LOCKOUT_MS = 15 * 60 * 1000;
+export { LOCKOUT_MS, LOCKOUT_THRESHOLD, GLOBAL_LOCKOUT_THRESHOLD } from "./login-failures.js";
 const MAX_CREDENTIAL_LENGTH = 1024;
 
 export interface LoginInput {
@@ -16,6 +15,8 @@ export interface LoginInput {
   password: string;
   /** Tenant name; empty for system accounts or a username unique across tenants. */
   tenant: string;
+  /** The caller's IP address: failures are counted per user and address. */
+  sourceAddress: string;
 }
 
 export interface LoginDeps {
@@ -91,14 +92,38 @@ export async function login(deps: LoginDeps, input: LoginInput, requestId: strin
   const passwordOk = await verifyPassword(input.password, candidate?.password_hash ?? UNUSABLE_PASSWORD_HASH);
   if (!candidate) throw new UnauthenticatedError(FAILED);
 
+  const address = input.sourceAddress.slice(0, 64) || "unknown";
   const outcome = await deps.knex.transaction(async (trx) => {
     const user = await trx("users").where("id", candidate.id).forUpdate().first<UserRow>();
     if (!user) return { error: new UnauthenticatedError(FAILED) };
     const now = deps.clock.now();
-    if (user.locked_until && new Date(user.locked_until) > now) {
+    const actor = { userId: user.id, username: user.username };
+    const lockout = await activeLockout(trx, user, address, now);
+    // A wrong password answers exactly like an unknown user, whatever the account's state: only
+    // the right password learns that the account is locked, disabled or its tenant suspended.
+    if (!passwordOk) {
+      if (lockout) return { error: new UnauthenticatedError(FAILED) }; // counting stops while locked
+      const { failures, locked } = await countFailure(trx, user.id, address, now);
+      await recordAudit(trx, {
+        actor,
+        tenantId: user.tenant_id,
+        action: locked ? "auth.lockout" : "auth.login_failed",
+        targetType: "user",
+        targetId: user.id,
+        after: {
+          failed_login_count: failures,
+          source_address: address,
+          ...(locked ? { lockout_scope: locked.scope, locked_until: locked.until.toISOString() } : {}),
+        },
+        requestId,
+        at: now,
+      });
+      return { error: new UnauthenticatedError(FAILED) };
+    }
+    if (lockout) {
       return {
         error: new PermissionDeniedError(
-          `Login refused: account is locked until ${new Date(user.locked_until).toISOString()} after ${LOCKOUT_THRESHOLD} failed attempts`,
+          `Login refused: account is locked ${lockout.scope === "address" ? "for this address " : ""}until ${lockout.until.toISOString()} after repeated failed attempts`,
         ),
       };
     }
@@ -115,31 +140,10 @@ export async function login(deps: LoginDeps, input: LoginInput, requestId: strin
         };
       }
     }
-    const actor = { userId: user.id, username: user.username };
-    if (!passwordOk) {
-      const failures = user.failed_login_count + 1;
-      const locks = failures >= LOCKOUT_THRESHOLD;
-      await trx("users")
-        .where("id", user.id)
-        .update({
-          failed_login_count: locks ? 0 : failures,
-          locked_until: locks ? new Date(now.getTime() + LOCKOUT_MS) : null,
-        });
-      await recordAudit(trx, {
-        actor,
-        tenantId: user.tenant_id,
-        action: locks ? "auth.lockout" : "auth.login_failed",
-        targetType: "user",
-        targetId: user.id,
-        after: { failed_login_count: failures },
-        requestId,
-        at: now,
-      });
-      return { error: new UnauthenticatedError(FAILED) };
-    }
     if (!ROLE.isDbValue(user.role))
       return { error: new PermissionDeniedError(`Login refused: account has unknown role ${user.role}`) };
-    await trx("users").where("id", user.id).update({ failed_login_count: 0, locked_until: null, last_login_at: now });
+    await clearFailures(trx, user.id, address);
+    await trx("users").where("id", user.id).update({ last_login_at: now });
     const issued = await issueToken(trx, user.id, now, deps.tokenTtlSeconds);
     await recordAudit(trx, {
       actor,

@@ -1,5 +1,6 @@
 import type { Knex } from "knex";
 import type { Caller } from "../api/caller.js";
+import { clearAllFailures, isLockedAnywhere } from "../auth/login-failures.js";
 import { hashPassword } from "../auth/password-hash.js";
 import { revokeUserTokens } from "../auth/token-store.js";
 import { recordChange } from "../audit/record-change.js";
@@ -42,11 +43,6 @@ export function userTransition(verb: UserVerb, from: UserStatus, lockedOut: bool
   }
 }
 
-async function isLockedOut(trx: Knex.Transaction, id: string, now: Date): Promise<boolean> {
-  const row = await trx("users").where("id", id).first("locked_until");
-  return row?.locked_until != null && new Date(row.locked_until) > now;
-}
-
 /**
  * Applies a verb; `authorize` sees the locked current row first. Leaving `active` revokes every
  * token of the account at once; entering it clears the failed-login counter and any lockout.
@@ -62,10 +58,13 @@ export async function changeUserStatus(
   return knex.transaction(async (trx) => {
     const before = await lockUserRow(trx, id);
     authorize(before);
-    const move = userTransition(verb, before.status, await isLockedOut(trx, id, ctx.at), id);
+    const move = userTransition(verb, before.status, await isLockedAnywhere(trx, id, ctx.at), id);
     if (move === "unchanged") return before;
     const row: Record<string, unknown> = { status: move.to, updated_at: ctx.at, updated_by: ctx.principal.userId };
-    if (move.to === "active") Object.assign(row, { failed_login_count: 0, locked_until: null });
+    if (move.to === "active") {
+      Object.assign(row, { failed_login_count: 0, failed_login_window_started_at: null, locked_until: null });
+      await clearAllFailures(trx, id);
+    }
     await trx("users").where("id", id).update(row);
     if (move.to !== "active") await revokeUserTokens(trx, id, ctx.at);
     const after = await getUser(trx, id);
