@@ -1,0 +1,285 @@
+import { fn, koffi, virDomainPtr } from "./bindings.js";
+import type { DomainHandle, LentConnection, LibvirtConnection } from "./connection.js";
+import { isActive, reasonName, stateName, type DomainStateName } from "./domain-state.js";
+import { readDomainXml, type DomainXmlFacts } from "./domain-xml-read.js";
+import { graphicsPasswordXml } from "./domain-xml.js";
+import { isLibvirtError, LibvirtError, VIR_ERR } from "./errors.js";
+
+type KoffiFn = Parameters<LentConnection["call"]>[1];
+const f = fn as unknown as Record<keyof typeof fn, KoffiFn>;
+
+const XML_SECURE = 1;
+const DEFINE_VALIDATE = 1;
+const AFFECT_LIVE = 1;
+const AFFECT_CONFIG = 2;
+// Remove what libvirt keeps beside the definition, so a later define with the same name starts clean.
+const UNDEFINE_FLAGS = 1 /* MANAGED_SAVE */ | 2 /* SNAPSHOTS_METADATA */ | 4 /* NVRAM */ | 16; /* CHECKPOINTS */
+
+/** What the agent knows about one domain; `state` "absent" when the host does not have it. */
+export interface DomainFacts extends DomainXmlFacts {
+  name: string;
+  uuid: string;
+  state: DomainStateName;
+  reason: string;
+}
+
+export function absentDomain(name: string): DomainFacts {
+  return {
+    name,
+    uuid: "",
+    state: "absent",
+    reason: "",
+    graphics: undefined,
+    serialLogPath: "",
+    overlayPath: "",
+    instanceId: "",
+  };
+}
+
+export interface ShutdownOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** How often the state is read while waiting for the guest to power off. */
+  pollMs?: number;
+}
+
+/**
+ * Idempotent domain operations by name. Each runs on one pooled connection (see connection.ts);
+ * "already in that state" is success, a missing domain is a LibvirtError with code NO_DOMAIN (42).
+ */
+export class DomainOps {
+  constructor(readonly conn: LibvirtConnection) {}
+
+  private lookup(c: LentConnection, name: string): Promise<DomainHandle> {
+    return c.domain(`Cannot find domain ${name}`, f.virDomainLookupByName, name);
+  }
+
+  private async stateOf(c: LentConnection, d: DomainHandle): Promise<{ state: DomainStateName; reason: string }> {
+    const s = [0];
+    const r = [0];
+    await c.callDomain(`Cannot read the state of domain ${d.name()}`, d, f.virDomainGetState, s, r, 0);
+    return { state: stateName(s[0]!), reason: reasonName(s[0]!, r[0]!) };
+  }
+
+  private async factsOf(c: LentConnection, d: DomainHandle): Promise<DomainFacts> {
+    const name = d.name();
+    const { state, reason } = await this.stateOf(c, d);
+    const xml = await c.callDomain<string>(`Cannot read the XML of domain ${name}`, d, f.virDomainGetXMLDesc, 0);
+    const facts = readDomainXml(xml);
+    // The port is live-only: an inactive domain's XML still says autoport's -1 or the last one.
+    if (facts.graphics && !isActive(state)) facts.graphics.port = 0;
+    return { name, uuid: d.uuid(), state, reason, ...facts };
+  }
+
+  /** The domain's state and what its XML says; "absent" when there is none. */
+  describe(name: string): Promise<DomainFacts> {
+    return this.conn.run(async (c) => {
+      try {
+        return await this.factsOf(c, await this.lookup(c, name));
+      } catch (err) {
+        if (isLibvirtError(err, VIR_ERR.NO_DOMAIN)) return absentDomain(name);
+        throw err;
+      }
+    });
+  }
+
+  /** Defines the domain unless one with this uuid exists (which is left as it is). */
+  define(uuid: string, xml: string): Promise<{ facts: DomainFacts; defined: boolean }> {
+    return this.conn.run(async (c) => {
+      try {
+        const existing = await c.domain(`Cannot find domain ${uuid}`, f.virDomainLookupByUUIDString, uuid);
+        return { facts: await this.factsOf(c, existing), defined: false };
+      } catch (err) {
+        if (!isLibvirtError(err, VIR_ERR.NO_DOMAIN)) throw err;
+      }
+      const d = await c.domain(`Cannot define domain ${uuid}`, f.virDomainDefineXMLFlags, xml, DEFINE_VALIDATE);
+      return { facts: await this.factsOf(c, d), defined: true };
+    });
+  }
+
+  start(name: string): Promise<DomainFacts> {
+    return this.transition(name, "start", async (c, d, state) => {
+      if (state === "paused") await c.callDomain(`Cannot resume domain ${name}`, d, f.virDomainResume);
+      else if (!isActive(state)) await c.callDomain(`Cannot start domain ${name}`, d, f.virDomainCreate);
+    });
+  }
+
+  destroy(name: string): Promise<DomainFacts> {
+    return this.transition(name, "destroy", async (c, d, state) => {
+      if (isActive(state)) await c.callDomain(`Cannot destroy domain ${name}`, d, f.virDomainDestroy);
+    });
+  }
+
+  suspend(name: string): Promise<DomainFacts> {
+    return this.transition(name, "suspend", async (c, d, state) => {
+      if (state !== "paused") await c.callDomain(`Cannot suspend domain ${name}`, d, f.virDomainSuspend);
+    });
+  }
+
+  resume(name: string): Promise<DomainFacts> {
+    return this.transition(name, "resume", async (c, d, state) => {
+      if (state === "paused") await c.callDomain(`Cannot resume domain ${name}`, d, f.virDomainResume);
+    });
+  }
+
+  /**
+   * Runs `act` on the domain in its current state, then reports it. A concurrent command that got
+   * there first makes libvirt answer OPERATION_INVALID ("already running"): the state decides.
+   */
+  private transition(
+    name: string,
+    what: string,
+    act: (c: LentConnection, d: DomainHandle, state: DomainStateName) => Promise<void>,
+  ): Promise<DomainFacts> {
+    return this.conn.run(async (c) => {
+      const d = await this.lookup(c, name);
+      const { state } = await this.stateOf(c, d);
+      try {
+        await act(c, d, state);
+      } catch (err) {
+        if (!isLibvirtError(err, VIR_ERR.OPERATION_INVALID)) throw err;
+        const now = await this.stateOf(c, d);
+        const reached =
+          (what === "start" || what === "resume" ? now.state === "running" : false) ||
+          (what === "destroy" && !isActive(now.state)) ||
+          (what === "suspend" && now.state === "paused");
+        if (!reached) throw err;
+      }
+      return this.factsOf(c, d);
+    });
+  }
+
+  /** ACPI power button, then destroy when the guest is not off within the timeout. */
+  async shutdown(name: string, options: ShutdownOptions): Promise<DomainFacts & { forced: boolean }> {
+    const before = await this.describe(name);
+    if (before.state === "absent")
+      throw new LibvirtError(`Cannot shut down domain ${name}`, VIR_ERR.NO_DOMAIN, 0, "Domain not found");
+    if (!isActive(before.state)) return { ...before, forced: false };
+    await this.conn.run(async (c) => {
+      const d = await this.lookup(c, name);
+      try {
+        await c.callDomain(`Cannot shut down domain ${name}`, d, f.virDomainShutdownFlags, 0);
+      } catch (err) {
+        if (!isLibvirtError(err, VIR_ERR.OPERATION_INVALID)) throw err; // went off meanwhile
+      }
+    });
+    const deadline = Date.now() + options.timeoutMs;
+    const pollMs = options.pollMs ?? 100;
+    while (Date.now() < deadline && !options.signal?.aborted) {
+      const now = await this.describe(name);
+      if (!isActive(now.state)) return { ...now, forced: false };
+      await new Promise((r) => setTimeout(r, Math.min(pollMs, Math.max(0, deadline - Date.now()))));
+    }
+    options.signal?.throwIfAborted();
+    return { ...(await this.destroy(name)), forced: true };
+  }
+
+  /** Destroys (if running) and undefines; a domain already gone is success. Returns what it was. */
+  undefine(name: string): Promise<DomainFacts> {
+    return this.conn.run(async (c) => {
+      let d: DomainHandle;
+      try {
+        d = await this.lookup(c, name);
+      } catch (err) {
+        if (isLibvirtError(err, VIR_ERR.NO_DOMAIN)) return absentDomain(name);
+        throw err;
+      }
+      const was = await this.factsOf(c, d);
+      try {
+        if (isActive(was.state)) await c.callDomain(`Cannot destroy domain ${name}`, d, f.virDomainDestroy);
+        await this.undefineFlags(c, d, name);
+      } catch (err) {
+        // Gone meanwhile (a concurrent undefine): the goal is reached.
+        if (!isLibvirtError(err, VIR_ERR.NO_DOMAIN) && !isLibvirtError(err, VIR_ERR.OPERATION_INVALID)) throw err;
+      }
+      return { ...was, state: "absent" as const, reason: "undefined" };
+    });
+  }
+
+  private async undefineFlags(c: LentConnection, d: DomainHandle, name: string): Promise<void> {
+    try {
+      await c.callDomain(`Cannot undefine domain ${name}`, d, f.virDomainUndefineFlags, UNDEFINE_FLAGS);
+    } catch (err) {
+      // Drivers without NVRAM/checkpoint support reject those flags; nothing of theirs to remove then.
+      if (!isLibvirtError(err, VIR_ERR.INVALID_ARG) && !isLibvirtError(err, VIR_ERR.NO_SUPPORT)) throw err;
+      await c.callDomain(`Cannot undefine domain ${name}`, d, f.virDomainUndefineFlags, 1 | 2);
+    }
+  }
+
+  /** Sets the console password (live when running, else in the config), valid until `validUntil`. */
+  setGraphicsPassword(name: string, password: string, validUntil: Date | undefined): Promise<DomainFacts> {
+    return this.conn.run(async (c) => {
+      const d = await this.lookup(c, name);
+      const { state } = await this.stateOf(c, d);
+      const xml = await c.callDomain<string>(
+        `Cannot read the XML of domain ${name}`,
+        d,
+        f.virDomainGetXMLDesc,
+        XML_SECURE,
+      );
+      const g = readDomainXml(xml).graphics;
+      if (!g)
+        throw new LibvirtError(
+          `Cannot set the console password of domain ${name}`,
+          VIR_ERR.OPERATION_INVALID,
+          0,
+          "the domain has no graphics device",
+        );
+      const device = graphicsPasswordXml(g, password, validUntil);
+      const flags = isActive(state) ? AFFECT_LIVE : AFFECT_CONFIG;
+      await c.callDomain(
+        `Cannot set the console password of domain ${name}`,
+        d,
+        f.virDomainUpdateDeviceFlags,
+        device,
+        flags,
+      );
+      return this.factsOf(c, d);
+    });
+  }
+
+  attachDevice(name: string, deviceXml: string, flags: number): Promise<void> {
+    return this.conn.run(async (c) => {
+      const d = await this.lookup(c, name);
+      await c.callDomain(`Cannot attach a device to domain ${name}`, d, f.virDomainAttachDeviceFlags, deviceXml, flags);
+    });
+  }
+
+  detachDevice(name: string, deviceXml: string, flags: number): Promise<void> {
+    return this.conn.run(async (c) => {
+      const d = await this.lookup(c, name);
+      await c.callDomain(
+        `Cannot detach a device from domain ${name}`,
+        d,
+        f.virDomainDetachDeviceFlags,
+        deviceXml,
+        flags,
+      );
+    });
+  }
+
+  /** Every domain on the host, edgehub's and others. */
+  list(): Promise<DomainFacts[]> {
+    return this.conn.run(async (c) => {
+      const out: unknown[] = [null];
+      const n = await c.call<number>("Cannot list domains", f.virConnectListAllDomains, out, 0);
+      if (n === 0) {
+        koffi.free(out[0]);
+        return [];
+      }
+      const handles = (koffi.decode(out[0], koffi.array(virDomainPtr, n)) as unknown[]).map((p) => c.adopt(p));
+      koffi.free(out[0]);
+      const facts: DomainFacts[] = [];
+      for (const d of handles) {
+        try {
+          facts.push(await this.factsOf(c, d));
+        } catch (err) {
+          if (!isLibvirtError(err, VIR_ERR.NO_DOMAIN)) throw err; // undefined while listing
+        }
+      }
+      return facts;
+    });
+  }
+}
+
+export { AFFECT_CONFIG, AFFECT_LIVE };
