@@ -42,6 +42,10 @@ export interface HubConfig {
   readonly httpMaxConnectionsPerAddress: number;
   /** Browser origins (scheme://host[:port]) allowed to call the admin API cross-origin; none by default. */
   readonly corsOrigins: readonly string[];
+  /** Content-addressed image bytes (hub/image-content/); <data dir>/images by default. */
+  readonly imageStoreDir: string;
+  /** Largest image version content an upload may send. */
+  readonly imageMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -223,6 +227,17 @@ export function hubCommand(): Command {
           .argParser(corsOrigins),
       )
       .addOption(
+        new Option("--image-store <dir>", "directory of uploaded image content; <data dir>/images when unset").env(
+          "HUB_IMAGE_STORE",
+        ),
+      )
+      .addOption(
+        new Option("--image-max-bytes <bytes>", "largest image content an upload may send")
+          .env("HUB_IMAGE_MAX_BYTES")
+          .default(20 * 1024 ** 3)
+          .argParser(positiveInt("--image-max-bytes")),
+      )
+      .addOption(
         new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop")
           .env("HUB_SHUTDOWN_TIMEOUT_MS")
           .default(8_000)
@@ -279,6 +294,8 @@ export function parseHubConfig(
     httpHeadersTimeout: number | string;
     httpIdleTimeout: number | string;
     httpMaxConnectionsPerAddress: number | string;
+    imageStore?: string;
+    imageMaxBytes: number | string;
   }>();
   // Defaults given as numbers skip argParser; env values are strings that went through it.
   const databaseUrl = o.databaseUrl?.trim() || undefined;
@@ -315,5 +332,7 @@ export function parseHubConfig(
     httpHeadersTimeoutMs: Number(o.httpHeadersTimeout),
     httpIdleTimeoutMs: Number(o.httpIdleTimeout),
     httpMaxConnectionsPerAddress: Number(o.httpMaxConnectionsPerAddress),
+    imageStoreDir: path.resolve(o.imageStore?.trim() || path.join(o.dataDir, "images")),
+    imageMaxBytes: Number(o.imageMaxBytes),
   });
 }

@@ -21,6 +21,8 @@ import { openDatabase, type Database } from "./db/database.js";
 import { migrateToLatest } from "./db/migrate.js";
 import { AgentEndpoint } from "./fleet/agent-endpoint.js";
 import { agentServiceGrpc } from "./fleet/agent-service-grpc.js";
+import { DirectoryImageContentStore } from "./image-content/directory-image-content-store.js";
+import { imageContentRoutes } from "./image-content/image-content-http.js";
 import { FleetAdmin } from "./fleet/fleet-admin.js";
 import { FleetRuntime } from "./fleet/fleet-runtime.js";
 import { startMetricsMaintenance } from "./monitoring/metrics-maintenance.js";
@@ -149,7 +151,12 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       contextValues: (req) => createContextValues().set(remoteAddressKey, req.socket?.remoteAddress ?? ""),
       fallback: createPlainHttpApp({ knex: db.knex, registry: metrics.registry }).callback() as never,
     });
-    const http = new AdminHttpServer(withCors(config.corsOrigins, handler), {
+    const imageStore = await DirectoryImageContentStore.open(config.imageStoreDir);
+    const imageContent = imageContentRoutes(
+      { knex: db.knex, clock, log: apiDeps.log, store: imageStore, maxBytes: config.imageMaxBytes },
+      handler,
+    );
+    const http = new AdminHttpServer(withCors(config.corsOrigins, imageContent), {
       headersTimeoutMs: config.httpHeadersTimeoutMs,
       idleTimeoutMs: config.httpIdleTimeoutMs,
       maxConnectionsPerAddress: config.httpMaxConnectionsPerAddress,
@@ -162,7 +169,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const agents = new AgentEndpoint({
       caPem: ca.certPem,
       server: serverCert,
-      services: [agentServiceGrpc(fleet)],
+      services: [agentServiceGrpc(fleet, imageStore)],
       maxReceiveMessageBytes: MAX_AGENT_MESSAGE_BYTES,
     });
     const grpcPort = await agents.listen(config.host, config.grpcPort);
