@@ -1,5 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import path from "node:path";
+import { InvalidArgumentError as InvalidFieldError } from "./domain/errors.js";
+import { checkPassword } from "./identity/password-policy.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -42,6 +44,10 @@ export interface HubConfig {
   readonly httpMaxConnectionsPerAddress: number;
   /** Browser origins (scheme://host[:port]) allowed to call the admin API cross-origin; none by default. */
   readonly corsOrigins: readonly string[];
+  /** Content-addressed image bytes (hub/image-content/); <data dir>/images by default. */
+  readonly imageStoreDir: string;
+  /** Largest image version content an upload may send. */
+  readonly imageMaxBytes: number;
 }
 
 export class ConfigError extends Error {
@@ -223,6 +229,17 @@ export function hubCommand(): Command {
           .argParser(corsOrigins),
       )
       .addOption(
+        new Option("--image-store <dir>", "directory of uploaded image content; <data dir>/images when unset").env(
+          "HUB_IMAGE_STORE",
+        ),
+      )
+      .addOption(
+        new Option("--image-max-bytes <bytes>", "largest image content an upload may send")
+          .env("HUB_IMAGE_MAX_BYTES")
+          .default(20 * 1024 ** 3)
+          .argParser(positiveInt("--image-max-bytes")),
+      )
+      .addOption(
         new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop")
           .env("HUB_SHUTDOWN_TIMEOUT_MS")
           .default(8_000)
@@ -279,6 +296,8 @@ export function parseHubConfig(
     httpHeadersTimeout: number | string;
     httpIdleTimeout: number | string;
     httpMaxConnectionsPerAddress: number | string;
+    imageStore?: string;
+    imageMaxBytes: number | string;
   }>();
   // Defaults given as numbers skip argParser; env values are strings that went through it.
   const databaseUrl = o.databaseUrl?.trim() || undefined;
@@ -293,7 +312,7 @@ export function parseHubConfig(
     httpPort: Number(o.httpPort),
     grpcPort: Number(o.grpcPort),
     databaseUrl,
-    adminPassword: env.HUB_ADMIN_PASSWORD || undefined,
+    adminPassword: adminPasswordOf(env.HUB_ADMIN_PASSWORD),
     logLevel: logLevel(o.logLevel),
     logPretty: o.logFormat === undefined ? undefined : o.logFormat === "pretty",
     tokenTtlSeconds: Number(o.tokenTtl),
@@ -315,5 +334,18 @@ export function parseHubConfig(
     httpHeadersTimeoutMs: Number(o.httpHeadersTimeout),
     httpIdleTimeoutMs: Number(o.httpIdleTimeout),
     httpMaxConnectionsPerAddress: Number(o.httpMaxConnectionsPerAddress),
+    imageStoreDir: path.resolve(o.imageStore?.trim() || path.join(o.dataDir, "images")),
+    imageMaxBytes: Number(o.imageMaxBytes),
   });
+}
+
+/** HUB_ADMIN_PASSWORD obeys the same rule as every password set through the API. */
+function adminPasswordOf(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  try {
+    return checkPassword("HUB_ADMIN_PASSWORD", raw, "admin");
+  } catch (err) {
+    if (err instanceof InvalidFieldError) throw new ConfigError(err.message);
+    throw err;
+  }
 }
