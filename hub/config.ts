@@ -1,5 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import path from "node:path";
+import { InvalidArgumentError as InvalidFieldError } from "./domain/errors.js";
+import { checkPassword } from "./identity/password-policy.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -310,7 +312,7 @@ export function parseHubConfig(
     httpPort: Number(o.httpPort),
     grpcPort: Number(o.grpcPort),
     databaseUrl,
-    adminPassword: env.HUB_ADMIN_PASSWORD || undefined,
+    adminPassword: adminPasswordOf(env.HUB_ADMIN_PASSWORD),
     logLevel: logLevel(o.logLevel),
     logPretty: o.logFormat === undefined ? undefined : o.logFormat === "pretty",
     tokenTtlSeconds: Number(o.tokenTtl),
@@ -335,4 +337,15 @@ export function parseHubConfig(
     imageStoreDir: path.resolve(o.imageStore?.trim() || path.join(o.dataDir, "images")),
     imageMaxBytes: Number(o.imageMaxBytes),
   });
+}
+
+/** HUB_ADMIN_PASSWORD obeys the same rule as every password set through the API. */
+function adminPasswordOf(raw: string | undefined): string | undefined {
+  if (!raw) return undefined;
+  try {
+    return checkPassword("HUB_ADMIN_PASSWORD", raw, "admin");
+  } catch (err) {
+    if (err instanceof InvalidFieldError) throw new ConfigError(err.message);
+    throw err;
+  }
 }

@@ -13,6 +13,7 @@ import { callerOf } from "../api/caller.js";
 import { ROLE, type Principal } from "../api/principal.js";
 import { bearerTokenKey, principalOf, remoteAddressOf, requestIdOf } from "../api/request-context.js";
 import { recordChange } from "../audit/record-change.js";
+import { changeOwnPassword } from "./change-password.js";
 import { login } from "./login.js";
 import { resolveToken, revokeToken } from "./token-store.js";
 
@@ -20,6 +21,7 @@ export const authServicePolicy: ServicePolicy<typeof AuthService> = {
   login: PUBLIC,
   whoAmI: AUTHENTICATED,
   logout: AUTHENTICATED,
+  changePassword: AUTHENTICATED,
 };
 
 export interface AuthServiceDeps {
@@ -74,6 +76,15 @@ export function createAuthService(deps: AuthServiceDeps): ServiceImpl<typeof Aut
           });
         });
       }
+      return {};
+    },
+    async changePassword(req, ctx) {
+      await changeOwnPassword(deps.knex, callerOf(ctx, deps.clock), {
+        currentPassword: req.currentPassword,
+        newPassword: req.newPassword,
+        token: ctx.values.get(bearerTokenKey) ?? "",
+        sourceAddress: remoteAddressOf(ctx),
+      });
       return {};
     },
   };

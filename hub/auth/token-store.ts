@@ -57,6 +57,20 @@ export async function revokeToken(trx: Knex.Transaction, token: string, now: Dat
   await trx("auth_tokens").where("token_hash", tokenHash(token)).whereNull("revoked_at").update({ revoked_at: now });
 }
 
+/** Revokes every live token of a user but `keep` (the caller's own, on a password change). */
+export async function revokeOtherTokens(
+  trx: Knex.Transaction,
+  userId: string,
+  keep: string,
+  now: Date,
+): Promise<number> {
+  return trx("auth_tokens")
+    .where("user_id", userId)
+    .whereNot("token_hash", tokenHash(keep))
+    .whereNull("revoked_at")
+    .update({ revoked_at: now });
+}
+
 /** Revokes every live token of a user (on lock, disable or delete). */
 export async function revokeUserTokens(trx: Knex.Transaction, userId: string, now: Date): Promise<void> {
   await trx("auth_tokens").where("user_id", userId).whereNull("revoked_at").update({ revoked_at: now });

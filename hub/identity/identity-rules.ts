@@ -3,7 +3,6 @@ import { InvalidArgumentError } from "../domain/errors.js";
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 // Deliberately simple: one @, no spaces, a dot in the domain. Delivery is the real test.
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
-export const MIN_PASSWORD_LENGTH = 8;
 
 export function validName(field: string, value: string, max = 128): string {
   const v = value.trim();
@@ -29,11 +28,4 @@ export function validEmail(field: string, value: string): string | null {
   if (v.length > 254 || !EMAIL.test(v))
     throw new InvalidArgumentError(field, `is not a valid email address: ${JSON.stringify(v)}`);
   return v;
-}
-
-export function validPassword(field: string, value: string): string {
-  if (value.length < MIN_PASSWORD_LENGTH)
-    throw new InvalidArgumentError(field, `must be at least ${MIN_PASSWORD_LENGTH} characters`);
-  if (value.length > 1024) throw new InvalidArgumentError(field, "must be at most 1024 characters");
-  return value;
 }

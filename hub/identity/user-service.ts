@@ -15,7 +15,8 @@ import { optionalId, requireId } from "../api/resource-id.js";
 import { assertOwnerVisible, denyUnless, scopeTenantFilter } from "../api/tenant-scope.js";
 import { FailedPreconditionError, InvalidArgumentError } from "../domain/errors.js";
 import { USER_STATUS } from "./identity-enums.js";
-import { validEmail, validPassword, validUsername } from "./identity-rules.js";
+import { validEmail, validUsername } from "./identity-rules.js";
+import { checkPassword } from "./password-policy.js";
 import { changeUserStatus, setUserPassword, type UserVerb } from "./user-lifecycle.js";
 import { createUser, deleteUser, getUser, listUsers, updateUser, type User, type UserPatch } from "./user-store.js";
 
@@ -91,12 +92,13 @@ export function createUserService(deps: { knex: Knex; clock: Clock }): ServiceIm
       const requested = optionalId("tenant_id", req.tenantId);
       const tenantId = principal.role === "tenant_admin" ? scopeTenantFilter(principal, requested ?? "") : requested;
       checkRoleAndTenant(principal, role, tenantId, "tenant_id");
+      const username = validUsername("username", req.username);
       const input = {
         tenantId,
         role,
-        username: validUsername("username", req.username),
+        username,
         email: validEmail("email", req.email),
-        password: validPassword("password", req.password),
+        password: checkPassword("password", req.password, username),
       };
       return { user: toMessage(await createUser(deps.knex, callerOf(ctx, deps.clock), input)) };
     },
@@ -153,10 +155,11 @@ export function createUserService(deps: { knex: Knex; clock: Clock }): ServiceIm
     async setUserPassword(req, ctx) {
       const principal = principalOf(ctx);
       const id = requireId("id", req.id);
-      const password = validPassword("password", req.password);
-      const user = await setUserPassword(deps.knex, callerOf(ctx, deps.clock), id, password, (current) =>
-        assertOwnerVisible(principal, { tenantId: current.tenantId, userId: current.id }, "user", id),
-      );
+      const password = checkPassword("password", req.password, "");
+      const user = await setUserPassword(deps.knex, callerOf(ctx, deps.clock), id, password, (current) => {
+        assertOwnerVisible(principal, { tenantId: current.tenantId, userId: current.id }, "user", id);
+        checkPassword("password", password, current.username);
+      });
       return { user: toMessage(user) };
     },
   };

@@ -130,7 +130,7 @@ describe("identity API conventions", function () {
     it("UserService", async () => {
       expect(
         violatedFields(
-          await errorOf(users().createUser({ tenantId: w.a.tenantId, username: "conv-u", password: "password-ok" })),
+          await errorOf(users().createUser({ tenantId: w.a.tenantId, username: "conv-u", password: "password-is-ok" })),
         ),
       ).to.deep.equal(["role"]);
       expect(
@@ -185,7 +185,7 @@ describe("identity API conventions", function () {
         (id) => users().updateUser({ user: { id, email: "" }, updateMask: { paths: ["email"] } }),
         "user.id",
       ],
-      ["SetUserPassword", (id) => users().setUserPassword({ id, password: "password-ok" }), "id"],
+      ["SetUserPassword", (id) => users().setUserPassword({ id, password: "password-is-ok" }), "id"],
       ["DeleteUser", (id) => users().deleteUser({ id }), "id"],
       ["GetUserGroup", (id) => groups().getUserGroup({ id }), "id"],
       [

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file edgehub/admin/v1/auth.proto.
  */
 export const file_edgehub_admin_v1_auth: GenFile = /*@__PURE__*/
-  fileDesc("ChtlZGdlaHViL2FkbWluL3YxL2F1dGgucHJvdG8SEGVkZ2VodWIuYWRtaW4udjEiQgoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEg4KBnRlbmFudBgDIAEoCSJ/Cg1Mb2dpblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCglwcmluY2lwYWwYAyABKAsyGy5lZGdlaHViLmFkbWluLnYxLlByaW5jaXBhbCIPCg1XaG9BbUlSZXF1ZXN0IncKDldob0FtSVJlc3BvbnNlEi4KCXByaW5jaXBhbBgBIAEoCzIbLmVkZ2VodWIuYWRtaW4udjEuUHJpbmNpcGFsEjUKEXRva2VuX2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlImcKCVByaW5jaXBhbBIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEiQKBHJvbGUYAyABKA4yFi5lZGdlaHViLmFkbWluLnYxLlJvbGUSEQoJdGVuYW50X2lkGAQgASgJMvYBCgtBdXRoU2VydmljZRJICgVMb2dpbhIeLmVkZ2VodWIuYWRtaW4udjEuTG9naW5SZXF1ZXN0Gh8uZWRnZWh1Yi5hZG1pbi52MS5Mb2dpblJlc3BvbnNlElAKBldob0FtSRIfLmVkZ2VodWIuYWRtaW4udjEuV2hvQW1JUmVxdWVzdBogLmVkZ2VodWIuYWRtaW4udjEuV2hvQW1JUmVzcG9uc2UiA5ACARJLCgZMb2dvdXQSHy5lZGdlaHViLmFkbWluLnYxLkxvZ291dFJlcXVlc3QaIC5lZGdlaHViLmFkbWluLnYxLkxvZ291dFJlc3BvbnNlYgZwcm90bzM", [file_edgehub_admin_v1_role, file_google_protobuf_timestamp]);
+  fileDesc("ChtlZGdlaHViL2FkbWluL3YxL2F1dGgucHJvdG8SEGVkZ2VodWIuYWRtaW4udjEiQgoMTG9naW5SZXF1ZXN0EhAKCHVzZXJuYW1lGAEgASgJEhAKCHBhc3N3b3JkGAIgASgJEg4KBnRlbmFudBgDIAEoCSJ/Cg1Mb2dpblJlc3BvbnNlEg0KBXRva2VuGAEgASgJEi8KC2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIuCglwcmluY2lwYWwYAyABKAsyGy5lZGdlaHViLmFkbWluLnYxLlByaW5jaXBhbCIPCg1XaG9BbUlSZXF1ZXN0IncKDldob0FtSVJlc3BvbnNlEi4KCXByaW5jaXBhbBgBIAEoCzIbLmVkZ2VodWIuYWRtaW4udjEuUHJpbmNpcGFsEjUKEXRva2VuX2V4cGlyZV90aW1lGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCIPCg1Mb2dvdXRSZXF1ZXN0IhAKDkxvZ291dFJlc3BvbnNlIkcKFUNoYW5nZVBhc3N3b3JkUmVxdWVzdBIYChBjdXJyZW50X3Bhc3N3b3JkGAEgASgJEhQKDG5ld19wYXNzd29yZBgCIAEoCSIYChZDaGFuZ2VQYXNzd29yZFJlc3BvbnNlImcKCVByaW5jaXBhbBIPCgd1c2VyX2lkGAEgASgJEhAKCHVzZXJuYW1lGAIgASgJEiQKBHJvbGUYAyABKA4yFi5lZGdlaHViLmFkbWluLnYxLlJvbGUSEQoJdGVuYW50X2lkGAQgASgJMtsCCgtBdXRoU2VydmljZRJICgVMb2dpbhIeLmVkZ2VodWIuYWRtaW4udjEuTG9naW5SZXF1ZXN0Gh8uZWRnZWh1Yi5hZG1pbi52MS5Mb2dpblJlc3BvbnNlElAKBldob0FtSRIfLmVkZ2VodWIuYWRtaW4udjEuV2hvQW1JUmVxdWVzdBogLmVkZ2VodWIuYWRtaW4udjEuV2hvQW1JUmVzcG9uc2UiA5ACARJLCgZMb2dvdXQSHy5lZGdlaHViLmFkbWluLnYxLkxvZ291dFJlcXVlc3QaIC5lZGdlaHViLmFkbWluLnYxLkxvZ291dFJlc3BvbnNlEmMKDkNoYW5nZVBhc3N3b3JkEicuZWRnZWh1Yi5hZG1pbi52MS5DaGFuZ2VQYXNzd29yZFJlcXVlc3QaKC5lZGdlaHViLmFkbWluLnYxLkNoYW5nZVBhc3N3b3JkUmVzcG9uc2ViBnByb3RvMw", [file_edgehub_admin_v1_role, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message edgehub.admin.v1.LoginRequest
@@ -138,6 +138,43 @@ export const LogoutResponseSchema: GenMessage<LogoutResponse> = /*@__PURE__*/
   messageDesc(file_edgehub_admin_v1_auth, 5);
 
 /**
+ * @generated from message edgehub.admin.v1.ChangePasswordRequest
+ */
+export type ChangePasswordRequest = Message<"edgehub.admin.v1.ChangePasswordRequest"> & {
+  /**
+   * @generated from field: string current_password = 1;
+   */
+  currentPassword: string;
+
+  /**
+   * At least 12 characters, not one of the most common passwords, not the username.
+   *
+   * @generated from field: string new_password = 2;
+   */
+  newPassword: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ChangePasswordRequest.
+ * Use `create(ChangePasswordRequestSchema)` to create a new message.
+ */
+export const ChangePasswordRequestSchema: GenMessage<ChangePasswordRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_auth, 6);
+
+/**
+ * @generated from message edgehub.admin.v1.ChangePasswordResponse
+ */
+export type ChangePasswordResponse = Message<"edgehub.admin.v1.ChangePasswordResponse"> & {
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ChangePasswordResponse.
+ * Use `create(ChangePasswordResponseSchema)` to create a new message.
+ */
+export const ChangePasswordResponseSchema: GenMessage<ChangePasswordResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_auth, 7);
+
+/**
  * Principal is the authenticated user behind a call (not a resource: it names the user by user_id).
  *
  * @generated from message edgehub.admin.v1.Principal
@@ -171,7 +208,7 @@ export type Principal = Message<"edgehub.admin.v1.Principal"> & {
  * Use `create(PrincipalSchema)` to create a new message.
  */
 export const PrincipalSchema: GenMessage<Principal> = /*@__PURE__*/
-  messageDesc(file_edgehub_admin_v1_auth, 6);
+  messageDesc(file_edgehub_admin_v1_auth, 8);
 
 /**
  * AuthService issues bearer tokens to people and tools and tells a caller who it is.
@@ -181,7 +218,8 @@ export const PrincipalSchema: GenMessage<Principal> = /*@__PURE__*/
 export const AuthService: GenService<{
   /**
    * Login exchanges a username and password for a bearer token.
-   * Five failed attempts lock the account for 15 minutes.
+   * Five failed attempts from one address lock the account for that address for 15 minutes; 50 from
+   * any addresses within 15 minutes lock it everywhere. A wrong password answers like an unknown user.
    *
    * @generated from rpc edgehub.admin.v1.AuthService.Login
    */
@@ -209,6 +247,17 @@ export const AuthService: GenService<{
     methodKind: "unary";
     input: typeof LogoutRequestSchema;
     output: typeof LogoutResponseSchema;
+  },
+  /**
+   * ChangePassword sets the caller's own password. The current password is required (a wrong one
+   * counts as a failed login); every other session of the caller ends, the token of this call stays.
+   *
+   * @generated from rpc edgehub.admin.v1.AuthService.ChangePassword
+   */
+  changePassword: {
+    methodKind: "unary";
+    input: typeof ChangePasswordRequestSchema;
+    output: typeof ChangePasswordResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_edgehub_admin_v1_auth, 0);
