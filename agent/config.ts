@@ -19,6 +19,14 @@ export interface AgentConfig {
   readonly metrics: boolean;
   /** host:port for the agent's own /metrics; undefined serves none. */
   readonly metricsListen: { host: string; port: number } | undefined;
+  /** Compute role: libvirt connection URI, domain type and where instance files live. */
+  readonly libvirtUri: string;
+  /** `kvm` in production, `qemu` (TCG) where KVM is unusable; `test:///…` URIs always use libvirt's `test` type. */
+  readonly domainType: "kvm" | "qemu" | "test";
+  readonly instanceDir: string;
+  /** Compute role: the image cache (agent/image-cache) directory and size bound. */
+  readonly imageCacheDir: string;
+  readonly imageCacheGb: number;
   /** Test only: enables the `count` executor, which appends each executed command id to this file. */
   readonly testCountFile: string | undefined;
 }
@@ -40,6 +48,15 @@ function listenAddress(value: string): { host: string; port: number } {
   const m = /^(\[[^\]]+\]|[^:\s]+):(\d{1,5})$/.exec(value);
   if (!m || Number(m[2]) > 65535) throw new InvalidArgumentError(`--metrics-listen must be host:port, got "${value}"`);
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port: Number(m[2]) };
+}
+
+function positiveNumber(flag: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isFinite(n) || n <= 0)
+      throw new InvalidArgumentError(`${flag} must be a positive number, got "${value}"`);
+    return n;
+  };
 }
 
 export function agentCommand(): Command {
@@ -91,6 +108,33 @@ export function agentCommand(): Command {
           .env("EDGEHUB_METRICS_LISTEN")
           .argParser(listenAddress),
       )
+      .addOption(
+        new Option("--libvirt-uri <uri>", "compute role: libvirt connection URI")
+          .env("EDGEHUB_LIBVIRT_URI")
+          .default("qemu:///system"),
+      )
+      .addOption(
+        new Option("--domain-type <type>", "compute role: kvm, or qemu (TCG) where KVM is unusable")
+          .choices(["kvm", "qemu"])
+          .env("EDGEHUB_DOMAIN_TYPE")
+          .default("kvm"),
+      )
+      .addOption(
+        new Option("--instance-dir <dir>", "compute role: per-domain overlays and serial logs (readable by QEMU)")
+          .env("EDGEHUB_INSTANCE_DIR")
+          .default("/var/lib/edgehub/instances"),
+      )
+      .addOption(
+        new Option("--image-cache-dir <dir>", "compute role: cached image versions (readable by QEMU)")
+          .env("EDGEHUB_IMAGE_CACHE_DIR")
+          .default("/var/lib/edgehub/images"),
+      )
+      .addOption(
+        new Option("--image-cache-gb <gb>", "compute role: size bound of the image cache")
+          .env("EDGEHUB_IMAGE_CACHE_GB")
+          .argParser(positiveNumber("--image-cache-gb"))
+          .default(50),
+      )
       .helpOption("-h, --help", "show this help")
       .showHelpAfterError()
       .allowExcessArguments(false)
@@ -119,6 +163,11 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     logFormat?: string;
     metrics: boolean;
     metricsListen?: { host: string; port: number };
+    libvirtUri: string;
+    domainType: "kvm" | "qemu";
+    instanceDir: string;
+    imageCacheDir: string;
+    imageCacheGb: number;
   }>();
   return Object.freeze({
     hub: o.hub,
@@ -131,6 +180,12 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     logPretty: o.logFormat === undefined ? undefined : o.logFormat === "pretty",
     metrics: o.metrics,
     metricsListen: o.metricsListen,
+    libvirtUri: o.libvirtUri,
+    // libvirt's test driver accepts only its own domain type.
+    domainType: o.libvirtUri.startsWith("test:") ? "test" : o.domainType,
+    instanceDir: path.resolve(o.instanceDir),
+    imageCacheDir: path.resolve(o.imageCacheDir),
+    imageCacheGb: o.imageCacheGb,
     testCountFile: env.EDGEHUB_AGENT_TEST_COUNT_FILE || undefined,
   });
 }

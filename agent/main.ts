@@ -10,16 +10,23 @@ import { createAgentMetrics, serveMetrics } from "./agent-metrics.js";
 import { parseAgentConfig, type AgentConfig } from "./config.js";
 import { collectInventoryExecutor } from "./executors/collect-inventory.js";
 import { countingExecutor } from "./executors/counting.js";
+import { imageCacheUnavailable } from "./executors/domain-overlay.js";
+import { createComputeRole, type ComputeRole } from "./executors/domain-role.js";
 import { echoExecutor } from "./executors/echo.js";
 
 export const AGENT_VERSION = "0.1.0";
 const SIGNAL_ECHO_MS = 1_000;
 
 /** The role-specific executor set behind the one session core. */
-function executorsFor(config: AgentConfig, inventory: () => Promise<HostInventory>): CommandExecutors {
+function executorsFor(
+  config: AgentConfig,
+  inventory: () => Promise<HostInventory>,
+  compute: ComputeRole | undefined,
+): CommandExecutors {
   return {
     echo: config.testCountFile ? countingExecutor(config.testCountFile, echoExecutor) : echoExecutor,
     collectInventory: collectInventoryExecutor(inventory),
+    ...compute?.executors,
   };
 }
 
@@ -50,6 +57,18 @@ async function main(): Promise<number> {
     ? await serveMetrics(agentMetrics.registry, config.metricsListen.host, config.metricsListen.port)
     : undefined;
   if (metricsServer) log.info({ port: metricsServer.port }, "Serving agent metrics");
+  const compute =
+    config.role === "compute"
+      ? createComputeRole({
+          libvirtUri: config.libvirtUri,
+          domainType: config.domainType,
+          instanceDir: config.instanceDir,
+          // TODO(issue 10, helper B): agent/image-cache's ensureImage (--image-cache-dir/--image-cache-gb:
+          // config.imageCacheDir, config.imageCacheGb). Until then define/prepare fail with "image cache not available".
+          ensureImage: imageCacheUnavailable,
+          log: log.child({ component: "libvirt" }),
+        })
+      : undefined;
   const code = await new Promise<number>((resolve) => {
     const session = new FleetSession({
       hub: config.hub,
@@ -59,9 +78,10 @@ async function main(): Promise<number> {
       hubCaFile: config.hubCaFile,
       hostname: config.hostname,
       agentVersion: AGENT_VERSION,
-      executors: executorsFor(config, inventory),
+      executors: executorsFor(config, inventory, compute),
       collectInventory: inventory,
       sampleMetrics: config.metrics ? () => sampleMetricsWithInventoryGpus() : undefined,
+      sampleDomains: config.metrics ? compute?.sampleDomains : undefined,
       log,
       observer: agentMetrics.observer,
       onFatal: (err) => {
@@ -69,6 +89,7 @@ async function main(): Promise<number> {
         void session.stop().then(() => resolve(3));
       },
     });
+    compute?.reportLifecycle((e) => session.sendEvent(e));
     session.start().catch((err) => {
       log.fatal({ err }, `Agent failed to start: ${(err as Error).message}`);
       resolve(1);
@@ -87,6 +108,7 @@ async function main(): Promise<number> {
     process.on("SIGTERM", onSignal);
     process.on("SIGINT", onSignal);
   });
+  await compute?.close();
   await metricsServer?.close();
   return code;
 }

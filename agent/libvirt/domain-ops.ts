@@ -1,5 +1,6 @@
 import { fn, koffi, virDomainPtr } from "./bindings.js";
-import type { DomainHandle, LentConnection, LibvirtConnection } from "./connection.js";
+import type { DomainHandle, LentConnection } from "./connection.js";
+import type { ConnectionRunner } from "./libvirt-link.js";
 import { isActive, reasonName, stateName, type DomainStateName } from "./domain-state.js";
 import { readDomainXml, type DomainXmlFacts } from "./domain-xml-read.js";
 import { graphicsPasswordXml } from "./domain-xml.js";
@@ -48,7 +49,7 @@ export interface ShutdownOptions {
  * "already in that state" is success, a missing domain is a LibvirtError with code NO_DOMAIN (42).
  */
 export class DomainOps {
-  constructor(readonly conn: LibvirtConnection) {}
+  constructor(readonly conn: ConnectionRunner) {}
 
   private lookup(c: LentConnection, name: string): Promise<DomainHandle> {
     return c.domain(`Cannot find domain ${name}`, f.virDomainLookupByName, name);

@@ -1,5 +1,6 @@
 import { fn, koffi, VirDomainStatsRecord, VirTypedParameter } from "./bindings.js";
-import { DomainHandle, type LibvirtConnection, type LentConnection } from "./connection.js";
+import { DomainHandle, type LentConnection } from "./connection.js";
+import type { ConnectionRunner } from "./libvirt-link.js";
 import { stateName, type DomainStateName } from "./domain-state.js";
 
 type KoffiFn = Parameters<LentConnection["call"]>[1];
@@ -65,7 +66,7 @@ export function countersFromParams(name: string, uuid: string, params: Map<strin
 }
 
 /** Counters of every domain on the host in one call (virConnectGetAllDomainStats). */
-export function allDomainStats(conn: LibvirtConnection): Promise<DomainCounters[]> {
+export function allDomainStats(conn: ConnectionRunner): Promise<DomainCounters[]> {
   return conn.run(async (c) => {
     const out: unknown[] = [null];
     const n = await c.call<number>(

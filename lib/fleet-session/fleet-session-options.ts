@@ -1,4 +1,5 @@
 import type { Logger } from "pino";
+import type { DomainStats } from "../../gen/edgehub/common/v1/compute_pb.js";
 import type { FullJitterBackoff } from "../backoff/full-jitter-backoff.js";
 import type { HostInventory, HostMetricsSample } from "../host-facts/host-facts.js";
 import type { CommandExecutors } from "./command-dispatcher.js";
@@ -18,6 +19,8 @@ export interface FleetSessionOptions {
   collectInventory: () => Promise<HostInventory>;
   /** Host metrics every metrics interval from Welcome; none when absent. */
   sampleMetrics?: (() => Promise<HostMetricsSample>) | undefined;
+  /** Compute agents: per-domain counters added to each metrics sample; a failure sends the sample without. */
+  sampleDomains?: (() => Promise<DomainStats[]>) | undefined;
   log: Logger;
   backoff?: FullJitterBackoff;
   /** Called when the hub refuses this agent for good (revoked, unknown): the program should exit. */

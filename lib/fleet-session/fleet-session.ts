@@ -289,10 +289,20 @@ export class FleetSession {
     this.timers.push(setInterval(beat, heartbeatMs));
     const sample = this.options.sampleMetrics;
     if (sample) {
+      const domains = this.options.sampleDomains;
       const send = () =>
-        void sample().then(
-          (s) =>
-            this.write(create(AgentMessageSchema, { kind: { case: "metrics", value: { sample: metricsToProto(s) } } })),
+        void Promise.all([
+          sample(),
+          domains?.().catch((err) => {
+            this.options.log.warn({ err }, "Domain stats sample failed");
+            return [];
+          }),
+        ]).then(
+          ([s, d]) => {
+            const pb = metricsToProto(s);
+            if (d) pb.domains = d;
+            this.write(create(AgentMessageSchema, { kind: { case: "metrics", value: { sample: pb } } }));
+          },
           (err) => this.options.log.warn({ err }, "Metrics sample failed"),
         );
       this.timers.push(setInterval(send, metricsMs));
