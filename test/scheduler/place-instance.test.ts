@@ -7,7 +7,10 @@ import {
   NotFoundError,
   ResourceExhaustedError,
 } from "../../hub/domain/errors.js";
+import { choosePlacement } from "../../hub/scheduler/choose-placement.js";
+import { chargeMachine } from "../../hub/scheduler/machine-charge.js";
 import { placeInstance } from "../../hub/scheduler/place-instance.js";
+import { readSnapshot } from "../../hub/scheduler/snapshot-query.js";
 import type { Placement, PlacementRequest } from "../../hub/scheduler/placement-request.js";
 import { releaseAllocation } from "../../hub/scheduler/release-allocation.js";
 import { getSchedulingRecord } from "../../hub/scheduler/scheduling-history-store.js";
@@ -267,5 +270,31 @@ describe("placeInstance and releaseAllocation on the database", function () {
     );
     expect(p.computeMachineId).to.equal(m);
     expect(p.computePoolId).to.equal(open.poolId);
+  });
+
+  it("the guarded charge refuses a choice the machine no longer fits, whatever the snapshot said", async () => {
+    const pool = await seedPool(knex);
+    const [m] = await seedMachines(knex, pool, 1, { cpuCores: 4, gpuInventory: "gpu-t4x2.csv" });
+    const r = req(pool.poolId, { cpuCores: 4, gpuCount: 1 });
+    const stale = await knex.transaction((trx) => readSnapshot(trx, pool.poolId));
+    const choice = choosePlacement(stale, r).chosen!;
+    expect(choice.machine.id).to.equal(m);
+    // Another writer takes a core after the snapshot.
+    await knex("compute_machines").where("id", m).update({ allocated_cpu_cores: 1 });
+    expect(await knex.transaction((trx) => chargeMachine(trx, choice, r))).to.equal(false);
+    await knex("compute_machines").where("id", m).update({ allocated_cpu_cores: 0 });
+    // Or the GPU the snapshot saw free went to maintenance: the attempt must be rolled back.
+    await knex("compute_machine_gpus").where("id", choice.charge.gpus[0]!.id).update({ status: "maintenance" });
+    const lost = await rejection(
+      knex.transaction(async (trx) => {
+        if (!(await chargeMachine(trx, choice, r))) throw new Error("lost");
+      }),
+    );
+    expect((lost as Error).message).to.equal("lost");
+    expect(await machineRow(m!)).to.deep.equal(zero);
+    expect(await poolRow(pool.poolId)).to.deep.equal(zero);
+    // placeInstance decides again on a fresh snapshot and takes the other GPU.
+    const placed = await placeInstance(knex, r, nothing);
+    expect(placed.gpus.map((g) => g.index)).to.deep.equal([1]);
   });
 });
