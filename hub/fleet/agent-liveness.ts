@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
 import { uuidArrayParam } from "../db/uuid-array.js";
 import { moveAgents, REVIVABLE, statusesAllowing } from "./agent-lifecycle.js";
-import { AGENT_BACK, AGENT_LOST, moveMachinesOfAgents } from "./compute-machine-lifecycle.js";
+import { AGENT_BACK, AGENT_LOST, moveMachinesOfAgents } from "../infrastructure/compute-machine-lifecycle.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
 import { withLease } from "../background/lease.js";
 import { ADVISORY_LOCK_KEYS } from "../db/advisory-lock-keys.js";

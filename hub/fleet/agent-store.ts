@@ -5,7 +5,7 @@ import { requireId } from "../api/resource-id.js";
 import { NotFoundError } from "../domain/errors.js";
 import { whereUuidIn } from "../db/uuid-array.js";
 import { moveAgents } from "./agent-lifecycle.js";
-import { AGENT_LOST, moveMachinesOfAgents } from "./compute-machine-lifecycle.js";
+import { AGENT_LOST, moveMachinesOfAgents } from "../infrastructure/compute-machine-lifecycle.js";
 import type { AgentRole, AgentStatus, MachineType } from "./fleet-enums.js";
 
 export interface AgentRecord {

@@ -12,10 +12,10 @@ import { notifyFleet } from "./fleet-notifier.js";
 import { createJoinToken, revokeJoinToken, type CreateJoinTokenInput, type JoinToken } from "./join-token-store.js";
 import {
   createComputePool,
-  createEdgeDataCenter,
   type ComputePoolRecord,
-  type EdgeDataCenterRecord,
-} from "./site-store.js";
+  type NewComputePool,
+} from "../infrastructure/compute-pool-store.js";
+import { createEdgeDataCenter, type EdgeDataCenterRecord } from "../infrastructure/edge-data-center-store.js";
 
 export interface FleetAdminDeps {
   knex: Knex;
@@ -57,7 +57,7 @@ export class FleetAdmin {
     });
   }
 
-  async createComputePool(caller: Caller, input: { name: string; description: string }): Promise<ComputePoolRecord> {
+  async createComputePool(caller: Caller, input: NewComputePool): Promise<ComputePoolRecord> {
     return this.deps.knex.transaction(async (trx) => {
       const pool = await createComputePool(trx, caller, input);
       await recordChange(trx, caller, {
@@ -65,7 +65,7 @@ export class FleetAdmin {
         action: "compute_pool.create",
         targetType: "compute_pool",
         targetId: pool.id,
-        after: { name: pool.name },
+        after: pool,
       });
       return pool;
     });

@@ -3,8 +3,6 @@ import {
   AgentStatusSchema,
   CommandState as CommandStatePb,
   CommandStateSchema,
-  MachineType as MachineTypePb,
-  MachineTypeSchema,
 } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { AgentRole as AgentRolePb, AgentRoleSchema } from "../../gen/edgehub/common/v1/agent_role_pb.js";
 import {
@@ -46,16 +44,8 @@ export const AGENT_STATUS = enumMapping(
 );
 export type AgentStatus = (typeof AGENT_STATUS.dbValues)[number];
 
-export const MACHINE_TYPE = enumMapping(
-  MachineTypeSchema,
-  {
-    [MachineTypePb.CPU_SERVER]: "cpu_server",
-    [MachineTypePb.PC_FARM]: "pc_farm",
-    [MachineTypePb.GPU_SERVER]: "gpu_server",
-  },
-  [{ table: "compute_machines", column: "machine_type" }],
-);
-export type MachineType = (typeof MACHINE_TYPE.dbValues)[number];
+// A machine's type belongs to the infrastructure; join tokens and agents show it too.
+export { MACHINE_TYPE, type MachineType } from "../infrastructure/infrastructure-enums.js";
 
 /** A command's state as the admin API shows it. */
 export const COMMAND_STATE = enumMapping(

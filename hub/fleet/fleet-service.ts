@@ -5,15 +5,11 @@ import type { Knex } from "knex";
 import {
   AgentCommandSchema,
   AgentSchema,
-  ComputePoolSchema,
-  EdgeDataCenterSchema,
   FleetService,
   JoinTokenSchema,
   MachineType as MachineTypePb,
   type Agent,
   type AgentCommand as AgentCommandMessage,
-  type ComputePool,
-  type EdgeDataCenter,
   type JoinToken as JoinTokenMessage,
 } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { inventoryToProto } from "../../lib/host-facts/host-facts-proto.js";
@@ -28,7 +24,8 @@ import { payloadFromStore, payloadToStore, resultFromStore } from "./command-wir
 import type { FleetAdmin } from "./fleet-admin.js";
 import { AGENT_ROLE, AGENT_STATUS, COMMAND_STATE, MACHINE_TYPE, type MachineType } from "./fleet-enums.js";
 import { getJoinToken, listJoinTokens, type JoinToken } from "./join-token-store.js";
-import type { ComputePoolRecord, EdgeDataCenterRecord } from "./site-store.js";
+import { SCHEDULING_POLICY } from "../infrastructure/infrastructure-enums.js";
+import { computePoolMessage, edgeDataCenterMessage } from "../infrastructure/site-wire.js";
 
 const ADMIN = rolesAllowed("admin");
 const ADMIN_OR_OPERATOR = rolesAllowed("admin", "operator");
@@ -57,28 +54,6 @@ export interface FleetServiceDeps {
 
 const ts = (d: Date | null): Timestamp | undefined => (d ? timestampFromDate(d) : undefined);
 const machineTypeOut = (m: MachineType | null) => (m ? MACHINE_TYPE.fromDb(m) : MachineTypePb.UNSPECIFIED);
-
-function edgeDataCenterMessage(d: EdgeDataCenterRecord): EdgeDataCenter {
-  return create(EdgeDataCenterSchema, {
-    id: d.id,
-    name: d.name,
-    location: d.location,
-    createTime: ts(d.createdAt),
-    updateTime: ts(d.updatedAt),
-    etag: etagOf(d),
-  });
-}
-
-function computePoolMessage(p: ComputePoolRecord): ComputePool {
-  return create(ComputePoolSchema, {
-    id: p.id,
-    name: p.name,
-    description: p.description,
-    createTime: ts(p.createdAt),
-    updateTime: ts(p.updatedAt),
-    etag: etagOf(p),
-  });
-}
 
 function joinTokenMessage(t: JoinToken): JoinTokenMessage {
   return create(JoinTokenSchema, {
@@ -153,7 +128,14 @@ export function createFleetService(deps: FleetServiceDeps): ServiceImpl<typeof F
       const p = req.computePool;
       return {
         computePool: computePoolMessage(
-          await admin.createComputePool(caller(ctx), { name: p?.name ?? "", description: p?.description ?? "" }),
+          await admin.createComputePool(caller(ctx), {
+            name: p?.name ?? "",
+            description: p?.description ?? "",
+            edgeDataCenterId: optionalId("compute_pool.edge_data_center_id", p?.edgeDataCenterId ?? ""),
+            schedulingPolicy:
+              SCHEDULING_POLICY.toDbFilter("compute_pool.scheduling_policy", p?.schedulingPolicy ?? 0) ??
+              "load_balance",
+          }),
         ),
       };
     },

@@ -2,11 +2,11 @@ import type { Knex } from "knex";
 import { whereUuidIn } from "../db/uuid-array.js";
 
 /**
- * A compute machine's status (spec 000 §1.3; not on the wire yet, so the list lives here with
- * the CHECK of compute_machines.status). Operators move machines between active, maintenance and
- * decommissioning (the infrastructure API, later); the fleet moves them between active and
- * offline as their agent goes and comes. Decommissioning is final. Every status write goes through
- * a guarded update here: `WHERE status IN (<allowed from-states>)`.
+ * A compute machine's status (spec 000 §1.3; COMPUTE_MACHINE_STATUS maps it to the wire).
+ * Operators move machines between active, maintenance and decommissioning (the infrastructure
+ * API); the fleet moves them between active and offline as their agent goes and comes.
+ * Decommissioning is final. Every status write goes through a guarded update here:
+ * `WHERE status IN (<allowed from-states>)`.
  */
 export const MACHINE_STATUSES = ["active", "maintenance", "offline", "decommissioning"] as const;
 export type MachineStatus = (typeof MACHINE_STATUSES)[number];
@@ -37,7 +37,12 @@ export interface MachineMove {
 export const AGENT_LOST: MachineMove = { from: ["active"], to: "offline" };
 export const AGENT_BACK: MachineMove = { from: ["offline"], to: "active" };
 
-for (const move of [AGENT_LOST, AGENT_BACK]) {
+/** The operators' moves (InfrastructureService). */
+export const START_MAINTENANCE: MachineMove = { from: ["active", "offline"], to: "maintenance" };
+export const END_MAINTENANCE: MachineMove = { from: ["maintenance"], to: "active" };
+export const DECOMMISSION: MachineMove = { from: ["active", "maintenance", "offline"], to: "decommissioning" };
+
+for (const move of [AGENT_LOST, AGENT_BACK, START_MAINTENANCE, END_MAINTENANCE, DECOMMISSION]) {
   for (const from of move.from)
     if (!canTransition(from, move.to)) throw new Error(`Machine move ${from} → ${move.to} is not in the lifecycle`);
 }
@@ -54,4 +59,20 @@ export async function moveMachinesOfAgents(
     .whereIn("status", [...move.from])
     .whereNull("deleted_at")
     .update({ status: move.to, updated_at: now });
+}
+
+/** Applies a move to one live machine where its status allows it; false when it did not. */
+export async function moveMachine(
+  trx: Knex.Transaction,
+  id: string,
+  move: MachineMove,
+  now: Date,
+  by: string | null,
+): Promise<boolean> {
+  const n = await trx("compute_machines")
+    .where("id", id)
+    .whereIn("status", [...move.from])
+    .whereNull("deleted_at")
+    .update({ status: move.to, updated_at: now, updated_by: by });
+  return n > 0;
 }

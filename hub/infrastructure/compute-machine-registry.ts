@@ -1,8 +1,10 @@
 import type { Knex } from "knex";
 import type { HostInventory } from "../../lib/host-facts/host-facts.js";
 import { newId } from "../db/ids.js";
+import { recomputeTotals } from "./capacity-totals.js";
+import { registerMachineGpus } from "./compute-machine-gpu-registry.js";
 import { INITIAL_MACHINE_STATUS } from "./compute-machine-lifecycle.js";
-import type { MachineType } from "./fleet-enums.js";
+import type { MachineType } from "./infrastructure-enums.js";
 import { uuidArrayParam } from "../db/uuid-array.js";
 
 const GIB = 1024 ** 3;
@@ -34,7 +36,6 @@ function hardwareOf(inventory: HostInventory) {
     cpu_cores: inventory.cpu.threads || inventory.cpu.cores,
     memory_gb: Math.round((inventory.memoryTotalBytes / GIB) * 100) / 100,
     storage_gb: Math.round((inventory.disks.reduce((sum, d) => sum + d.sizeBytes, 0) / GIB) * 100) / 100,
-    gpu_count: inventory.gpus.length,
     hypervisor_type: hypervisorName(inventory.hypervisorType),
   };
 }
@@ -49,9 +50,9 @@ const INSERT_CHUNK = 1000;
 
 /**
  * Compute agents' Hellos register their compute_machines rows (spec 000 §1.3) in the token's data
- * center and pool, or refresh the hardware columns of the rows they already have, in a fixed
- * number of statements for any number of agents. Allocation counters and operator-set status are
- * left alone.
+ * center and pool, or refresh the hardware columns of the rows they already have, with their GPUs
+ * and their pools' and data centers' totals, in a fixed number of statements for any number of
+ * agents. Allocation counters and operator-set status are left alone.
  */
 export async function registerComputeMachines(
   trx: Knex.Transaction,
@@ -76,11 +77,11 @@ export async function registerComputeMachines(
       // the machine is flagged, so nothing more fits until its VMs leave and it reports again.
       `UPDATE compute_machines AS m SET hostname = v.hostname,
          cpu_cores = GREATEST(v.cpu_cores, m.allocated_cpu_cores), memory_gb = GREATEST(v.memory_gb, m.allocated_memory_gb),
-         storage_gb = GREATEST(v.storage_gb, m.allocated_storage_gb), gpu_count = GREATEST(v.gpu_count, m.allocated_gpu_count),
+         storage_gb = GREATEST(v.storage_gb, m.allocated_storage_gb),
          capacity_shortfall = (v.cpu_cores < m.allocated_cpu_cores OR v.memory_gb < m.allocated_memory_gb
-           OR v.storage_gb < m.allocated_storage_gb OR v.gpu_count < m.allocated_gpu_count),
+           OR v.storage_gb < m.allocated_storage_gb),
          hypervisor_type = v.hypervisor_type, updated_at = ?
-       FROM jsonb_to_recordset(?::jsonb) AS v(agent_id uuid, hostname text, cpu_cores int, memory_gb float8, storage_gb float8, gpu_count int, hypervisor_type text)
+       FROM jsonb_to_recordset(?::jsonb) AS v(agent_id uuid, hostname text, cpu_cores int, memory_gb float8, storage_gb float8, hypervisor_type text)
        WHERE m.agent_id = v.agent_id AND m.deleted_at IS NULL`,
       [now, JSON.stringify(refresh.map((i) => ({ agent_id: i.grant.agentId, ...hardwareOf(i.inventory) })))],
     );
@@ -90,6 +91,7 @@ export async function registerComputeMachines(
     .map((i) => ({
       id: newId(),
       ...hardwareOf(i.inventory),
+      gpu_count: 0, // set from its GPU rows below
       updated_at: now,
       machine_type: machineTypeFor(i.grant.machineType, i.inventory),
       status: INITIAL_MACHINE_STATUS,
@@ -102,4 +104,11 @@ export async function registerComputeMachines(
     }));
   for (let i = 0; i < fresh.length; i += INSERT_CHUNK)
     await trx("compute_machines").insert(fresh.slice(i, i + INSERT_CHUNK));
+  // GPUs (and so gpu_count), then the totals of every pool and data center these machines count in.
+  const machines = await registerMachineGpus(
+    trx,
+    placed.map((i) => ({ agentId: i.grant.agentId, gpus: i.inventory.gpus })),
+    now,
+  );
+  await recomputeTotals(trx, machines);
 }

@@ -49,6 +49,7 @@ export function inventoryToProto(inv: HostInventory): Inventory {
       computeCapability: g.computeCapability,
       status: g.status === "ok" ? GpuStatusPb.OK : GpuStatusPb.ERROR,
       statusDetail: g.statusDetail,
+      pciBusId: g.pciBusId,
     })),
   });
 }
@@ -81,6 +82,7 @@ export function inventoryFromProto(pb: Inventory): HostInventory {
       // An old agent that does not set the status gets the benefit of the doubt.
       status: g.status === GpuStatusPb.ERROR ? "error" : "ok",
       statusDetail: g.statusDetail,
+      pciBusId: g.pciBusId,
     })),
   };
 }

@@ -15,6 +15,8 @@ export interface GpuFacts {
   status: GpuStatus;
   /** Why the GPU is in error ("GPU is lost", "ERR! in temperature.gpu"); empty when ok. */
   statusDetail: string;
+  /** PCI bus id as nvidia-smi prints it ("00000000:17:00.0"); empty when unknown. */
+  pciBusId: string;
 }
 
 export interface HostDisk {

@@ -11,6 +11,8 @@ export const NVIDIA_SMI_FIELDS = [
   "utilization.gpu",
   "memory.used",
   "power.draw",
+  // Last, so recordings of the nine-field query made before it still parse (without a bus id).
+  "pci.bus_id",
 ] as const;
 
 /** One line of `nvidia-smi --query-gpu=… --format=csv,noheader,nounits`, read defensively. */
@@ -24,6 +26,8 @@ export interface NvidiaSmiGpu {
   utilizationPercent?: number;
   memoryUsedMib?: number;
   powerDrawWatts?: number;
+  /** e.g. "00000000:17:00.0"; empty when not reported. */
+  pciBusId: string;
   /** Set when nvidia-smi reported an error for this GPU; the reason, for people. */
   error?: string;
 }
@@ -53,8 +57,9 @@ export function parseNvidiaSmiCsv(text: string): NvidiaSmiGpu[] {
 function parseLine(line: string, position: number): NvidiaSmiGpu {
   const cells = line.split(",").map((c) => c.trim());
   const index = Number.parseInt(cells[0] ?? "", 10);
-  if (cells.length !== NVIDIA_SMI_FIELDS.length || !Number.isInteger(index)) {
-    return { index: position, uuid: "", name: "", computeCapability: "", error: line };
+  const width = cells.length;
+  if ((width !== NVIDIA_SMI_FIELDS.length && width !== NVIDIA_SMI_FIELDS.length - 1) || !Number.isInteger(index)) {
+    return { index: position, uuid: "", name: "", computeCapability: "", pciBusId: "", error: line };
   }
   const errors: string[] = [];
   const text = (i: number): string => {
@@ -85,6 +90,7 @@ function parseLine(line: string, position: number): NvidiaSmiGpu {
     utilizationPercent: num(6),
     memoryUsedMib: num(7),
     powerDrawWatts: num(8),
+    pciBusId: width > 9 ? text(9) : "",
   };
   if (errors.length > 0) gpu.error = errors.join("; ");
   return gpu;
@@ -100,6 +106,7 @@ export function gpuFactsOf(gpu: NvidiaSmiGpu): GpuFacts {
     computeCapability: gpu.computeCapability,
     status: gpu.error === undefined ? "ok" : "error",
     statusDetail: gpu.error ?? "",
+    pciBusId: gpu.pciBusId,
   };
 }
 

@@ -8,7 +8,7 @@ import {
   canTransition as machineCanTransition,
   MACHINE_STATUSES,
   moveMachinesOfAgents,
-} from "../../hub/fleet/compute-machine-lifecycle.js";
+} from "../../hub/infrastructure/compute-machine-lifecycle.js";
 import { AGENT_STATUS, COMMAND_STATE } from "../../hub/fleet/fleet-enums.js";
 import { createTestDatabase, type TestDatabase } from "../support/test-database.js";
 

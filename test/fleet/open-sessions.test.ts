@@ -24,6 +24,7 @@ const inventory = (hostname: string, gpus = 0): HostInventory => ({
     computeCapability: "8.6",
     status: "ok" as const,
     statusDetail: "",
+    pciBusId: `00000000:${(0x17 + i).toString(16)}:00.0`,
   })),
 });
 
@@ -117,8 +118,9 @@ describe("openSessions (Hellos in batches)", function () {
       `unauthenticated: Agent stream refused: agent ${stranger} is not enrolled with this hub`,
       "ok twice-second",
     ]);
-    // BEGIN/COMMIT, select, session upsert, agents update, offline machines, machine lookup, update, insert, notify.
-    expect(statements).to.be.at.most(10);
+    // BEGIN/COMMIT, select, session upsert, agents update, offline machines, machine lookup, update, insert,
+    // GPU upsert, missing GPUs, gpu_count, pool totals, data center totals, notify.
+    expect(statements).to.be.at.most(15);
 
     const sessions = await t.db
       .knex("agent_sessions")

@@ -30,6 +30,7 @@ const inventory: HostInventory = {
       computeCapability: "8.0",
       status: "ok",
       statusDetail: "",
+      pciBusId: "00000000:07:00.0",
     },
     {
       index: 1,
@@ -39,6 +40,7 @@ const inventory: HostInventory = {
       computeCapability: "",
       status: "error",
       statusDetail: "[GPU is lost] in uuid",
+      pciBusId: "",
     },
   ],
 };

@@ -29,8 +29,17 @@ describe("parseNvidiaSmiCsv", () => {
         utilizationPercent: 3,
         memoryUsedMib: 412,
         powerDrawWatts: 28.74,
+        pciBusId: "00000000:01:00.0",
       },
     ]);
+  });
+
+  it("reads recordings of the nine-field query (before pci.bus_id) with no bus id, not as errors", () => {
+    const gpus = parseNvidiaSmiCsv(fixture("nvidia-smi-8-gpus.csv"));
+    expect(gpus.map((g) => [g.pciBusId, g.error])).to.deep.equal(Array.from({ length: 8 }, () => ["", undefined]));
+    expect(parseNvidiaSmiCsv("0, GPU-x, A16, 15356, 8.6, 38, 1, 0, 20, 00000000:17:00.0, extra")[0]!.error).to.be.a(
+      "string",
+    );
   });
 
   it("reads eight GPUs in index order, none in error", () => {

@@ -28,7 +28,7 @@ describe("queryGpus", () => {
     const gpus = await queryGpus({ command: cmd });
     expect(gpus).to.have.length(8);
     expect(fs.readFileSync(path.join(dir, "args"), "utf8").trim()).to.equal(
-      "--query-gpu=index,uuid,name,memory.total,compute_cap,temperature.gpu,utilization.gpu,memory.used,power.draw --format=csv,noheader,nounits",
+      "--query-gpu=index,uuid,name,memory.total,compute_cap,temperature.gpu,utilization.gpu,memory.used,power.draw,pci.bus_id --format=csv,noheader,nounits",
     );
   });
 
@@ -71,6 +71,7 @@ describe("queryGpus", () => {
           computeCapability: "8.6",
           status: "ok",
           statusDetail: "",
+          pciBusId: "00000000:17:00.0",
         },
       ],
     });
@@ -97,6 +98,7 @@ describe("queryGpus", () => {
         computeCapability: "8.9",
         status: "ok",
         statusDetail: "",
+        pciBusId: "00000000:01:00.0",
       },
     ]);
   });

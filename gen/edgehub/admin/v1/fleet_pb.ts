@@ -18,10 +18,10 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file edgehub/admin/v1/fleet.proto.
  */
 export const file_edgehub_admin_v1_fleet: GenFile = /*@__PURE__*/
-  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL2ZsZWV0LnByb3RvEhBlZGdlaHViLmFkbWluLnYxIqwBCg5FZGdlRGF0YUNlbnRlchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCGxvY2F0aW9uGAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgGIAEoCSJZChtDcmVhdGVFZGdlRGF0YUNlbnRlclJlcXVlc3QSOgoQZWRnZV9kYXRhX2NlbnRlchgBIAEoCzIgLmVkZ2VodWIuYWRtaW4udjEuRWRnZURhdGFDZW50ZXIirAEKC0NvbXB1dGVQb29sEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAYgASgJIk8KGENyZWF0ZUNvbXB1dGVQb29sUmVxdWVzdBIzCgxjb21wdXRlX3Bvb2wYASABKAsyHS5lZGdlaHViLmFkbWluLnYxLkNvbXB1dGVQb29sIokDCglKb2luVG9rZW4SCgoCaWQYASABKAkSKgoEcm9sZRgCIAEoDjIcLmVkZ2VodWIuY29tbW9uLnYxLkFnZW50Um9sZRIbChNlZGdlX2RhdGFfY2VudGVyX2lkGAMgASgJEhcKD2NvbXB1dGVfcG9vbF9pZBgEIAEoCRIzCgxtYWNoaW5lX3R5cGUYBSABKA4yHS5lZGdlaHViLmFkbWluLnYxLk1hY2hpbmVUeXBlEhMKC2Rlc2NyaXB0aW9uGAYgASgJEhAKCG1heF91c2VzGAcgASgNEhEKCXVzZV9jb3VudBgIIAEoDRIvCgtleHBpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAwgASgJIusBChZDcmVhdGVKb2luVG9rZW5SZXF1ZXN0EioKBHJvbGUYASABKA4yHC5lZGdlaHViLmNvbW1vbi52MS5BZ2VudFJvbGUSGwoTZWRnZV9kYXRhX2NlbnRlcl9pZBgCIAEoCRIXCg9jb21wdXRlX3Bvb2xfaWQYAyABKAkSMwoMbWFjaGluZV90eXBlGAQgASgOMh0uZWRnZWh1Yi5hZG1pbi52MS5NYWNoaW5lVHlwZRITCgt0dGxfc2Vjb25kcxgFIAEoDRIQCghtYXhfdXNlcxgGIAEoDRITCgtkZXNjcmlwdGlvbhgHIAEoCSJ4ChdDcmVhdGVKb2luVG9rZW5SZXNwb25zZRIvCgpqb2luX3Rva2VuGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Kb2luVG9rZW4SDQoFdG9rZW4YAiABKAkSHQoVY2FfZmluZ2VycHJpbnRfc2hhMjU2GAMgASgJIiEKE0dldEpvaW5Ub2tlblJlcXVlc3QSCgoCaWQYASABKAkiPgoVTGlzdEpvaW5Ub2tlbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImMKFkxpc3RKb2luVG9rZW5zUmVzcG9uc2USMAoLam9pbl90b2tlbnMYASADKAsyGy5lZGdlaHViLmFkbWluLnYxLkpvaW5Ub2tlbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJAoWUmV2b2tlSm9pblRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSLVBAoFQWdlbnQSCgoCaWQYASABKAkSKgoEcm9sZRgCIAEoDjIcLmVkZ2VodWIuY29tbW9uLnYxLkFnZW50Um9sZRIQCghob3N0bmFtZRgDIAEoCRItCgZzdGF0dXMYBCABKA4yHS5lZGdlaHViLmFkbWluLnYxLkFnZW50U3RhdHVzEhsKE2VkZ2VfZGF0YV9jZW50ZXJfaWQYBSABKAkSFwoPY29tcHV0ZV9wb29sX2lkGAYgASgJEhoKEmNvbXB1dGVfbWFjaGluZV9pZBgHIAEoCRIzCgxtYWNoaW5lX3R5cGUYCCABKA4yHS5lZGdlaHViLmFkbWluLnYxLk1hY2hpbmVUeXBlEhUKDWFnZW50X3ZlcnNpb24YCSABKAkSLwoJaW52ZW50b3J5GAogASgLMhwuZWRnZWh1Yi5jb21tb24udjEuSW52ZW50b3J5EjcKE2xhc3RfaGVhcnRiZWF0X3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmh1Yl9pZBgMIAEoCRIaChJjZXJ0aWZpY2F0ZV9zZXJpYWwYDSABKAkSLwoLY3JlYXRlX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXZva2VfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgRIAEoCSKVAQoRTGlzdEFnZW50c1JlcXVlc3QSKgoEcm9sZRgBIAEoDjIcLmVkZ2VodWIuY29tbW9uLnYxLkFnZW50Um9sZRItCgZzdGF0dXMYAiABKA4yHS5lZGdlaHViLmFkbWluLnYxLkFnZW50U3RhdHVzEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlYKEkxpc3RBZ2VudHNSZXNwb25zZRInCgZhZ2VudHMYASADKAsyFy5lZGdlaHViLmFkbWluLnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIdCg9HZXRBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiMAoSUmV2b2tlQWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSLTAwoMQWdlbnRDb21tYW5kEgoKAmlkGAEgASgJEhAKCGFnZW50X2lkGAIgASgJEjIKB3BheWxvYWQYAyABKAsyIS5lZGdlaHViLmNvbW1vbi52MS5Db21tYW5kUGF5bG9hZBItCgVzdGF0ZRgEIAEoDjIeLmVkZ2VodWIuYWRtaW4udjEuQ29tbWFuZFN0YXRlEjAKBnJlc3VsdBgFIAEoCzIgLmVkZ2VodWIuY29tbW9uLnYxLkNvbW1hbmRSZXN1bHQSDQoFZXJyb3IYBiABKAkSLwoLZXhwaXJlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5kZWxpdmVyeV9jb3VudBgJIAEoDRIXCg9pZGVtcG90ZW5jeV9rZXkYCiABKAkSLwoLY3JlYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGA0gASgJIo8BChRSdW5EaWFnbm9zdGljUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIyCgdwYXlsb2FkGAIgASgLMiEuZWRnZWh1Yi5jb21tb24udjEuQ29tbWFuZFBheWxvYWQSGAoQZGVhZGxpbmVfc2Vjb25kcxgDIAEoDRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkiHwoRR2V0Q29tbWFuZFJlcXVlc3QSCgoCaWQYASABKAkifQoTTGlzdENvbW1hbmRzUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRItCgVzdGF0ZRgCIAEoDjIeLmVkZ2VodWIuYWRtaW4udjEuQ29tbWFuZFN0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImEKFExpc3RDb21tYW5kc1Jlc3BvbnNlEjAKCGNvbW1hbmRzGAEgAygLMh4uZWRnZWh1Yi5hZG1pbi52MS5BZ2VudENvbW1hbmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjIKFENhbmNlbENvbW1hbmRSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJaChxDcmVhdGVFZGdlRGF0YUNlbnRlclJlc3BvbnNlEjoKEGVkZ2VfZGF0YV9jZW50ZXIYASABKAsyIC5lZGdlaHViLmFkbWluLnYxLkVkZ2VEYXRhQ2VudGVyIlAKGUNyZWF0ZUNvbXB1dGVQb29sUmVzcG9uc2USMwoMY29tcHV0ZV9wb29sGAEgASgLMh0uZWRnZWh1Yi5hZG1pbi52MS5Db21wdXRlUG9vbCJHChRHZXRKb2luVG9rZW5SZXNwb25zZRIvCgpqb2luX3Rva2VuGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Kb2luVG9rZW4iSgoXUmV2b2tlSm9pblRva2VuUmVzcG9uc2USLwoKam9pbl90b2tlbhgBIAEoCzIbLmVkZ2VodWIuYWRtaW4udjEuSm9pblRva2VuIjoKEEdldEFnZW50UmVzcG9uc2USJgoFYWdlbnQYASABKAsyFy5lZGdlaHViLmFkbWluLnYxLkFnZW50Ij0KE1Jldm9rZUFnZW50UmVzcG9uc2USJgoFYWdlbnQYASABKAsyFy5lZGdlaHViLmFkbWluLnYxLkFnZW50IkgKFVJ1bkRpYWdub3N0aWNSZXNwb25zZRIvCgdjb21tYW5kGAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5BZ2VudENvbW1hbmQiRQoSR2V0Q29tbWFuZFJlc3BvbnNlEi8KB2NvbW1hbmQYASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkFnZW50Q29tbWFuZCJIChVDYW5jZWxDb21tYW5kUmVzcG9uc2USLwoHY29tbWFuZBgBIAEoCzIeLmVkZ2VodWIuYWRtaW4udjEuQWdlbnRDb21tYW5kKrUBCgtBZ2VudFN0YXR1cxIcChhBR0VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVBR0VOVF9TVEFUVVNfRU5ST0xMRUQQARIaChZBR0VOVF9TVEFUVVNfQ09OTkVDVEVEEAISHQoZQUdFTlRfU1RBVFVTX0RJU0NPTk5FQ1RFRBADEhgKFEFHRU5UX1NUQVRVU19PRkZMSU5FEAQSGAoUQUdFTlRfU1RBVFVTX1JFVk9LRUQQBSp/CgtNYWNoaW5lVHlwZRIcChhNQUNISU5FX1RZUEVfVU5TUEVDSUZJRUQQABIbChdNQUNISU5FX1RZUEVfQ1BVX1NFUlZFUhABEhgKFE1BQ0hJTkVfVFlQRV9QQ19GQVJNEAISGwoXTUFDSElORV9UWVBFX0dQVV9TRVJWRVIQAyruAQoMQ29tbWFuZFN0YXRlEh0KGUNPTU1BTkRfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRDT01NQU5EX1NUQVRFX1FVRVVFRBABEhsKF0NPTU1BTkRfU1RBVEVfREVMSVZFUkVEEAISGQoVQ09NTUFORF9TVEFURV9SVU5OSU5HEAMSGwoXQ09NTUFORF9TVEFURV9TVUNDRUVERUQQBBIYChRDT01NQU5EX1NUQVRFX0ZBSUxFRBAFEhsKF0NPTU1BTkRfU1RBVEVfQ0FOQ0VMTEVEEAYSGQoVQ09NTUFORF9TVEFURV9FWFBJUkVEEAcyqQoKDEZsZWV0U2VydmljZRJ1ChRDcmVhdGVFZGdlRGF0YUNlbnRlchItLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlRWRnZURhdGFDZW50ZXJSZXF1ZXN0Gi4uZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVFZGdlRGF0YUNlbnRlclJlc3BvbnNlEmwKEUNyZWF0ZUNvbXB1dGVQb29sEiouZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVDb21wdXRlUG9vbFJlcXVlc3QaKy5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZUNvbXB1dGVQb29sUmVzcG9uc2USZgoPQ3JlYXRlSm9pblRva2VuEiguZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVKb2luVG9rZW5SZXF1ZXN0GikuZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVKb2luVG9rZW5SZXNwb25zZRJiCgxHZXRKb2luVG9rZW4SJS5lZGdlaHViLmFkbWluLnYxLkdldEpvaW5Ub2tlblJlcXVlc3QaJi5lZGdlaHViLmFkbWluLnYxLkdldEpvaW5Ub2tlblJlc3BvbnNlIgOQAgESaAoOTGlzdEpvaW5Ub2tlbnMSJy5lZGdlaHViLmFkbWluLnYxLkxpc3RKb2luVG9rZW5zUmVxdWVzdBooLmVkZ2VodWIuYWRtaW4udjEuTGlzdEpvaW5Ub2tlbnNSZXNwb25zZSIDkAIBEmYKD1Jldm9rZUpvaW5Ub2tlbhIoLmVkZ2VodWIuYWRtaW4udjEuUmV2b2tlSm9pblRva2VuUmVxdWVzdBopLmVkZ2VodWIuYWRtaW4udjEuUmV2b2tlSm9pblRva2VuUmVzcG9uc2USXAoKTGlzdEFnZW50cxIjLmVkZ2VodWIuYWRtaW4udjEuTGlzdEFnZW50c1JlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLkxpc3RBZ2VudHNSZXNwb25zZSIDkAIBElYKCEdldEFnZW50EiEuZWRnZWh1Yi5hZG1pbi52MS5HZXRBZ2VudFJlcXVlc3QaIi5lZGdlaHViLmFkbWluLnYxLkdldEFnZW50UmVzcG9uc2UiA5ACARJaCgtSZXZva2VBZ2VudBIkLmVkZ2VodWIuYWRtaW4udjEuUmV2b2tlQWdlbnRSZXF1ZXN0GiUuZWRnZWh1Yi5hZG1pbi52MS5SZXZva2VBZ2VudFJlc3BvbnNlEmAKDVJ1bkRpYWdub3N0aWMSJi5lZGdlaHViLmFkbWluLnYxLlJ1bkRpYWdub3N0aWNSZXF1ZXN0GicuZWRnZWh1Yi5hZG1pbi52MS5SdW5EaWFnbm9zdGljUmVzcG9uc2USXAoKR2V0Q29tbWFuZBIjLmVkZ2VodWIuYWRtaW4udjEuR2V0Q29tbWFuZFJlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLkdldENvbW1hbmRSZXNwb25zZSIDkAIBEmIKDExpc3RDb21tYW5kcxIlLmVkZ2VodWIuYWRtaW4udjEuTGlzdENvbW1hbmRzUmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuTGlzdENvbW1hbmRzUmVzcG9uc2UiA5ACARJgCg1DYW5jZWxDb21tYW5kEiYuZWRnZWh1Yi5hZG1pbi52MS5DYW5jZWxDb21tYW5kUmVxdWVzdBonLmVkZ2VodWIuYWRtaW4udjEuQ2FuY2VsQ29tbWFuZFJlc3BvbnNlYgZwcm90bzM", [file_edgehub_common_v1_agent_role, file_edgehub_common_v1_command, file_edgehub_common_v1_inventory, file_google_protobuf_timestamp]);
+  fileDesc("ChxlZGdlaHViL2FkbWluL3YxL2ZsZWV0LnByb3RvEhBlZGdlaHViLmFkbWluLnYxIrACCg5FZGdlRGF0YUNlbnRlchIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCGxvY2F0aW9uGAMgASgJEi8KC2NyZWF0ZV90aW1lGAQgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgt1cGRhdGVfdGltZRgFIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgGIAEoCRI2CgZzdGF0dXMYByABKA4yJi5lZGdlaHViLmFkbWluLnYxLkVkZ2VEYXRhQ2VudGVyU3RhdHVzEhcKD3RvdGFsX2NwdV9jb3JlcxgIIAEoBRIXCg90b3RhbF9tZW1vcnlfZ2IYCSABKAESGAoQdG90YWxfc3RvcmFnZV9nYhgKIAEoASJZChtDcmVhdGVFZGdlRGF0YUNlbnRlclJlcXVlc3QSOgoQZWRnZV9kYXRhX2NlbnRlchgBIAEoCzIgLmVkZ2VodWIuYWRtaW4udjEuRWRnZURhdGFDZW50ZXIilwQKC0NvbXB1dGVQb29sEgoKAmlkGAEgASgJEgwKBG5hbWUYAiABKAkSEwoLZGVzY3JpcHRpb24YAyABKAkSLwoLY3JlYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAUgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAYgASgJEjMKBnN0YXR1cxgHIAEoDjIjLmVkZ2VodWIuYWRtaW4udjEuQ29tcHV0ZVBvb2xTdGF0dXMSGwoTZWRnZV9kYXRhX2NlbnRlcl9pZBgIIAEoCRI9ChFzY2hlZHVsaW5nX3BvbGljeRgJIAEoDjIiLmVkZ2VodWIuYWRtaW4udjEuU2NoZWR1bGluZ1BvbGljeRIXCg90b3RhbF9jcHVfY29yZXMYCiABKAUSFwoPdG90YWxfbWVtb3J5X2diGAsgASgBEhgKEHRvdGFsX3N0b3JhZ2VfZ2IYDCABKAESFwoPdG90YWxfZ3B1X2NvdW50GA0gASgFEhsKE2FsbG9jYXRlZF9jcHVfY29yZXMYDiABKAUSGwoTYWxsb2NhdGVkX21lbW9yeV9nYhgPIAEoARIcChRhbGxvY2F0ZWRfc3RvcmFnZV9nYhgQIAEoARIbChNhbGxvY2F0ZWRfZ3B1X2NvdW50GBEgASgFIk8KGENyZWF0ZUNvbXB1dGVQb29sUmVxdWVzdBIzCgxjb21wdXRlX3Bvb2wYASABKAsyHS5lZGdlaHViLmFkbWluLnYxLkNvbXB1dGVQb29sIokDCglKb2luVG9rZW4SCgoCaWQYASABKAkSKgoEcm9sZRgCIAEoDjIcLmVkZ2VodWIuY29tbW9uLnYxLkFnZW50Um9sZRIbChNlZGdlX2RhdGFfY2VudGVyX2lkGAMgASgJEhcKD2NvbXB1dGVfcG9vbF9pZBgEIAEoCRIzCgxtYWNoaW5lX3R5cGUYBSABKA4yHS5lZGdlaHViLmFkbWluLnYxLk1hY2hpbmVUeXBlEhMKC2Rlc2NyaXB0aW9uGAYgASgJEhAKCG1heF91c2VzGAcgASgNEhEKCXVzZV9jb3VudBgIIAEoDRIvCgtleHBpcmVfdGltZRgJIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLcmV2b2tlX3RpbWUYCiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2NyZWF0ZV90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGAwgASgJIusBChZDcmVhdGVKb2luVG9rZW5SZXF1ZXN0EioKBHJvbGUYASABKA4yHC5lZGdlaHViLmNvbW1vbi52MS5BZ2VudFJvbGUSGwoTZWRnZV9kYXRhX2NlbnRlcl9pZBgCIAEoCRIXCg9jb21wdXRlX3Bvb2xfaWQYAyABKAkSMwoMbWFjaGluZV90eXBlGAQgASgOMh0uZWRnZWh1Yi5hZG1pbi52MS5NYWNoaW5lVHlwZRITCgt0dGxfc2Vjb25kcxgFIAEoDRIQCghtYXhfdXNlcxgGIAEoDRITCgtkZXNjcmlwdGlvbhgHIAEoCSJ4ChdDcmVhdGVKb2luVG9rZW5SZXNwb25zZRIvCgpqb2luX3Rva2VuGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Kb2luVG9rZW4SDQoFdG9rZW4YAiABKAkSHQoVY2FfZmluZ2VycHJpbnRfc2hhMjU2GAMgASgJIiEKE0dldEpvaW5Ub2tlblJlcXVlc3QSCgoCaWQYASABKAkiPgoVTGlzdEpvaW5Ub2tlbnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJImMKFkxpc3RKb2luVG9rZW5zUmVzcG9uc2USMAoLam9pbl90b2tlbnMYASADKAsyGy5lZGdlaHViLmFkbWluLnYxLkpvaW5Ub2tlbhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiJAoWUmV2b2tlSm9pblRva2VuUmVxdWVzdBIKCgJpZBgBIAEoCSLVBAoFQWdlbnQSCgoCaWQYASABKAkSKgoEcm9sZRgCIAEoDjIcLmVkZ2VodWIuY29tbW9uLnYxLkFnZW50Um9sZRIQCghob3N0bmFtZRgDIAEoCRItCgZzdGF0dXMYBCABKA4yHS5lZGdlaHViLmFkbWluLnYxLkFnZW50U3RhdHVzEhsKE2VkZ2VfZGF0YV9jZW50ZXJfaWQYBSABKAkSFwoPY29tcHV0ZV9wb29sX2lkGAYgASgJEhoKEmNvbXB1dGVfbWFjaGluZV9pZBgHIAEoCRIzCgxtYWNoaW5lX3R5cGUYCCABKA4yHS5lZGdlaHViLmFkbWluLnYxLk1hY2hpbmVUeXBlEhUKDWFnZW50X3ZlcnNpb24YCSABKAkSLwoJaW52ZW50b3J5GAogASgLMhwuZWRnZWh1Yi5jb21tb24udjEuSW52ZW50b3J5EjcKE2xhc3RfaGVhcnRiZWF0X3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEg4KBmh1Yl9pZBgMIAEoCRIaChJjZXJ0aWZpY2F0ZV9zZXJpYWwYDSABKAkSLwoLY3JlYXRlX3RpbWUYDiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA8gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtyZXZva2VfdGltZRgQIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASDAoEZXRhZxgRIAEoCSKVAQoRTGlzdEFnZW50c1JlcXVlc3QSKgoEcm9sZRgBIAEoDjIcLmVkZ2VodWIuY29tbW9uLnYxLkFnZW50Um9sZRItCgZzdGF0dXMYAiABKA4yHS5lZGdlaHViLmFkbWluLnYxLkFnZW50U3RhdHVzEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJIlYKEkxpc3RBZ2VudHNSZXNwb25zZRInCgZhZ2VudHMYASADKAsyFy5lZGdlaHViLmFkbWluLnYxLkFnZW50EhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIdCg9HZXRBZ2VudFJlcXVlc3QSCgoCaWQYASABKAkiMAoSUmV2b2tlQWdlbnRSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSLTAwoMQWdlbnRDb21tYW5kEgoKAmlkGAEgASgJEhAKCGFnZW50X2lkGAIgASgJEjIKB3BheWxvYWQYAyABKAsyIS5lZGdlaHViLmNvbW1vbi52MS5Db21tYW5kUGF5bG9hZBItCgVzdGF0ZRgEIAEoDjIeLmVkZ2VodWIuYWRtaW4udjEuQ29tbWFuZFN0YXRlEjAKBnJlc3VsdBgFIAEoCzIgLmVkZ2VodWIuY29tbW9uLnYxLkNvbW1hbmRSZXN1bHQSDQoFZXJyb3IYBiABKAkSLwoLZXhwaXJlX3RpbWUYByABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC2ZpbmlzaF90aW1lGAggASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIWCg5kZWxpdmVyeV9jb3VudBgJIAEoDRIXCg9pZGVtcG90ZW5jeV9rZXkYCiABKAkSLwoLY3JlYXRlX3RpbWUYCyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGAwgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGA0gASgJIo8BChRSdW5EaWFnbm9zdGljUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRIyCgdwYXlsb2FkGAIgASgLMiEuZWRnZWh1Yi5jb21tb24udjEuQ29tbWFuZFBheWxvYWQSGAoQZGVhZGxpbmVfc2Vjb25kcxgDIAEoDRIXCg9pZGVtcG90ZW5jeV9rZXkYBCABKAkiHwoRR2V0Q29tbWFuZFJlcXVlc3QSCgoCaWQYASABKAkifQoTTGlzdENvbW1hbmRzUmVxdWVzdBIQCghhZ2VudF9pZBgBIAEoCRItCgVzdGF0ZRgCIAEoDjIeLmVkZ2VodWIuYWRtaW4udjEuQ29tbWFuZFN0YXRlEhEKCXBhZ2Vfc2l6ZRgDIAEoBRISCgpwYWdlX3Rva2VuGAQgASgJImEKFExpc3RDb21tYW5kc1Jlc3BvbnNlEjAKCGNvbW1hbmRzGAEgAygLMh4uZWRnZWh1Yi5hZG1pbi52MS5BZ2VudENvbW1hbmQSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIjIKFENhbmNlbENvbW1hbmRSZXF1ZXN0EgoKAmlkGAEgASgJEg4KBnJlYXNvbhgCIAEoCSJaChxDcmVhdGVFZGdlRGF0YUNlbnRlclJlc3BvbnNlEjoKEGVkZ2VfZGF0YV9jZW50ZXIYASABKAsyIC5lZGdlaHViLmFkbWluLnYxLkVkZ2VEYXRhQ2VudGVyIlAKGUNyZWF0ZUNvbXB1dGVQb29sUmVzcG9uc2USMwoMY29tcHV0ZV9wb29sGAEgASgLMh0uZWRnZWh1Yi5hZG1pbi52MS5Db21wdXRlUG9vbCJHChRHZXRKb2luVG9rZW5SZXNwb25zZRIvCgpqb2luX3Rva2VuGAEgASgLMhsuZWRnZWh1Yi5hZG1pbi52MS5Kb2luVG9rZW4iSgoXUmV2b2tlSm9pblRva2VuUmVzcG9uc2USLwoKam9pbl90b2tlbhgBIAEoCzIbLmVkZ2VodWIuYWRtaW4udjEuSm9pblRva2VuIjoKEEdldEFnZW50UmVzcG9uc2USJgoFYWdlbnQYASABKAsyFy5lZGdlaHViLmFkbWluLnYxLkFnZW50Ij0KE1Jldm9rZUFnZW50UmVzcG9uc2USJgoFYWdlbnQYASABKAsyFy5lZGdlaHViLmFkbWluLnYxLkFnZW50IkgKFVJ1bkRpYWdub3N0aWNSZXNwb25zZRIvCgdjb21tYW5kGAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5BZ2VudENvbW1hbmQiRQoSR2V0Q29tbWFuZFJlc3BvbnNlEi8KB2NvbW1hbmQYASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkFnZW50Q29tbWFuZCJIChVDYW5jZWxDb21tYW5kUmVzcG9uc2USLwoHY29tbWFuZBgBIAEoCzIeLmVkZ2VodWIuYWRtaW4udjEuQWdlbnRDb21tYW5kKrUBCgtBZ2VudFN0YXR1cxIcChhBR0VOVF9TVEFUVVNfVU5TUEVDSUZJRUQQABIZChVBR0VOVF9TVEFUVVNfRU5ST0xMRUQQARIaChZBR0VOVF9TVEFUVVNfQ09OTkVDVEVEEAISHQoZQUdFTlRfU1RBVFVTX0RJU0NPTk5FQ1RFRBADEhgKFEFHRU5UX1NUQVRVU19PRkZMSU5FEAQSGAoUQUdFTlRfU1RBVFVTX1JFVk9LRUQQBSp/CgtNYWNoaW5lVHlwZRIcChhNQUNISU5FX1RZUEVfVU5TUEVDSUZJRUQQABIbChdNQUNISU5FX1RZUEVfQ1BVX1NFUlZFUhABEhgKFE1BQ0hJTkVfVFlQRV9QQ19GQVJNEAISGwoXTUFDSElORV9UWVBFX0dQVV9TRVJWRVIQAyruAQoMQ29tbWFuZFN0YXRlEh0KGUNPTU1BTkRfU1RBVEVfVU5TUEVDSUZJRUQQABIYChRDT01NQU5EX1NUQVRFX1FVRVVFRBABEhsKF0NPTU1BTkRfU1RBVEVfREVMSVZFUkVEEAISGQoVQ09NTUFORF9TVEFURV9SVU5OSU5HEAMSGwoXQ09NTUFORF9TVEFURV9TVUNDRUVERUQQBBIYChRDT01NQU5EX1NUQVRFX0ZBSUxFRBAFEhsKF0NPTU1BTkRfU1RBVEVfQ0FOQ0VMTEVEEAYSGQoVQ09NTUFORF9TVEFURV9FWFBJUkVEEAcqsQEKFEVkZ2VEYXRhQ2VudGVyU3RhdHVzEicKI0VER0VfREFUQV9DRU5URVJfU1RBVFVTX1VOU1BFQ0lGSUVEEAASIgoeRURHRV9EQVRBX0NFTlRFUl9TVEFUVVNfQUNUSVZFEAESJwojRURHRV9EQVRBX0NFTlRFUl9TVEFUVVNfTUFJTlRFTkFOQ0UQAhIjCh9FREdFX0RBVEFfQ0VOVEVSX1NUQVRVU19PRkZMSU5FEAMqnwEKEUNvbXB1dGVQb29sU3RhdHVzEiMKH0NPTVBVVEVfUE9PTF9TVEFUVVNfVU5TUEVDSUZJRUQQABIeChpDT01QVVRFX1BPT0xfU1RBVFVTX0FDVElWRRABEiMKH0NPTVBVVEVfUE9PTF9TVEFUVVNfTUFJTlRFTkFOQ0UQAhIgChxDT01QVVRFX1BPT0xfU1RBVFVTX0RJU0FCTEVEEAMqvAEKEFNjaGVkdWxpbmdQb2xpY3kSIQodU0NIRURVTElOR19QT0xJQ1lfVU5TUEVDSUZJRUQQABIiCh5TQ0hFRFVMSU5HX1BPTElDWV9MT0FEX0JBTEFOQ0UQARIeChpTQ0hFRFVMSU5HX1BPTElDWV9QUklPUklUWRACEh4KGlNDSEVEVUxJTkdfUE9MSUNZX0FGRklOSVRZEAMSIQodU0NIRURVTElOR19QT0xJQ1lfUk9VTkRfUk9CSU4QBDKpCgoMRmxlZXRTZXJ2aWNlEnUKFENyZWF0ZUVkZ2VEYXRhQ2VudGVyEi0uZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVFZGdlRGF0YUNlbnRlclJlcXVlc3QaLi5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZUVkZ2VEYXRhQ2VudGVyUmVzcG9uc2USbAoRQ3JlYXRlQ29tcHV0ZVBvb2wSKi5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZUNvbXB1dGVQb29sUmVxdWVzdBorLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlQ29tcHV0ZVBvb2xSZXNwb25zZRJmCg9DcmVhdGVKb2luVG9rZW4SKC5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZUpvaW5Ub2tlblJlcXVlc3QaKS5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZUpvaW5Ub2tlblJlc3BvbnNlEmIKDEdldEpvaW5Ub2tlbhIlLmVkZ2VodWIuYWRtaW4udjEuR2V0Sm9pblRva2VuUmVxdWVzdBomLmVkZ2VodWIuYWRtaW4udjEuR2V0Sm9pblRva2VuUmVzcG9uc2UiA5ACARJoCg5MaXN0Sm9pblRva2VucxInLmVkZ2VodWIuYWRtaW4udjEuTGlzdEpvaW5Ub2tlbnNSZXF1ZXN0GiguZWRnZWh1Yi5hZG1pbi52MS5MaXN0Sm9pblRva2Vuc1Jlc3BvbnNlIgOQAgESZgoPUmV2b2tlSm9pblRva2VuEiguZWRnZWh1Yi5hZG1pbi52MS5SZXZva2VKb2luVG9rZW5SZXF1ZXN0GikuZWRnZWh1Yi5hZG1pbi52MS5SZXZva2VKb2luVG9rZW5SZXNwb25zZRJcCgpMaXN0QWdlbnRzEiMuZWRnZWh1Yi5hZG1pbi52MS5MaXN0QWdlbnRzUmVxdWVzdBokLmVkZ2VodWIuYWRtaW4udjEuTGlzdEFnZW50c1Jlc3BvbnNlIgOQAgESVgoIR2V0QWdlbnQSIS5lZGdlaHViLmFkbWluLnYxLkdldEFnZW50UmVxdWVzdBoiLmVkZ2VodWIuYWRtaW4udjEuR2V0QWdlbnRSZXNwb25zZSIDkAIBEloKC1Jldm9rZUFnZW50EiQuZWRnZWh1Yi5hZG1pbi52MS5SZXZva2VBZ2VudFJlcXVlc3QaJS5lZGdlaHViLmFkbWluLnYxLlJldm9rZUFnZW50UmVzcG9uc2USYAoNUnVuRGlhZ25vc3RpYxImLmVkZ2VodWIuYWRtaW4udjEuUnVuRGlhZ25vc3RpY1JlcXVlc3QaJy5lZGdlaHViLmFkbWluLnYxLlJ1bkRpYWdub3N0aWNSZXNwb25zZRJcCgpHZXRDb21tYW5kEiMuZWRnZWh1Yi5hZG1pbi52MS5HZXRDb21tYW5kUmVxdWVzdBokLmVkZ2VodWIuYWRtaW4udjEuR2V0Q29tbWFuZFJlc3BvbnNlIgOQAgESYgoMTGlzdENvbW1hbmRzEiUuZWRnZWh1Yi5hZG1pbi52MS5MaXN0Q29tbWFuZHNSZXF1ZXN0GiYuZWRnZWh1Yi5hZG1pbi52MS5MaXN0Q29tbWFuZHNSZXNwb25zZSIDkAIBEmAKDUNhbmNlbENvbW1hbmQSJi5lZGdlaHViLmFkbWluLnYxLkNhbmNlbENvbW1hbmRSZXF1ZXN0GicuZWRnZWh1Yi5hZG1pbi52MS5DYW5jZWxDb21tYW5kUmVzcG9uc2ViBnByb3RvMw", [file_edgehub_common_v1_agent_role, file_edgehub_common_v1_command, file_edgehub_common_v1_inventory, file_google_protobuf_timestamp]);
 
 /**
- * EdgeDataCenter is a site agents enroll into (minimal: the infrastructure API completes it).
+ * EdgeDataCenter is a site agents enroll into; InfrastructureService manages it.
  *
  * @generated from message edgehub.admin.v1.EdgeDataCenter
  */
@@ -63,6 +63,34 @@ export type EdgeDataCenter = Message<"edgehub.admin.v1.EdgeDataCenter"> & {
    * @generated from field: string etag = 6;
    */
   etag: string;
+
+  /**
+   * Output only; changed by the InfrastructureService verbs.
+   *
+   * @generated from field: edgehub.admin.v1.EdgeDataCenterStatus status = 7;
+   */
+  status: EdgeDataCenterStatus;
+
+  /**
+   * Output only: the sums over its compute machines that are not being decommissioned.
+   *
+   * @generated from field: int32 total_cpu_cores = 8;
+   */
+  totalCpuCores: number;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: double total_memory_gb = 9;
+   */
+  totalMemoryGb: number;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: double total_storage_gb = 10;
+   */
+  totalStorageGb: number;
 };
 
 /**
@@ -92,7 +120,7 @@ export const CreateEdgeDataCenterRequestSchema: GenMessage<CreateEdgeDataCenterR
   messageDesc(file_edgehub_admin_v1_fleet, 1);
 
 /**
- * ComputePool groups compute machines (minimal: the infrastructure API completes it).
+ * ComputePool groups compute machines; InfrastructureService manages it.
  *
  * @generated from message edgehub.admin.v1.ComputePool
  */
@@ -134,6 +162,83 @@ export type ComputePool = Message<"edgehub.admin.v1.ComputePool"> & {
    * @generated from field: string etag = 6;
    */
   etag: string;
+
+  /**
+   * Output only; changed by the InfrastructureService verbs.
+   *
+   * @generated from field: edgehub.admin.v1.ComputePoolStatus status = 7;
+   */
+  status: ComputePoolStatus;
+
+  /**
+   * The data center the pool belongs to; empty for a pool that spans data centers.
+   *
+   * @generated from field: string edge_data_center_id = 8;
+   */
+  edgeDataCenterId: string;
+
+  /**
+   * Unspecified on create means LOAD_BALANCE.
+   *
+   * @generated from field: edgehub.admin.v1.SchedulingPolicy scheduling_policy = 9;
+   */
+  schedulingPolicy: SchedulingPolicy;
+
+  /**
+   * Output only: the sums over its compute machines that are not being decommissioned.
+   *
+   * @generated from field: int32 total_cpu_cores = 10;
+   */
+  totalCpuCores: number;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: double total_memory_gb = 11;
+   */
+  totalMemoryGb: number;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: double total_storage_gb = 12;
+   */
+  totalStorageGb: number;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: int32 total_gpu_count = 13;
+   */
+  totalGpuCount: number;
+
+  /**
+   * Output only: what the scheduler has placed on the pool's machines.
+   *
+   * @generated from field: int32 allocated_cpu_cores = 14;
+   */
+  allocatedCpuCores: number;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: double allocated_memory_gb = 15;
+   */
+  allocatedMemoryGb: number;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: double allocated_storage_gb = 16;
+   */
+  allocatedStorageGb: number;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: int32 allocated_gpu_count = 17;
+   */
+  allocatedGpuCount: number;
 };
 
 /**
@@ -148,7 +253,8 @@ export const ComputePoolSchema: GenMessage<ComputePool> = /*@__PURE__*/
  */
 export type CreateComputePoolRequest = Message<"edgehub.admin.v1.CreateComputePoolRequest"> & {
   /**
-   * name (1 to 128 characters) and description; output-only fields are ignored.
+   * name (1 to 128 characters), description, edge_data_center_id and scheduling_policy;
+   * output-only fields are ignored.
    *
    * @generated from field: edgehub.admin.v1.ComputePool compute_pool = 1;
    */
@@ -1172,13 +1278,123 @@ export const CommandStateSchema: GenEnum<CommandState> = /*@__PURE__*/
   enumDesc(file_edgehub_admin_v1_fleet, 2);
 
 /**
+ * EdgeDataCenterStatus is a data center's operating status (spec 000 §1.1).
+ *
+ * @generated from enum edgehub.admin.v1.EdgeDataCenterStatus
+ */
+export enum EdgeDataCenterStatus {
+  /**
+   * @generated from enum value: EDGE_DATA_CENTER_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: EDGE_DATA_CENTER_STATUS_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * @generated from enum value: EDGE_DATA_CENTER_STATUS_MAINTENANCE = 2;
+   */
+  MAINTENANCE = 2,
+
+  /**
+   * @generated from enum value: EDGE_DATA_CENTER_STATUS_OFFLINE = 3;
+   */
+  OFFLINE = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.EdgeDataCenterStatus.
+ */
+export const EdgeDataCenterStatusSchema: GenEnum<EdgeDataCenterStatus> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_fleet, 3);
+
+/**
+ * ComputePoolStatus is a pool's operating status (spec 000 §6.1).
+ *
+ * @generated from enum edgehub.admin.v1.ComputePoolStatus
+ */
+export enum ComputePoolStatus {
+  /**
+   * @generated from enum value: COMPUTE_POOL_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: COMPUTE_POOL_STATUS_ACTIVE = 1;
+   */
+  ACTIVE = 1,
+
+  /**
+   * @generated from enum value: COMPUTE_POOL_STATUS_MAINTENANCE = 2;
+   */
+  MAINTENANCE = 2,
+
+  /**
+   * @generated from enum value: COMPUTE_POOL_STATUS_DISABLED = 3;
+   */
+  DISABLED = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.ComputePoolStatus.
+ */
+export const ComputePoolStatusSchema: GenEnum<ComputePoolStatus> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_fleet, 4);
+
+/**
+ * SchedulingPolicy is how the scheduler picks a machine in a pool (spec 000 §6.1, 004 §5.1).
+ *
+ * @generated from enum edgehub.admin.v1.SchedulingPolicy
+ */
+export enum SchedulingPolicy {
+  /**
+   * @generated from enum value: SCHEDULING_POLICY_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * The machine with the most free capacity (the default).
+   *
+   * @generated from enum value: SCHEDULING_POLICY_LOAD_BALANCE = 1;
+   */
+  LOAD_BALANCE = 1,
+
+  /**
+   * The machine with the highest priority that fits.
+   *
+   * @generated from enum value: SCHEDULING_POLICY_PRIORITY = 2;
+   */
+  PRIORITY = 2,
+
+  /**
+   * The machine the instance ran on before, when it fits.
+   *
+   * @generated from enum value: SCHEDULING_POLICY_AFFINITY = 3;
+   */
+  AFFINITY = 3,
+
+  /**
+   * @generated from enum value: SCHEDULING_POLICY_ROUND_ROBIN = 4;
+   */
+  ROUND_ROBIN = 4,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.SchedulingPolicy.
+ */
+export const SchedulingPolicySchema: GenEnum<SchedulingPolicy> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_fleet, 5);
+
+/**
  * FleetService manages agents: join tokens, enrolled agents, their commands.
  *
  * @generated from service edgehub.admin.v1.FleetService
  */
 export const FleetService: GenService<{
   /**
-   * CreateEdgeDataCenter adds an edge data center (minimal; the full API comes with its own issue).
+   * CreateEdgeDataCenter adds an active edge data center; InfrastructureService manages it from then on.
    *
    * @generated from rpc edgehub.admin.v1.FleetService.CreateEdgeDataCenter
    */
@@ -1188,7 +1404,7 @@ export const FleetService: GenService<{
     output: typeof CreateEdgeDataCenterResponseSchema;
   },
   /**
-   * CreateComputePool adds a compute pool (minimal; the full API comes with its own issue).
+   * CreateComputePool adds an active compute pool; InfrastructureService manages it from then on.
    *
    * @generated from rpc edgehub.admin.v1.FleetService.CreateComputePool
    */
