@@ -15,4 +15,6 @@ export interface ServiceDeps {
   tokenTtlSeconds: number;
   fleetAdmin: FleetAdmin;
   hubCaFingerprint: string;
+  /** Wakes the instance reconciler after an instance mutation (absent: it converges on its own timer). */
+  wakeInstanceReconciler?: () => void;
 }

@@ -18,6 +18,14 @@ import { ImageService } from "../gen/edgehub/admin/v1/image_pb.js";
 import { TemplateService } from "../gen/edgehub/admin/v1/template_pb.js";
 import { createImageService, imageServicePolicy } from "./catalog/image-service.js";
 import { createTemplateService, templateServicePolicy } from "./catalog/template-service.js";
+import { SchedulingService } from "../gen/edgehub/admin/v1/scheduling_pb.js";
+import { createSchedulingService, schedulingServicePolicy } from "./scheduler/scheduling-service.js";
+import { InstanceService } from "../gen/edgehub/admin/v1/instance_pb.js";
+import { createInstanceService, instanceServicePolicy } from "./instances/instance-service.js";
+import { placeInstance } from "./scheduler/place-instance.js";
+import { releaseAllocation } from "./scheduler/release-allocation.js";
+import { InfrastructureService } from "../gen/edgehub/admin/v1/infrastructure_pb.js";
+import { createInfrastructureService, infrastructureServicePolicy } from "./infrastructure/infrastructure-service.js";
 import type { ServiceDeps } from "./service-deps.js";
 import type { PolicyRegistry, ServicePolicy } from "./api/method-policy.js";
 
@@ -40,4 +48,16 @@ export function registerServices(router: ConnectRouter, policies: PolicyRegistry
   serve(AuditService, createAuditService(deps), auditServicePolicy);
   serve(ImageService, createImageService(deps), imageServicePolicy);
   serve(TemplateService, createTemplateService(deps), templateServicePolicy);
+  serve(InfrastructureService, createInfrastructureService(deps), infrastructureServicePolicy);
+  serve(SchedulingService, createSchedulingService(deps), schedulingServicePolicy);
+  serve(
+    InstanceService,
+    createInstanceService({
+      knex: deps.knex,
+      clock: deps.clock,
+      placement: { placeInstance, releaseAllocation },
+      wakeReconciler: () => deps.wakeInstanceReconciler?.(),
+    }),
+    instanceServicePolicy,
+  );
 }

@@ -16,6 +16,8 @@ export const ADVISORY_LOCK_KEYS = Object.freeze({
   commandExpiry: 0x666c7432,
   /** Metrics rollup and retention lease ("edmm"). */
   metricsMaintenance: 0x65646d6d,
+  /** Instance reconciler lease ("inst"). */
+  instanceReconciler: 0x696e7374,
 });
 
 /** Namespaces of scoped locks, taken as `pg_advisory_xact_lock(hashtext('<namespace>:<scope>'))`. */

@@ -1,38 +1,10 @@
 import type { Knex } from "knex";
+import type { Placement, PlacementRequest } from "../scheduler/placement-request.js";
 
-// The scheduler's contract (issue 10 brief, helper D owns hub/scheduler/). Instances depend on this
-// shape only; hub/services.ts and hub/hub.ts hand in the real placeInstance / releaseAllocation.
+export type { Placement, PlacementRequest };
 
-export interface PlacementRequest {
-  instanceId: string;
-  vmId: string;
-  tenantId: string;
-  /** null = any active pool. */
-  computePoolId: string | null;
-  rentalMode: "shared" | "exclusive";
-  cpuCores: number;
-  memoryGb: number;
-  storageGb: number;
-  gpuCount: number;
-  gpuModel: string | null;
-  requiredLabels: Record<string, string>;
-  /** affinity policy: prefer this machine (e.g. the last one). */
-  affinityMachineId: string | null;
-}
-
-export interface Placement {
-  historyId: string;
-  computeMachineId: string;
-  agentId: string;
-  edgeDataCenterId: string;
-  computePoolId: string;
-  policy: string;
-  exclusive: boolean;
-  cpuCores: number;
-  memoryGb: number;
-  storageGb: number;
-  gpus: { id: string; index: number; pciAddress: string; model: string }[];
-}
+// What instances need of the scheduler (hub/scheduler/): injected, so tests of the reconciler's
+// failure paths can count calls; hub/services.ts and hub/hub.ts hand in the real functions.
 
 export interface PlacementPort {
   /**
