@@ -19,7 +19,7 @@ describe("image content upload: PUT /v1/image-versions/{id}/content", function (
       .knex("image_versions")
       .where({ id: versionId })
       .first("content_sha256", "content_size_bytes", "content_format", "content_uploaded_at");
-  const audits = async () => (await counts(t.hub.db.knex, ["audit_log"])).audit_log;
+  const audits = async () => (await counts(t.hub.db.knex, ["audit_log"])).audit_log!;
 
   async function newVersion(number: string): Promise<string> {
     const api = t.client(ImageService, admin);
