@@ -66,7 +66,7 @@ describe("libvirt domain operations (test:///default)", () => {
     expect((await ops.undefine(name)).state).to.equal("absent");
   });
 
-  it("reports libvirt's error codes: no domain (42), name taken by another uuid (9), bad XML, suspend when off (55)", async () => {
+  it("reports libvirt's error codes: no domain (42), name taken by another uuid (9), bad XML, suspend when off", async () => {
     const missing = await rejection(ops.start("edgehub-missing"));
     expect(missing).to.be.instanceOf(LibvirtError);
     expect((missing as LibvirtError).code).to.equal(VIR_ERR.NO_DOMAIN);
@@ -85,7 +85,9 @@ describe("libvirt domain operations (test:///default)", () => {
     const suspendOff = (await rejection(
       ops.define(uuid(6), xml("edgehub-off", uuid(6))).then(() => ops.suspend("edgehub-off")),
     )) as LibvirtError;
-    expect(suspendOff.code).to.equal(VIR_ERR.OPERATION_INVALID);
+    // The test driver says "not running" with VIR_ERR_INTERNAL_ERROR (QEMU says OPERATION_INVALID).
+    expect(suspendOff).to.be.instanceOf(LibvirtError);
+    expect(suspendOff.message).to.match(/not running/);
     await ops.undefine("edgehub-off");
   });
 
