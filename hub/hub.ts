@@ -25,6 +25,9 @@ import { DirectoryImageContentStore } from "./image-content/directory-image-cont
 import { imageContentRoutes } from "./image-content/image-content-http.js";
 import { FleetAdmin } from "./fleet/fleet-admin.js";
 import { FleetRuntime } from "./fleet/fleet-runtime.js";
+import { recordAgentEvent } from "./instances/domain-events.js";
+import { InstanceReconciler } from "./instances/instance-reconciler.js";
+import { releaseAllocation } from "./scheduler/release-allocation.js";
 import { startMetricsMaintenance } from "./monitoring/metrics-maintenance.js";
 import { recordMetrics } from "./monitoring/record-metrics.js";
 import { createHubMetrics, type HubMetrics } from "./observability/hub-metrics.js";
@@ -102,6 +105,19 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     writeCaCertificate(config.dataDir, ca);
     const serverCert = await ca.issueServerCertificate(config.advertisedNames, clock.now());
 
+    // Instances converge to their desired state; the lease makes N hubs share one pass.
+    const instanceReconciler = new InstanceReconciler({
+      knex: db.knex,
+      clock,
+      log: log.child({ component: "instance-reconciler" }),
+      placement: { releaseAllocation },
+      lockKey: ADVISORY_LOCK_KEYS.instanceReconciler,
+      intervalMs: 2000,
+      graphicsListen: "",
+      shutdownTimeoutMs: 60_000,
+    });
+    instanceReconciler.start();
+    cleanup.unshift({ step: "instance-reconciler", run: () => instanceReconciler.stop() });
     const fleet = new FleetRuntime({
       db,
       ca,
@@ -116,6 +132,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
         certificateValidDays: 365,
       },
       onMetrics: async (agentId, sample) => void (await recordMetrics(db.knex, { agentId, sample, at: clock.now() })),
+      onEvent: (e) => recordAgentEvent(db.knex, e, () => instanceReconciler.wake()),
     });
     // Hourly rollups and retention; the lease inside makes N hubs share one pass.
     const maintenance = startMetricsMaintenance({
@@ -135,6 +152,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       tokenTtlSeconds: config.tokenTtlSeconds,
       fleetAdmin,
       hubCaFingerprint: ca.fingerprint,
+      wakeInstanceReconciler: () => instanceReconciler.wake(),
     };
     const policies = new PolicyRegistry();
     const handler = connectNodeAdapter({

@@ -63,7 +63,7 @@ describe("InstanceService: create, start, stop, delete, errors and version locki
     imageId = img.image!.id;
     v1 = (await images.publishImageVersion({ imageId, versionNumber: "v1.0.0" })).version!.id;
     pool = await seedPool(knex());
-    [machineId] = await seedMachines(knex(), pool, 1, { cpuCores: 8, memoryGb: 16, storageGb: 100 });
+    machineId = (await seedMachines(knex(), pool, 1, { cpuCores: 8, memoryGb: 16, storageGb: 100 }))[0]!;
     reconciler = new InstanceReconciler({
       knex: knex(),
       clock,
