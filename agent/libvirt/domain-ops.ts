@@ -49,6 +49,9 @@ export interface ShutdownOptions {
  * "already in that state" is success, a missing domain is a LibvirtError with code NO_DOMAIN (42).
  */
 export class DomainOps {
+  /** Instance ids by domain uuid, from every domain XML read: lifecycle events name the instance without a call. */
+  readonly instanceIds = new Map<string, string>();
+
   constructor(readonly conn: ConnectionRunner) {}
 
   private lookup(c: LentConnection, name: string): Promise<DomainHandle> {
@@ -69,7 +72,9 @@ export class DomainOps {
     const facts = readDomainXml(xml);
     // The port is live-only: an inactive domain's XML still says autoport's -1 or the last one.
     if (facts.graphics && !isActive(state)) facts.graphics.port = 0;
-    return { name, uuid: d.uuid(), state, reason, ...facts };
+    const uuid = d.uuid();
+    if (facts.instanceId) this.instanceIds.set(uuid, facts.instanceId);
+    return { name, uuid, state, reason, ...facts };
   }
 
   /** The domain's state and what its XML says; "absent" when there is none. */

@@ -17,6 +17,8 @@ export class LibvirtLink implements ConnectionRunner {
   private current: Promise<LibvirtConnection> | undefined;
   private readonly listeners: ((e: LifecycleEvent) => void)[] = [];
   private closed = false;
+  /** The open connection once `current` resolved (listeners added later subscribe on it directly). */
+  private live: LibvirtConnection | undefined;
 
   constructor(
     readonly uri: string,
@@ -28,6 +30,7 @@ export class LibvirtLink implements ConnectionRunner {
     this.current ??= LibvirtConnection.open(this.uri, this.options).then(
       (c) => {
         for (const l of this.listeners) c.onLifecycle(l);
+        this.live = c;
         return c;
       },
       (err) => {
@@ -46,6 +49,7 @@ export class LibvirtLink implements ConnectionRunner {
       if (err instanceof LibvirtError && BROKEN.has(err.code) && this.current) {
         const stale = this.current;
         this.current = undefined;
+        this.live = undefined;
         void stale.then((c) => c.close()).catch(() => {});
       }
       throw err;
@@ -55,7 +59,8 @@ export class LibvirtLink implements ConnectionRunner {
   /** Subscribes now when connected, and on every later (re)connect. */
   onLifecycle(listener: (e: LifecycleEvent) => void): void {
     this.listeners.push(listener);
-    void this.current?.then((c) => c.onLifecycle(listener)).catch(() => {});
+    // Still opening: the open subscribes every listener, this one included.
+    this.live?.onLifecycle(listener);
   }
 
   /** Opens now (to report a missing libvirtd at start); failures leave the next call to retry. */
@@ -67,6 +72,7 @@ export class LibvirtLink implements ConnectionRunner {
     this.closed = true;
     const c = this.current;
     this.current = undefined;
+    this.live = undefined;
     await c?.then((conn) => conn.close()).catch(() => {});
   }
 }

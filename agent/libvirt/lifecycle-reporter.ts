@@ -11,15 +11,14 @@ export interface DomainLifecycleEvent {
 }
 
 /**
- * Turns libvirt lifecycle events into fleet events. The instance id comes from the domain's
- * metadata, read after the event (the callback itself must not call libvirt); an undefined domain
- * is gone by then, so ids seen earlier are remembered by uuid.
+ * Turns libvirt lifecycle events into fleet events. The callback itself must not call libvirt, so
+ * the instance id comes from the ids DomainOps saw in domain XML (every domain the agent defined or
+ * listed); only an unknown domain is described after the event.
  */
 export function lifecycleReporter(
   ops: DomainOps,
   send: (e: DomainLifecycleEvent) => void,
 ): (e: LifecycleEvent) => void {
-  const instanceIds = new Map<string, string>();
   return (e) => {
     const [eventName = "", detail = ""] = e.eventName.split("/");
     const state = stateAfterEvent(e.event);
@@ -30,17 +29,15 @@ export function lifecycleReporter(
         message: `Domain ${e.name} ${eventName} (${detail})`,
         attributes: { name: e.name, uuid: e.uuid, state, reason: detail, instance_id: instanceId, event: e.eventName },
       });
-    if (state === "absent") {
-      report(instanceIds.get(e.uuid) ?? "");
-      instanceIds.delete(e.uuid);
+    const known = ops.instanceIds.get(e.uuid);
+    if (state === "absent") ops.instanceIds.delete(e.uuid);
+    if (known !== undefined || state === "absent") {
+      report(known ?? "");
       return;
     }
     ops.describe(e.name).then(
-      (f) => {
-        if (f.instanceId) instanceIds.set(e.uuid, f.instanceId);
-        report(f.instanceId || (instanceIds.get(e.uuid) ?? ""));
-      },
-      () => report(instanceIds.get(e.uuid) ?? ""),
+      (f) => report(f.instanceId),
+      () => report(""),
     );
   };
 }
