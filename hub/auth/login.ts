@@ -13,7 +13,7 @@ const MAX_CREDENTIAL_LENGTH = 1024;
 export interface LoginInput {
   username: string;
   password: string;
-  /** Tenant name; empty for system accounts or a username unique across tenants. */
+  /** Tenant name (optional: usernames are unique hub-wide); when given it must be the user's. */
   tenant: string;
   /** The caller's IP address: failures are counted per user and address. */
   sourceAddress: string;
@@ -71,14 +71,9 @@ async function findCandidate(knex: Knex, input: LoginInput): Promise<UserRow | u
       .whereNull("t.deleted_at")
       .whereRaw("lower(t.name) = lower(?)", [input.tenant.trim()]);
   }
-  const rows = await query.limit(3);
-  if (rows.length > 1) {
-    // The same username in several tenants: the caller must say which.
-    const system = rows.filter((r) => r.tenant_id === null);
-    if (system.length === 1) return system[0];
-    throw new InvalidArgumentError("tenant", "required: this username exists in several tenants");
-  }
-  return rows[0];
+  // Usernames are unique hub-wide (users_username_unique_live): at most one row. A tenant, when
+  // given, must match, so a qualified login of the wrong tenant fails like a wrong password.
+  return query.first();
 }
 
 /**

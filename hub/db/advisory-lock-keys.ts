@@ -26,6 +26,8 @@ export const SCOPED_LOCK_NAMESPACES = Object.freeze({
   tenantVlans: "edgehub.tenant_vlans",
   /** A tenant's group tree (scope: tenant id). */
   userGroups: "edgehub.user_groups",
+  /** Creating a username, hub-wide (scope: the lowercased username). */
+  usernames: "edgehub.usernames",
 });
 
 type ScopedLockNamespace = (typeof SCOPED_LOCK_NAMESPACES)[keyof typeof SCOPED_LOCK_NAMESPACES];

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { lockScope, SCOPED_LOCK_NAMESPACES } from "../db/advisory-lock-keys.js";
 import { whereContains } from "../db/contains-pattern.js";
 import type { Caller } from "../api/caller.js";
 import { checkEtag } from "../api/etag.js";
@@ -96,15 +97,16 @@ export async function listUsers(knex: Knex, q: UserListQuery, page: PageRequest)
   return { items: rows.items.map(toUser), nextPageToken: rows.nextPageToken };
 }
 
-async function assertUsernameFree(trx: Knex.Transaction, tenantId: string | null, username: string): Promise<void> {
-  const q = trx("users").whereNull("deleted_at").whereRaw("lower(username) = lower(?)", [username]).first("id");
-  if (tenantId === null) q.whereNull("tenant_id");
-  else q.where("tenant_id", tenantId);
-  if (await q)
-    throw new AlreadyExistsError(
-      "user",
-      `username ${JSON.stringify(username)} is taken${tenantId ? ` in tenant ${tenantId}` : ""}`,
-    );
+/**
+ * Usernames are unique across the hub (issue 11 #4). The refusal names no tenant: it must not tell a
+ * tenant admin where else the name lives. Concurrent creators are stopped by the unique index.
+ */
+async function assertUsernameFree(trx: Knex.Transaction, username: string): Promise<void> {
+  const taken = await trx("users")
+    .whereNull("deleted_at")
+    .whereRaw("lower(username) = lower(?)", [username])
+    .first("id");
+  if (taken) throw new AlreadyExistsError("user", `username ${JSON.stringify(username)} is taken`);
 }
 
 export interface NewUser {
@@ -127,7 +129,9 @@ export async function createUser(knex: Knex, ctx: Caller, input: NewUser): Promi
         .first("id");
       if (!tenant) throw new NotFoundError("tenant", input.tenantId);
     }
-    await assertUsernameFree(trx, input.tenantId, input.username);
+    // Creators of one username in different tenants serialise here, so the loser gets the same answer.
+    await lockScope(trx, SCOPED_LOCK_NAMESPACES.usernames, input.username.toLowerCase());
+    await assertUsernameFree(trx, input.username);
     const id = newId();
     await trx("users").insert({
       id,

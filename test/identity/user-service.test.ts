@@ -46,7 +46,7 @@ describe("UserService", function () {
       expect([await countRows(t, "users"), await countRows(t, "audit_log")]).to.deep.equal(before);
     });
 
-    it("refuses a duplicate username within a tenant (case-insensitive) but allows it in another tenant", async () => {
+    it("refuses a duplicate username (case-insensitive) within a tenant and in any other tenant", async () => {
       const before = await countRows(t, "users");
       const dup = await errorOf(
         users(w.adminToken).createUser({
@@ -59,15 +59,16 @@ describe("UserService", function () {
       expect(dup.code).to.equal(Code.AlreadyExists);
       expect(dup.rawMessage).to.contain("username");
       expect(await countRows(t, "users")).to.equal(before);
-      const other = (
-        await users(w.adminToken).createUser({
+      const other = await errorOf(
+        users(w.adminToken).createUser({
           tenantId: w.b.tenantId,
           username: "usr-a-user",
           password: PASSWORD,
           role: Role.USER,
-        })
-      ).user!;
-      expect(other.tenantId).to.equal(w.b.tenantId);
+        }),
+      );
+      expect(other.code, "usernames are unique hub-wide").to.equal(Code.AlreadyExists);
+      expect(await countRows(t, "users")).to.equal(before);
     });
 
     it("creates one of two concurrent requests for the same username; the other is already_exists", async () => {

@@ -95,7 +95,7 @@ export async function seedSkewed(knex: Knex, sizes: SeedSizes = PLAN_TEST_SIZES)
   );
   await raw(
     `INSERT INTO users (id, tenant_id, username, password_hash, role)
-    SELECT gen_random_uuid(), t.id, 'member-' || g, ?, 'user' FROM tenants t CROSS JOIN generate_series(1, ?::int) g WHERE t.name LIKE 'tenant-%'`,
+    SELECT gen_random_uuid(), t.id, 'member-' || g || '-' || t.name, ?, 'user' FROM tenants t CROSS JOIN generate_series(1, ?::int) g WHERE t.name LIKE 'tenant-%'`,
     [hash, sizes.usersPerOtherTenant],
   );
 

@@ -31,7 +31,7 @@ export type LoginRequest = Message<"edgehub.admin.v1.LoginRequest"> & {
   password: string;
 
   /**
-   * Tenant name; empty for system accounts (admin, operator) and for usernames unique across tenants.
+   * Tenant name, optional: usernames are unique across the hub. When given it must be the user's tenant.
    *
    * @generated from field: string tenant = 3;
    */
