@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { expect } from "chai";
 import pino from "pino";
 import {
@@ -27,7 +27,10 @@ function ctx(): CommandContext {
   return { commandId: "c", signal: new AbortController().signal, deadline: new Date(Date.now() + 60_000) };
 }
 
-async function run(role: ComputeRole, payload: CommandPayload["kind"]): Promise<CommandResult> {
+async function run(
+  role: ComputeRole,
+  payload: MessageInitShape<typeof CommandPayloadSchema>["kind"],
+): Promise<CommandResult> {
   const p = create(CommandPayloadSchema, { kind: payload });
   const executor = role.executors[p.kind.case!] as CommandExecutor;
   return executor(p.kind.value as never, ctx());

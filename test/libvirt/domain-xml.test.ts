@@ -1,4 +1,4 @@
-import { create } from "@bufbuild/protobuf";
+import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { expect } from "chai";
 import { DomainSpecSchema, GraphicsProtocol, ImageContentFormat } from "../../gen/edgehub/common/v1/compute_pb.js";
 import { fn } from "../../agent/libvirt/bindings.js";
@@ -9,17 +9,19 @@ import { buildDomainXml, DomainSpecError, parsePciAddress } from "../../agent/li
 
 const HOSTILE = `x'/><evil a="1"/>&amp;<!--`;
 
-function spec(overrides: Partial<Parameters<typeof create<typeof DomainSpecSchema>>[1]> = {}) {
+function spec(overrides: MessageInitShape<typeof DomainSpecSchema> = {}) {
   return create(DomainSpecSchema, {
-    name: "edgehub-0193e0a0-0000-7000-8000-0000000000aa",
-    uuid: "0193e0a0-0000-7000-8000-0000000000aa",
-    vcpus: 2,
-    memoryMib: 256n,
-    systemDisk: { image: { sha256: "ab", format: ImageContentFormat.QCOW2 }, sizeGb: 0n },
-    graphics: { protocol: GraphicsProtocol.VNC, listen: "127.0.0.1", password: "s3cret" },
-    network: "none",
-    instanceId: "inst-aa",
-    ...overrides,
+    ...{
+      name: "edgehub-0193e0a0-0000-7000-8000-0000000000aa",
+      uuid: "0193e0a0-0000-7000-8000-0000000000aa",
+      vcpus: 2,
+      memoryMib: 256n,
+      systemDisk: { image: { sha256: "ab", format: ImageContentFormat.QCOW2 }, sizeGb: 0n },
+      graphics: { protocol: GraphicsProtocol.VNC, listen: "127.0.0.1", password: "s3cret" },
+      network: "none",
+      instanceId: "inst-aa",
+    },
+    ...(overrides as object),
   });
 }
 
