@@ -148,4 +148,17 @@ describe("SchedulingService (scheduling history through the admin API)", functio
       expect((await failure(client.getSchedulingRecord({ id: failedIds[0]! }))).code).to.equal(Code.PermissionDenied);
     }
   });
+
+  it("answers reads over HTTP GET, as curl would send them", async () => {
+    const token = await t.adminToken();
+    const message = encodeURIComponent(JSON.stringify({ outcome: "SCHEDULING_OUTCOME_FAILED" }));
+    const res = await fetch(
+      `${t.baseUrl}/edgehub.admin.v1.SchedulingService/ListSchedulingRecords?connect=v1&encoding=json&message=${message}`,
+      { headers: { authorization: `Bearer ${token}` } },
+    );
+    expect(res.status).to.equal(200);
+    const body = (await res.json()) as { records: { id: string; outcome: string }[] };
+    expect(body.records.map((r) => r.id)).to.deep.equal(failedIds.slice().reverse());
+    expect(body.records[0]!.outcome).to.equal("SCHEDULING_OUTCOME_FAILED");
+  });
 });
