@@ -95,6 +95,13 @@ export class ImageCache {
       return { path: cached, fetched: false };
     }
     let flight = this.inFlight.get(sha256);
+    // A download every caller gave up on is still unwinding: let it finish before starting over
+    // (two downloads must never append to one partial file).
+    while (flight?.abort.signal.aborted) {
+      await flight.promise.catch(() => undefined);
+      signal.throwIfAborted();
+      flight = this.inFlight.get(sha256);
+    }
     if (!flight) {
       const abort = new AbortController();
       const promise = this.download(ref, abort.signal).finally(() => this.inFlight.delete(sha256));
@@ -106,6 +113,7 @@ export class ImageCache {
     try {
       const result = await new Promise<string>((resolve, reject) => {
         const onAbort = () => reject(signal.reason);
+        if (signal.aborted) return onAbort();
         signal.addEventListener("abort", onAbort, { once: true });
         shared.promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
       });
