@@ -1,4 +1,4 @@
-import { create, type MessageInitShape } from "@bufbuild/protobuf";
+import { create, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Knex } from "knex";
 import { CommandPayloadSchema } from "../../gen/edgehub/common/v1/command_pb.js";
@@ -70,6 +70,11 @@ export function reportOfCommand(c: AgentCommand): ObservedDomain | undefined {
 export function domainsOfCommand(c: AgentCommand): ObservedDomain[] {
   const result = resultFromStore(c.result);
   return result?.kind.case === "domains" ? result.kind.value.domains.map(observedDomain) : [];
+}
+
+/** A list_domains command's stored form (kind and payload JSON). */
+export function listDomainsCommand(): { kind: string; json: JsonValue } {
+  return payloadToStore("payload", create(CommandPayloadSchema, { kind: { case: "listDomains", value: {} } }));
 }
 
 /** The agent that reports for a compute machine; refused readably when the machine has none. */

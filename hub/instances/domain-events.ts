@@ -1,7 +1,7 @@
 import type { Knex } from "knex";
 import { recordFleetEvents } from "../fleet/fleet-event-log.js";
 import type { EventSeverity } from "../fleet/fleet-enums.js";
-import type { ObservedDomain } from "./domain-commands.js";
+import type { ObservedDomain } from "./compute-agent-link.js";
 import { applyObservedDomain } from "./observed-domain.js";
 
 /** libvirt lifecycle event names and DomainState names as agents send them, onto what the hub keeps. */

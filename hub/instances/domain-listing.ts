@@ -1,12 +1,9 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
-import { create } from "@bufbuild/protobuf";
-import { CommandPayloadSchema } from "../../gen/edgehub/common/v1/command_pb.js";
 import { createCommand, getCommand } from "../fleet/command-store.js";
-import { payloadToStore } from "../fleet/command-wire.js";
 import { recordFleetEvents } from "../fleet/fleet-event-log.js";
 import { notifyFleet } from "../fleet/fleet-notifier.js";
-import { domainsOfCommand } from "./domain-commands.js";
+import { domainsOfCommand, listDomainsCommand } from "./compute-agent-link.js";
 import { applyObservedDomain } from "./observed-domain.js";
 
 const LIST_DEADLINE_MS = 10 * 60 * 1000;
@@ -31,10 +28,7 @@ export async function reconcileDomainListings(trx: Knex.Transaction, now: Date, 
     )
     .select("s.agent_id", "s.session_id")) as { agent_id: string; session_id: string }[];
   for (const s of sessions) {
-    const { kind, json } = payloadToStore(
-      "payload",
-      create(CommandPayloadSchema, { kind: { case: "listDomains", value: {} } }),
-    );
+    const { kind, json } = listDomainsCommand();
     const { created } = await createCommand(trx, {
       agentId: s.agent_id,
       kind,

@@ -6,7 +6,7 @@ import { FailedPreconditionError } from "../domain/errors.js";
 import { getCommand } from "../fleet/command-store.js";
 import { isFinal } from "../fleet/command-lifecycle.js";
 import { newId } from "../db/ids.js";
-import { enqueueDomainCommand, reportOfCommand, setGraphicsPasswordPayload } from "./domain-commands.js";
+import { enqueueDomainCommand, reportOfCommand, setGraphicsPasswordPayload } from "./compute-agent-link.js";
 import { getVisibleInstance } from "./instance-access.js";
 import { recordInstanceEvent } from "./instance-events.js";
 import { liveVmOf } from "./instance-store.js";
@@ -30,11 +30,11 @@ export interface ConsoleDeps {
 }
 
 /**
- * GetConsole (a running instance only): a fresh one-time password is set on the domain's graphics
+ * CreateConsoleTicket (a running instance only): a fresh one-time password is set on the domain's graphics
  * by the agent (set_graphics_password, valid until now + 60 s), then returned with the endpoint the
  * agent reported. Audited without the password; the password is never logged.
  */
-export async function getConsole(deps: ConsoleDeps, caller: Caller, id: string): Promise<ConsoleTicket> {
+export async function issueConsoleTicket(deps: ConsoleDeps, caller: Caller, id: string): Promise<ConsoleTicket> {
   const i = await getVisibleInstance(deps.knex, caller.principal, id);
   const vm = await liveVmOf(deps.knex, id);
   if (i.status !== "running" || !vm || vm.status !== "running")

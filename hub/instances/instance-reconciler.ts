@@ -4,7 +4,7 @@ import type { Clock } from "../../lib/clock/clock.js";
 import { leasedTask } from "../background/leased-task.js";
 import type { PeriodicTask } from "../background/periodic-task.js";
 import { domainNameOf, type Instance, type VirtualMachine } from "./instance.js";
-import { defineDomainPayload } from "./domain-commands.js";
+import { defineDomainPayload } from "./compute-agent-link.js";
 import { recordInstanceEvent } from "./instance-events.js";
 import { moveInstance } from "./instance-status.js";
 import { getInstance, liveVmOf } from "./instance-store.js";

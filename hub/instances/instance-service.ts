@@ -23,7 +23,7 @@ import { scopeTenantFilter } from "../api/tenant-scope.js";
 import { InvalidArgumentError } from "../domain/errors.js";
 import { validName } from "../identity/identity-rules.js";
 import type { Instance, InstanceEvent, VirtualMachine } from "./instance.js";
-import { getConsole } from "./instance-console.js";
+import { issueConsoleTicket } from "./instance-console.js";
 import { createInstance } from "./instance-create.js";
 import { DESIRED_STATE, INSTANCE_STATUS, RENTAL_MODE, VM_STATUS } from "./instance-enums.js";
 import { getVisibleInstance } from "./instance-access.js";
@@ -59,7 +59,7 @@ export const instanceServicePolicy: ServicePolicy<typeof InstanceService> = {
   resizeInstance: rolesAllowed(...ACTORS),
   deleteInstance: rolesAllowed(...ACTORS),
   listInstanceEvents: rolesAllowed(...ALL),
-  getConsole: rolesAllowed(...ACTORS),
+  createConsoleTicket: rolesAllowed(...ACTORS),
 };
 
 export interface InstanceServiceDeps {
@@ -252,8 +252,8 @@ export function createInstanceService(deps: InstanceServiceDeps): ServiceImpl<ty
       const page = await listInstanceEvents(deps.knex, id, parsePageRequest(req.pageSize, req.pageToken));
       return { events: page.items.map(eventMessage), nextPageToken: page.nextPageToken };
     },
-    async getConsole(req, ctx) {
-      const ticket = await getConsole(
+    async createConsoleTicket(req, ctx) {
+      const ticket = await issueConsoleTicket(
         { knex: deps.knex, waitMs: t.consoleWaitMs, sleep: (ms) => new Promise((r) => setTimeout(r, ms)) },
         callerOf(ctx, deps.clock),
         requireId("id", req.id),

@@ -11,7 +11,7 @@ import { getVisibleInstance } from "./instance-access.js";
 import { moveInstance } from "./instance-status.js";
 import { getInstance, liveVmOf } from "./instance-store.js";
 import type { Placement, PlacementPort } from "./placement-port.js";
-import { enqueueDomainCommand } from "./domain-commands.js";
+import { enqueueDomainCommand } from "./compute-agent-link.js";
 import { transitionVm } from "./vm-lifecycle.js";
 
 export interface StartDeps {

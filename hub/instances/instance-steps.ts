@@ -3,7 +3,12 @@ import { cancelCommand, type AgentCommand } from "../fleet/command-store.js";
 import { isFinal } from "../fleet/command-lifecycle.js";
 import { notifyFleet } from "../fleet/fleet-notifier.js";
 import type { Instance, VirtualMachine } from "./instance.js";
-import { enqueueDomainCommand, reportOfCommand, type DomainPayload, type ObservedDomain } from "./domain-commands.js";
+import {
+  enqueueDomainCommand,
+  reportOfCommand,
+  type DomainPayload,
+  type ObservedDomain,
+} from "./compute-agent-link.js";
 
 /** Where one step of an operation stands: still with the agent, done (with its report), or failed. */
 export type StepOutcome =

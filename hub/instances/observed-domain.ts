@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { newId } from "../db/ids.js";
-import type { ObservedDomain } from "./domain-commands.js";
+import type { ObservedDomain } from "./compute-agent-link.js";
 import { recordInstanceEvent } from "./instance-events.js";
 import { moveInstance } from "./instance-status.js";
 import { getInstance, getVm } from "./instance-store.js";

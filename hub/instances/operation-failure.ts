@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { domainNameOf, type Instance, type VirtualMachine } from "./instance.js";
-import { enqueueDomainCommand } from "./domain-commands.js";
+import { enqueueDomainCommand } from "./compute-agent-link.js";
 import { recordInstanceEvent } from "./instance-events.js";
 import { cancelStaleSteps } from "./instance-steps.js";
 import { moveInstance } from "./instance-status.js";
