@@ -23,6 +23,7 @@ import { AgentEndpoint } from "./fleet/agent-endpoint.js";
 import { agentServiceGrpc } from "./fleet/agent-service-grpc.js";
 import { DirectoryImageContentStore } from "./image-content/directory-image-content-store.js";
 import { imageContentRoutes } from "./image-content/image-content-http.js";
+import { fetchImageContentHandler } from "./image-content/image-content-grpc.js";
 import { FleetAdmin } from "./fleet/fleet-admin.js";
 import { FleetRuntime } from "./fleet/fleet-runtime.js";
 import { recordAgentEvent } from "./instances/domain-events.js";
@@ -187,7 +188,17 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     const agents = new AgentEndpoint({
       caPem: ca.certPem,
       server: serverCert,
-      services: [agentServiceGrpc(fleet, imageStore)],
+      services: [
+        agentServiceGrpc(fleet, {
+          fetchImageContent: fetchImageContentHandler({
+            knex: db.knex,
+            caSubject: fleet.caSubject,
+            clock,
+            log: log.child({ component: "agent-service" }),
+            store: imageStore,
+          }),
+        }),
+      ],
       maxReceiveMessageBytes: MAX_AGENT_MESSAGE_BYTES,
     });
     const grpcPort = await agents.listen(config.host, config.grpcPort);

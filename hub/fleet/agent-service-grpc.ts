@@ -8,8 +8,6 @@ import {
   type EnrollResponse,
 } from "../../gen/edgehub/fleet/v1/agent_pb.js";
 import { DecodeFailure, grpcServiceDefinition } from "../../lib/grpc-protobuf/grpc-service-definition.js";
-import { fetchImageContentHandler } from "../image-content/fetch-image-content.js";
-import type { ImageContentStore } from "../image-content/image-content-store.js";
 import type { AgentEndpointService } from "./agent-endpoint.js";
 import { AgentStream, type ConnectCall } from "./agent-stream.js";
 import { enrollAgent } from "./enrollment.js";
@@ -17,8 +15,13 @@ import { AGENT_ROLE } from "./fleet-enums.js";
 import type { FleetRuntime } from "./fleet-runtime.js";
 import { grpcStatusOf } from "./grpc-status.js";
 
+/** Handlers of AgentService methods other features serve (FetchImageContent: hub/image-content). */
+export interface AgentServiceExtensions {
+  fetchImageContent: grpc.UntypedHandleCall;
+}
+
 /** AgentService on the agent endpoint: Enroll (server-authenticated TLS) and Connect (mTLS). */
-export function agentServiceGrpc(fleet: FleetRuntime, imageStore: ImageContentStore): AgentEndpointService {
+export function agentServiceGrpc(fleet: FleetRuntime, extensions: AgentServiceExtensions): AgentEndpointService {
   const log = fleet.deps.log.child({ component: "agent-service" });
   return {
     definition: grpcServiceDefinition(AgentService),
@@ -74,13 +77,7 @@ export function agentServiceGrpc(fleet: FleetRuntime, imageStore: ImageContentSt
       connect(call: ConnectCall) {
         new AgentStream(fleet, call).start();
       },
-      fetchImageContent: fetchImageContentHandler({
-        knex: fleet.knex,
-        caSubject: fleet.caSubject,
-        clock: fleet.deps.clock,
-        log,
-        store: imageStore,
-      }),
+      fetchImageContent: extensions.fetchImageContent,
     },
   };
 }
