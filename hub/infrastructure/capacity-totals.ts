@@ -5,6 +5,20 @@ import { uuidArrayParam } from "../db/uuid-array.js";
 // decommissioned (spec 000 §6.1.1 "聚合统计"). Every change that moves them (registration, a
 // Hello's hardware refresh, transfer, decommission) recomputes them in its own transaction, one
 // statement per table whatever the number of rows. allocated_* belong to the scheduler.
+//
+// Lock order: pools (in id order) before machines, as the scheduler's placement and release take
+// them; a writer that touches a machine and then its pool's totals would deadlock against a
+// placement holding the pool and waiting for the machine.
+
+/** Locks live pools in id order (FOR NO KEY UPDATE); returns the ids found. */
+export async function lockPools(trx: Knex.Transaction, poolIds: readonly string[]): Promise<string[]> {
+  if (poolIds.length === 0) return [];
+  const res = await trx.raw<{ rows: { id: string }[] }>(
+    `SELECT id FROM compute_pools WHERE id = ANY(?::uuid[]) AND deleted_at IS NULL ORDER BY id FOR NO KEY UPDATE`,
+    [uuidArrayParam([...new Set(poolIds)])],
+  );
+  return res.rows.map((r) => r.id);
+}
 
 const COUNTED = `m.deleted_at IS NULL AND m.status <> 'decommissioning'`;
 

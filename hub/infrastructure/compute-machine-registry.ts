@@ -61,11 +61,21 @@ export async function registerComputeMachines(
 ): Promise<void> {
   const placed = items.filter((i) => i.grant.computePoolId && i.grant.edgeDataCenterId);
   if (placed.length === 0) return;
+  const agentIds = uuidArrayParam(placed.map((i) => i.grant.agentId));
+  // The pools whose totals change (the grants' and, for known machines, the one they are in now)
+  // are locked first, in the order placements lock them (capacity-totals.ts).
+  await trx.raw(
+    `SELECT id FROM compute_pools
+     WHERE id = ANY(?::uuid[])
+        OR id IN (SELECT resource_pool_id FROM compute_machines WHERE agent_id = ANY(?::uuid[]) AND deleted_at IS NULL)
+     ORDER BY id FOR NO KEY UPDATE`,
+    [uuidArrayParam([...new Set(placed.map((i) => i.grant.computePoolId!))]), agentIds],
+  );
   const existing = new Set(
     (
       await trx.raw<{ rows: { agent_id: string }[] }>(
         `SELECT agent_id FROM compute_machines WHERE agent_id = ANY(?::uuid[]) AND deleted_at IS NULL`,
-        [uuidArrayParam(placed.map((i) => i.grant.agentId))],
+        [agentIds],
       )
     ).rows.map((r) => r.agent_id),
   );

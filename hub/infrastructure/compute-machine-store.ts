@@ -4,8 +4,8 @@ import { checkEtag } from "../api/etag.js";
 import { pageOf, type Page, type PageRequest } from "../api/page-token.js";
 import { recordChange } from "../audit/record-change.js";
 import { whereContains } from "../db/contains-pattern.js";
-import { FailedPreconditionError, NotFoundError } from "../domain/errors.js";
-import { recomputeTotals } from "./capacity-totals.js";
+import { ConflictError, FailedPreconditionError, NotFoundError } from "../domain/errors.js";
+import { lockPools, recomputeTotals } from "./capacity-totals.js";
 import {
   AGENT_LOST,
   DECOMMISSION,
@@ -109,6 +109,27 @@ export async function getComputeMachine(
   const row = await q;
   if (!row) throw new NotFoundError("compute machine", id);
   return toRecord(row);
+}
+
+/**
+ * Locks the machine's pool and `alsoPools` (id order), then the machine: the order placements
+ * take them in (capacity-totals.ts). A machine moved to another pool in between is a conflict the
+ * caller retries.
+ */
+async function lockMachineAndPools(
+  trx: Knex.Transaction,
+  id: string,
+  alsoPools: readonly string[] = [],
+): Promise<ComputeMachineRecord> {
+  const seen = await getComputeMachine(trx, id);
+  await lockPools(trx, [seen.computePoolId, ...alsoPools]);
+  const locked = await getComputeMachine(trx, id, { forUpdate: true });
+  if (locked.computePoolId !== seen.computePoolId)
+    throw new ConflictError(`Cannot change compute machine ${id}: it moved to another pool meanwhile; retry`, {
+      reason: "CONCURRENT_CHANGE",
+      metadata: { compute_machine_id: id },
+    });
+  return locked;
 }
 
 export interface ComputeMachineListQuery {
@@ -221,9 +242,9 @@ export async function transferComputeMachine(
   toPoolId: string,
 ): Promise<ComputeMachineRecord> {
   return knex.transaction(async (trx) => {
-    const before = await getComputeMachine(trx, id, { forUpdate: true });
-    checkEtag(etag, before, "compute machine", id);
     await getComputePool(trx, toPoolId);
+    const before = await lockMachineAndPools(trx, id, [toPoolId]);
+    checkEtag(etag, before, "compute machine", id);
     if (before.computePoolId === toPoolId) return before;
     if (before.status === "decommissioning")
       throw new FailedPreconditionError(`Cannot transfer compute machine ${id}: it is being decommissioned`, {
@@ -273,7 +294,11 @@ export async function changeMachineStatus(
 ): Promise<ComputeMachineRecord> {
   const move = MOVES[verb];
   return knex.transaction(async (trx) => {
-    const before = await getComputeMachine(trx, id, { forUpdate: true });
+    // Decommissioning changes the pool's totals: its row is locked first, as placements do.
+    const before =
+      move === DECOMMISSION
+        ? await lockMachineAndPools(trx, id)
+        : await getComputeMachine(trx, id, { forUpdate: true });
     if (before.status === move.to) return before;
     if (!(await moveMachine(trx, id, move, caller.at, caller.principal.userId)))
       throw new FailedPreconditionError(

@@ -118,9 +118,9 @@ describe("openSessions (Hellos in batches)", function () {
       `unauthenticated: Agent stream refused: agent ${stranger} is not enrolled with this hub`,
       "ok twice-second",
     ]);
-    // BEGIN/COMMIT, select, session upsert, agents update, offline machines, machine lookup, update, insert,
-    // GPU upsert, missing GPUs, gpu_count, pool totals, data center totals, notify.
-    expect(statements).to.be.at.most(15);
+    // BEGIN/COMMIT, select, session upsert, agents update, offline machines, pool locks, machine lookup, update,
+    // insert, GPU upsert, missing GPUs, gpu_count, pool totals, data center totals, notify.
+    expect(statements).to.be.at.most(16);
 
     const sessions = await t.db
       .knex("agent_sessions")
