@@ -55,7 +55,7 @@ describe(`infrastructure changes racing the scheduler (${process.env.DATABASE_UR
     it(`round ${round}: placements, a transfer, a decommission and a Hello batch settle consistently`, async () => {
       const knex = t.db.knex;
       const dc = newId();
-      const [from, to] = [newId(), newId()].sort();
+      const [from, to] = [newId(), newId()].sort() as [string, string];
       await knex("edge_data_centers").insert({ id: dc, name: `race-dc-${dc}` });
       await knex("compute_pools").insert([
         { id: from, name: `race-from-${from}`, edge_data_center_id: dc },
