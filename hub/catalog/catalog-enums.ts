@@ -26,6 +26,10 @@ import {
   TemplateVisibility as TemplateVisibilityPb,
   TemplateVisibilitySchema,
 } from "../../gen/edgehub/admin/v1/template_pb.js";
+import {
+  ImageContentFormat as ContentFormatPb,
+  ImageContentFormatSchema,
+} from "../../gen/edgehub/common/v1/compute_pb.js";
 import { enumMapping } from "../api/enum-mapping.js";
 
 // The closed vocabularies of 000 §6.2.1 and §6.4: each wire enum ⇄ the text its column stores.
@@ -162,3 +166,10 @@ const sameLists: [
   Same<CatalogStatus, (typeof TEMPLATE_STATUS.dbValues)[number]>,
 ] = [true, true, true];
 void sameLists;
+
+/** The format of an image version's uploaded bytes (hub/image-content/). */
+export const IMAGE_CONTENT_FORMAT = enumMapping(
+  ImageContentFormatSchema,
+  { [ContentFormatPb.QCOW2]: "qcow2", [ContentFormatPb.RAW]: "raw" },
+  [{ table: "image_versions", column: "content_format" }],
+);

@@ -27,6 +27,7 @@ import type { CatalogDeps } from "./catalog-deps.js";
 import {
   ARCHITECTURE,
   HYPERVISOR,
+  IMAGE_CONTENT_FORMAT,
   IMAGE_STATUS,
   IMAGE_TYPE,
   IMAGE_VERSION_STATUS,
@@ -106,6 +107,10 @@ export function versionMessage(v: ImageVersion, tags: readonly ImageTag[] = []):
     creatorId: v.createdBy ?? "",
     updateTime: time(v.updatedAt),
     etag: etagOf(v),
+    contentSha256: v.content?.sha256 ?? "",
+    contentSizeBytes: BigInt(v.content?.sizeBytes ?? 0),
+    contentFormat: v.content ? IMAGE_CONTENT_FORMAT.fromDb(v.content.format) : 0,
+    contentUploadTime: time(v.content?.uploadedAt ?? null),
   });
 }
 

@@ -23,6 +23,10 @@ const COLUMNS = [
   "created_at",
   "created_by",
   "updated_at",
+  "content_sha256",
+  "content_size_bytes",
+  "content_format",
+  "content_uploaded_at",
 ];
 
 interface VersionRow {
@@ -43,6 +47,10 @@ interface VersionRow {
   created_at: Date;
   created_by: string | null;
   updated_at: Date;
+  content_sha256: string | null;
+  content_size_bytes: string | number | null;
+  content_format: "qcow2" | "raw" | null;
+  content_uploaded_at: Date | null;
 }
 
 function toVersion(r: VersionRow): ImageVersion {
@@ -64,6 +72,15 @@ function toVersion(r: VersionRow): ImageVersion {
     createdAt: new Date(r.created_at),
     createdBy: r.created_by,
     updatedAt: new Date(r.updated_at),
+    content:
+      r.content_sha256 === null
+        ? null
+        : {
+            sha256: r.content_sha256,
+            sizeBytes: Number(r.content_size_bytes),
+            format: r.content_format!,
+            uploadedAt: new Date(r.content_uploaded_at!),
+          },
   };
 }
 

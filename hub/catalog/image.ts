@@ -42,6 +42,8 @@ export interface ImageVersion {
   createdAt: Date;
   createdBy: string | null;
   updatedAt: Date;
+  /** The uploaded bytes (hub/image-content/, set once); null or absent until uploaded. */
+  content?: { sha256: string; sizeBytes: number; format: "qcow2" | "raw"; uploadedAt: Date } | null;
 }
 
 /** A tag of 000 §6.4.2. */

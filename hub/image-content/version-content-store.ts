@@ -1,7 +1,9 @@
 import type { Knex } from "knex";
+import { IMAGE_CONTENT_FORMAT } from "../catalog/catalog-enums.js";
 import { NotFoundError } from "../domain/errors.js";
 
-export const CONTENT_FORMATS = ["qcow2", "raw"] as const;
+/** qcow2 or raw: the catalog's mapping is the one definition (with the column's CHECK). */
+export const CONTENT_FORMATS = IMAGE_CONTENT_FORMAT.dbValues;
 export type ContentFormat = (typeof CONTENT_FORMATS)[number];
 
 /** The content an image version has: set once by an upload, then never changed. */

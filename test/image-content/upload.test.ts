@@ -1,5 +1,6 @@
 import { expect } from "chai";
 import { ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
+import { ImageContentFormat } from "../../gen/edgehub/common/v1/compute_pb.js";
 import { CatalogPeople, PASSWORD, counts } from "../catalog/catalog-fixtures.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { fakeQcow2, sha256, storedHashes, uploadContent } from "./upload-support.js";
@@ -54,6 +55,12 @@ describe("image content upload: PUT /v1/image-versions/{id}/content", function (
     expect(r.body.message).to.contain(declared).and.contain(sha256(image));
     expect(storedHashes(storeDir)).to.deep.equal([]);
     expect(await versionRow()).to.include({ content_sha256: null, content_size_bytes: null });
+    const { version } = await t.client(ImageService, admin).getImageVersion({ id: versionId });
+    expect(version).to.include({
+      contentSha256: "",
+      contentSizeBytes: 0n,
+      contentFormat: ImageContentFormat.UNSPECIFIED,
+    });
     expect(await audits()).to.equal(before);
   });
 
@@ -134,6 +141,13 @@ describe("image content upload: PUT /v1/image-versions/{id}/content", function (
       .where({ action: "image.upload_version_content", target_id: imageId })
       .first("after");
     expect(entry.after).to.include({ versionId, sha256: sha256(image), sizeBytes: image.length });
+    const { version } = await t.client(ImageService, admin).getImageVersion({ id: versionId });
+    expect(version).to.include({
+      contentSha256: sha256(image),
+      contentSizeBytes: BigInt(image.length),
+      contentFormat: ImageContentFormat.QCOW2,
+    });
+    expect(version!.contentUploadTime).to.not.equal(undefined);
   });
 
   it("a repeated upload of identical content is idempotent (200, created false), also with a Digest header", async () => {
