@@ -4,6 +4,7 @@ import os from "node:os";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import { ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
+import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
 import { hubImageFetch, type HubImageFetch } from "../../agent/image-cache/hub-image-fetch.js";
 import { ImageCache } from "../../agent/image-cache/image-cache.js";
@@ -126,6 +127,22 @@ describe("AgentService.FetchImageContent over the agent's mTLS link", function (
     expect(noCert.code).to.equal(grpc.status.UNAUTHENTICATED);
     const wrongRole = await grpcFailure(collect(fetcherFor(gateway).fetch(ref, 0, signal)));
     expect(wrongRole.code).to.equal(grpc.status.PERMISSION_DENIED);
+  });
+
+  it("refuses an agent whose certificate was revoked (PERMISSION_DENIED)", async () => {
+    const site = await createSite(t, "revoked");
+    const revoked = await enrollAgent({
+      hub,
+      joinToken: await mintToken(t, site),
+      role: "compute",
+      hostname: "compute-revoked",
+      stateDir: new StateDir(tmpDir("edgehub-fetch-revoked-")),
+    });
+    const f = fetcherFor(revoked);
+    expect((await collect(f.fetch(ref, image.length - 10, signal))).length).to.equal(10);
+    await t.client(FleetService, await t.adminToken()).revokeAgent({ id: revoked.agentId, reason: "test" });
+    const err = await grpcFailure(collect(f.fetch(ref, 0, signal)));
+    expect(err.code).to.equal(grpc.status.PERMISSION_DENIED);
   });
 
   it("fills the agent's image cache: verified, world-readable, fetched once", async () => {
