@@ -4,7 +4,10 @@ import type { EventSeverity } from "../fleet/fleet-enums.js";
 import type { ObservedDomain } from "./compute-agent-link.js";
 import { applyObservedDomain } from "./observed-domain.js";
 
-/** libvirt lifecycle event names and DomainState names as agents send them, onto what the hub keeps. */
+/**
+ * libvirt lifecycle event names and DomainState names as agents send them, onto what the hub keeps.
+ * "shutdown" (going down, not yet off) is left out: the VM is stopped only once the domain is off.
+ */
 const WORDS: Record<string, ObservedDomain["state"]> = {
   started: "running",
   resumed: "running",
@@ -13,7 +16,6 @@ const WORDS: Record<string, ObservedDomain["state"]> = {
   paused: "paused",
   stopped: "shutoff",
   shutoff: "shutoff",
-  shutdown: "shutoff",
   crashed: "crashed",
   undefined: "absent",
   absent: "absent",
