@@ -42,12 +42,30 @@ export interface HubConfig {
   readonly httpHeadersTimeoutMs: number;
   readonly httpIdleTimeoutMs: number;
   readonly httpMaxConnectionsPerAddress: number;
+  /** Where /metrics is served (not on the admin port: it is public there); undefined = off. */
+  readonly metricsListen: ListenAddress | undefined;
   /** Browser origins (scheme://host[:port]) allowed to call the admin API cross-origin; none by default. */
   readonly corsOrigins: readonly string[];
   /** Content-addressed image bytes (hub/image-content/); <data dir>/images by default. */
   readonly imageStoreDir: string;
   /** Largest image version content an upload may send. */
   readonly imageMaxBytes: number;
+}
+
+/** Where /metrics listens; undefined when turned off. */
+export interface ListenAddress {
+  host: string;
+  port: number;
+}
+
+function metricsListen(value: string): ListenAddress | undefined {
+  const v = value.trim();
+  if (v === "none") return undefined;
+  const m = /^(\[[0-9a-fA-F:]+\]|[^:\s]+):(\d{1,5})$/.exec(v);
+  const portNumber = m ? Number(m[2]) : NaN;
+  if (!m || portNumber > 65535)
+    throw new ConfigError(`--metrics-listen must be host:port (e.g. 127.0.0.1:9464) or none, got "${v.slice(0, 64)}"`);
+  return { host: m[1]!.replace(/^\[|\]$/g, ""), port: portNumber };
 }
 
 export class ConfigError extends Error {
@@ -123,7 +141,7 @@ export function hubCommand(): Command {
       )
       .addOption(new Option("--host <address>", "address to listen on").env("HUB_HOST").default("0.0.0.0"))
       .addOption(
-        new Option("--http-port <port>", "admin API port (Connect, gRPC, gRPC-web; /healthz, /metrics)")
+        new Option("--http-port <port>", "admin API port (Connect, gRPC, gRPC-web; /healthz)")
           .env("HUB_HTTP_PORT")
           .default(8080)
           .argParser(port("--http-port")),
@@ -221,6 +239,14 @@ export function hubCommand(): Command {
       )
       .addOption(
         new Option(
+          "--metrics-listen <host:port>",
+          "where /metrics (Prometheus) is served, apart from the admin API; 'none' turns it off",
+        )
+          .env("HUB_METRICS_LISTEN")
+          .default("127.0.0.1:9464"),
+      )
+      .addOption(
+        new Option(
           "--cors-origin <origins>",
           "comma-separated browser origins allowed to call the admin API (e.g. a web console); none when unset",
         )
@@ -296,6 +322,7 @@ export function parseHubConfig(
     httpHeadersTimeout: number | string;
     httpIdleTimeout: number | string;
     httpMaxConnectionsPerAddress: number | string;
+    metricsListen: string;
     imageStore?: string;
     imageMaxBytes: number | string;
   }>();
@@ -334,6 +361,7 @@ export function parseHubConfig(
     httpHeadersTimeoutMs: Number(o.httpHeadersTimeout),
     httpIdleTimeoutMs: Number(o.httpIdleTimeout),
     httpMaxConnectionsPerAddress: Number(o.httpMaxConnectionsPerAddress),
+    metricsListen: metricsListen(o.metricsListen),
     imageStoreDir: path.resolve(o.imageStore?.trim() || path.join(o.dataDir, "images")),
     imageMaxBytes: Number(o.imageMaxBytes),
   });

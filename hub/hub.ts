@@ -32,6 +32,7 @@ import { releaseAllocation } from "./scheduler/release-allocation.js";
 import { startMetricsMaintenance } from "./monitoring/metrics-maintenance.js";
 import { recordMetrics } from "./monitoring/record-metrics.js";
 import { createHubMetrics, type HubMetrics } from "./observability/hub-metrics.js";
+import { MetricsServer } from "./observability/metrics-server.js";
 import { loadOrCreateHubCa, writeCaCertificate } from "./pki/ca-store.js";
 import type { HubCa } from "./pki/hub-ca.js";
 
@@ -43,6 +44,8 @@ export type HubState = "created" | "starting" | "running" | "stopping" | "stoppe
 export interface RunningHub {
   readonly httpPort: number;
   readonly grpcPort: number;
+  /** Where /metrics answers; undefined when --metrics-listen is none. */
+  readonly metricsPort: number | undefined;
   readonly hubId: string;
   readonly db: Database;
   readonly ca: HubCa;
@@ -168,7 +171,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       ],
       readMaxBytes: config.maxRequestBytes,
       contextValues: (req) => createContextValues().set(remoteAddressKey, req.socket?.remoteAddress ?? ""),
-      fallback: createPlainHttpApp({ knex: db.knex, registry: metrics.registry }).callback() as never,
+      fallback: createPlainHttpApp({ knex: db.knex }).callback() as never,
     });
     const imageStore = await DirectoryImageContentStore.open(config.imageStoreDir);
     const imageContent = imageContentRoutes(
@@ -182,6 +185,12 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     });
     const httpPort = await http.listen(config.httpPort, config.host);
     cleanup.unshift({ step: "admin-http", run: () => http.close(config.shutdownTimeoutMs) });
+    let metricsPort: number | undefined;
+    if (config.metricsListen) {
+      const metricsServer = new MetricsServer(metrics.registry);
+      metricsPort = await metricsServer.listen(config.metricsListen.port, config.metricsListen.host);
+      cleanup.unshift({ step: "metrics-http", run: () => metricsServer.close() });
+    }
 
     // Stop order: drain agents and close the endpoint, then the fleet loops, then the rest.
     cleanup.unshift({ step: "fleet", run: () => fleet.stop() });
@@ -214,12 +223,13 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
     });
     const hubId = config.hubId ?? `${os.hostname()}:${grpcPort}`;
     await fleet.start(hubId);
-    log.info({ httpPort, grpcPort, hubId, caFingerprint: ca.fingerprint }, "Hub running");
+    log.info({ httpPort, grpcPort, metricsPort, hubId, caFingerprint: ca.fingerprint }, "Hub running");
 
     let stopping: Promise<void> | undefined;
     return {
       httpPort,
       grpcPort,
+      metricsPort,
       hubId,
       db,
       ca,

@@ -45,10 +45,13 @@ const ADMIN_PASSWORD = "bench-admin-password";
 const scratch = flags.postgres ? await createScratchDatabase(flags.postgres) : undefined;
 const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-bench-admin-"));
 const database = await openDatabase({ databaseUrl: scratch?.url, dataDir: "memory://", poolMax: 20 });
-const config = parseHubConfig(["--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0"], {
-  HUB_ADMIN_PASSWORD: ADMIN_PASSWORD,
-  ...(scratch ? { DATABASE_URL: scratch.url } : {}),
-});
+const config = parseHubConfig(
+  ["--data-dir", dataDir, "--host", "127.0.0.1", "--http-port", "0", "--grpc-port", "0", "--metrics-listen", "none"],
+  {
+    HUB_ADMIN_PASSWORD: ADMIN_PASSWORD,
+    ...(scratch ? { DATABASE_URL: scratch.url } : {}),
+  },
+);
 const hub = await startHub(config, { log: pino({ level: "silent" }), database, announce: () => undefined });
 try {
   const sizes = {

@@ -6,7 +6,7 @@ import { openDatabase } from "../../hub/db/database.js";
 import { createLogger } from "../../lib/logging/create-logger.js";
 import { processSample, serveParent } from "./child-ipc.js";
 
-const config = parseHubConfig(process.argv.slice(2));
+const config = parseHubConfig(["--metrics-listen", "none", ...process.argv.slice(2)]);
 const log = createLogger({ name: "bench-hub", level: config.logLevel, pretty: false });
 const db = await openDatabase({ databaseUrl: config.databaseUrl, dataDir: config.dataDir, poolMax: 20 });
 const counts = { statements: 0, writes: 0, heartbeatWrites: 0 };

@@ -1,11 +1,13 @@
 import Koa from "koa";
 import type { Knex } from "knex";
-import type { Registry } from "prom-client";
 
 const HEALTH_TIMEOUT_MS = 2000;
 
-/** Plain HTTP beside the Connect routes: /healthz for load balancers, /metrics for Prometheus. */
-export function createPlainHttpApp(deps: { knex: Knex; registry: Registry }): Koa {
+/**
+ * Plain HTTP beside the Connect routes: /healthz for load balancers. /metrics is not here: it has a
+ * listener of its own (--metrics-listen, hub/observability/metrics-server.ts).
+ */
+export function createPlainHttpApp(deps: { knex: Knex }): Koa {
   const app = new Koa();
   app.silent = true;
   app.use(async (ctx) => {
@@ -26,11 +28,6 @@ export function createPlainHttpApp(deps: { knex: Knex; registry: Registry }): Ko
         ctx.status = 503;
         ctx.body = { status: "unavailable", database: (err as Error).message };
       }
-      return;
-    }
-    if (ctx.path === "/metrics") {
-      ctx.type = deps.registry.contentType;
-      ctx.body = await deps.registry.metrics();
       return;
     }
     ctx.status = 404;

@@ -2,6 +2,7 @@ import { ScalarType, type DescField, type DescMessage, type Message } from "@buf
 import { reflect, type ReflectMessage } from "@bufbuild/protobuf/reflect";
 import type { Interceptor } from "@connectrpc/connect";
 import { InvalidArgumentError } from "../domain/errors.js";
+import { maxEntriesOf, maxLengthOf } from "./size-limits.js";
 
 /** C0 controls and DEL, but tab, line feed and carriage return, which free text may keep. */
 const CONTROL_IN_TEXT = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
@@ -35,8 +36,16 @@ export function textViolation(value: string, kind: TextKind): string | undefined
 }
 
 function check(value: string, field: DescField, path: string): void {
+  const max = maxLengthOf(field);
+  if (value.length > max)
+    throw new InvalidArgumentError(path, `must be at most ${max} characters (got ${value.length})`);
   const why = textViolation(value, textKindOf(field));
   if (why) throw new InvalidArgumentError(path, why);
+}
+
+function checkEntries(count: number, field: DescField, path: string): void {
+  const max = maxEntriesOf(field);
+  if (count > max) throw new InvalidArgumentError(path, `must have at most ${max} entries (got ${count})`);
 }
 
 /** Walks every string in a message (nested messages, lists, map keys and values). */
@@ -52,12 +61,14 @@ function checkMessage(msg: ReflectMessage, prefix: string): void {
         checkMessage(msg.get(field) as ReflectMessage, `${path}.`);
         break;
       case "list":
+        checkEntries((msg.get(field) as { size: number }).size, field, path);
         for (const item of msg.get(field) as Iterable<unknown>) {
           if (field.listKind === "message") checkMessage(item as ReflectMessage, `${path}.`);
           else if (field.scalar === ScalarType.STRING) check(item as string, field, path);
         }
         break;
       case "map":
+        checkEntries((msg.get(field) as { size: number }).size, field, path);
         for (const [key, value] of msg.get(field) as Iterable<[unknown, unknown]>) {
           if (typeof key === "string") check(key, field, path);
           if (field.mapKind === "message") checkMessage(value as ReflectMessage, `${path}.`);
@@ -70,7 +81,10 @@ function checkMessage(msg: ReflectMessage, prefix: string): void {
   }
 }
 
-/** Refuses a request carrying NUL, control or (in names) bidi-override characters; `field` names where. */
+/**
+ * Refuses a request carrying NUL, control or (in names) bidi-override characters, or a string, list
+ * or map over its size limit (size-limits.ts); `field` names where.
+ */
 export function checkRequestText(schema: DescMessage, message: Message): void {
   checkMessage(reflect(schema, message), "");
 }

@@ -52,7 +52,7 @@ import {
 } from "./image-requirements.js";
 import { getImageRequirements } from "./image-requirements-store.js";
 import { imageRequirementsVerdict } from "./image-resolution.js";
-import { getVisibleImage, listImages, type ImageFields } from "./image-store.js";
+import { getVisibleImage, getVisibleImageOfVersion, listImages, type ImageFields } from "./image-store.js";
 import { getImageVersion } from "./image-version-store.js";
 import { imageVersionHandlers } from "./image-version-service.js";
 
@@ -333,7 +333,7 @@ export function createImageService(deps: CatalogDeps): ServiceImpl<typeof ImageS
     },
     async checkImageRequirements(req, ctx) {
       const version = await getImageVersion(knex, requireId("image_version_id", req.imageVersionId));
-      await getVisibleImage(knex, version.imageId, principalOf(ctx));
+      await getVisibleImageOfVersion(knex, version, principalOf(ctx));
       const hypervisor = HYPERVISOR.toDbFilter("hypervisor", req.hypervisor);
       const verdict = await imageRequirementsVerdict(
         knex,

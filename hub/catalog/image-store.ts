@@ -149,6 +149,22 @@ export async function getVisibleImage(knex: Knex, id: string, p: Principal): Pro
 }
 
 /**
+ * The image of a version the caller asked for by the version's id. A version of an image the caller
+ * may not see is not_found *as the version*: the answer must not confirm, or name, its image.
+ */
+export async function getVisibleImageOfVersion(
+  knex: Knex,
+  version: { id: string; imageId: string },
+  p: Principal,
+): Promise<Image> {
+  try {
+    return await getVisibleImage(knex, version.imageId, p);
+  } catch (err) {
+    throw err instanceof NotFoundError ? new NotFoundError("image version", version.id) : err;
+  }
+}
+
+/**
  * The image called `name` that `p` sees, preferring the principal's tenant's own image over a
  * platform image of the same name (names are unique per tenant, and among platform images).
  */

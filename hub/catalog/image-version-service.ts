@@ -9,7 +9,7 @@ import { nameKeyedPage, versionKeyedPage } from "./catalog-requests.js";
 import type { ImageVersion } from "./image.js";
 import { imageMessage, tagMessage, versionMessage } from "./image-service.js";
 import { resolveImageReference } from "./image-resolution.js";
-import { getVisibleImage } from "./image-store.js";
+import { getVisibleImage, getVisibleImageOfVersion } from "./image-store.js";
 import { listTags, listTagsPage } from "./image-tag-store.js";
 import { imageVersionUsage } from "./image-version-usage.js";
 import {
@@ -44,7 +44,7 @@ export function imageVersionHandlers(deps: CatalogDeps): Pick<ServiceImpl<typeof
   /** A version id → its version, when the caller may see its image (else not_found). */
   async function visibleVersion(field: string, versionId: string, ctx: HandlerContext): Promise<ImageVersion> {
     const version = await getImageVersion(knex, requireId(field, versionId));
-    await getVisibleImage(knex, version.imageId, principalOf(ctx));
+    await getVisibleImageOfVersion(knex, version, principalOf(ctx));
     return version;
   }
   async function withTags(version: ImageVersion) {

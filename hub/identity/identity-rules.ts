@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../domain/errors.js";
+import { quotedInput } from "../api/size-limits.js";
 
 const USERNAME = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/;
 // Deliberately simple: one @, no spaces, a dot in the domain. Delivery is the real test.
@@ -26,6 +27,6 @@ export function validEmail(field: string, value: string): string | null {
   const v = value.trim();
   if (v === "") return null;
   if (v.length > 254 || !EMAIL.test(v))
-    throw new InvalidArgumentError(field, `is not a valid email address: ${JSON.stringify(v)}`);
+    throw new InvalidArgumentError(field, `is not a valid email address: ${quotedInput(v)}`);
   return v;
 }

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { quotedInput } from "../api/size-limits.js";
 import { whereContains } from "../db/contains-pattern.js";
 import { SCOPED_LOCK_NAMESPACES, lockScope } from "../db/advisory-lock-keys.js";
 import type { Caller } from "../api/caller.js";
@@ -119,7 +120,7 @@ async function allocateVlan(trx: Knex.Transaction): Promise<number> {
 async function assertNameFree(trx: Knex.Transaction, name: string, exceptId?: string): Promise<void> {
   const q = trx("tenants").whereNull("deleted_at").whereRaw("lower(name) = lower(?)", [name]).first("id");
   if (exceptId) q.whereNot("id", exceptId);
-  if (await q) throw new AlreadyExistsError("tenant", `name ${JSON.stringify(name)} is taken`);
+  if (await q) throw new AlreadyExistsError("tenant", `name ${quotedInput(name)} is taken`);
 }
 
 export interface NewTenant {

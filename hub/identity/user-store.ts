@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import { quotedInput } from "../api/size-limits.js";
 import { lockScope, SCOPED_LOCK_NAMESPACES } from "../db/advisory-lock-keys.js";
 import { whereContains } from "../db/contains-pattern.js";
 import type { Caller } from "../api/caller.js";
@@ -106,7 +107,7 @@ async function assertUsernameFree(trx: Knex.Transaction, username: string): Prom
     .whereNull("deleted_at")
     .whereRaw("lower(username) = lower(?)", [username])
     .first("id");
-  if (taken) throw new AlreadyExistsError("user", `username ${JSON.stringify(username)} is taken`);
+  if (taken) throw new AlreadyExistsError("user", `username ${quotedInput(username)} is taken`);
 }
 
 export interface NewUser {

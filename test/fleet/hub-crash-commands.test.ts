@@ -159,7 +159,7 @@ describe("durable commands across a hub crash (real hub and agent processes)", f
       "the agent back",
       async () => (await client.listAgents({})).agents[0]?.status === AgentStatus.CONNECTED,
     );
-    const metrics = await (await fetch(`http://127.0.0.1:${hub.httpPort}/metrics`)).text();
+    const metrics = await (await fetch(`http://127.0.0.1:${hub.metricsPort}/metrics`)).text();
     expect(metrics).to.match(/edgehub_agents_connected\{role="compute"\} 1/);
     expect(metrics).to.match(/edgehub_agent_stream_events_total\{event="open"\} \d+/);
   });

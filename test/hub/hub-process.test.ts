@@ -104,7 +104,9 @@ describe("hub process (PGlite data directory)", function () {
     expect(body.token).to.match(/^ehb_/);
     expect(Date.parse(body.expireTime)).to.be.greaterThan(Date.now());
 
-    const metrics = await fetch(`http://127.0.0.1:${hub.httpPort}/metrics`);
+    // /metrics has a listener of its own; the admin port does not serve it (security #10).
+    expect((await fetch(`http://127.0.0.1:${hub.httpPort}/metrics`)).status).to.equal(404);
+    const metrics = await fetch(`http://127.0.0.1:${hub.metricsPort}/metrics`);
     expect(metrics.headers.get("content-type")).to.contain("text/plain");
     const text = await metrics.text();
     assertPrometheusText(text);

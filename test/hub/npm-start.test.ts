@@ -48,7 +48,7 @@ describe("npm start (the README's way to run the hub)", function () {
         "--log-format",
         "json",
       ],
-      { HUB_ADMIN_PASSWORD: "npm-start-test-password" },
+      { HUB_ADMIN_PASSWORD: "npm-start-test-password", HUB_METRICS_LISTEN: "127.0.0.1:0" },
     );
 
   const running = async (r: NpmScript) => {

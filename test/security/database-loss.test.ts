@@ -77,6 +77,8 @@ describe("losing the database answers unavailable, never internal (security #8)"
         "0",
         "--shutdown-timeout",
         "1000",
+        "--metrics-listen",
+        "none",
       ],
       {
         HUB_ADMIN_PASSWORD: PASSWORD,

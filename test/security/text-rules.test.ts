@@ -1,57 +1,10 @@
 import { expect } from "chai";
-import { create, ScalarType, type DescField, type DescMessage, type DescMethod } from "@bufbuild/protobuf";
-import { Code, createConnectRouter } from "@connectrpc/connect";
-import { PolicyRegistry } from "../../hub/api/method-policy.js";
+import { create } from "@bufbuild/protobuf";
+import { Code } from "@connectrpc/connect";
 import { textKindOf } from "../../hub/api/text-rules.js";
-import { registerServices } from "../../hub/services.js";
-import type { ServiceDeps } from "../../hub/service-deps.js";
+import { adminMethods, stringSlots } from "../support/request-slots.js";
 import { connectErrorOf, violatedFields } from "../support/api-conventions.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
-
-/** One string field reachable in a request: its proto path and how to build a request holding `value` there. */
-interface StringSlot {
-  path: string;
-  field: DescField;
-  init: (value: string) => Record<string, unknown>;
-}
-
-/** Every string field of `schema`, nested messages included (well-known types and cycles skipped). */
-function stringSlots(schema: DescMessage, seen: readonly string[] = []): StringSlot[] {
-  const slots: StringSlot[] = [];
-  for (const field of schema.fields) {
-    // A oneof member is set as { case, value } under the oneof's name.
-    const wrap = (value: unknown): Record<string, unknown> =>
-      field.oneof ? { [field.oneof.localName]: { case: field.localName, value } } : { [field.localName]: value };
-    if (field.fieldKind === "scalar" && field.scalar === ScalarType.STRING) {
-      slots.push({ path: field.name, field, init: (v) => wrap(v) });
-    } else if (field.fieldKind === "list" && field.listKind === "scalar" && field.scalar === ScalarType.STRING) {
-      slots.push({ path: field.name, field, init: (v) => wrap(["ok", v]) });
-    } else if (field.fieldKind === "map" && field.mapKind === "scalar" && field.scalar === ScalarType.STRING) {
-      slots.push({ path: field.name, field, init: (v) => wrap({ ok: v }) });
-    } else if (
-      (field.fieldKind === "message" || (field.fieldKind === "list" && field.listKind === "message")) &&
-      field.message
-    ) {
-      const child = field.message;
-      if (child.typeName.startsWith("google.protobuf.") || seen.includes(child.typeName)) continue;
-      for (const inner of stringSlots(child, [...seen, schema.typeName])) {
-        const asList = field.fieldKind === "list";
-        slots.push({
-          path: `${field.name}.${inner.path}`,
-          field: inner.field,
-          init: (v) => wrap(asList ? [inner.init(v)] : inner.init(v)),
-        });
-      }
-    }
-  }
-  return slots;
-}
-
-function adminMethods(): DescMethod[] {
-  const router = createConnectRouter();
-  registerServices(router, new PolicyRegistry(), {} as ServiceDeps);
-  return router.handlers.map((h) => h.method);
-}
 
 describe("text rule at the edge: NUL, control and bidi characters (security #2)", function () {
   this.timeout(120_000);

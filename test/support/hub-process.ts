@@ -8,6 +8,8 @@ export interface HubProcess {
   readonly proc: ChildProcess;
   readonly httpPort: number;
   readonly grpcPort: number;
+  /** Where /metrics answers (a port of its own, chosen by the OS). */
+  readonly metricsPort: number | undefined;
   /** Everything the process wrote so far (stdout + stderr). */
   output(): string;
   /** Sends a signal and resolves with the exit code (or signal name) and how long the exit took. */
@@ -31,11 +33,15 @@ export function spawnHub(options: SpawnHubOptions): Promise<HubProcess> {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const proc = spawn(process.execPath, ["--import", "tsx", path.join(ROOT, "hub/main.ts"), ...options.args], {
-    cwd: ROOT,
-    env,
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  const proc = spawn(
+    process.execPath,
+    ["--import", "tsx", path.join(ROOT, "hub/main.ts"), "--metrics-listen", "127.0.0.1:0", ...options.args],
+    {
+      cwd: ROOT,
+      env,
+      stdio: ["ignore", "pipe", "pipe"],
+    },
+  );
   let out = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once("exit", (code, signal) => resolve({ code, signal })),
@@ -50,12 +56,13 @@ export function spawnHub(options: SpawnHubOptions): Promise<HubProcess> {
       for (const line of out.split("\n")) {
         if (!line.includes('"Hub running"')) continue;
         try {
-          const entry = JSON.parse(line) as { httpPort: number; grpcPort: number };
+          const entry = JSON.parse(line) as { httpPort: number; grpcPort: number; metricsPort?: number };
           clearTimeout(timer);
           resolve({
             proc,
             httpPort: entry.httpPort,
             grpcPort: entry.grpcPort,
+            metricsPort: entry.metricsPort,
             exited,
             output: () => out,
             async signal(sig) {

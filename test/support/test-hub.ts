@@ -53,6 +53,8 @@ export async function startTestHub(options: StartTestHubOptions = {}): Promise<T
         "0",
         "--shutdown-timeout",
         "2000",
+        "--metrics-listen",
+        "127.0.0.1:0",
         ...(options.args ?? []),
       ],
       { HUB_ADMIN_PASSWORD: TEST_ADMIN_PASSWORD, ...(database.url ? { DATABASE_URL: database.url } : {}) },
