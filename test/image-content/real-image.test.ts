@@ -5,8 +5,7 @@ import os from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
-import { hubImageFetch, type HubImageFetch } from "../../agent/image-cache/hub-image-fetch.js";
-import { ImageCache } from "../../agent/image-cache/image-cache.js";
+import { openAgentImageCache, type AgentImageCache } from "../../agent/image-cache/agent-image-cache.js";
 import { enrollAgent } from "../../lib/fleet-session/enroll-agent.js";
 import { StateDir } from "../../lib/fleet-session/state-dir.js";
 import { createSite, mintToken } from "../fleet/support/fleet-fixtures.js";
@@ -40,7 +39,7 @@ describe("the real test disk through upload, fetch and the agent cache (qcow2 fr
   let t: TestHub | undefined;
   let image: string;
   const dirs: string[] = [];
-  let fetcher: HubImageFetch | undefined;
+  let agentCache: AgentImageCache | undefined;
 
   before(function () {
     const qemuImg = spawnSync("qemu-img", ["--version"]).status === 0;
@@ -52,7 +51,7 @@ describe("the real test disk through upload, fetch and the agent cache (qcow2 fr
     image = out.trim().split("\n")[0]!;
   });
   after(async () => {
-    fetcher?.close();
+    agentCache?.close();
     await t?.stop();
     for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
   });
@@ -89,10 +88,9 @@ describe("the real test disk through upload, fetch and the agent cache (qcow2 fr
       hostname: "real-image-host",
       stateDir: new StateDir(stateDir),
     });
-    fetcher = hubImageFetch(hub, identity);
-    const cache = await ImageCache.open({ dir: cacheDir, maxBytes: 1024 ** 3, fetch: fetcher.fetch });
+    agentCache = await openAgentImageCache({ dir: cacheDir, cacheGb: 1, hub, identity });
     const ref = { imageVersionId: versionId, sha256: sha256(bytes), sizeBytes: BigInt(bytes.length) };
-    const cached = await cache.ensureImage(ref, new AbortController().signal);
+    const cached = await agentCache.ensureImage(ref, new AbortController().signal);
     expect(cached.fetched).to.equal(true);
     expect(sha256(fs.readFileSync(cached.path))).to.equal(ref.sha256);
     expect(readableByOthers(cached.path), "libvirt-qemu can read the cached image").to.equal(true);

@@ -1,0 +1,35 @@
+import type { HubTls } from "../../lib/fleet-session/hub-client.js";
+import { hubImageFetch } from "./hub-image-fetch.js";
+import { ImageCache, type ImageCacheOptions } from "./image-cache.js";
+
+/** The compute agent's default --image-cache-gb. */
+export const DEFAULT_IMAGE_CACHE_GB = 50;
+
+export interface AgentImageCache {
+  readonly cache: ImageCache;
+  /** What the define_domain and prepare_image executors take as their dependency. */
+  readonly ensureImage: ImageCache["ensureImage"];
+  /** Closes the fetch channel to the hub. */
+  close(): void;
+}
+
+/**
+ * The cache as agent/main.ts builds it: under `dir`, bounded by `cacheGb`, fetching from `hub`
+ * (host:port of the agent endpoint) with the agent's enrolled identity.
+ */
+export async function openAgentImageCache(options: {
+  dir: string;
+  cacheGb: number;
+  hub: string;
+  identity: Required<HubTls>;
+  isInUse?: ImageCacheOptions["isInUse"];
+}): Promise<AgentImageCache> {
+  const link = hubImageFetch(options.hub, options.identity);
+  const cache = await ImageCache.open({
+    dir: options.dir,
+    maxBytes: Math.floor(options.cacheGb * 1024 ** 3),
+    fetch: link.fetch,
+    ...(options.isInUse ? { isInUse: options.isInUse } : {}),
+  });
+  return { cache, ensureImage: (ref, signal) => cache.ensureImage(ref, signal), close: () => link.close() };
+}
