@@ -41,7 +41,7 @@ export function choosePlacement(snapshot: SchedulingSnapshot, req: PlacementRequ
   const named = req.computePoolId !== null ? pools.get(req.computePoolId) : undefined;
   const policy = named?.schedulingPolicy ?? "load_balance";
   const gpuAllocationStrategy = named?.gpuAllocationStrategy ?? "first_fit";
-  const rejectedBy: RejectionCounts = {};
+  const rejectedBy: RejectionCounts = { ...snapshot.prefiltered?.rejectedBy };
   const fits: Fit[] = [];
   for (const machine of snapshot.machines) {
     const pool = pools.get(machine.computePoolId);
@@ -50,7 +50,7 @@ export function choosePlacement(snapshot: SchedulingSnapshot, req: PlacementRequ
     if (typeof charge === "string") rejectedBy[charge] = (rejectedBy[charge] ?? 0) + 1;
     else fits.push({ machine, charge });
   }
-  const considered = snapshot.machines.length;
+  const considered = snapshot.machines.length + (snapshot.prefiltered?.considered ?? 0);
   if (fits.length === 0) {
     const reason = describeNoFit(snapshot, req, named?.name ?? null, considered, rejectedBy);
     return { chosen: null, policy, gpuAllocationStrategy, considered, rejectedBy, reason };

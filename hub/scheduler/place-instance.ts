@@ -7,7 +7,9 @@ import { chargeMachine } from "./machine-charge.js";
 import type { Placement, PlacementRequest } from "./placement-request.js";
 import { checkPlacementRequest } from "./placement-request-rules.js";
 import { insertSchedulingRecord, storedRequest, type NewSchedulingRecord } from "./scheduling-history-store.js";
-import { readPool, readSnapshot } from "./snapshot-query.js";
+import { readSnapshot } from "./candidate-query.js";
+import type { SnapshotPool } from "./scheduling-snapshot.js";
+import { readPool } from "./snapshot-query.js";
 
 // placeInstance: snapshot → choosePlacement → guarded charge → history → the caller's onPlaced,
 // all in one transaction. See README.md for why placements in a pool take turns.
@@ -35,15 +37,8 @@ export async function placeInstance(
 ): Promise<Placement> {
   checkPlacementRequest(req);
   const started = performance.now();
-  if (req.computePoolId !== null) {
-    const pool = await readPool(db, req.computePoolId);
-    if (!pool) throw new NotFoundError("compute pool", req.computePoolId);
-    if (pool.status !== "active")
-      throw new FailedPreconditionError(
-        `Cannot place instance ${req.instanceId}: compute pool ${JSON.stringify(pool.name)} is ${pool.status}`,
-        { reason: "POOL_NOT_ACTIVE", metadata: { compute_pool_id: pool.id, status: pool.status } },
-      );
-  }
+  // Checked before any lock, and again under it (the pool may change in between).
+  if (req.computePoolId !== null) checkPool(req, await readPool(db, req.computePoolId));
   const historyId = newId();
   const elapsed = () => Math.round(performance.now() - started);
   let last: PlacementDecision | undefined;
@@ -51,7 +46,8 @@ export async function placeInstance(
     let outcome: Attempt;
     try {
       outcome = await db.transaction(async (trx): Promise<Attempt> => {
-        const snapshot = await readSnapshot(trx, req.computePoolId);
+        const snapshot = await readSnapshot(trx, req);
+        if (req.computePoolId !== null) checkPool(req, snapshot.pools[0]);
         const decision = choosePlacement(snapshot, req);
         last = decision;
         const choice = decision.chosen;
@@ -106,6 +102,16 @@ export async function placeInstance(
     reason: "PLACEMENT_CONTENDED",
     metadata: { scheduling_history_id: historyId },
   });
+}
+
+/** A named pool must exist and be active. */
+function checkPool(req: PlacementRequest, pool: SnapshotPool | undefined): void {
+  if (!pool) throw new NotFoundError("compute pool", req.computePoolId!);
+  if (pool.status !== "active")
+    throw new FailedPreconditionError(
+      `Cannot place instance ${req.instanceId}: compute pool ${JSON.stringify(pool.name)} is ${pool.status}`,
+      { reason: "POOL_NOT_ACTIVE", metadata: { compute_pool_id: pool.id, status: pool.status } },
+    );
 }
 
 function historyOf(id: string, req: PlacementRequest, d: PlacementDecision, durationMs: number): NewSchedulingRecord {

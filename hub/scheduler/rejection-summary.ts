@@ -31,10 +31,16 @@ function demand(req: PlacementRequest): string {
   return req.rentalMode === "exclusive" ? `${text} on an unused exclusive machine` : text;
 }
 
-/** The GPU models a snapshot holds, with counts: `"A100" ×4, "T4" ×2`; "none" when there are none. */
-function modelsPresent(snapshot: SchedulingSnapshot): string {
+/** The GPU models a snapshot holds, with counts. */
+function gpuModels(snapshot: SchedulingSnapshot): Map<string, number> {
   const counts = new Map<string, number>();
   for (const m of snapshot.machines) for (const g of m.gpus) counts.set(g.model, (counts.get(g.model) ?? 0) + 1);
+  for (const g of snapshot.prefiltered?.gpuModels ?? []) counts.set(g.model, (counts.get(g.model) ?? 0) + g.count);
+  return counts;
+}
+
+/** `"A100" ×4, "T4" ×2`; "none" when there are none. */
+function modelsPresent(counts: Map<string, number>): string {
   if (counts.size === 0) return "none";
   return [...counts]
     .sort(([a], [b]) => a.localeCompare(b))
@@ -57,8 +63,9 @@ export function describeNoFit(
   const tally = `${plural(considered, "machine")} considered: ${counts.join(", ")}`;
   // A model nobody has is said first: no amount of waiting for capacity will help.
   const model = req.gpuModel?.trim().toLowerCase();
-  const anyOfModel = snapshot.machines.some((m) => m.gpus.some((g) => g.model.trim().toLowerCase() === model));
+  const models = gpuModels(snapshot);
+  const anyOfModel = [...models.keys()].some((m) => m.trim().toLowerCase() === model);
   if (req.gpuCount > 0 && req.gpuModel !== null && !anyOfModel)
-    return `no machine ${where} has a GPU of model ${JSON.stringify(req.gpuModel)} (GPU models there: ${modelsPresent(snapshot)}; ${tally})`;
+    return `no machine ${where} has a GPU of model ${JSON.stringify(req.gpuModel)} (GPU models there: ${modelsPresent(models)}; ${tally})`;
   return `no machine ${where} has ${demand(req)} (${tally})`;
 }

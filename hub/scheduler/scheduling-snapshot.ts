@@ -1,4 +1,5 @@
 import type { RentalMode } from "./placement-request.js";
+import type { RejectionCounts } from "./rejection-reasons.js";
 
 // The state placement reads, as plain values: the pure function sees nothing else, so a test can
 // build any fleet by hand and the database is read once per attempt (snapshot-query.ts).
@@ -60,7 +61,21 @@ export interface SnapshotMachine {
   gpus: SnapshotGpu[];
 }
 
+/**
+ * Machines the snapshot query already turned away, counted by the filter that refused each (the
+ * same filters, in the same order, as placement-filters.ts), so a snapshot of a large pool carries
+ * the few best candidates in full and the rest as counts.
+ */
+export interface PrefilteredMachines {
+  considered: number;
+  rejectedBy: RejectionCounts;
+  /** GPU models in the pools read, with counts (only read for a request naming a GPU model). */
+  gpuModels: { model: string; count: number }[];
+}
+
 export interface SchedulingSnapshot {
   pools: SnapshotPool[];
+  /** Machines for the filters and the policy to judge. */
   machines: SnapshotMachine[];
+  prefiltered?: PrefilteredMachines;
 }

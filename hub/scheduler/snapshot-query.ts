@@ -12,8 +12,9 @@ import type {
   SnapshotPool,
 } from "./scheduling-snapshot.js";
 
-// Reads a scheduling snapshot: the pools in scope, locked, then their machines in one indexed
-// query (compute_machines_pool) with each machine's agent state and GPU rows.
+// The pools a placement reads, and machines as the snapshot carries them. readFullSnapshot reads
+// every machine of the pools in full (tests, and the benchmark's baseline); placement reads the
+// pools' machines through candidate-query.ts.
 
 interface PoolRow {
   id: string;
@@ -55,7 +56,7 @@ export async function lockPools(trx: Knex.Transaction, poolId: string | null): P
   return ((await q) as PoolRow[]).map(poolOf);
 }
 
-interface MachineRow {
+export interface MachineRow {
   id: string;
   hostname: string;
   resource_pool_id: string;
@@ -81,7 +82,7 @@ interface MachineRow {
 
 const parsed = <T>(v: T | string): T => (typeof v === "string" ? (JSON.parse(v) as T) : v);
 
-function machineOf(r: MachineRow): SnapshotMachine {
+export function machineOf(r: MachineRow): SnapshotMachine {
   const labels = parsed(r.labels);
   return {
     id: r.id,
@@ -115,18 +116,21 @@ function machineOf(r: MachineRow): SnapshotMachine {
   };
 }
 
-/** The machines of `pools`, each with whether its agent is connected and its GPU rows. */
-export async function readMachines(knex: Knex, pools: readonly SnapshotPool[]): Promise<SnapshotMachine[]> {
+/** The columns of a MachineRow, from `m` (compute_machines), `a` (agents) and their GPU rows. */
+export const MACHINE_COLUMNS = `m.id, m.hostname, m.resource_pool_id, m.edge_data_center_id, m.agent_id,
+    a.status = 'connected' AS agent_connected, m.status, m.health_status, m.rental_mode,
+    m.cpu_cores, m.memory_gb, m.storage_gb, m.gpu_count, m.allocated_cpu_cores,
+    m.allocated_memory_gb, m.allocated_storage_gb, m.allocated_gpu_count, m.priority, m.labels,
+    m.last_placed_at,
+    CASE WHEN m.gpu_count > 0 THEN (
+      SELECT json_agg(json_build_array(g.id, g.gpu_index, g.model, g.pci_address, g.status) ORDER BY g.gpu_index)
+        FROM compute_machine_gpus g WHERE g.compute_machine_id = m.id) END AS gpus`;
+
+/** Every machine of `pools` in full, each with whether its agent is connected and its GPU rows. */
+export async function readAllMachines(knex: Knex, pools: readonly SnapshotPool[]): Promise<SnapshotMachine[]> {
   if (pools.length === 0) return [];
   const rows = (await knex.raw(
-    `SELECT m.id, m.hostname, m.resource_pool_id, m.edge_data_center_id, m.agent_id,
-            a.status = 'connected' AS agent_connected, m.status, m.health_status, m.rental_mode,
-            m.cpu_cores, m.memory_gb, m.storage_gb, m.gpu_count, m.allocated_cpu_cores,
-            m.allocated_memory_gb, m.allocated_storage_gb, m.allocated_gpu_count, m.priority, m.labels,
-            m.last_placed_at,
-            CASE WHEN m.gpu_count > 0 THEN (
-              SELECT json_agg(json_build_array(g.id, g.gpu_index, g.model, g.pci_address, g.status) ORDER BY g.gpu_index)
-                FROM compute_machine_gpus g WHERE g.compute_machine_id = m.id) END AS gpus
+    `SELECT ${MACHINE_COLUMNS}
        FROM compute_machines m LEFT JOIN agents a ON a.id = m.agent_id
       WHERE m.resource_pool_id = ANY(?::uuid[]) AND m.deleted_at IS NULL`,
     [uuidArrayParam(pools.map((p) => p.id))],
@@ -134,8 +138,8 @@ export async function readMachines(knex: Knex, pools: readonly SnapshotPool[]): 
   return rows.rows.map(machineOf);
 }
 
-/** Locks the pools in scope and reads their machines: what one placement attempt decides on. */
-export async function readSnapshot(trx: Knex.Transaction, poolId: string | null): Promise<SchedulingSnapshot> {
+/** Locks the pools in scope and reads all their machines in full. */
+export async function readFullSnapshot(trx: Knex.Transaction, poolId: string | null): Promise<SchedulingSnapshot> {
   const pools = await lockPools(trx, poolId);
-  return { pools, machines: await readMachines(trx, pools) };
+  return { pools, machines: await readAllMachines(trx, pools) };
 }

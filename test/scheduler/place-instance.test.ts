@@ -10,7 +10,7 @@ import {
 import { choosePlacement } from "../../hub/scheduler/choose-placement.js";
 import { chargeMachine } from "../../hub/scheduler/machine-charge.js";
 import { placeInstance } from "../../hub/scheduler/place-instance.js";
-import { readSnapshot } from "../../hub/scheduler/snapshot-query.js";
+import { readFullSnapshot } from "../../hub/scheduler/snapshot-query.js";
 import type { Placement, PlacementRequest } from "../../hub/scheduler/placement-request.js";
 import { releaseAllocation } from "../../hub/scheduler/release-allocation.js";
 import { getSchedulingRecord } from "../../hub/scheduler/scheduling-history-store.js";
@@ -276,7 +276,7 @@ describe("placeInstance and releaseAllocation on the database", function () {
     const pool = await seedPool(knex);
     const [m] = await seedMachines(knex, pool, 1, { cpuCores: 4, gpuInventory: "gpu-t4x2.csv" });
     const r = req(pool.poolId, { cpuCores: 4, gpuCount: 1 });
-    const stale = await knex.transaction((trx) => readSnapshot(trx, pool.poolId));
+    const stale = await knex.transaction((trx) => readFullSnapshot(trx, pool.poolId));
     const choice = choosePlacement(stale, r).chosen!;
     expect(choice.machine.id).to.equal(m);
     // Another writer takes a core after the snapshot.
