@@ -113,7 +113,11 @@ export function resourceKinds(services: readonly DescService[]): ResourceKind[] 
     .flatMap((d) => [...new Set([nounOf(d), d.resource.name, ...d.nouns.values()])].map((noun) => ({ noun, draft: d })))
     .sort((a, b) => b.noun.length - a.noun.length);
   for (const { service, method } of rest) {
-    const match = byNoun.find(({ noun, draft }) => draft.service === service && method.name.includes(noun));
+    // A verb of another service still belongs to the kind when it answers with the kind's resource
+    // (InfrastructureService.StartEdgeDataCenterMaintenance for the kind FleetService creates).
+    const match =
+      byNoun.find(({ noun, draft }) => draft.service === service && method.name.includes(noun)) ??
+      byNoun.find(({ noun, draft }) => method.name.includes(noun) && resourceOf(method, undefined) === draft.resource);
     if (match) {
       if (/^Delete/.test(method.name) && method.name === `Delete${match.noun}` && !match.draft.methods.delete) {
         match.draft.methods.delete = method;
