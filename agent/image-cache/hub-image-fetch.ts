@@ -9,6 +9,8 @@ import { deserializerOf, grpcPath, serializerOf } from "../../lib/grpc-protobuf/
 import { HubClient, type HubTls } from "../../lib/fleet-session/hub-client.js";
 import type { ImageFetch } from "./image-content-ref.js";
 
+const FLOW_CONTROL_WINDOW_BYTES = 8 * 1024 * 1024;
+
 export interface HubImageFetch {
   readonly fetch: ImageFetch;
   close(): void;
@@ -19,7 +21,9 @@ export interface HubImageFetch {
  * presenting the agent's enrolled key and certificate. One channel serves every fetch until close().
  */
 export function hubImageFetch(hub: string, tls: Required<HubTls>): HubImageFetch {
-  const client = new HubClient(hub, tls);
+  // A wide HTTP/2 window: at the default 64 KiB a fetch moves at most one window per round trip
+  // (≈1.3 MB/s to an edge site 50 ms away); 8 MiB allows ≈160 MB/s there.
+  const client = new HubClient(hub, tls, { "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW_BYTES });
   const method = AgentService.method.fetchImageContent;
   async function* fetch(
     ref: Parameters<ImageFetch>[0],
