@@ -72,9 +72,14 @@ function toInstance(r: Row): Instance {
   };
 }
 
-/** A live (not soft-deleted) instance; `lock` takes FOR UPDATE. */
-export async function getInstance(knex: Knex, id: string, options: { lock?: boolean } = {}): Promise<Instance> {
-  const q = knex("instances").where("instances.id", id).whereNull("instances.deleted_at").first(COLUMNS);
+/** A live (not soft-deleted) instance; `lock` takes FOR UPDATE; `includeDeleted` also finds a deleted one. */
+export async function getInstance(
+  knex: Knex,
+  id: string,
+  options: { lock?: boolean; includeDeleted?: boolean } = {},
+): Promise<Instance> {
+  const q = knex("instances").where("instances.id", id).first(COLUMNS);
+  if (!options.includeDeleted) q.whereNull("instances.deleted_at");
   if (options.lock) q.forUpdate();
   const row = (await q) as Row | undefined;
   if (!row) throw new NotFoundError("instance", id);

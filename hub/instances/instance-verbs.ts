@@ -35,7 +35,7 @@ async function applyVerb(
   return knex.transaction(async (trx) => {
     const before = await getVisibleInstance(trx, caller.principal, id, { lock: true });
     await plan(before, trx);
-    const after = await getInstance(trx, id);
+    const after = await getInstance(trx, id, { includeDeleted: true });
     await recordChange(trx, caller, {
       tenantId: before.tenantId,
       action: `instance.${verb}`,

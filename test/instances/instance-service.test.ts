@@ -1,302 +1,180 @@
 import { expect } from "chai";
-import { create, toJson } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
-import pino from "pino";
-import { ManualClock } from "../../lib/clock/clock.js";
-import { ImageArchitecture, ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
-import { InstanceService, InstanceStatus, RentalMode } from "../../gen/edgehub/admin/v1/instance_pb.js";
-import { CommandResultSchema } from "../../gen/edgehub/common/v1/command_pb.js";
-import { DomainState, GraphicsProtocol } from "../../gen/edgehub/common/v1/compute_pb.js";
-import { ADVISORY_LOCK_KEYS } from "../../hub/db/advisory-lock-keys.js";
-import { applyAgentReport, markDelivered } from "../../hub/fleet/command-store.js";
-import { InstanceReconciler } from "../../hub/instances/instance-reconciler.js";
-import { releaseAllocation } from "../../hub/scheduler/release-allocation.js";
+import { InstanceStatus, RentalMode } from "../../gen/edgehub/admin/v1/instance_pb.js";
 import { errorReasons, violatedFields } from "../support/api-conventions.js";
-import { startTestHub, type TestHub } from "../support/test-hub.js";
-import { CatalogPeople, PASSWORD, counts, failure, type TestUser } from "../catalog/catalog-fixtures.js";
-import { seedMachines, seedPool } from "../scheduler/fleet-seed.js";
-
-// The instance API on a real hub (PGlite, or PostgreSQL with DATABASE_URL). The compute agent is
-// played by the test through the real command store: it answers each queued command the way the
-// contract says an agent does (a DomainReport), so the hub's reconciler is exercised step by step.
+import { counts, failure } from "../catalog/catalog-fixtures.js";
+import { InstanceWorld } from "./instance-fixtures.js";
 
 describe("InstanceService: create, start, stop, delete, errors and version locking", function () {
   this.timeout(120_000);
-  let t: TestHub;
-  let clock: ManualClock;
-  let reconciler: InstanceReconciler;
-  let alice: TestUser, bob: TestUser;
-  const tokens = new Map<string, string>();
-  let imageId = "";
-  let v1 = "";
-  let pool: { poolId: string; dataCenterId: string };
-  let machineId = "";
-  const knex = () => t.hub.db.knex;
-  const as = (u: TestUser) => t.client(InstanceService, tokens.get(u.username)!);
-
-  before(async () => {
-    clock = new ManualClock();
-    t = await startTestHub({ clock });
-    const people = new CatalogPeople(knex());
-    const a = await people.tenant("tenant-a");
-    alice = await people.user("alice", "user", a);
-    bob = await people.user("bob", "user", a);
-    for (const u of [alice, bob]) tokens.set(u.username, await t.login(u.username, PASSWORD, u.tenantName));
-    const images = t.client(ImageService, await t.adminToken());
-    const img = await images.createImage({
-      image: {
-        name: "tiny",
-        imageType: ImageType.OS_BASE,
-        baseOs: "linux",
-        architecture: ImageArchitecture.X86_64,
-        visibility: ImageVisibility.PUBLIC,
-      },
-      requirements: {
-        minCpuCores: 1,
-        minMemoryGb: 1,
-        minStorageGb: 1,
-        recommendedCpuCores: 2,
-        recommendedMemoryGb: 2,
-        recommendedStorageGb: 10,
-      },
-    });
-    imageId = img.image!.id;
-    v1 = (await images.publishImageVersion({ imageId, versionNumber: "v1.0.0" })).version!.id;
-    pool = await seedPool(knex());
-    machineId = (await seedMachines(knex(), pool, 1, { cpuCores: 8, memoryGb: 16, storageGb: 100 }))[0]!;
-    reconciler = new InstanceReconciler({
-      knex: knex(),
-      clock,
-      log: pino({ level: "silent" }),
-      placement: { releaseAllocation },
-      lockKey: ADVISORY_LOCK_KEYS.instanceReconciler,
-      intervalMs: 3_600_000,
-      graphicsListen: "127.0.0.1",
-      shutdownTimeoutMs: 1000,
-    });
-    (globalThis as { images?: typeof images }).images = images;
-  });
-  after(async () => {
-    await reconciler?.stop();
-    await t?.stop();
-  });
-
-  const create1 = (over: Record<string, unknown> = {}) =>
-    as(alice).createInstance({
-      instance: { name: "desk", cpuCores: 2, memoryGb: 2, storageGb: 10, ...over },
-      imageId,
-    });
-
-  /** Plays the compute agent: answers every unfinished command with the domain state the step implies. */
-  async function agentAnswers(outcome: "succeed" | "fail" = "succeed"): Promise<string[]> {
-    const rows = (await knex()("agent_commands as c")
-      .join("agents as a", "a.id", "c.agent_id")
-      .where("a.status", "connected") // an offline agent answers nothing
-      .whereIn("c.state", ["queued", "delivered"])
-      .orderBy("c.created_at")
-      .select("c.id", "c.agent_id", "c.kind", "c.payload")) as {
-      id: string;
-      agent_id: string;
-      kind: string;
-      payload: Record<string, { name?: string; spec?: { name: string; uuid: string } }>;
-    }[];
-    for (const r of rows) {
-      await markDelivered(knex(), [r.id], clock.now());
-      const body = Object.values(r.payload)[0] ?? {};
-      const name = body.spec?.name ?? body.name ?? "";
-      const state = {
-        define_domain: DomainState.SHUTOFF,
-        start_domain: DomainState.RUNNING,
-        shutdown_domain: DomainState.SHUTOFF,
-        undefine_domain: DomainState.ABSENT,
-        suspend_domain: DomainState.PAUSED,
-        resume_domain: DomainState.RUNNING,
-        set_graphics_password: DomainState.RUNNING,
-      }[r.kind];
-      const result =
-        r.kind === "list_domains"
-          ? create(CommandResultSchema, { kind: { case: "domains", value: { domains: [] } } })
-          : create(CommandResultSchema, {
-              kind: {
-                case: "domain",
-                value: {
-                  name,
-                  uuid: name.replace(/^edgehub-/, ""),
-                  state,
-                  graphicsProtocol: GraphicsProtocol.VNC,
-                  graphicsHost: "127.0.0.1",
-                  graphicsPort: state === DomainState.RUNNING ? 5901 : 0,
-                },
-              },
-            });
-      await applyAgentReport(
-        knex(),
-        r.agent_id,
-        r.id,
-        outcome === "succeed"
-          ? { state: "succeeded", result: toJson(CommandResultSchema, result), error: null }
-          : { state: "failed", result: undefined, error: "libvirt: no space left on device" },
-        clock.now(),
-      );
-    }
-    return rows.map((r) => r.kind);
-  }
-
-  /**
-   * Passes of the reconciler, the agent answering in between, until the instance reaches `status`
-   * (or is gone, for "deleted"). The hub's own reconciler may take a pass meanwhile (it holds the
-   * lease then, and ours skips): the loop is bounded by passes, not by time.
-   */
-  async function converge(id: string, status: InstanceStatus): Promise<string[]> {
-    const kinds: string[] = [];
-    for (let i = 0; i < 200; i++) {
-      await reconciler.runOnce();
-      kinds.push(...(await agentAnswers()));
-      const row = (await knex()("instances").where({ id }).first("status")) as { status: string };
-      if (row.status === InstanceStatus[status].toLowerCase()) return kinds;
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    throw new Error(`instance ${id} did not reach ${InstanceStatus[status]}; commands answered: ${kinds.join(", ")}`);
-  }
-
-  const allocated = async () =>
-    (await knex()("compute_machines")
-      .where({ id: machineId })
-      .first("allocated_cpu_cores", "allocated_memory_gb", "allocated_storage_gb")) as Record<string, number>;
+  const w = new InstanceWorld();
+  before(() => w.start());
+  after(() => w.stop());
 
   it("creates a stopped instance with nothing allocated, locked to the version latest pointed at", async () => {
-    const { instance } = await create1();
+    const { instance } = await w.create();
     expect(instance!.status).to.equal(InstanceStatus.STOPPED);
-    expect(instance!.imageVersionId).to.equal(v1);
+    expect(instance!.imageVersionId).to.equal(w.v1);
     expect(instance!.imageTagUsed).to.equal("latest");
     expect(instance!.computeMachineId).to.equal("");
-    expect(Number((await allocated()).allocated_cpu_cores)).to.equal(0);
-    const audit = await knex()("audit_log")
+    expect(await w.allocated()).to.deep.equal([0, 0, 0]);
+    const audit = await w
+      .knex("audit_log")
       .where({ action: "instance.create", target_id: instance!.id })
       .count<{ n: number }[]>({ n: "*" });
     expect(Number(audit[0]!.n)).to.equal(1);
+    const usage = await w.knex("image_version_usage").where({ instance_id: instance!.id }).first("image_version_id");
+    expect(usage.image_version_id).to.equal(w.v1);
   });
 
   it("moving latest after create changes nothing that exists (version locking)", async () => {
-    const { instance } = await create1({ name: "locked" });
-    const images = (globalThis as { images?: ReturnType<TestHub["client"]> }).images as unknown as {
-      publishImageVersion: (r: object) => Promise<{ version?: { id: string } }>;
-    };
-    const v2 = (await images.publishImageVersion({ imageId, versionNumber: "v2.0.0", makeLatest: true })).version!.id;
-    const again = await as(alice).getInstance({ id: instance!.id });
-    expect(again.instance!.imageVersionId).to.equal(v1);
-    const fresh = await create1({ name: "fresh" });
+    const { instance } = await w.create({ name: "locked" });
+    const v2 = (await w.images().publishImageVersion({ imageId: w.imageId, versionNumber: "v2.0.0", makeLatest: true }))
+      .version!.id;
+    const again = await w.as(w.alice).getInstance({ id: instance!.id });
+    expect(again.instance!.imageVersionId).to.equal(w.v1);
+    const fresh = await w.create({ name: "fresh" });
     expect(fresh.instance!.imageVersionId).to.equal(v2);
   });
 
   it("refuses zero CPUs, a spec below the image minimum (with the recommended spec) and another user's instance", async () => {
-    const zero = await failure(create1({ cpuCores: 0 }));
+    const before = await counts(w.knex, ["instances", "quota_consumers"]);
+    const zero = await failure(w.create({ cpuCores: 0 }));
     expect(zero.code).to.equal(Code.InvalidArgument);
     expect(violatedFields(zero)).to.deep.equal(["instance.cpu_cores"]);
-    await knex()("image_requirements")
-      .where({ image_id: imageId })
+    await w
+      .knex("image_requirements")
+      .where({ image_id: w.imageId })
       .update({ min_memory_gb: 4, recommended_memory_gb: 8 });
-    const short = await failure(create1({ memoryGb: 2 }));
+    const short = await failure(w.create({ memoryGb: 2 }));
     expect(short.code).to.equal(Code.FailedPrecondition);
     expect(errorReasons(short)).to.include("IMAGE_REQUIREMENTS_NOT_MET");
-    expect(short.rawMessage).to.contain("recommended 8");
-    await knex()("image_requirements")
-      .where({ image_id: imageId })
+    expect(short.rawMessage).to.contain("memory_gb 2 is below the minimum 4 (recommended 8)");
+    await w
+      .knex("image_requirements")
+      .where({ image_id: w.imageId })
       .update({ min_memory_gb: 1, recommended_memory_gb: 2 });
-    const { instance } = await create1({ name: "mine" });
-    expect((await failure(as(bob).getInstance({ id: instance!.id }))).code).to.equal(Code.NotFound);
+    expect(await counts(w.knex, ["instances", "quota_consumers"])).to.deep.equal(before);
+    const { instance } = await w.create({ name: "mine" });
+    expect((await failure(w.as(w.bob).getInstance({ id: instance!.id }))).code).to.equal(Code.NotFound);
+    const bobs = await w.as(w.bob).listInstances({});
+    expect(bobs.instances.map((i) => i.id)).to.not.include(instance!.id);
   });
 
   it("refuses an unknown pool and a GPU model nobody has, precisely, with nothing allocated", async () => {
-    const { instance } = await create1({ name: "nowhere" });
-    const before = await counts(knex(), ["virtual_machines", "machine_allocations"]);
+    const { instance } = await w.create({ name: "nowhere" });
+    const before = await counts(w.knex, ["virtual_machines", "machine_allocations"]);
     const unknown = await failure(
-      as(alice).startInstance({ id: instance!.id, computePoolId: "0193a0f0-0000-7000-8000-000000000000" }),
+      w.as(w.alice).startInstance({ id: instance!.id, computePoolId: "0193a0f0-0000-7000-8000-000000000000" }),
     );
     expect(unknown.code).to.equal(Code.NotFound);
     expect(unknown.rawMessage).to.contain("compute pool");
-    const gpu = await create1({ name: "gpu", gpuCount: 1, gpuModel: "NVIDIA H200" });
-    const none = await failure(as(alice).startInstance({ id: gpu.instance!.id, computePoolId: pool.poolId }));
+    const gpu = await w.create({ name: "gpu", gpuCount: 1, gpuModel: "NVIDIA H200" });
+    const none = await failure(w.as(w.alice).startInstance({ id: gpu.instance!.id, computePoolId: w.pool.poolId }));
     expect(none.code).to.equal(Code.ResourceExhausted);
     expect(errorReasons(none)).to.include("NO_CAPACITY");
-    expect((await as(alice).getInstance({ id: gpu.instance!.id })).instance!.status).to.equal(InstanceStatus.STOPPED);
-    expect(await counts(knex(), ["virtual_machines", "machine_allocations"])).to.deep.equal(before);
-    expect(Number((await allocated()).allocated_cpu_cores)).to.equal(0);
-    const events = await as(alice).listInstanceEvents({ instanceId: gpu.instance!.id });
-    expect(events.events.map((e) => e.kind)).to.include("placement_failed");
+    const after = (await w.as(w.alice).getInstance({ id: gpu.instance!.id })).instance!;
+    expect(after.status).to.equal(InstanceStatus.STOPPED);
+    expect(after.lastError).to.contain("NVIDIA H200");
+    expect(await counts(w.knex, ["virtual_machines", "machine_allocations"])).to.deep.equal(before);
+    expect(await w.allocated()).to.deep.equal([0, 0, 0]);
+    const events = await w.as(w.alice).listInstanceEvents({ instanceId: gpu.instance!.id });
+    const failed = events.events.find((e) => e.kind === "placement_failed");
+    expect(failed?.attributes).to.have.property("scheduling_history_id");
   });
 
   it("start → running only on the agent's report → stop → delete, machine allocations back to zero", async () => {
-    const { instance } = await create1({ name: "full-cycle" });
+    const { instance } = await w.create({ name: "full-cycle" });
     const id = instance!.id;
-    const started = await as(alice).startInstance({ id, computePoolId: pool.poolId, rentalMode: RentalMode.SHARED });
+    const started = await w
+      .as(w.alice)
+      .startInstance({ id, computePoolId: w.pool.poolId, rentalMode: RentalMode.SHARED });
     expect(started.instance!.status).to.equal(InstanceStatus.INITIALIZING);
     expect(started.schedulingHistoryId).to.not.equal("");
-    expect(Number((await allocated()).allocated_cpu_cores)).to.equal(2);
-    expect(await converge(id, InstanceStatus.RUNNING)).to.include.members(["define_domain", "start_domain"]);
-    const running = (await as(alice).getInstance({ id })).instance!;
-    expect(running.status).to.equal(InstanceStatus.RUNNING);
+    expect(await w.allocated()).to.deep.equal([2, 2, 10]);
+    // The define is answered, the start is not yet: still initializing.
+    await w.queuedCommand("define_domain");
+    expect(await w.agentAnswers()).to.deep.equal(["define_domain"]);
+    expect((await w.as(w.alice).getInstance({ id })).instance!.status).to.equal(InstanceStatus.INITIALIZING);
+    expect(await w.converge(id, InstanceStatus.RUNNING)).to.include("start_domain");
+    const running = (await w.as(w.alice).getInstance({ id })).instance!;
     expect(running.virtualMachine!.vmName).to.equal(`edgehub-${running.virtualMachineId}`);
 
-    const illegal = await failure(as(alice).resizeInstance({ id, cpuCores: 4 }));
-    expect(errorReasons(illegal)).to.include("INSTANCE_NOT_STOPPED");
-    const again = await failure(as(alice).startInstance({ id, computePoolId: pool.poolId }));
-    expect(errorReasons(again)).to.include("ILLEGAL_INSTANCE_TRANSITION");
-
-    expect((await as(alice).stopInstance({ id })).instance!.status).to.equal(InstanceStatus.STOPPING);
-    expect(await converge(id, InstanceStatus.STOPPED)).to.include("shutdown_domain");
-    const stopped = (await as(alice).getInstance({ id })).instance!;
-    expect(stopped.status).to.equal(InstanceStatus.STOPPED);
+    expect((await w.as(w.alice).stopInstance({ id })).instance!.status).to.equal(InstanceStatus.STOPPING);
+    expect(await w.converge(id, InstanceStatus.STOPPED)).to.include("shutdown_domain");
+    const stopped = (await w.as(w.alice).getInstance({ id })).instance!;
     expect(stopped.computeMachineId).to.equal("");
-    expect(Number((await allocated()).allocated_cpu_cores)).to.equal(0);
+    expect(await w.allocated()).to.deep.equal([0, 0, 0]);
 
-    expect((await as(alice).deleteInstance({ id })).instance!.status).to.equal(InstanceStatus.TERMINATING);
-    expect(await converge(id, InstanceStatus.DELETED)).to.include("undefine_domain");
-    expect((await failure(as(alice).getInstance({ id }))).code).to.equal(Code.NotFound);
-    const a = await allocated();
-    expect([
-      Number(a.allocated_cpu_cores),
-      Number(a.allocated_memory_gb),
-      Number(a.allocated_storage_gb),
-    ]).to.deep.equal([0, 0, 0]);
-    const kinds = (await knex()("instance_events")
+    expect((await w.as(w.alice).deleteInstance({ id })).instance!.status).to.equal(InstanceStatus.TERMINATING);
+    expect(await w.converge(id, InstanceStatus.DELETED)).to.include("undefine_domain");
+    expect((await failure(w.as(w.alice).getInstance({ id }))).code).to.equal(Code.NotFound);
+    expect(await w.allocated()).to.deep.equal([0, 0, 0]);
+    expect(await w.knex("image_version_usage").where({ instance_id: id }).first()).to.equal(undefined);
+    expect(await w.knex("quota_consumers").where({ consumer_id: id }).first()).to.equal(undefined);
+    const messages = (await w
+      .knex("instance_events")
       .where({ instance_id: id })
       .orderBy("id")
       .pluck("message")) as string[];
-    expect(kinds.join("\n")).to.contain("running").and.to.contain("deleted");
+    expect(messages.join("\n")).to.contain("initializing → running").and.to.contain("terminating → deleted");
   });
 
   it("an offline agent makes a start wait, then fail at its deadline with a readable reason", async () => {
-    const { instance } = await create1({ name: "offline" });
+    const { instance } = await w.create({ name: "offline" });
     const id = instance!.id;
-    await as(alice).startInstance({ id, computePoolId: pool.poolId });
-    const agentId = (
-      (await knex()("compute_machines").where({ id: machineId }).first("agent_id")) as { agent_id: string }
-    ).agent_id;
-    await knex()("agents").where({ id: agentId }).update({ status: "offline", disconnected_at: clock.now() });
-    await reconciler.runOnce();
-    expect((await as(alice).getInstance({ id })).instance!.status).to.equal(InstanceStatus.INITIALIZING);
-    clock.advance(11 * 60_000);
-    await converge(id, InstanceStatus.STOPPED);
-    const failed = (await as(alice).getInstance({ id })).instance!;
-    expect(failed.status).to.equal(InstanceStatus.STOPPED);
-    expect(failed.lastError).to.match(/agent is offline since/);
-    expect(Number((await allocated()).allocated_cpu_cores)).to.equal(0);
-    await knex()("agents").where({ id: agentId }).update({ status: "connected" });
+    await w.as(w.alice).startInstance({ id, computePoolId: w.pool.poolId });
+    const agentId = await w.agentId();
+    await w.knex("agents").where({ id: agentId }).update({ status: "offline", disconnected_at: w.clock.now() });
+    await w.reconciler.runOnce();
+    expect(await w.agentAnswers()).to.deep.equal([]);
+    expect((await w.as(w.alice).getInstance({ id })).instance!.status).to.equal(InstanceStatus.INITIALIZING);
+    w.clock.advance(11 * 60_000);
+    await w.converge(id, InstanceStatus.STOPPED);
+    const failed = (await w.as(w.alice).getInstance({ id })).instance!;
+    expect(failed.lastError).to.match(/compute machine host-\S+'s agent is offline since \d{4}-/);
+    expect(await w.allocated()).to.deep.equal([0, 0, 0]);
+    await w.knex("agents").where({ id: agentId }).update({ status: "connected" });
   });
 
   it("resize while stopped re-checks quota: above the user's limit is resource_exhausted, nothing changed", async () => {
-    const { instance } = await create1({ name: "resize" });
-    await knex()("users")
-      .where({ id: alice.userId })
-      .update({ quota_config: JSON.stringify({ max_storage_gb: 1000, max_cpu_cores: 100 }) });
-    const bigger = await as(alice).resizeInstance({ id: instance!.id, cpuCores: 4, storageGb: 20 });
+    const { instance } = await w.create({ name: "resize" });
+    await w
+      .knex("users")
+      .where({ id: w.alice.userId })
+      .update({ quota_config: JSON.stringify({ max_storage_gb: 1000 }) });
+    const bigger = await w.as(w.alice).resizeInstance({ id: instance!.id, cpuCores: 4, storageGb: 20 });
     expect(bigger.instance!.cpuCores).to.equal(4);
-    const over = await failure(as(alice).resizeInstance({ id: instance!.id, storageGb: 5000 }));
+    const over = await failure(w.as(w.alice).resizeInstance({ id: instance!.id, storageGb: 5000 }));
     expect(over.code).to.equal(Code.ResourceExhausted);
     expect(errorReasons(over)).to.include("QUOTA_EXCEEDED");
-    expect((await as(alice).getInstance({ id: instance!.id })).instance!.storageGb).to.equal(20);
-    const shrink = await failure(as(alice).resizeInstance({ id: instance!.id, storageGb: 10 }));
+    expect((await w.as(w.alice).getInstance({ id: instance!.id })).instance!.storageGb).to.equal(20);
+    const shrink = await failure(w.as(w.alice).resizeInstance({ id: instance!.id, storageGb: 10 }));
     expect(errorReasons(shrink)).to.include("STORAGE_SHRINK");
+    const belowImage = await failure(w.as(w.alice).resizeInstance({ id: instance!.id, cpuCores: 0 }));
+    expect(violatedFields(belowImage)).to.deep.equal(["cpu_cores"]);
+    await w
+      .knex("users")
+      .where({ id: w.alice.userId })
+      .update({ quota_config: JSON.stringify({}) });
+  });
+
+  it("a start the quota refuses is resource_exhausted QUOTA_EXCEEDED and places nothing", async () => {
+    const { instance } = await w.create({ name: "quota" });
+    await w
+      .knex("users")
+      .where({ id: w.alice.userId })
+      .update({ quota_config: JSON.stringify({ max_cpu_cores: 1 }) });
+    const before = await counts(w.knex, ["virtual_machines", "machine_allocations"]);
+    const refused = await failure(w.as(w.alice).startInstance({ id: instance!.id, computePoolId: w.pool.poolId }));
+    expect(refused.code).to.equal(Code.ResourceExhausted);
+    expect(errorReasons(refused)).to.include("QUOTA_EXCEEDED");
+    expect(await counts(w.knex, ["virtual_machines", "machine_allocations"])).to.deep.equal(before);
+    expect(await w.allocated()).to.deep.equal([0, 0, 0]);
+    expect((await w.as(w.alice).getInstance({ id: instance!.id })).instance!.status).to.equal(InstanceStatus.STOPPED);
+    await w
+      .knex("users")
+      .where({ id: w.alice.userId })
+      .update({ quota_config: JSON.stringify({}) });
   });
 });
