@@ -106,21 +106,30 @@ export async function readSnapshot(
 ): Promise<SchedulingSnapshot> {
   const pools = await lockPools(trx, req.computePoolId);
   if (pools.length === 0) return { pools, machines: [] };
+  // The planner's estimate of the GPU subqueries passes jit_above_cost, and compiling the plan
+  // takes several times longer than running it (measured: 120 of 160 ms at 5 000 machines).
+  await trx.raw("SET LOCAL jit = off");
   const named = req.computePoolId !== null ? pools[0] : undefined;
   const q = new Sql();
   const reason = reasonCase(q, req);
   const poolIds = q.p(uuidArrayParam(pools.map((p) => p.id)));
   const order = orderBy(q, req, named);
   const limit = q.p(candidateLimit);
+  // The GPU models there, for the reason when nothing fits (read only then).
   const models =
     req.gpuCount > 0 && req.gpuModel !== null
-      ? `(SELECT json_agg(json_build_array(x.model, x.n)) FROM (
-            SELECT g.model, count(*)::int AS n FROM compute_machine_gpus g JOIN classified k ON k.id = g.compute_machine_id
-             GROUP BY g.model) x)`
+      ? `CASE WHEN NOT EXISTS (SELECT 1 FROM best) THEN (SELECT json_agg(json_build_array(x.model, x.n)) FROM (
+            SELECT g.model, count(*)::int AS n FROM compute_machine_gpus g
+              JOIN compute_machines gm ON gm.id = g.compute_machine_id
+             WHERE gm.resource_pool_id = ANY(${q.p(uuidArrayParam(pools.map((p) => p.id)))}::uuid[])
+               AND gm.deleted_at IS NULL
+             GROUP BY g.model) x) END`
       : "NULL";
   const result = (await trx.raw(
     `WITH classified AS (
-       SELECT m.*, ${reason} AS reason
+       SELECT m.id, m.cpu_cores, m.memory_gb, m.storage_gb, m.gpu_count, m.allocated_cpu_cores,
+              m.allocated_memory_gb, m.allocated_storage_gb, m.allocated_gpu_count, m.priority, m.last_placed_at,
+              ${reason} AS reason
          FROM compute_machines m LEFT JOIN agents a ON a.id = m.agent_id
         WHERE m.resource_pool_id = ANY(${poolIds}::uuid[]) AND m.deleted_at IS NULL),
      best AS (SELECT c.id FROM classified c WHERE c.reason IS NULL ORDER BY ${order} LIMIT ${limit})
