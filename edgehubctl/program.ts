@@ -6,6 +6,7 @@ import { withExamples } from "./command-examples.js";
 import { callCommand } from "./commands/call-command.js";
 import { completionCommands } from "./commands/completion-command.js";
 import { configCommand } from "./commands/config-command.js";
+import { imageUploadCommand } from "./commands/image-upload-command.js";
 import { kindCommand, verbFirstCommand } from "./commands/kind-command.js";
 import { loginCommand } from "./commands/login-command.js";
 import { logoutCommand } from "./commands/logout-command.js";
@@ -51,6 +52,7 @@ export async function buildProgram(io: CliIo): Promise<{ program: Command; ctx: 
   program.addCommand(verbFirstCommand("update", ctx, "Change a resource from flags or -f file"));
   program.addCommand(verbFirstCommand("delete", ctx, "Delete resources (asks unless --yes)"));
   for (const kind of kinds) program.addCommand(kindCommand(kind, ctx));
+  program.commands.find((c) => c.name() === "image")?.addCommand(imageUploadCommand(ctx));
   program.addCommand(callCommand(ctx));
   const [completion, complete] = completionCommands(ctx, program);
   program.addCommand(completion!).addCommand(complete!, { hidden: true });
