@@ -82,7 +82,7 @@ export async function registerMachineGpus(
   );
   const res = await trx.raw<{ rows: { id: string; resource_pool_id: string; edge_data_center_id: string }[] }>(
     `UPDATE compute_machines AS m SET
-       gpu_count = GREATEST(c.n, m.allocated_gpu_count),
+       gpu_count = GREATEST(c.n, m.allocated_gpu_count), reported_gpu_count = c.n,
        capacity_shortfall = m.capacity_shortfall OR c.n < m.allocated_gpu_count
      FROM (SELECT m2.id, count(g.id) FILTER (WHERE g.status <> 'error')::int AS n
            FROM compute_machines m2 LEFT JOIN compute_machine_gpus g ON g.compute_machine_id = m2.id

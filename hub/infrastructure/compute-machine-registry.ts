@@ -45,7 +45,7 @@ export interface ComputeMachineRegistration {
   inventory: HostInventory;
 }
 
-// 15 columns a row: chunks stay far below PostgreSQL's 65 535 bind parameters.
+// 18 columns a row: chunks stay far below PostgreSQL's 65 535 bind parameters.
 const INSERT_CHUNK = 1000;
 
 /**
@@ -84,12 +84,14 @@ export async function registerComputeMachines(
     await trx.raw(
       // Hardware reported below what is allocated (a DIMM died, a disk was pulled) must not
       // fail the whole Hello batch on the allocation CHECK: capacity stays at the allocation and
-      // the machine is flagged, so nothing more fits until its VMs leave and it reports again.
+      // the machine is flagged; the reported values are kept, and capacity shrinks back to them
+      // as the VMs leave (trigger compute_machines_shrink_to_reported).
       `UPDATE compute_machines AS m SET hostname = v.hostname,
          cpu_cores = GREATEST(v.cpu_cores, m.allocated_cpu_cores), memory_gb = GREATEST(v.memory_gb, m.allocated_memory_gb),
          storage_gb = GREATEST(v.storage_gb, m.allocated_storage_gb),
          capacity_shortfall = (v.cpu_cores < m.allocated_cpu_cores OR v.memory_gb < m.allocated_memory_gb
            OR v.storage_gb < m.allocated_storage_gb),
+         reported_cpu_cores = v.cpu_cores, reported_memory_gb = v.memory_gb, reported_storage_gb = v.storage_gb,
          hypervisor_type = v.hypervisor_type, updated_at = ?
        FROM jsonb_to_recordset(?::jsonb) AS v(agent_id uuid, hostname text, cpu_cores int, memory_gb float8, storage_gb float8, hypervisor_type text)
        WHERE m.agent_id = v.agent_id AND m.deleted_at IS NULL`,
@@ -98,20 +100,26 @@ export async function registerComputeMachines(
   }
   const fresh = placed
     .filter((i) => !existing.has(i.grant.agentId))
-    .map((i) => ({
-      id: newId(),
-      ...hardwareOf(i.inventory),
-      gpu_count: 0, // set from its GPU rows below
-      updated_at: now,
-      machine_type: machineTypeFor(i.grant.machineType, i.inventory),
-      status: INITIAL_MACHINE_STATUS,
-      health_status: "unknown",
-      rental_mode: "shared",
-      resource_pool_id: i.grant.computePoolId,
-      edge_data_center_id: i.grant.edgeDataCenterId,
-      agent_id: i.grant.agentId,
-      created_at: now,
-    }));
+    .map((i) => {
+      const hw = hardwareOf(i.inventory);
+      return {
+        id: newId(),
+        ...hw,
+        reported_cpu_cores: hw.cpu_cores,
+        reported_memory_gb: hw.memory_gb,
+        reported_storage_gb: hw.storage_gb,
+        gpu_count: 0, // set from its GPU rows below
+        updated_at: now,
+        machine_type: machineTypeFor(i.grant.machineType, i.inventory),
+        status: INITIAL_MACHINE_STATUS,
+        health_status: "unknown",
+        rental_mode: "shared",
+        resource_pool_id: i.grant.computePoolId,
+        edge_data_center_id: i.grant.edgeDataCenterId,
+        agent_id: i.grant.agentId,
+        created_at: now,
+      };
+    });
   for (let i = 0; i < fresh.length; i += INSERT_CHUNK)
     await trx("compute_machines").insert(fresh.slice(i, i + INSERT_CHUNK));
   // GPUs (and so gpu_count), then the totals of every pool and data center these machines count in.

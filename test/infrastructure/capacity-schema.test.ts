@@ -67,7 +67,7 @@ describe(`capacity schema (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
     await knex("compute_machine_gpus").where({ id: gpu.id }).delete();
   });
 
-  it("a Hello reporting less hardware than is allocated keeps capacity at the allocation, flags it, and fails no one in the batch", async () => {
+  it("a Hello reporting less hardware than is allocated holds capacity at the allocation, flagged, fails no one in the batch, and capacity shrinks back as VMs leave", async () => {
     const knex = t.db.knex;
     const other = newId();
     await hello(knex, site, [{ agentId: other, inventory: inventory("cap-2", { threads: 8 }) }]);
@@ -87,14 +87,35 @@ describe(`capacity schema (${process.env.DATABASE_URL ? "PostgreSQL" : "PGlite"}
     expect(pool.total_cpu_cores).to.equal(32);
     expect(pool.total_memory_gb).to.equal(48 + 128);
 
-    // Once the VMs are gone, the next Hello brings capacity down to what is there and clears the flag.
+    // As VMs leave, capacity shrinks back towards what the agent reported, with the totals, in the
+    // releasing statement itself: nothing is ever placed on the missing memory.
+    await knex("compute_machines").where({ id: machineId }).update({ allocated_memory_gb: 40 });
+    const partly = await machineOf(knex, agentId);
+    expect([partly.memory_gb, partly.storage_gb, partly.capacity_shortfall]).to.deep.equal([40, 400, true]);
+    expect((await knex("compute_pools").where({ id: site.poolId }).first()).total_memory_gb).to.equal(40 + 128);
     await knex("compute_machines")
       .where({ id: machineId })
       .update({ allocated_cpu_cores: 0, allocated_memory_gb: 0, allocated_storage_gb: 0 });
-    await hello(knex, site, [{ agentId, inventory: inventory("cap-1", { threads: 16, memoryGb: 32, diskGb: 300 }) }]);
     const after = await machineOf(knex, agentId);
-    expect([after.memory_gb, after.storage_gb, after.capacity_shortfall]).to.deep.equal([32, 300, false]);
+    expect([after.cpu_cores, after.memory_gb, after.storage_gb, after.capacity_shortfall]).to.deep.equal([
+      16,
+      32,
+      300,
+      false,
+    ]);
+    const pool2 = await knex("compute_pools").where({ id: site.poolId }).first();
+    expect([pool2.total_cpu_cores, pool2.total_memory_gb, pool2.total_storage_gb]).to.deep.equal([32, 32 + 128, 1300]);
     const dc = await knex("edge_data_centers").where({ id: site.dataCenterId }).first();
     expect([dc.total_cpu_cores, dc.total_memory_gb, dc.total_storage_gb]).to.deep.equal([32, 32 + 128, 1300]);
+    // A flagged machine cannot be charged beyond what it still holds.
+    await knex("compute_machines").where({ id: machineId }).update({ allocated_memory_gb: 32 });
+    expect(
+      await refusal(knex("compute_machines").where({ id: machineId }).update({ allocated_memory_gb: 33 })),
+    ).to.equal("compute_machines_allocation_check");
+    // The next Hello agrees with what the release left.
+    await hello(knex, site, [{ agentId, inventory: inventory("cap-1", { threads: 16, memoryGb: 32, diskGb: 300 }) }]);
+    const again = await machineOf(knex, agentId);
+    expect([again.memory_gb, again.capacity_shortfall]).to.deep.equal([32, false]);
+    expect((await knex("compute_pools").where({ id: site.poolId }).first()).total_memory_gb).to.equal(32 + 128);
   });
 });

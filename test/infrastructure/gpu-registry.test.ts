@@ -94,6 +94,10 @@ describe(`GPUs registered at Hello from recorded nvidia-smi inventories (${proce
     const m = await machineOf(knex, agentId);
     // One GPU left that is not in error, two allocated (the counter says so): capacity held, flagged.
     expect([m.gpu_count, m.capacity_shortfall]).to.deep.equal([2, true]);
+    // One VM leaves: the machine is down to the one GPU it still has.
+    await knex("compute_machines").where({ id: machineId }).update({ allocated_gpu_count: 1 });
+    const released = await machineOf(knex, agentId);
+    expect([released.gpu_count, released.capacity_shortfall]).to.deep.equal([1, false]);
   });
 
   it("registers any number of GPU servers in the same number of statements", async () => {
