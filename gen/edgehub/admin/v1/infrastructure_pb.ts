@@ -160,7 +160,7 @@ export type ComputeMachine = Message<"edgehub.admin.v1.ComputeMachine"> & {
 
   /**
    * Output only: the agent reported less hardware than is allocated; capacity is held at the
-   * allocation, so nothing more is placed until the next report after VMs leave.
+   * allocation (nothing more fits) and shrinks back to the report as VMs leave.
    *
    * @generated from field: bool capacity_shortfall = 21;
    */
