@@ -103,7 +103,7 @@ export class InstanceReconciler {
       await failOperation(trx, this.deps.placement, i, vm, now);
       return;
     }
-    if (vm) await cancelStaleSteps(trx, vm.id, i.operationId, now);
+    if (vm) await cancelStaleSteps(trx, vm, i.operationId, now);
     switch (i.status) {
       case "initializing":
         if (vm) await this.advanceStart(trx, i, vm, now);

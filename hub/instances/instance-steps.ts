@@ -48,14 +48,26 @@ export async function runStep(
  * Cancels the unfinished commands of a VM's earlier operations (a define still queued when a stop
  * arrives must never run after it). Agents holding one are told, like FleetService's CancelCommand.
  */
-export async function cancelStaleSteps(trx: Knex.Transaction, vmId: string, operationId: string | null, at: Date) {
+export async function cancelStaleSteps(
+  trx: Knex.Transaction,
+  vm: Pick<VirtualMachine, "id" | "computeMachineId">,
+  operationId: string | null,
+  at: Date,
+) {
+  const vmId = vm.id;
+  // By agent first: (agent_id, idempotency_key) is indexed, so this reads only that agent's keyed commands.
+  const machine = (await trx("compute_machines").where({ id: vm.computeMachineId }).first("agent_id")) as
+    { agent_id: string | null } | undefined;
+  if (!machine?.agent_id) return;
   const rows = (await trx("agent_commands")
+    .where({ agent_id: machine.agent_id })
     .where("idempotency_key", "like", `vm:${vmId}:%`)
     .whereIn("state", ["queued", "delivered", "running"])
     .select("id", "idempotency_key")) as { id: string; idempotency_key: string }[];
   for (const r of rows) {
     if (operationId && r.idempotency_key.startsWith(`vm:${vmId}:${operationId}:`)) continue;
-    if (r.idempotency_key.includes(":retire:")) continue;
+    // Clean-ups of domains left elsewhere must run whatever happens next.
+    if (r.idempotency_key.includes(":retire:") || r.idempotency_key.includes(":cleanup:")) continue;
     const { command, reachedAgent } = await cancelCommand(trx, r.id, "superseded by a newer operation", at);
     if (reachedAgent)
       await notifyFleet(trx, { t: "cancel", agentId: command.agentId, commandId: r.id, reason: "superseded" });

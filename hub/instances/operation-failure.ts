@@ -59,7 +59,7 @@ export async function failOperation(
       `the ${what} did not finish by its deadline ${i.operationDeadline?.toISOString() ?? ""}`,
     ));
   const lastError = `Cannot ${what} instance ${i.id}: ${why}`;
-  if (vm) await cancelStaleSteps(trx, vm.id, null, at);
+  if (vm) await cancelStaleSteps(trx, vm, null, at);
   await recordInstanceEvent(trx, {
     instanceId: i.id,
     kind: "error",

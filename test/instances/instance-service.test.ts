@@ -1,8 +1,9 @@
 import { expect } from "chai";
 import { Code } from "@connectrpc/connect";
-import { InstanceStatus, RentalMode } from "../../gen/edgehub/admin/v1/instance_pb.js";
+import { InstanceService, InstanceStatus, RentalMode } from "../../gen/edgehub/admin/v1/instance_pb.js";
 import { errorReasons, violatedFields } from "../support/api-conventions.js";
-import { counts, failure } from "../catalog/catalog-fixtures.js";
+import { CatalogPeople, PASSWORD, counts, failure } from "../catalog/catalog-fixtures.js";
+import { TemplateService, TemplateVisibility } from "../../gen/edgehub/admin/v1/template_pb.js";
 import { InstanceWorld } from "./instance-fixtures.js";
 
 describe("InstanceService: create, start, stop, delete, errors and version locking", function () {
@@ -176,5 +177,116 @@ describe("InstanceService: create, start, stop, delete, errors and version locki
       .knex("users")
       .where({ id: w.alice.userId })
       .update({ quota_config: JSON.stringify({}) });
+  });
+});
+
+describe("InstanceService: templates, tenant scoping and updates", function () {
+  this.timeout(120_000);
+  const w = new InstanceWorld();
+  before(() => w.start());
+  after(() => w.stop());
+
+  it("creates from a template: its defaults, the request's sizes over them, the image's default version", async () => {
+    const templates = w.t.client(TemplateService, w.adminToken);
+    const { template } = await templates.createTemplate({
+      template: {
+        config: {
+          name: "office",
+          baseImageId: w.imageId,
+          defaultCpuCores: 2,
+          defaultMemoryGb: 4,
+          defaultStorageGb: 20,
+          listed: true,
+        },
+        visibility: TemplateVisibility.PUBLIC,
+      },
+    });
+    const res = await w.as(w.alice).createInstance({
+      instance: { name: "from-template", cpuCores: 3 },
+      templateId: template!.id,
+    });
+    expect(res.instance).to.include({
+      templateId: template!.id,
+      imageId: w.imageId,
+      imageVersionId: w.v1,
+      cpuCores: 3,
+      memoryGb: 4,
+      storageGb: 20,
+      status: InstanceStatus.STOPPED,
+    });
+    const both = await failure(
+      w.as(w.alice).createInstance({ instance: { name: "x" }, templateId: template!.id, imageId: w.imageId }),
+    );
+    expect(violatedFields(both)).to.deep.equal(["template_id"]);
+  });
+
+  it("a user lists its own, a tenant_admin its tenant's, an admin all; another tenant's filter is not_found", async () => {
+    const people = new CatalogPeople(w.knex);
+    const b = await people.tenant("tenant-b");
+    const carol = await people.user("carol", "user", b);
+    await people.user("ta-a", "tenant_admin", { id: w.alice.tenantId!, name: "tenant-a" });
+    const carolToken = await w.t.login("carol", PASSWORD, "tenant-b");
+    const taToken = await w.t.login("ta-a", PASSWORD, "tenant-a");
+    const mine = (await w.create({ name: "alice-1" })).instance!.id;
+    const bobs = (await w.create({ name: "bob-1" }, w.bob)).instance!.id;
+    const carols = (
+      await w.t.client(InstanceService, carolToken).createInstance({
+        instance: { name: "carol-1", cpuCores: 1, memoryGb: 1, storageGb: 1 },
+        imageId: w.imageId,
+      })
+    ).instance!.id;
+    const ids = async (token: string, req: Record<string, unknown> = {}) =>
+      (await w.t.client(InstanceService, token).listInstances(req)).instances.map((i) => i.id);
+    const aliceSees = (await w.as(w.alice).listInstances({})).instances.map((i) => i.id);
+    expect(aliceSees).to.include(mine).and.not.include(bobs).and.not.include(carols);
+    expect(await ids(taToken))
+      .to.include.members([mine, bobs])
+      .and.not.include(carols);
+    expect(await ids(w.adminToken)).to.include.members([mine, bobs, carols]);
+    expect(await ids(w.adminToken, { tenantId: carol.tenantId })).to.deep.equal([carols]);
+    expect(
+      (await failure(w.t.client(InstanceService, taToken).listInstances({ tenantId: carol.tenantId! }))).code,
+    ).to.equal(Code.NotFound);
+    // tenant_admin creates for a user of its tenant; a user cannot create for another user.
+    const forBob = await w.t
+      .client(InstanceService, taToken)
+      .createInstance({
+        instance: { name: "for-bob", userId: w.bob.userId, cpuCores: 1, memoryGb: 1, storageGb: 1 },
+        imageId: w.imageId,
+      });
+    expect(forBob.instance!.userId).to.equal(w.bob.userId);
+    expect(
+      (
+        await failure(
+          w
+            .as(w.alice)
+            .createInstance({
+              instance: { name: "x", userId: w.bob.userId, cpuCores: 1, memoryGb: 1, storageGb: 1 },
+              imageId: w.imageId,
+            }),
+        )
+      ).code,
+    ).to.equal(Code.NotFound);
+  });
+
+  it("UpdateInstance changes name and description under an etag; a stale etag is aborted, nothing written", async () => {
+    const { instance } = await w.create({ name: "rename-me" });
+    const updated = await w.as(w.alice).updateInstance({
+      instance: { id: instance!.id, name: "renamed", description: "mine", etag: instance!.etag },
+      updateMask: { paths: ["name", "description"] },
+    });
+    expect(updated.instance).to.include({ name: "renamed", description: "mine" });
+    const stale = await failure(
+      w.as(w.alice).updateInstance({
+        instance: { id: instance!.id, name: "again", etag: instance!.etag },
+        updateMask: { paths: ["name"] },
+      }),
+    );
+    expect(stale.code).to.equal(Code.Aborted);
+    const status = await failure(
+      w.as(w.alice).updateInstance({ instance: { id: instance!.id, name: "x" }, updateMask: { paths: ["status"] } }),
+    );
+    expect(violatedFields(status)).to.deep.equal(["update_mask"]);
+    expect((await w.as(w.alice).getInstance({ id: instance!.id })).instance!.name).to.equal("renamed");
   });
 });
