@@ -35,44 +35,50 @@ export function textViolation(value: string, kind: TextKind): string | undefined
   return undefined;
 }
 
-function check(value: string, field: DescField, path: string): void {
+interface Rules {
+  /** The admin API's size limits (size-limits.ts); the agent protocol keeps its own message cap. */
+  sizes: boolean;
+}
+
+function check(value: string, field: DescField, path: string, rules: Rules): void {
   const max = maxLengthOf(field);
-  if (value.length > max)
+  if (rules.sizes && value.length > max)
     throw new InvalidArgumentError(path, `must be at most ${max} characters (got ${value.length})`);
   const why = textViolation(value, textKindOf(field));
   if (why) throw new InvalidArgumentError(path, why);
 }
 
-function checkEntries(count: number, field: DescField, path: string): void {
+function checkEntries(count: number, field: DescField, path: string, rules: Rules): void {
   const max = maxEntriesOf(field);
-  if (count > max) throw new InvalidArgumentError(path, `must have at most ${max} entries (got ${count})`);
+  if (rules.sizes && count > max)
+    throw new InvalidArgumentError(path, `must have at most ${max} entries (got ${count})`);
 }
 
 /** Walks every string in a message (nested messages, lists, map keys and values). */
-function checkMessage(msg: ReflectMessage, prefix: string): void {
+function checkMessage(msg: ReflectMessage, prefix: string, rules: Rules): void {
   for (const field of msg.fields) {
     if (!msg.isSet(field)) continue;
     const path = prefix + field.name;
     switch (field.fieldKind) {
       case "scalar":
-        if (field.scalar === ScalarType.STRING) check(msg.get(field) as string, field, path);
+        if (field.scalar === ScalarType.STRING) check(msg.get(field) as string, field, path, rules);
         break;
       case "message":
-        checkMessage(msg.get(field) as ReflectMessage, `${path}.`);
+        checkMessage(msg.get(field) as ReflectMessage, `${path}.`, rules);
         break;
       case "list":
-        checkEntries((msg.get(field) as { size: number }).size, field, path);
+        checkEntries((msg.get(field) as { size: number }).size, field, path, rules);
         for (const item of msg.get(field) as Iterable<unknown>) {
-          if (field.listKind === "message") checkMessage(item as ReflectMessage, `${path}.`);
-          else if (field.scalar === ScalarType.STRING) check(item as string, field, path);
+          if (field.listKind === "message") checkMessage(item as ReflectMessage, `${path}.`, rules);
+          else if (field.scalar === ScalarType.STRING) check(item as string, field, path, rules);
         }
         break;
       case "map":
-        checkEntries((msg.get(field) as { size: number }).size, field, path);
+        checkEntries((msg.get(field) as { size: number }).size, field, path, rules);
         for (const [key, value] of msg.get(field) as Iterable<[unknown, unknown]>) {
-          if (typeof key === "string") check(key, field, path);
-          if (field.mapKind === "message") checkMessage(value as ReflectMessage, `${path}.`);
-          else if (typeof value === "string") check(value, field, path);
+          if (typeof key === "string") check(key, field, path, rules);
+          if (field.mapKind === "message") checkMessage(value as ReflectMessage, `${path}.`, rules);
+          else if (typeof value === "string") check(value, field, path, rules);
         }
         break;
       case "enum":
@@ -86,7 +92,16 @@ function checkMessage(msg: ReflectMessage, prefix: string): void {
  * or map over its size limit (size-limits.ts); `field` names where.
  */
 export function checkRequestText(schema: DescMessage, message: Message): void {
-  checkMessage(reflect(schema, message), "");
+  checkMessage(reflect(schema, message), "", { sizes: true });
+}
+
+/**
+ * The character rule alone, for the agent protocol (Enroll, every stream message): text an agent
+ * sends is stored (hostnames, versions, inventories, command errors), and PostgreSQL refuses NUL.
+ * Sizes are bounded there by the endpoint's message cap, not per field.
+ */
+export function checkAgentText(schema: DescMessage, message: Message, prefix = ""): void {
+  checkMessage(reflect(schema, message), prefix, { sizes: false });
 }
 
 /**

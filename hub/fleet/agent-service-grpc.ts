@@ -3,6 +3,7 @@ import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import * as grpc from "@grpc/grpc-js";
 import {
   AgentService,
+  EnrollRequestSchema,
   EnrollResponseSchema,
   type EnrollRequest,
   type EnrollResponse,
@@ -10,6 +11,7 @@ import {
 import { DecodeFailure, grpcServiceDefinition } from "../../lib/grpc-protobuf/grpc-service-definition.js";
 import type { AgentEndpointService } from "./agent-endpoint.js";
 import { AgentStream, type ConnectCall } from "./agent-stream.js";
+import { checkAgentText } from "../api/text-rules.js";
 import { enrollAgent } from "./enrollment.js";
 import { AGENT_ROLE } from "./fleet-enums.js";
 import type { FleetRuntime } from "./fleet-runtime.js";
@@ -37,6 +39,7 @@ export function agentServiceGrpc(fleet: FleetRuntime, extensions: AgentServiceEx
         }
         // An unknown role number is invalid_argument; unspecified takes the token's role.
         Promise.resolve()
+          .then(() => checkAgentText(EnrollRequestSchema, req))
           .then(() =>
             enrollAgent(
               { knex: fleet.knex, ca: fleet.deps.ca, certificateValidDays: fleet.deps.options.certificateValidDays },

@@ -3,6 +3,7 @@ import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type * as grpc from "@grpc/grpc-js";
 import type { Logger } from "pino";
 import {
+  AgentMessageSchema,
   HubMessageSchema,
   type AgentMessage,
   type CommandUpdate,
@@ -12,6 +13,7 @@ import {
 import { DecodeFailure } from "../../lib/grpc-protobuf/grpc-service-definition.js";
 import { inventoryFromProto, metricsFromProto } from "../../lib/host-facts/host-facts-proto.js";
 import { newId } from "../db/ids.js";
+import { checkAgentText } from "../api/text-rules.js";
 import { DomainError, InvalidArgumentError, UnauthenticatedError } from "../domain/errors.js";
 import { agentIdentityFromPeer, type AgentIdentity } from "./agent-identity.js";
 import { closeSession } from "./agent-store.js";
@@ -84,6 +86,9 @@ export class AgentStream implements LocalSession {
     if (this.state === "closed") return;
     if (m instanceof DecodeFailure)
       throw new InvalidArgumentError("message", `cannot decode ${m.typeName}: ${m.reason}`);
+    // NUL and control characters never reach the database (a bad Hello would fail its whole batch):
+    // such a message closes this agent's stream alone, with the field named.
+    checkAgentText(AgentMessageSchema, m);
     if (this.state === "awaiting_hello") {
       if (m.kind.case !== "hello")
         throw new InvalidArgumentError(
@@ -294,8 +299,9 @@ export class AgentStream implements LocalSession {
       this.fail(code, err.message);
       return;
     }
-    this.log.error({ err }, "Agent stream failed");
-    this.fail("aborted", `Agent stream closed: hub error (${(err as Error).message})`);
+    // The detail (maybe database text) stays in the hub's log; the agent learns only that it may retry.
+    this.log.error({ err, session: this.sessionId }, "Agent stream failed");
+    this.fail("aborted", `Agent stream closed: hub error (session ${this.sessionId}); reconnect later`);
   }
 
   private write(message: HubMessage): void {

@@ -86,6 +86,13 @@ export class HelloBatcher {
         ),
       );
     } catch (err) {
+      if (batch.length > 1 && isDataError(err)) {
+        // Some row's data was refused (what the edge rule missed): one bad Hello must not fail the
+        // honest ones in its batch, so each runs alone and only the bad one fails.
+        this.o.log.warn({ err, hellos: batch.length }, "A Hello batch was refused; admitting its Hellos one by one");
+        for (const w of batch) await this.runBatch([w]);
+        return;
+      }
       // The whole batch failed (database away, deadlock): each stream closes and its agent retries.
       this.o.log.warn({ err, hellos: batch.length }, "Could not open agent sessions");
       for (const w of batch) w.settle({ ok: false, error: err });
@@ -105,4 +112,10 @@ export class HelloBatcher {
     // Settled promises continue in microtasks; by the next macrotask every stream has registered.
     if (opened.length > 0 && this.o.afterBatch) setImmediate(() => this.o.afterBatch!(opened));
   }
+}
+
+/** SQLSTATE classes 22 (data exception) and 23 (integrity): the rows' fault, not the database's. */
+function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return typeof code === "string" && /^2[23]/.test(code);
 }
