@@ -9,7 +9,6 @@ import { checkPlacementRequest } from "./placement-request-rules.js";
 import { insertSchedulingRecord, storedRequest, type NewSchedulingRecord } from "./scheduling-history-store.js";
 import { readSnapshot } from "./candidate-query.js";
 import type { SnapshotPool } from "./scheduling-snapshot.js";
-import { readPool } from "./snapshot-query.js";
 
 // placeInstance: snapshot → choosePlacement → guarded charge → history → the caller's onPlaced,
 // all in one transaction. See README.md for why placements in a pool take turns.
@@ -37,8 +36,6 @@ export async function placeInstance(
 ): Promise<Placement> {
   checkPlacementRequest(req);
   const started = performance.now();
-  // Checked before any lock, and again under it (the pool may change in between).
-  if (req.computePoolId !== null) checkPool(req, await readPool(db, req.computePoolId));
   const historyId = newId();
   const elapsed = () => Math.round(performance.now() - started);
   let last: PlacementDecision | undefined;
@@ -47,6 +44,7 @@ export async function placeInstance(
     try {
       outcome = await db.transaction(async (trx): Promise<Attempt> => {
         const snapshot = await readSnapshot(trx, req);
+        // A named pool is checked under its lock: the pool's state cannot change until commit.
         if (req.computePoolId !== null) checkPool(req, snapshot.pools[0]);
         const decision = choosePlacement(snapshot, req);
         last = decision;

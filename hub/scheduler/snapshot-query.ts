@@ -36,13 +36,6 @@ function poolOf(r: PoolRow): SnapshotPool {
 
 const POOL_COLUMNS = ["id", "name", "status", "scheduling_policy", "gpu_allocation_strategy"];
 
-/** The named pool, unlocked (to tell a missing pool from an inactive one before any work). */
-export async function readPool(knex: Knex, poolId: string): Promise<SnapshotPool | undefined> {
-  const row = (await knex("compute_pools").where("id", poolId).whereNull("deleted_at").first(POOL_COLUMNS)) as
-    PoolRow | undefined;
-  return row ? poolOf(row) : undefined;
-}
-
 /**
  * Locks the pools a placement may charge: the named one, or every active pool (in id order, so two
  * placements never wait on each other in a cycle). Every charge and release updates its pool's
