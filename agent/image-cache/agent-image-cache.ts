@@ -1,6 +1,7 @@
 import type { HubTls } from "../../lib/fleet-session/hub-client.js";
 import { hubImageFetch } from "./hub-image-fetch.js";
 import { ImageCache, type ImageCacheOptions } from "./image-cache.js";
+import { backedByOverlaysUnder } from "./overlay-backing.js";
 
 /** The compute agent's default --image-cache-gb. */
 export const DEFAULT_IMAGE_CACHE_GB = 50;
@@ -15,21 +16,25 @@ export interface AgentImageCache {
 
 /**
  * The cache as agent/main.ts builds it: under `dir`, bounded by `cacheGb`, fetching from `hub`
- * (host:port of the agent endpoint) with the agent's enrolled identity.
+ * (host:port of the agent endpoint) with the agent's enrolled identity. Images are in use while an
+ * overlay under `instanceDir` has them as backing file (or when `isInUse` says so).
  */
 export async function openAgentImageCache(options: {
   dir: string;
   cacheGb: number;
   hub: string;
   identity: Required<HubTls>;
+  instanceDir?: string;
   isInUse?: ImageCacheOptions["isInUse"];
 }): Promise<AgentImageCache> {
+  const isInUse =
+    options.isInUse ?? (options.instanceDir !== undefined ? backedByOverlaysUnder(options.instanceDir) : undefined);
   const link = hubImageFetch(options.hub, options.identity);
   const cache = await ImageCache.open({
     dir: options.dir,
     maxBytes: Math.floor(options.cacheGb * 1024 ** 3),
     fetch: link.fetch,
-    ...(options.isInUse ? { isInUse: options.isInUse } : {}),
+    ...(isInUse ? { isInUse } : {}),
   });
   return { cache, ensureImage: (ref, signal) => cache.ensureImage(ref, signal), close: () => link.close() };
 }

@@ -1,11 +1,14 @@
 import { expect } from "chai";
 import { createHash, randomBytes } from "node:crypto";
+import { execFileSync, spawnSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { ImageCache, ImageCacheError, type ImageCacheOptions } from "../../agent/image-cache/image-cache.js";
 import type { ImageContentRef, ImageFetch } from "../../agent/image-cache/image-content-ref.js";
+import { backedByOverlaysUnder, qcow2BackingFile } from "../../agent/image-cache/overlay-backing.js";
 import { ManualClock } from "../../lib/clock/clock.js";
+import { skipUnlessBackend } from "../support/real-backends.js";
 
 const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("hex");
 
@@ -124,6 +127,28 @@ describe("agent image cache", function () {
     await cache.ensureImage(c, signal); // room for c without evicting (2000 + 1000 ≤ 3000)
     clock.advance(60_000);
     await cache.ensureImage(big, signal); // b is out of its window and unused: it goes, a stays
+    expect(cachedNames()).to.include(a.sha256).and.not.include(b.sha256);
+  });
+
+  it("keeps an image that a qcow2 overlay under the instance directory is backed by (read from the overlay's header)", async function () {
+    skipUnlessBackend(this, spawnSync("qemu-img", ["--version"]).status === 0, "qemu-img (apt-get install qemu-utils)");
+    const instanceDir = path.join(dir, "instances");
+    const cache = await open({ isInUse: backedByOverlaysUnder(instanceDir) });
+    const [a, b, c] = ["a", "b", "c"].map((id) => hub.add(id, 1000)) as [
+      ImageContentRef,
+      ImageContentRef,
+      ImageContentRef,
+    ];
+    const base = (await cache.ensureImage(a, signal)).path;
+    clock.advance(60_000);
+    await cache.ensureImage(b, signal);
+    clock.advance(60_000);
+    const overlay = path.join(instanceDir, "edgehub-vm-1", "system.qcow2");
+    fs.mkdirSync(path.dirname(overlay), { recursive: true });
+    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", "-b", base, "-F", "raw", overlay]);
+    expect(await qcow2BackingFile(overlay)).to.equal(base);
+    await cache.ensureImage(c, signal);
+    await cache.ensureImage(hub.add("d", 1000), signal); // a is the oldest, but in use: b goes
     expect(cachedNames()).to.include(a.sha256).and.not.include(b.sha256);
   });
 
