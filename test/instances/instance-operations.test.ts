@@ -1,7 +1,7 @@
 import { expect } from "chai";
 import { Code } from "@connectrpc/connect";
 import pino from "pino";
-import { InstanceStatus } from "../../gen/edgehub/admin/v1/instance_pb.js";
+import { InstanceStatus, RentalMode } from "../../gen/edgehub/admin/v1/instance_pb.js";
 import { DomainState } from "../../gen/edgehub/common/v1/compute_pb.js";
 import { ADVISORY_LOCK_KEYS } from "../../hub/db/advisory-lock-keys.js";
 import { applyDomainLifecycleEvent } from "../../hub/instances/domain-events.js";
@@ -9,6 +9,7 @@ import { InstanceReconciler } from "../../hub/instances/instance-reconciler.js";
 import { releaseAllocation } from "../../hub/scheduler/release-allocation.js";
 import { errorReasons } from "../support/api-conventions.js";
 import { failure } from "../catalog/catalog-fixtures.js";
+import { seedMachines, seedPool } from "../scheduler/fleet-seed.js";
 import { InstanceWorld } from "./instance-fixtures.js";
 
 describe("InstanceService: restart, suspend/resume, console, illegal verbs, agent events and hub restarts", function () {
@@ -223,5 +224,33 @@ describe("InstanceService: restart, suspend/resume, console, illegal verbs, agen
       .where("idempotency_key", "like", `vm:${vmId}:%`);
     expect(defines).to.have.length(1);
     await stopAndDelete(id);
+  });
+
+  it("exclusive rental takes the whole machine for its one domain and gives it all back on stop", async () => {
+    const pool = await seedPool(w.knex);
+    const [machine] = await seedMachines(w.knex, pool, 1, {
+      cpuCores: 4,
+      memoryGb: 8,
+      storageGb: 50,
+      rentalMode: "exclusive",
+    });
+    const { instance } = await w.create({ name: "exclusive", cpuCores: 1, memoryGb: 1, storageGb: 1 });
+    const id = instance!.id;
+    const shared = await failure(w.as(w.alice).startInstance({ id, computePoolId: pool.poolId }));
+    expect(errorReasons(shared)).to.deep.equal(["NO_CAPACITY"]);
+    const res = await w.as(w.alice).startInstance({ id, computePoolId: pool.poolId, rentalMode: RentalMode.EXCLUSIVE });
+    expect(res.instance).to.include({ rentalMode: RentalMode.EXCLUSIVE, computeMachineId: machine });
+    const held = async () =>
+      Object.values(
+        (await w
+          .knex("compute_machines")
+          .where({ id: machine })
+          .first("allocated_cpu_cores", "allocated_memory_gb")) as object,
+      ).map(Number);
+    expect(await held()).to.deep.equal([4, 8]);
+    await w.converge(id, InstanceStatus.RUNNING);
+    await w.as(w.alice).stopInstance({ id });
+    await w.converge(id, InstanceStatus.STOPPED);
+    expect(await held()).to.deep.equal([0, 0]);
   });
 });
