@@ -75,7 +75,7 @@ export function imageContentRoutes(deps: ImageContentHttpDeps, next: Handler): H
     const offered = req.headers["x-request-id"];
     const requestId = typeof offered === "string" && REQUEST_ID.test(offered) ? offered : newId();
     res.setHeader("x-request-id", requestId);
-    handle(deps, req, res, decodeURIComponent(m[1]!), requestId).catch((err) => {
+    handle(deps, req, res, m[1]!, requestId).catch((err) => {
       if (!(err instanceof DomainError)) deps.log.error({ err, requestId }, "Image content upload failed unexpectedly");
       reply(req, res, err instanceof DomainError ? STATUS[err.code] : 500, errorBody(err, requestId));
     });
@@ -97,7 +97,8 @@ async function handle(deps: ImageContentHttpDeps, req: Request, res: Response, v
   if (!resolved) throw new UnauthenticatedError("Unauthenticated: the bearer token is unknown, expired or revoked");
   if (!UPLOAD_ROLES.has(resolved.principal.role))
     throw new PermissionDeniedError(`Permission denied: role ${resolved.principal.role} may not upload image content`);
-  if (!isUuid(versionId)) throw new NotFoundError("image version", versionId);
+  // Version ids are UUIDs, taken undecoded: anything else (percent-escapes included) names no version.
+  if (!isUuid(versionId)) throw new NotFoundError("image version", versionId.slice(0, 64));
   const length = req.headers["content-length"];
   if (length !== undefined && Number(length) > deps.maxBytes)
     throw new ResourceExhaustedError(
@@ -115,7 +116,7 @@ async function handle(deps: ImageContentHttpDeps, req: Request, res: Response, v
     if (!res.writableFinished) abort.abort(new Error("the client went away"));
   });
   const { content, created } = await uploadVersionContent(
-    { knex: deps.knex, store: deps.store, maxBytes: deps.maxBytes },
+    { knex: deps.knex, clock: deps.clock, store: deps.store, maxBytes: deps.maxBytes },
     caller,
     { versionId, sha256: declaredSha256(req), format: format.trim(), body: req, signal: abort.signal },
   );

@@ -1,4 +1,5 @@
 import type { Knex } from "knex";
+import type { Clock } from "../../lib/clock/clock.js";
 import type { Caller } from "../api/caller.js";
 import { recordChange } from "../audit/record-change.js";
 import { canManageCatalogItem } from "../catalog/catalog-access.js";
@@ -18,6 +19,7 @@ import {
 
 export interface UploadDeps {
   knex: Knex;
+  clock: Clock;
   store: ImageContentStore;
   /** Largest image accepted, in bytes. */
   maxBytes: number;
@@ -81,22 +83,24 @@ export async function uploadVersionContent(
     input.signal,
   );
 
+  // A large upload takes minutes: the row and the audit entry carry the time it completed.
+  const done: Caller = { ...caller, at: deps.clock.now() };
   return deps.knex.transaction(async (trx) => {
-    const locked = await imageForManagement(trx, caller, before.imageId);
+    const locked = await imageForManagement(trx, done, before.imageId);
     const current = await getVersionContent(trx, input.versionId, { forUpdate: true });
     assertAcceptsContent(current, sha256);
     const audit = { tenantId: locked.tenantId, targetType: "image", targetId: locked.id };
     if (current.content) {
-      await recordChange(trx, caller, {
+      await recordChange(trx, done, {
         ...audit,
         action: "image.upload_version_content",
         after: { versionId: input.versionId, sha256, unchanged: true },
       });
       return { content: current.content, created: false };
     }
-    const content: VersionContent = { sha256, sizeBytes: stored.sizeBytes, format, uploadedAt: caller.at };
+    const content: VersionContent = { sha256, sizeBytes: stored.sizeBytes, format, uploadedAt: done.at };
     await setVersionContent(trx, input.versionId, content, caller.principal.userId);
-    await recordChange(trx, caller, {
+    await recordChange(trx, done, {
       ...audit,
       action: "image.upload_version_content",
       before: { versionId: input.versionId, sha256: null },

@@ -114,6 +114,8 @@ describe("image content upload: PUT /v1/image-versions/{id}/content", function (
   it("answers 404 for an unknown version and 405 for other methods", async () => {
     const r = await uploadContent(t.baseUrl, "0190a0a0-0000-7000-8000-000000000000", image, { token: admin });
     expect(r.status).to.equal(404);
+    const malformed = await uploadContent(t.baseUrl, "%E0%A4%A", image, { token: admin });
+    expect(malformed.status).to.equal(404);
     const get = await fetch(`${t.baseUrl}/v1/image-versions/${versionId}/content`, {
       headers: { authorization: `Bearer ${admin}` },
     });
