@@ -248,22 +248,18 @@ describe("InstanceService: templates, tenant scoping and updates", function () {
       (await failure(w.t.client(InstanceService, taToken).listInstances({ tenantId: carol.tenantId! }))).code,
     ).to.equal(Code.NotFound);
     // tenant_admin creates for a user of its tenant; a user cannot create for another user.
-    const forBob = await w.t
-      .client(InstanceService, taToken)
-      .createInstance({
-        instance: { name: "for-bob", userId: w.bob.userId, cpuCores: 1, memoryGb: 1, storageGb: 1 },
-        imageId: w.imageId,
-      });
+    const forBob = await w.t.client(InstanceService, taToken).createInstance({
+      instance: { name: "for-bob", userId: w.bob.userId, cpuCores: 1, memoryGb: 1, storageGb: 1 },
+      imageId: w.imageId,
+    });
     expect(forBob.instance!.userId).to.equal(w.bob.userId);
     expect(
       (
         await failure(
-          w
-            .as(w.alice)
-            .createInstance({
-              instance: { name: "x", userId: w.bob.userId, cpuCores: 1, memoryGb: 1, storageGb: 1 },
-              imageId: w.imageId,
-            }),
+          w.as(w.alice).createInstance({
+            instance: { name: "x", userId: w.bob.userId, cpuCores: 1, memoryGb: 1, storageGb: 1 },
+            imageId: w.imageId,
+          }),
         )
       ).code,
     ).to.equal(Code.NotFound);
