@@ -205,6 +205,31 @@ describe(`InfrastructureService (${process.env.DATABASE_URL ? "PostgreSQL" : "PG
       expect((await admin().getComputePool({ id: site.poolId })).computePool!.etag).to.equal(pool.etag);
     });
 
+    it("FleetService creates pools with a data center and a policy, refusing bad ones by field", async () => {
+      const fleet = t.client(FleetService, w.adminToken);
+      const before = await auditCount();
+      const badPolicy = await connectErrorOf(
+        fleet.createComputePool({ computePool: { name: "p-bad", schedulingPolicy: 77 as SchedulingPolicy } }),
+      );
+      expect(violatedFields(badPolicy)).to.deep.equal(["compute_pool.scheduling_policy"]);
+      const unknownDc = await connectErrorOf(
+        fleet.createComputePool({ computePool: { name: "p-bad", edgeDataCenterId: newId() } }),
+      );
+      expect(violatedFields(unknownDc)).to.deep.equal(["compute_pool.edge_data_center_id"]);
+      const malformed = await connectErrorOf(
+        fleet.createComputePool({ computePool: { name: "p-bad", edgeDataCenterId: "dc" } }),
+      );
+      expect(violatedFields(malformed)).to.deep.equal(["compute_pool.edge_data_center_id"]);
+      expect(await auditCount()).to.equal(before);
+      const made = (await fleet.createComputePool({ computePool: { name: "p-default" } })).computePool!;
+      expect([made.schedulingPolicy, made.status, made.edgeDataCenterId]).to.deep.equal([
+        SchedulingPolicy.LOAD_BALANCE,
+        ComputePoolStatus.ACTIVE,
+        "",
+      ]);
+      expect((await admin().getComputePool({ id: made.id })).computePool!.etag).to.equal(made.etag);
+    });
+
     it("goes into maintenance, is disabled and activated again", async () => {
       const id = otherPoolId;
       expect((await operator().startComputePoolMaintenance({ id })).computePool!.status).to.equal(
@@ -395,6 +420,22 @@ describe(`InfrastructureService (${process.env.DATABASE_URL ? "PostgreSQL" : "PG
         ComputeMachineStatus.DECOMMISSIONING,
       );
       expect((await connectErrorOf(admin().decommissionComputeMachine({ id: newId() }))).code).to.equal(Code.NotFound);
+
+      // A machine whose agent is connected comes back active.
+      await t.hub.db.knex("agents").insert({
+        id: agents.gpu,
+        role: "compute",
+        hostname: "gpu-1",
+        edge_data_center_id: site.dataCenterId,
+        compute_pool_id: site.poolId,
+        certificate_serial: "77",
+        certificate_expires_at: new Date(Date.now() + 86_400_000),
+        status: "connected",
+      });
+      await admin().startComputeMachineMaintenance({ id: machine.gpu });
+      expect((await admin().endComputeMachineMaintenance({ id: machine.gpu })).computeMachine!.status).to.equal(
+        ComputeMachineStatus.ACTIVE,
+      );
     });
   });
 
