@@ -288,15 +288,20 @@ export class InstanceReconciler {
     now: Date,
   ): Promise<void> {
     if (vm && vm.status !== "stopped") {
+      const name = domainNameOf(vm.id);
       // A VM whose define never finished may not exist on the host: undefine is idempotent, shutdown is not.
       const neverDefined = vm.status === "creating";
+      if (!neverDefined && vm.status !== "stopping") {
+        await transitionVm(trx, vm.id, "stopping", now);
+        vm = { ...vm, status: "stopping" };
+      }
       const o = neverDefined
         ? await runStep(
             trx,
             i,
             vm,
             "undefine",
-            () => ({ case: "undefineDomain", value: { name: domainNameOf(vm.id) } }),
+            () => ({ case: "undefineDomain", value: { name } }),
             this.deadlineOf(i, now),
             now,
           )
@@ -307,7 +312,7 @@ export class InstanceReconciler {
             "shutdown",
             () => ({
               case: "shutdownDomain",
-              value: { name: domainNameOf(vm.id), timeoutMs: this.deps.shutdownTimeoutMs },
+              value: { name, timeoutMs: this.deps.shutdownTimeoutMs },
             }),
             this.deadlineOf(i, now),
             now,
@@ -315,7 +320,6 @@ export class InstanceReconciler {
       if (o.kind !== "done") return this.notDone(trx, i, vm, o, neverDefined ? "undefine" : "shutdown", now);
       if (neverDefined) await transitionVm(trx, vm.id, "deleted", now);
       else {
-        if (vm.status !== "stopping") await transitionVm(trx, vm.id, "stopping", now);
         await transitionVm(trx, vm.id, "stopped", now, {
           last_domain_state: o.report?.state ?? "shutoff",
           graphics_port: 0,

@@ -18,7 +18,8 @@ const ALLOWED: Record<VmStatus, readonly VmStatus[]> = {
   stopping: ["stopped", "running", "error", "deleted"],
   // A stopped VM is placed again (define is idempotent).
   stopped: ["creating", "starting", "error", "deleted"],
-  restarting: ["running", "stopped", "error", "deleted"],
+  // A stop while restarting takes over the restart.
+  restarting: ["running", "stopping", "stopped", "error", "deleted"],
   error: ["creating", "starting", "stopping", "stopped", "deleted"],
   deleted: [],
 };

@@ -54,6 +54,7 @@ const VM_LEGAL = new Set([
   "stopped>error",
   "stopped>deleted",
   "restarting>running",
+  "restarting>stopping",
   "restarting>stopped",
   "restarting>error",
   "restarting>deleted",
