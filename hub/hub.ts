@@ -24,6 +24,7 @@ import { agentServiceGrpc } from "./fleet/agent-service-grpc.js";
 import { DirectoryImageContentStore } from "./image-content/directory-image-content-store.js";
 import { imageContentRoutes } from "./image-content/image-content-http.js";
 import { fetchImageContentHandler } from "./image-content/image-content-grpc.js";
+import { startContentSweep } from "./image-content/content-sweep.js";
 import { FleetAdmin } from "./fleet/fleet-admin.js";
 import { FleetRuntime } from "./fleet/fleet-runtime.js";
 import { recordAgentEvent } from "./instances/domain-events.js";
@@ -174,6 +175,13 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       fallback: createPlainHttpApp({ knex: db.knex }).callback() as never,
     });
     const imageStore = await DirectoryImageContentStore.open(config.imageStoreDir);
+    const contentSweep = startContentSweep({
+      knex: db.knex,
+      store: imageStore,
+      clock,
+      log: log.child({ component: "image-content" }),
+    });
+    cleanup.unshift({ step: "image-content-sweep", run: () => contentSweep.stop() });
     const imageContent = imageContentRoutes(
       { knex: db.knex, clock, log: apiDeps.log, store: imageStore, maxBytes: config.imageMaxBytes },
       handler,

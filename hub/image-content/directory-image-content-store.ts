@@ -10,6 +10,7 @@ import {
   type ExpectedContent,
   type ImageContentStore,
   type StoredContent,
+  type StoredEntry,
 } from "./image-content-store.js";
 
 // QEMU (libvirt-qemu) may read these files directly on an all-in-one host: world-readable.
@@ -68,7 +69,11 @@ export class DirectoryImageContentStore implements ImageContentStore {
           `the body's sha256 is ${actual} (${size} bytes), not the declared ${expected.sha256}`,
         );
       const existing = await this.size(expected.sha256);
-      if (existing !== undefined) return { sha256: actual, sizeBytes: existing, created: false };
+      if (existing !== undefined) {
+        const now = new Date();
+        await fs.utimes(target, now, now); // a re-upload counts as new for the sweep's grace period
+        return { sha256: actual, sizeBytes: existing, created: false };
+      }
       await fs.mkdir(path.dirname(target), { recursive: true, mode: DIR_MODE });
       await fs.chmod(temp, FILE_MODE); // the umask may have narrowed the open mode
       await fs.rename(temp, target);
@@ -89,6 +94,29 @@ export class DirectoryImageContentStore implements ImageContentStore {
       if ((err as NodeJS.ErrnoException).code === "ENOENT") return undefined;
       throw err;
     }
+  }
+
+  async list(): Promise<StoredEntry[]> {
+    const root = path.join(this.dir, "sha256");
+    const out: StoredEntry[] = [];
+    for (const ab of await fs.readdir(root)) {
+      for (const name of await fs.readdir(path.join(root, ab)).catch(() => [])) {
+        if (!SHA256_HEX.test(name)) continue;
+        const st = await fs.stat(path.join(root, ab, name)).catch(() => undefined);
+        if (st) out.push({ sha256: name, sizeBytes: st.size, modifiedAt: st.mtime });
+      }
+    }
+    return out;
+  }
+
+  async remove(sha256: string, unlessModifiedAfter?: Date): Promise<boolean> {
+    const file = this.pathOf(sha256);
+    if (unlessModifiedAfter) {
+      const st = await fs.stat(file).catch(() => undefined);
+      if (!st || st.mtime > unlessModifiedAfter) return false;
+    }
+    await fs.rm(file, { force: true });
+    return true;
   }
 
   async openRead(sha256: string, range?: ContentRange): Promise<Readable> {

@@ -15,6 +15,14 @@ export interface StoredContent {
   readonly created: boolean;
 }
 
+/** One stored content, as a sweep sees it. */
+export interface StoredEntry {
+  readonly sha256: string;
+  readonly sizeBytes: number;
+  /** When it was last written or re-uploaded: a sweep spares recent content an upload may be about to record. */
+  readonly modifiedAt: Date;
+}
+
 /** A byte range, both ends inclusive as in HTTP Range; `end` omitted means to the end. */
 export interface ContentRange {
   readonly start: number;
@@ -35,6 +43,9 @@ export interface ImageContentStore {
   size(sha256: string): Promise<number | undefined>;
   /** The bytes (or a range of them); NotFoundError when absent. */
   openRead(sha256: string, range?: ContentRange): Promise<Readable>;
+  list(): Promise<StoredEntry[]>;
+  /** Removes the content unless it was written after `unlessModifiedAfter` (a re-upload meanwhile). */
+  remove(sha256: string, unlessModifiedAfter?: Date): Promise<boolean>;
 }
 
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
