@@ -74,7 +74,7 @@ export async function placeInstance(
         return { placed: placement };
       });
     } catch (err) {
-      if (err instanceof LostRace || lostToAnotherTransaction(err)) continue;
+      if (err instanceof LostRace) continue;
       throw err;
     }
     if ("placed" in outcome) return outcome.placed;
@@ -100,16 +100,6 @@ export async function placeInstance(
     reason: "PLACEMENT_CONTENDED",
     metadata: { scheduling_history_id: historyId },
   });
-}
-
-/**
- * PostgreSQL aborted the attempt for another transaction's sake (deadlock, serialization): a writer
- * outside placement that locks a machine before its pool can meet a placement that locks them the
- * other way round. The attempt rolled back whole, so deciding again is safe.
- */
-function lostToAnotherTransaction(err: unknown): boolean {
-  const code = (err as { code?: unknown } | null)?.code;
-  return code === "40P01" || code === "40001";
 }
 
 /** A named pool must exist and be active. */
