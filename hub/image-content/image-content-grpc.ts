@@ -76,7 +76,7 @@ async function callerAgent(deps: FetchImageContentDeps, call: FetchCall): Promis
 }
 
 async function serve(deps: FetchImageContentDeps, call: FetchCall): Promise<void> {
-  await callerAgent(deps, call);
+  const agent = await callerAgent(deps, call);
   const req = call.request;
   if (req instanceof DecodeFailure)
     throw new InvalidArgumentError("request", `cannot decode ${req.typeName}: ${req.reason}`);
@@ -121,6 +121,10 @@ async function serve(deps: FetchImageContentDeps, call: FetchCall): Promise<void
       }
     }
     call.end();
+    deps.log.info(
+      { agent: agent.agentId, imageVersion: req.imageVersionId, sha256: req.sha256, offset, bytes: position - offset },
+      "Image content sent",
+    );
   } finally {
     call.off("cancelled", stop);
     source.destroy();

@@ -120,6 +120,10 @@ async function handle(deps: ImageContentHttpDeps, req: Request, res: Response, v
     caller,
     { versionId, sha256: declaredSha256(req), format: format.trim(), body: req, signal: abort.signal },
   );
+  deps.log.info(
+    { requestId, user: caller.principal.username, imageVersion: versionId, sha256: content.sha256, created },
+    created ? "Image content uploaded" : "Image content upload repeated (unchanged)",
+  );
   reply(req, res, created ? 201 : 200, {
     image_version_id: versionId,
     content_sha256: content.sha256,
