@@ -42,6 +42,9 @@ export interface HubConfig {
   readonly httpHeadersTimeoutMs: number;
   readonly httpIdleTimeoutMs: number;
   readonly httpMaxConnectionsPerAddress: number;
+  /** Agent port connection limits: a first-byte deadline and a per-address cap. */
+  readonly agentFirstByteTimeoutMs: number;
+  readonly agentMaxConnectionsPerAddress: number;
   /** Where /metrics is served (not on the admin port: it is public there); undefined = off. */
   readonly metricsListen: ListenAddress | undefined;
   /** Browser origins (scheme://host[:port]) allowed to call the admin API cross-origin; none by default. */
@@ -238,6 +241,21 @@ export function hubCommand(): Command {
           .argParser(positiveInt("--http-max-connections-per-address")),
       )
       .addOption(
+        new Option("--agent-first-byte-timeout <ms>", "agent port: a new connection must start TLS within this")
+          .env("HUB_AGENT_FIRST_BYTE_TIMEOUT_MS")
+          .default(10_000)
+          .argParser(positiveInt("--agent-first-byte-timeout")),
+      )
+      .addOption(
+        new Option(
+          "--agent-max-connections-per-address <n>",
+          "agent port: open connections one remote address may hold (agents behind one NAT share it)",
+        )
+          .env("HUB_AGENT_MAX_CONNECTIONS_PER_ADDRESS")
+          .default(1024)
+          .argParser(positiveInt("--agent-max-connections-per-address")),
+      )
+      .addOption(
         new Option(
           "--metrics-listen <host:port>",
           "where /metrics (Prometheus) is served, apart from the admin API; 'none' turns it off",
@@ -323,6 +341,8 @@ export function parseHubConfig(
     httpIdleTimeout: number | string;
     httpMaxConnectionsPerAddress: number | string;
     metricsListen: string;
+    agentFirstByteTimeout: number | string;
+    agentMaxConnectionsPerAddress: number | string;
     imageStore?: string;
     imageMaxBytes: number | string;
   }>();
@@ -362,6 +382,8 @@ export function parseHubConfig(
     httpIdleTimeoutMs: Number(o.httpIdleTimeout),
     httpMaxConnectionsPerAddress: Number(o.httpMaxConnectionsPerAddress),
     metricsListen: metricsListen(o.metricsListen),
+    agentFirstByteTimeoutMs: Number(o.agentFirstByteTimeout),
+    agentMaxConnectionsPerAddress: Number(o.agentMaxConnectionsPerAddress),
     imageStoreDir: path.resolve(o.imageStore?.trim() || path.join(o.dataDir, "images")),
     imageMaxBytes: Number(o.imageMaxBytes),
   });

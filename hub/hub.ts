@@ -217,6 +217,10 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
         }),
       ],
       maxReceiveMessageBytes: MAX_AGENT_MESSAGE_BYTES,
+      limits: {
+        firstByteTimeoutMs: config.agentFirstByteTimeoutMs,
+        maxConnectionsPerAddress: config.agentMaxConnectionsPerAddress,
+      },
     });
     const grpcPort = await agents.listen(config.host, config.grpcPort);
     cleanup.unshift({

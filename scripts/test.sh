@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # The whole test suite: type check, then mocha. Brings up the real backends the suites need
-# (PostgreSQL now) first. Runs on PGlite unless DATABASE_URL points at a PostgreSQL server.
+# (PostgreSQL, libvirt + QEMU) first. Runs on PGlite unless DATABASE_URL points at a PostgreSQL server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 [ -d node_modules ] || npm install --no-audit --no-fund
 bash scripts/ensure-postgres.sh
+# libvirt (test:///default for the executor's unit tests) and a libvirtd with QEMU/TCG for the
+# integration suites: installed and started as root; otherwise those suites skip loudly.
+if ! bash scripts/libvirt-dev.sh; then
+  if [ "${REQUIRE_REAL_BACKENDS:-}" = "1" ]; then
+    echo "!!! libvirt: could not install or start libvirtd; REQUIRE_REAL_BACKENDS=1 forbids skipping its suites" >&2
+    exit 1
+  fi
+  echo "!!! libvirt: could not install or start libvirtd: the libvirt suites will SKIP" >&2
+fi
 
 echo "== type check"
 npx tsc -p tsconfig.json --noEmit

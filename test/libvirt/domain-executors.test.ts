@@ -4,6 +4,8 @@ import os from "node:os";
 import path from "node:path";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { expect } from "chai";
+import { libvirtLoadError } from "../../agent/libvirt/bindings.js";
+import { skipUnlessBackend } from "../support/real-backends.js";
 import pino from "pino";
 import {
   DomainState,
@@ -41,6 +43,15 @@ const domain = (r: CommandResult): DomainReport => {
   return r.kind.value;
 };
 
+function qemuImgAnswers(): boolean {
+  try {
+    execFileSync("qemu-img", ["--version"], { stdio: "ignore" });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 describe("compute agent domain executors (test:///default)", () => {
   let dir: string;
   let base: string;
@@ -64,7 +75,9 @@ describe("compute agent domain executors (test:///default)", () => {
     },
   };
 
-  before(() => {
+  before(function () {
+    skipUnlessBackend(this, libvirtLoadError === undefined, `libvirt.so.0 (${libvirtLoadError?.message})`);
+    skipUnlessBackend(this, qemuImgAnswers(), "qemu-img (qemu-utils; scripts/libvirt-dev.sh installs it)");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-exec-"));
     base = path.join(dir, "base.qcow2");
     execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", base, "64M"]);

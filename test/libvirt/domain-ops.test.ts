@@ -1,5 +1,6 @@
 import { expect } from "chai";
-import { fn } from "../../agent/libvirt/bindings.js";
+import { skipUnlessBackend } from "../support/real-backends.js";
+import { fn, libvirtLoadError } from "../../agent/libvirt/bindings.js";
 import { LibvirtConnection, type LifecycleEvent } from "../../agent/libvirt/connection.js";
 import { DomainOps } from "../../agent/libvirt/domain-ops.js";
 import { HandleClosedError, LibvirtError, VIR_ERR } from "../../agent/libvirt/errors.js";
@@ -29,7 +30,8 @@ async function rejection(p: Promise<unknown>): Promise<Error> {
 describe("libvirt domain operations (test:///default)", () => {
   let conn: LibvirtConnection;
   let ops: DomainOps;
-  before(async () => {
+  before(async function () {
+    skipUnlessBackend(this, libvirtLoadError === undefined, `libvirt.so.0 (${libvirtLoadError?.message})`);
     conn = await LibvirtConnection.open(URI, { poolSize: 4, events: true });
     ops = new DomainOps(conn);
   });

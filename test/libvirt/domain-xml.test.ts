@@ -1,7 +1,8 @@
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { expect } from "chai";
+import { skipUnlessBackend } from "../support/real-backends.js";
 import { DomainSpecSchema, GraphicsProtocol, ImageContentFormat } from "../../gen/edgehub/common/v1/compute_pb.js";
-import { fn } from "../../agent/libvirt/bindings.js";
+import { fn, libvirtLoadError } from "../../agent/libvirt/bindings.js";
 import { LibvirtConnection } from "../../agent/libvirt/connection.js";
 import { DomainOps } from "../../agent/libvirt/domain-ops.js";
 import { readDomainXml } from "../../agent/libvirt/domain-xml-read.js";
@@ -75,7 +76,8 @@ describe("libvirt domain XML", () => {
 
   describe("read back by libvirt (test:///default)", () => {
     let conn: LibvirtConnection;
-    before(async () => {
+    before(async function () {
+      skipUnlessBackend(this, libvirtLoadError === undefined, `libvirt.so.0 (${libvirtLoadError?.message})`);
       conn = await LibvirtConnection.open("test:///default", { poolSize: 2 });
     });
     after(() => conn.close());

@@ -12,7 +12,7 @@ import { DomainState, GraphicsProtocol, ImageContentFormat } from "../../gen/edg
 import type { CommandExecutor } from "../../lib/fleet-session/command-dispatcher.js";
 import { createComputeRole, type ComputeRole } from "../../agent/executors/domain-role.js";
 import type { DomainLifecycleEvent } from "../../agent/libvirt/lifecycle-reporter.js";
-import { skipUnlessBackend } from "../support/real-backends.js";
+import { skipIfHeavySuitesRunElsewhere, skipUnlessBackend } from "../support/real-backends.js";
 
 const run = promisify(execFile);
 const URI = "qemu:///system";
@@ -73,6 +73,7 @@ describe("compute agent on real libvirtd + QEMU/TCG (qemu:///system)", function 
   };
 
   before(async function () {
+    skipIfHeavySuitesRunElsewhere(this, "the QEMU/TCG integration suite");
     skipUnlessBackend(this, await libvirtdAnswers(), `libvirtd on ${URI} (run scripts/libvirt-dev.sh as root)`);
     // The bootable test disk of scripts/build-test-image.sh (cached after the first build).
     const { stdout } = await run("bash", ["scripts/build-test-image.sh", IMAGE_DIR], { maxBuffer: 1 << 20 });

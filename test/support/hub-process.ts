@@ -20,6 +20,8 @@ export interface HubProcess {
 
 export interface SpawnHubOptions {
   args: string[];
+  /** Run the hub with this many file descriptors at most (soft and hard), through prlimit. */
+  nofile?: number;
   env?: Record<string, string | undefined>;
   /** Deadline for "Hub running"; generous, as a loaded 2-core machine takes tens of seconds. */
   timeoutMs?: number;
@@ -33,15 +35,18 @@ export function spawnHub(options: SpawnHubOptions): Promise<HubProcess> {
     if (v === undefined) delete env[k];
     else env[k] = v;
   }
-  const proc = spawn(
+  const node = [
     process.execPath,
-    ["--import", "tsx", path.join(ROOT, "hub/main.ts"), "--metrics-listen", "127.0.0.1:0", ...options.args],
-    {
-      cwd: ROOT,
-      env,
-      stdio: ["ignore", "pipe", "pipe"],
-    },
-  );
+    "--import",
+    "tsx",
+    path.join(ROOT, "hub/main.ts"),
+    "--metrics-listen",
+    "127.0.0.1:0",
+    ...options.args,
+  ];
+  // prlimit execs node in place: the child's pid is the hub's, so signals reach it directly.
+  const command = options.nofile ? ["prlimit", `--nofile=${options.nofile}:${options.nofile}`, "--", ...node] : node;
+  const proc = spawn(command[0]!, command.slice(1), { cwd: ROOT, env, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     proc.once("exit", (code, signal) => resolve({ code, signal })),
