@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError, Option } from "commander";
 import path from "node:path";
 import { InvalidArgumentError as InvalidFieldError } from "./domain/errors.js";
-import { checkPassword } from "./identity/password-policy.js";
+import { checkPassword } from "./auth/password-policy.js";
 
 export const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];

@@ -2,7 +2,7 @@ import type { Knex } from "knex";
 import type { Caller } from "../api/caller.js";
 import { recordChange } from "../audit/record-change.js";
 import { InvalidArgumentError, PermissionDeniedError } from "../domain/errors.js";
-import { checkPassword } from "../identity/password-policy.js";
+import { checkPassword } from "./password-policy.js";
 import { countFailure } from "./login-failures.js";
 import { hashPassword, verifyPassword } from "./password-hash.js";
 import { revokeOtherTokens } from "./token-store.js";

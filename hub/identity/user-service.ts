@@ -16,7 +16,7 @@ import { assertOwnerVisible, denyUnless, scopeTenantFilter } from "../api/tenant
 import { FailedPreconditionError, InvalidArgumentError } from "../domain/errors.js";
 import { USER_STATUS } from "./identity-enums.js";
 import { validEmail, validUsername } from "./identity-rules.js";
-import { checkPassword } from "./password-policy.js";
+import { checkPassword } from "../auth/password-policy.js";
 import { changeUserStatus, setUserPassword, type UserVerb } from "./user-lifecycle.js";
 import { createUser, deleteUser, getUser, listUsers, updateUser, type User, type UserPatch } from "./user-store.js";
 

@@ -4,7 +4,7 @@ import { AuthService } from "../../gen/edgehub/admin/v1/auth_pb.js";
 import { Role } from "../../gen/edgehub/admin/v1/role_pb.js";
 import { UserService } from "../../gen/edgehub/admin/v1/user_pb.js";
 import { ConfigError, parseHubConfig } from "../../hub/config.js";
-import { checkPassword } from "../../hub/identity/password-policy.js";
+import { checkPassword } from "../../hub/auth/password-policy.js";
 import { violatedFields } from "../support/api-conventions.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
 import { codeOf, countRows, errorOf } from "../identity/identity-fixtures.js";
