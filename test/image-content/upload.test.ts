@@ -1,4 +1,5 @@
 import { expect } from "chai";
+import http2 from "node:http2";
 import { ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
 import { ImageContentFormat } from "../../gen/edgehub/common/v1/compute_pb.js";
 import { CatalogPeople, PASSWORD, counts } from "../catalog/catalog-fixtures.js";
@@ -168,10 +169,37 @@ describe("image content upload: PUT /v1/image-versions/{id}/content", function (
     expect((await versionRow())!.content_sha256).to.equal(sha256(image));
   });
 
+  it("takes an upload over HTTP/2 (h2c prior knowledge) too, and refuses over it without breaking the session", async () => {
+    const third = await newVersion("v1.0.2");
+    const session = http2.connect(t.baseUrl);
+    try {
+      const put = (body: Buffer, declared: string) =>
+        new Promise<number>((resolve, reject) => {
+          const req = session.request({
+            ":method": "PUT",
+            ":path": `/v1/image-versions/${third}/content`,
+            authorization: `Bearer ${admin}`,
+            "x-content-sha256": declared,
+            "x-content-format": "qcow2",
+          });
+          req.on("response", (h) => resolve(Number(h[":status"])));
+          req.on("error", reject);
+          req.end(body);
+        });
+      const other = fakeQcow2(20_000);
+      expect(await put(other, sha256(image))).to.equal(400);
+      expect(await put(other, sha256(other))).to.equal(201);
+    } finally {
+      session.close();
+    }
+  });
+
   it("two versions may share content: the store keeps one file", async () => {
     const second = await newVersion("v1.0.1");
+    const before = storedHashes(storeDir);
+    expect(before).to.include(sha256(image));
     const r = await uploadContent(t.baseUrl, second, image, { token: admin });
     expect(r.status).to.equal(201);
-    expect(storedHashes(storeDir)).to.deep.equal([sha256(image)]);
+    expect(storedHashes(storeDir)).to.deep.equal(before);
   });
 });
