@@ -10,7 +10,8 @@ import { createAgentMetrics, serveMetrics } from "./agent-metrics.js";
 import { parseAgentConfig, type AgentConfig } from "./config.js";
 import { collectInventoryExecutor } from "./executors/collect-inventory.js";
 import { countingExecutor } from "./executors/counting.js";
-import { imageCacheUnavailable } from "./executors/domain-overlay.js";
+import { lazyAgentImageCache } from "./image-cache/agent-image-cache.js";
+import { StateDir } from "../lib/fleet-session/state-dir.js";
 import { createComputeRole, type ComputeRole } from "./executors/domain-role.js";
 import { echoExecutor } from "./executors/echo.js";
 
@@ -57,18 +58,26 @@ async function main(): Promise<number> {
     ? await serveMetrics(agentMetrics.registry, config.metricsListen.host, config.metricsListen.port)
     : undefined;
   if (metricsServer) log.info({ port: metricsServer.port }, "Serving agent metrics");
-  const compute =
+  // Images come from the hub over this agent's mTLS identity, read once it has enrolled.
+  const imageCache =
     config.role === "compute"
-      ? createComputeRole({
-          libvirtUri: config.libvirtUri,
-          domainType: config.domainType,
+      ? lazyAgentImageCache({
+          dir: config.imageCacheDir,
+          cacheGb: config.imageCacheGb,
+          hub: config.hub,
           instanceDir: config.instanceDir,
-          // TODO(issue 10, helper B): agent/image-cache's ensureImage (--image-cache-dir/--image-cache-gb:
-          // config.imageCacheDir, config.imageCacheGb). Until then define/prepare fail with "image cache not available".
-          ensureImage: imageCacheUnavailable,
-          log: log.child({ component: "libvirt" }),
+          loadIdentity: () => new StateDir(config.stateDir).loadIdentity(),
         })
       : undefined;
+  const compute = imageCache
+    ? createComputeRole({
+        libvirtUri: config.libvirtUri,
+        domainType: config.domainType,
+        instanceDir: config.instanceDir,
+        ensureImage: imageCache.ensureImage,
+        log: log.child({ component: "libvirt" }),
+      })
+    : undefined;
   const code = await new Promise<number>((resolve) => {
     const session = new FleetSession({
       hub: config.hub,
@@ -109,6 +118,7 @@ async function main(): Promise<number> {
     process.on("SIGINT", onSignal);
   });
   await compute?.close();
+  imageCache?.close();
   await metricsServer?.close();
   return code;
 }

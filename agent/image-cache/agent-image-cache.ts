@@ -38,3 +38,39 @@ export async function openAgentImageCache(options: {
   });
   return { cache, ensureImage: (ref, signal) => cache.ensureImage(ref, signal), close: () => link.close() };
 }
+
+/**
+ * The cache for an agent that may not be enrolled yet when it starts: the identity is read (and the
+ * cache opened) on the first ensureImage; a failed open is retried on the next call.
+ */
+export function lazyAgentImageCache(options: {
+  dir: string;
+  cacheGb: number;
+  hub: string;
+  instanceDir?: string;
+  loadIdentity: () => Required<HubTls> | undefined;
+}): Pick<AgentImageCache, "ensureImage" | "close"> {
+  let opened: Promise<AgentImageCache> | undefined;
+  const open = async () => {
+    const identity = options.loadIdentity();
+    if (!identity) throw new Error("Cannot fetch images: this agent is not enrolled with a hub yet");
+    const { dir, cacheGb, hub, instanceDir } = options;
+    return openAgentImageCache({ dir, cacheGb, hub, identity, ...(instanceDir !== undefined ? { instanceDir } : {}) });
+  };
+  return {
+    async ensureImage(ref, signal) {
+      opened ??= open();
+      const cache = await opened.catch((err: unknown) => {
+        opened = undefined;
+        throw err;
+      });
+      return cache.ensureImage(ref, signal);
+    },
+    close() {
+      void opened?.then(
+        (c) => c.close(),
+        () => undefined,
+      );
+    },
+  };
+}

@@ -6,6 +6,7 @@ import * as grpc from "@grpc/grpc-js";
 import { ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
 import { FleetService } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
+import { lazyAgentImageCache } from "../../agent/image-cache/agent-image-cache.js";
 import { hubImageFetch, type HubImageFetch } from "../../agent/image-cache/hub-image-fetch.js";
 import { ImageCache } from "../../agent/image-cache/image-cache.js";
 import type { ImageContentRef } from "../../agent/image-cache/image-content-ref.js";
@@ -143,6 +144,29 @@ describe("AgentService.FetchImageContent over the agent's mTLS link", function (
     await t.client(FleetService, await t.adminToken()).revokeAgent({ id: revoked.agentId, reason: "test" });
     const err = await grpcFailure(collect(f.fetch(ref, 0, signal)));
     expect(err.code).to.equal(grpc.status.PERMISSION_DENIED);
+  });
+
+  it("a cache built before enrollment reads the identity at its first use", async () => {
+    let identity: StoredIdentity | undefined;
+    const lazy = lazyAgentImageCache({
+      dir: tmpDir("edgehub-fetch-lazy-"),
+      cacheGb: 1,
+      hub,
+      loadIdentity: () => identity,
+    });
+    try {
+      const err = await lazy.ensureImage(ref, signal).then(
+        () => undefined,
+        (e: Error) => e,
+      );
+      expect(err?.message).to.contain("not enrolled");
+      identity = compute;
+      const got = await lazy.ensureImage(ref, signal);
+      expect(got.fetched).to.equal(true);
+      expect(sha256(fs.readFileSync(got.path))).to.equal(ref.sha256);
+    } finally {
+      lazy.close();
+    }
   });
 
   it("fills the agent's image cache: verified, world-readable, fetched once", async () => {
