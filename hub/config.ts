@@ -53,6 +53,8 @@ export interface HubConfig {
   readonly imageStoreDir: string;
   /** Largest image version content an upload may send. */
   readonly imageMaxBytes: number;
+  /** libvirt network for instance NICs: "" = the host's default, "none" = no NIC (until VPCs). */
+  readonly instanceNetwork: string;
 }
 
 /** Where /metrics listens; undefined when turned off. */
@@ -284,6 +286,11 @@ export function hubCommand(): Command {
           .argParser(positiveInt("--image-max-bytes")),
       )
       .addOption(
+        new Option("--instance-network <name>", 'libvirt network for instance NICs ("none": no NIC)')
+          .env("HUB_INSTANCE_NETWORK")
+          .default("", "the host's default network"),
+      )
+      .addOption(
         new Option("--shutdown-timeout <ms>", "longest wait for in-flight work on stop")
           .env("HUB_SHUTDOWN_TIMEOUT_MS")
           .default(8_000)
@@ -345,6 +352,7 @@ export function parseHubConfig(
     agentMaxConnectionsPerAddress: number | string;
     imageStore?: string;
     imageMaxBytes: number | string;
+    instanceNetwork: string;
   }>();
   // Defaults given as numbers skip argParser; env values are strings that went through it.
   const databaseUrl = o.databaseUrl?.trim() || undefined;
@@ -386,6 +394,7 @@ export function parseHubConfig(
     agentMaxConnectionsPerAddress: Number(o.agentMaxConnectionsPerAddress),
     imageStoreDir: path.resolve(o.imageStore?.trim() || path.join(o.dataDir, "images")),
     imageMaxBytes: Number(o.imageMaxBytes),
+    instanceNetwork: o.instanceNetwork.trim(),
   });
 }
 

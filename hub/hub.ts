@@ -119,6 +119,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       lockKey: ADVISORY_LOCK_KEYS.instanceReconciler,
       intervalMs: 2000,
       graphicsListen: "",
+      network: config.instanceNetwork,
       shutdownTimeoutMs: 60_000,
     });
     instanceReconciler.start();

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { create, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { Knex } from "knex";
@@ -131,7 +132,7 @@ export async function defineDomainPayload(
   knex: Knex,
   i: Instance,
   vm: VirtualMachine,
-  graphicsListen: string,
+  host: { graphicsListen: string; network: string },
 ): Promise<DomainPayload> {
   const gpus = ((vm.config.gpus as { pciAddress: string }[] | undefined) ?? []).map((g) => ({ address: g.pciAddress }));
   return {
@@ -144,8 +145,14 @@ export async function defineDomainPayload(
         memoryMib: BigInt(Math.round(vm.memoryGb * 1024)),
         systemDisk: { image: await imageContentRef(knex, i.imageVersionId), sizeGb: BigInt(Math.round(vm.storageGb)) },
         gpus,
-        graphics: { protocol: GraphicsProtocol.VNC, listen: graphicsListen, password: "" },
-        network: "",
+        // A random password nobody is told: the console stays closed until a ticket sets one. VNC takes
+        // at most 8 characters (libvirt refuses a longer one at define).
+        graphics: {
+          protocol: GraphicsProtocol.VNC,
+          listen: host.graphicsListen,
+          password: randomBytes(6).toString("base64url"),
+        },
+        network: host.network,
         instanceId: i.id,
       },
     },

@@ -25,6 +25,8 @@ export interface InstanceReconcilerDeps {
   intervalMs: number;
   /** Address compute hosts listen on for consoles ("" lets the agent choose its own). */
   graphicsListen: string;
+  /** libvirt network for the NIC: "" = the host's default, "none" = no NIC. */
+  network?: string;
   /** ACPI shutdown grace before the agent destroys the domain. */
   shutdownTimeoutMs: number;
   /** Called after each pass (tests). */
@@ -158,7 +160,7 @@ export class InstanceReconciler {
         i,
         vm,
         "define",
-        () => defineDomainPayload(trx, i, vm, listen),
+        () => defineDomainPayload(trx, i, vm, { graphicsListen: listen, network: this.deps.network ?? "" }),
         this.deadlineOf(i, now),
         now,
       );
