@@ -1,0 +1,136 @@
+import fs from "node:fs";
+import { expect } from "chai";
+import { ImageArchitecture, ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
+import { InstanceService } from "../../gen/edgehub/admin/v1/instance_pb.js";
+import { disposeAgents, spawnAgent, waitFor, type AgentProcess } from "../fleet/support/agent-process.js";
+import { createSite, mintToken, type Site } from "../fleet/support/fleet-fixtures.js";
+import { sha256, uploadContent } from "../image-content/upload-support.js";
+import { startTestHub, type TestHub } from "../support/test-hub.js";
+import { CatalogPeople, PASSWORD } from "../catalog/catalog-fixtures.js";
+
+// A hub and one real compute agent process, with an image version whose bytes were uploaded
+// through the hub: what the agent-backed instance suites (test:///default, real QEMU) share.
+
+export interface AgentWorldOptions {
+  libvirtUri: string;
+  domainType?: string;
+  instanceDir: string;
+  imageCacheDir: string;
+  /** The disk file uploaded as the image version's content. */
+  imageFile: string;
+  /** Extra hub flags, e.g. ["--instance-network", "none"]. */
+  hubArgs?: string[];
+}
+
+export class AgentWorld {
+  t!: TestHub;
+  site!: Site;
+  agent: AgentProcess | undefined;
+  machineId = "";
+  imageId = "";
+  versionId = "";
+  private token = "";
+
+  constructor(private readonly o: AgentWorldOptions) {}
+
+  async start(): Promise<void> {
+    this.t = await startTestHub({ args: this.o.hubArgs ?? [] });
+    this.site = await createSite(this.t, "inst");
+    this.agent = spawnAgent({
+      hub: `127.0.0.1:${this.t.hub.grpcPort}`,
+      joinToken: await mintToken(this.t, this.site),
+      role: "compute",
+      hostname: "compute-1",
+      extraArgs: [
+        "--libvirt-uri",
+        this.o.libvirtUri,
+        ...(this.o.domainType ? ["--domain-type", this.o.domainType] : []),
+        "--instance-dir",
+        this.o.instanceDir,
+        "--image-cache-dir",
+        this.o.imageCacheDir,
+        "--image-cache-gb",
+        "1",
+      ],
+    });
+    this.machineId = await waitFor(
+      "the compute agent's machine to register with a connected agent",
+      async () =>
+        (
+          (await this.knex("compute_machines as m")
+            .join("agents as a", "a.id", "m.agent_id")
+            .where("a.status", "connected")
+            .first("m.id")) as { id: string } | undefined
+        )?.id,
+      120_000,
+    );
+    // A container's root disk may be reported as 0 GB; the test machine gets room for its instances.
+    await this.knex("compute_machines")
+      .where({ id: this.machineId })
+      .where("storage_gb", "<", 10)
+      .update({ storage_gb: 10 });
+    const people = new CatalogPeople(this.knex);
+    const tenant = await people.tenant("tenant-a");
+    await people.user("alice", "user", tenant);
+    this.token = await this.t.login("alice", PASSWORD, "tenant-a");
+    const adminToken = await this.t.adminToken();
+    const images = this.t.client(ImageService, adminToken);
+    this.imageId = (
+      await images.createImage({
+        image: {
+          name: "tiny",
+          imageType: ImageType.OS_BASE,
+          architecture: ImageArchitecture.X86_64,
+          visibility: ImageVisibility.PUBLIC,
+        },
+      })
+    ).image!.id;
+    this.versionId = (await images.publishImageVersion({ imageId: this.imageId, versionNumber: "v1.0.0" })).version!.id;
+    const bytes = fs.readFileSync(this.o.imageFile);
+    const up = await uploadContent(this.t.baseUrl, this.versionId, bytes, {
+      token: adminToken,
+      sha256: sha256(bytes),
+      format: "qcow2",
+    });
+    expect(up.status, JSON.stringify(up.body)).to.be.oneOf([200, 201]);
+  }
+
+  async stop(): Promise<void> {
+    if (this.agent) await disposeAgents([this.agent]);
+    await this.t?.stop();
+  }
+
+  get knex() {
+    return this.t.hub.db.knex;
+  }
+
+  client() {
+    return this.t.client(InstanceService, this.token);
+  }
+
+  /** Waits for a status; a failure says what the instance, its events and the agent's commands were. */
+  async reach(id: string, status: string): Promise<void> {
+    try {
+      await waitFor(
+        `instance ${id} to be ${status}`,
+        async () =>
+          ((await this.knex("instances").where({ id }).first("status")) as { status: string }).status === status,
+        180_000,
+      );
+    } catch (err) {
+      const row = await this.knex("instances").where({ id }).first("status", "desired_state", "last_error");
+      const events = await this.knex("instance_events").where({ instance_id: id }).orderBy("id").pluck("message");
+      const commands = await this.knex("agent_commands").orderBy("created_at").select("kind", "state", "error");
+      throw new Error(
+        `${(err as Error).message}\n${JSON.stringify({ row, events, commands }, null, 1)}\n${this.agent?.output().slice(-3000)}`,
+      );
+    }
+  }
+
+  async allocation(): Promise<number[]> {
+    const row = (await this.knex("compute_machines")
+      .where({ id: this.machineId })
+      .first("allocated_cpu_cores", "allocated_memory_gb", "allocated_storage_gb")) as Record<string, number>;
+    return [Number(row.allocated_cpu_cores), Number(row.allocated_memory_gb), Number(row.allocated_storage_gb)];
+  }
+}
