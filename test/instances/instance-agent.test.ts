@@ -94,4 +94,29 @@ describe("instances on a real compute agent (libvirt test:///default)", function
     expect(kinds).to.include.members(["start_domain", "set_graphics_password", "shutdown_domain", "undefine_domain"]);
     expect(kinds.filter((k) => k === "undefine_domain")).to.have.length(1); // the stranger was never touched
   });
+
+  it("a second instance from the same version uses the cached image: no second fetch", async () => {
+    const cached = () => {
+      const dirOf = path.join(dir, "images", "images");
+      const files = fs.readdirSync(dirOf);
+      expect(files).to.have.length(1);
+      return fs.statSync(path.join(dirOf, files[0]!)).ino;
+    };
+    const before = cached();
+    const ids: string[] = [];
+    for (const name of ["desk-2", "desk-3"]) {
+      const { instance } = await w
+        .client()
+        .createInstance({ instance: { name, cpuCores: 1, memoryGb: 1, storageGb: 1 }, imageId: w.imageId });
+      ids.push(instance!.id);
+      await w.client().startInstance({ id: instance!.id, computePoolId: w.site.computePoolId });
+    }
+    for (const id of ids) await w.reach(id, "running");
+    // A fetch writes a partial file and renames it into place: the same inode means no fetch happened.
+    expect(cached()).to.equal(before);
+    expect(fs.readdirSync(path.join(dir, "images", "partial"))).to.deep.equal([]);
+    for (const id of ids) await w.client().deleteInstance({ id });
+    for (const id of ids) await w.reach(id, "deleted");
+    expect(await w.allocation()).to.deep.equal([0, 0, 0]);
+  });
 });
