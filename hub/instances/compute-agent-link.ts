@@ -159,6 +159,19 @@ export async function defineDomainPayload(
   };
 }
 
+/** The commands that only name their domain. */
+export function domainRef(
+  kind: "startDomain" | "suspendDomain" | "resumeDomain" | "undefineDomain" | "destroyDomain",
+  vmId: string,
+): DomainPayload {
+  return { case: kind, value: { name: domainNameOf(vmId) } } as DomainPayload;
+}
+
+/** ACPI shutdown; the agent destroys the domain when it is not off within `timeoutMs`. */
+export function shutdownPayload(vmId: string, timeoutMs: number): DomainPayload {
+  return { case: "shutdownDomain", value: { name: domainNameOf(vmId), timeoutMs } };
+}
+
 export function setGraphicsPasswordPayload(vmId: string, password: string, validUntil: Date): DomainPayload {
   return {
     case: "setGraphicsPassword",

@@ -4,7 +4,7 @@ import type { Clock } from "../../lib/clock/clock.js";
 import { leasedTask } from "../background/leased-task.js";
 import type { PeriodicTask } from "../background/periodic-task.js";
 import { domainNameOf, type Instance, type VirtualMachine } from "./instance.js";
-import { defineDomainPayload } from "./compute-agent-link.js";
+import { defineDomainPayload, domainRef, shutdownPayload, type DomainPayload } from "./compute-agent-link.js";
 import { recordInstanceEvent } from "./instance-events.js";
 import { moveInstance } from "./instance-status.js";
 import { getInstance, liveVmOf } from "./instance-store.js";
@@ -128,6 +128,19 @@ export class InstanceReconciler {
     }
   }
 
+  /** One step of the instance's operation, due by the operation's deadline unless given another. */
+  private step(
+    trx: Knex.Transaction,
+    i: Instance,
+    vm: VirtualMachine,
+    now: Date,
+    name: string,
+    payload: () => Promise<DomainPayload> | DomainPayload,
+    deadline = this.deadlineOf(i, now),
+  ): Promise<StepOutcome> {
+    return runStep(trx, i, vm, name, payload, deadline, now);
+  }
+
   private deadlineOf(i: Instance, now: Date): Date {
     return i.operationDeadline ?? new Date(now.getTime() + LONG_DEADLINE_MS);
   }
@@ -155,14 +168,8 @@ export class InstanceReconciler {
   private async advanceStart(trx: Knex.Transaction, i: Instance, vm: VirtualMachine, now: Date): Promise<void> {
     if (vm.status === "creating") {
       const listen = this.deps.graphicsListen;
-      const o = await runStep(
-        trx,
-        i,
-        vm,
-        "define",
-        () => defineDomainPayload(trx, i, vm, { graphicsListen: listen, network: this.deps.network ?? "" }),
-        this.deadlineOf(i, now),
-        now,
+      const o = await this.step(trx, i, vm, now, "define", () =>
+        defineDomainPayload(trx, i, vm, { graphicsListen: listen, network: this.deps.network ?? "" }),
       );
       if (o.kind !== "done") return this.notDone(trx, i, vm, o, "define", now);
       await transitionVm(trx, vm.id, "starting", now, { last_domain_state: o.report?.state ?? "" });
@@ -176,15 +183,7 @@ export class InstanceReconciler {
       vm = { ...vm, status: "starting" };
     }
     if (vm.status === "starting") {
-      const o = await runStep(
-        trx,
-        i,
-        vm,
-        "start",
-        () => ({ case: "startDomain", value: { name: domainNameOf(vm.id) } }),
-        this.deadlineOf(i, now),
-        now,
-      );
+      const o = await this.step(trx, i, vm, now, "start", () => domainRef("startDomain", vm.id));
       if (o.kind !== "done") return this.notDone(trx, i, vm, o, "start", now);
       if (o.report?.state !== "running") {
         await failOperation(
@@ -214,25 +213,11 @@ export class InstanceReconciler {
       vm = { ...vm, status: "restarting" };
     }
     if (vm.status !== "restarting") return;
-    const down = await runStep(
-      trx,
-      i,
-      vm,
-      "restart-shutdown",
-      () => ({ case: "shutdownDomain", value: { name: domainNameOf(vm.id), timeoutMs: this.deps.shutdownTimeoutMs } }),
-      this.deadlineOf(i, now),
-      now,
+    const down = await this.step(trx, i, vm, now, "restart-shutdown", () =>
+      shutdownPayload(vm.id, this.deps.shutdownTimeoutMs),
     );
     if (down.kind !== "done") return this.notDone(trx, i, vm, down, "restart (shutdown)", now);
-    const up = await runStep(
-      trx,
-      i,
-      vm,
-      "restart-start",
-      () => ({ case: "startDomain", value: { name: domainNameOf(vm.id) } }),
-      this.deadlineOf(i, now),
-      now,
-    );
+    const up = await this.step(trx, i, vm, now, "restart-start", () => domainRef("startDomain", vm.id));
     if (up.kind !== "done") return this.notDone(trx, i, vm, up, "restart (start)", now);
     await transitionVm(trx, vm.id, "running", now, graphicsColumns(up.report));
     await trx("instances")
@@ -247,15 +232,7 @@ export class InstanceReconciler {
   }
 
   private async advanceSuspend(trx: Knex.Transaction, i: Instance, vm: VirtualMachine, now: Date): Promise<void> {
-    const o = await runStep(
-      trx,
-      i,
-      vm,
-      "suspend",
-      () => ({ case: "suspendDomain", value: { name: domainNameOf(vm.id) } }),
-      this.deadlineOf(i, now),
-      now,
-    );
+    const o = await this.step(trx, i, vm, now, "suspend", () => domainRef("suspendDomain", vm.id));
     if (o.kind !== "done") return this.notDone(trx, i, vm, o, "suspend", now);
     await trx("virtual_machines")
       .where({ id: vm.id })
@@ -264,15 +241,7 @@ export class InstanceReconciler {
   }
 
   private async advanceResume(trx: Knex.Transaction, i: Instance, vm: VirtualMachine, now: Date): Promise<void> {
-    const o = await runStep(
-      trx,
-      i,
-      vm,
-      "resume",
-      () => ({ case: "resumeDomain", value: { name: domainNameOf(vm.id) } }),
-      this.deadlineOf(i, now),
-      now,
-    );
+    const o = await this.step(trx, i, vm, now, "resume", () => domainRef("resumeDomain", vm.id));
     if (o.kind !== "done") return this.notDone(trx, i, vm, o, "resume", now);
     await trx("virtual_machines")
       .where({ id: vm.id })
@@ -290,7 +259,7 @@ export class InstanceReconciler {
     now: Date,
   ): Promise<void> {
     if (vm && vm.status !== "stopped") {
-      const name = domainNameOf(vm.id);
+      const vmId = vm.id;
       // A VM whose define never finished may not exist on the host: undefine is idempotent, shutdown is not.
       const neverDefined = vm.status === "creating";
       if (!neverDefined && vm.status !== "stopping") {
@@ -298,27 +267,8 @@ export class InstanceReconciler {
         vm = { ...vm, status: "stopping" };
       }
       const o = neverDefined
-        ? await runStep(
-            trx,
-            i,
-            vm,
-            "undefine",
-            () => ({ case: "undefineDomain", value: { name } }),
-            this.deadlineOf(i, now),
-            now,
-          )
-        : await runStep(
-            trx,
-            i,
-            vm,
-            "shutdown",
-            () => ({
-              case: "shutdownDomain",
-              value: { name, timeoutMs: this.deps.shutdownTimeoutMs },
-            }),
-            this.deadlineOf(i, now),
-            now,
-          );
+        ? await this.step(trx, i, vm, now, "undefine", () => domainRef("undefineDomain", vmId))
+        : await this.step(trx, i, vm, now, "shutdown", () => shutdownPayload(vmId, this.deps.shutdownTimeoutMs));
       if (o.kind !== "done") return this.notDone(trx, i, vm, o, neverDefined ? "undefine" : "shutdown", now);
       if (neverDefined) await transitionVm(trx, vm.id, "deleted", now);
       else {
@@ -348,14 +298,14 @@ export class InstanceReconciler {
   ): Promise<void> {
     if (vm) {
       // Undefine waits for an offline agent up to a week: the domain must go even after the API gave up.
-      const o = await runStep(
+      const o = await this.step(
         trx,
         i,
         vm,
-        "undefine",
-        () => ({ case: "undefineDomain", value: { name: domainNameOf(vm.id) } }),
-        new Date(now.getTime() + LONG_DEADLINE_MS),
         now,
+        "undefine",
+        () => domainRef("undefineDomain", vm.id),
+        new Date(now.getTime() + LONG_DEADLINE_MS),
       );
       if (o.kind !== "done") return this.notDone(trx, i, vm, o, "undefine", now);
       await transitionVm(trx, vm.id, "deleted", now, { graphics_port: 0, last_domain_state: "absent" });
