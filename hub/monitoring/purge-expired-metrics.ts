@@ -14,6 +14,7 @@ export interface PurgeResult {
 const TABLES = [
   { table: "host_metrics_raw", column: "sampled_at", kind: "raw" },
   { table: "gpu_metrics_raw", column: "sampled_at", kind: "raw" },
+  { table: "domain_metrics_raw", column: "sampled_at", kind: "raw" },
   { table: "host_metrics_hourly", column: "hour_start", kind: "hourly" },
   { table: "gpu_metrics_hourly", column: "hour_start", kind: "hourly" },
 ] as const;

@@ -62,6 +62,28 @@ export async function recordMetrics(knex: Knex, input: RecordMetricsInput): Prom
         .onConflict(["agent_id", "sampled_at", "gpu_index"])
         .ignore();
     }
+    if (sample.domains && sample.domains.length > 0) {
+      await trx("domain_metrics_raw")
+        .insert(
+          sample.domains.map((d) => ({
+            agent_id: agentId,
+            sampled_at: sample.sampledAt,
+            domain_uuid: d.uuid,
+            domain_name: d.name,
+            state: d.state,
+            cpu_time_ns: d.cpuTimeNs,
+            vcpus: d.vcpus,
+            memory_max_kib: d.memoryMaxKib,
+            memory_used_kib: d.memoryUsedKib,
+            disk_read_bytes: d.diskReadBytes,
+            disk_write_bytes: d.diskWriteBytes,
+            net_rx_bytes: d.netRxBytes,
+            net_tx_bytes: d.netTxBytes,
+          })),
+        )
+        .onConflict(["agent_id", "sampled_at", "domain_uuid"])
+        .ignore();
+    }
 
     const reasons = JSON.stringify(health.reasons);
     const created = await trx("agent_health")

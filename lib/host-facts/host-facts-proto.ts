@@ -7,7 +7,8 @@ import {
   type Inventory,
 } from "../../gen/edgehub/common/v1/inventory_pb.js";
 import { MetricsSampleSchema, type MetricsSample } from "../../gen/edgehub/fleet/v1/metrics_pb.js";
-import type { GpuSample, HostInventory, HostMetricsSample } from "./host-facts.js";
+import { DomainState } from "../../gen/edgehub/common/v1/compute_pb.js";
+import type { DomainSample, GpuSample, HostInventory, HostMetricsSample } from "./host-facts.js";
 
 // Wire ⇄ domain mapping for host facts. uint64 is bigint on the wire; sizes here stay below 2^53
 // (8 PiB), so plain numbers are safe and keep the domain types JSON-friendly.
@@ -134,6 +135,19 @@ export function metricsFromProto(pb: MetricsSample, receivedAt: Date): HostMetri
       temperatureCelsius: g.temperatureCelsius,
       powerDrawWatts: g.powerDrawWatts,
       error: g.error,
+    })),
+    domains: pb.domains.map((d): DomainSample => ({
+      name: d.name,
+      uuid: d.uuid,
+      state: DomainState[d.state]?.toLowerCase() ?? "unspecified",
+      cpuTimeNs: num(d.cpuTimeNs),
+      vcpus: d.vcpus,
+      memoryMaxKib: num(d.memoryMaxKib),
+      memoryUsedKib: num(d.memoryUsedKib),
+      diskReadBytes: num(d.diskReadBytes),
+      diskWriteBytes: num(d.diskWriteBytes),
+      netRxBytes: num(d.netRxBytes),
+      netTxBytes: num(d.netTxBytes),
     })),
   };
 }

@@ -73,6 +73,22 @@ export interface GpuSample {
   error: boolean;
 }
 
+/** One libvirt domain's cumulative counters in a compute agent's sample (since the domain started). */
+export interface DomainSample {
+  name: string;
+  uuid: string;
+  /** libvirt's state, lowercase (running, paused, shutoff, …). */
+  state: string;
+  cpuTimeNs: number;
+  vcpus: number;
+  memoryMaxKib: number;
+  memoryUsedKib: number;
+  diskReadBytes: number;
+  diskWriteBytes: number;
+  netRxBytes: number;
+  netTxBytes: number;
+}
+
 /** One periodic measurement of a host. */
 export interface HostMetricsSample {
   sampledAt: Date;
@@ -86,4 +102,6 @@ export interface HostMetricsSample {
   networkRxBytesPerSecond: number;
   networkTxBytesPerSecond: number;
   gpus: GpuSample[];
+  /** Compute agents: every domain on the host; absent elsewhere. */
+  domains?: DomainSample[];
 }
