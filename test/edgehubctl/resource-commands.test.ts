@@ -1,6 +1,7 @@
 import { expect } from "chai";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
+import { InstanceService } from "../../gen/edgehub/admin/v1/instance_pb.js";
 import { TemplateService, TemplateUseCase } from "../../gen/edgehub/admin/v1/template_pb.js";
 import { TenantService } from "../../gen/edgehub/admin/v1/tenant_pb.js";
 import { UserService, UserStatus } from "../../gen/edgehub/admin/v1/user_pb.js";
@@ -27,6 +28,7 @@ describe("edgehubctl: resource commands against a real hub", function () {
   let imageId: string;
   let templateId: string;
   let groupId: string;
+  let instanceId: string;
   const ctl = (...args: string[]) => home.run(args);
 
   before(async () => {
@@ -59,6 +61,21 @@ describe("edgehubctl: resource commands against a real hub", function () {
     const tenant = (await t.client(TenantService, token).createTenant({ name: "acme", description: "ACME" })).tenant!;
     groupId = (await t.client(UserGroupService, token).createUserGroup({ tenantId: tenant.id, name: "designers" }))
       .group!.id;
+    // An instance to read the events of (ListInstanceEvents names its instance).
+    const owner = (
+      await t.client(UserService, token).createUser({
+        tenantId: tenant.id,
+        username: "ctl-owner",
+        password: "a-long-enough-pass",
+        role: Role.USER,
+      })
+    ).user!;
+    instanceId = (
+      await t.client(InstanceService, token).createInstance({
+        instance: { name: "ctl-desktop", userId: owner.id, cpuCores: 1, memoryGb: 1, storageGb: 20 },
+        imageId,
+      })
+    ).instance!.id;
     const login = await home.run(["login", "--hub", t.baseUrl, "--password-stdin"], `${TEST_ADMIN_PASSWORD}\n`);
     expect(login.code, login.stderr).to.equal(0);
   });
@@ -75,6 +92,7 @@ describe("edgehubctl: resource commands against a real hub", function () {
       "image-requirements": ["--image-id", imageId],
       "template-version": ["--template-id", templateId],
       "group-member": ["--group-id", groupId],
+      "instance-event": ["--instance-id", instanceId],
       quota: [
         "--holder-type",
         "tenant",
@@ -194,7 +212,8 @@ describe("edgehubctl: resource commands against a real hub", function () {
     const users = t.client(UserService, token);
     const ids = await Promise.all(
       ["batch-1", "batch-2"].map(
-        async (u) => (await users.createUser({ username: u, password: "password-123", role: Role.OPERATOR })).user!.id,
+        async (u) =>
+          (await users.createUser({ username: u, password: "a-long-enough-pass", role: Role.OPERATOR })).user!.id,
       ),
     );
     const r = await ctl("delete", "users", ...ids, MISSING_ID, "--yes", "--no-progress");
@@ -210,7 +229,8 @@ describe("edgehubctl: resource commands against a real hub", function () {
     const users = t.client(UserService, token);
     const ids = await Promise.all(
       ["bar-1", "bar-2", "bar-3"].map(
-        async (u) => (await users.createUser({ username: u, password: "password-123", role: Role.OPERATOR })).user!.id,
+        async (u) =>
+          (await users.createUser({ username: u, password: "a-long-enough-pass", role: Role.OPERATOR })).user!.id,
       ),
     );
     const withBar = home.runInPty(["user", "lock", ...ids]);
@@ -253,7 +273,7 @@ describe("edgehubctl: resource commands against a real hub", function () {
     const tenant = (await t.client(TenantService, token).createTenant({ name: "contoso" })).tenant!;
     await t
       .client(UserService, token)
-      .createUser({ tenantId: tenant.id, username: "carol", password: "password-123", role: Role.USER });
+      .createUser({ tenantId: tenant.id, username: "carol", password: "a-long-enough-pass", role: Role.USER });
     const login = await home.run(
       [
         "login",
@@ -267,7 +287,7 @@ describe("edgehubctl: resource commands against a real hub", function () {
         "carol",
         "--password-stdin",
       ],
-      "password-123\n",
+      "a-long-enough-pass\n",
     );
     expect(login.code, login.stderr).to.equal(0);
     try {
@@ -283,7 +303,8 @@ describe("edgehubctl: resource commands against a real hub", function () {
 
   it("--watch prints a resource again when the hub changes its status", async () => {
     const users = t.client(UserService, token);
-    const user = (await users.createUser({ username: "watched", password: "password-123", role: Role.OPERATOR })).user!;
+    const user = (await users.createUser({ username: "watched", password: "a-long-enough-pass", role: Role.OPERATOR }))
+      .user!;
     const watch = home.start(["get", "users", "--username-contains", "watched", "--watch", "--watch-interval", "0.2"]);
     try {
       await watch.waitFor(new RegExp(`^${user.id}\\s+watched\\s+OPERATOR\\s+ACTIVE`, "m"));
