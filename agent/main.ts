@@ -44,7 +44,8 @@ async function main(): Promise<number> {
     level: config.logLevel,
     ...(config.logPretty === undefined ? {} : { pretty: config.logPretty }),
   });
-  const inventoryOptions: CollectInventoryOptions = {};
+  const inventoryOptions: CollectInventoryOptions =
+    config.role === "compute" ? { storagePath: config.instanceDir } : {};
   // The name the operator enrolled the machine under wins over the kernel's hostname.
   const inventory = async () => ({ ...(await collectInventory(inventoryOptions)), hostname: config.hostname });
   // GPUs seen at start: if nvidia-smi later fails they are reported in error instead of vanishing.

@@ -9,6 +9,24 @@ export interface CollectInventoryOptions {
   gpus?: QueryGpusOptions;
   /** Where to look for virsh / the libvirt socket (tests); the real paths by default. */
   hypervisorProbe?: () => string;
+  /**
+   * Compute agents: the directory instance disks live in. When the host shows no block devices (a
+   * container, some VMs), its filesystem is reported as the host's storage instead of nothing, so
+   * the machine's storage_gb is what instances can actually use there.
+   */
+  storagePath?: string;
+}
+
+/** The filesystem `dir` is (or will be) on: the nearest existing ancestor's. */
+async function filesystemOf(dir: string): Promise<HostDisk | undefined> {
+  for (let d = path.resolve(dir); ; d = path.dirname(d)) {
+    try {
+      const st = await fs.promises.statfs(d);
+      return { name: dir, sizeBytes: st.blocks * st.bsize, type: "unknown" };
+    } catch {
+      if (d === path.dirname(d)) return undefined;
+    }
+  }
 }
 
 /** The host facts an agent sends in Hello, read with systeminformation and nvidia-smi. */
@@ -21,15 +39,18 @@ export async function collectInventory(options: CollectInventoryOptions = {}): P
     si.networkInterfaces().catch(() => []),
     inventoryGpus(options.gpus),
   ]);
+  const blockDevices = disks.map((d): HostDisk => ({
+    name: path.basename(d.device || d.name),
+    sizeBytes: d.size,
+    type: diskType(d.type, d.interfaceType),
+  }));
+  const storageFs =
+    blockDevices.length === 0 && options.storagePath ? await filesystemOf(options.storagePath) : undefined;
   return {
     hostname: osInfo.hostname,
     cpu: { model: `${cpu.manufacturer} ${cpu.brand}`.trim(), cores: cpu.physicalCores, threads: cpu.cores },
     memoryTotalBytes: mem.total,
-    disks: disks.map((d): HostDisk => ({
-      name: path.basename(d.device || d.name),
-      sizeBytes: d.size,
-      type: diskType(d.type, d.interfaceType),
-    })),
+    disks: storageFs ? [storageFs] : blockDevices,
     nics: (Array.isArray(nics) ? nics : [nics])
       .filter((n) => !n.internal)
       .map((n): HostNic => ({

@@ -136,18 +136,23 @@ export function metricsFromProto(pb: MetricsSample, receivedAt: Date): HostMetri
       powerDrawWatts: g.powerDrawWatts,
       error: g.error,
     })),
-    domains: pb.domains.map((d): DomainSample => ({
-      name: d.name,
-      uuid: d.uuid,
-      state: DomainState[d.state]?.toLowerCase() ?? "unspecified",
-      cpuTimeNs: num(d.cpuTimeNs),
-      vcpus: d.vcpus,
-      memoryMaxKib: num(d.memoryMaxKib),
-      memoryUsedKib: num(d.memoryUsedKib),
-      diskReadBytes: num(d.diskReadBytes),
-      diskWriteBytes: num(d.diskWriteBytes),
-      netRxBytes: num(d.netRxBytes),
-      netTxBytes: num(d.netTxBytes),
-    })),
+    // Only compute agents send domains; other samples keep the field absent, as they were sent.
+    ...(pb.domains.length === 0 ? {} : { domains: pb.domains.map(domainFromProto) }),
+  };
+}
+
+function domainFromProto(d: MetricsSample["domains"][number]): DomainSample {
+  return {
+    name: d.name,
+    uuid: d.uuid,
+    state: DomainState[d.state]?.toLowerCase() ?? "unspecified",
+    cpuTimeNs: num(d.cpuTimeNs),
+    vcpus: d.vcpus,
+    memoryMaxKib: num(d.memoryMaxKib),
+    memoryUsedKib: num(d.memoryUsedKib),
+    diskReadBytes: num(d.diskReadBytes),
+    diskWriteBytes: num(d.diskWriteBytes),
+    netRxBytes: num(d.netRxBytes),
+    netTxBytes: num(d.netTxBytes),
   };
 }
