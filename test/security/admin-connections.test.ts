@@ -1,21 +1,8 @@
 import { expect } from "chai";
-import net from "node:net";
+import { closed, rawSocket } from "../support/raw-socket.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
 
 const CAP = 20;
-
-/** Opens a raw TCP connection from `localAddress` and resolves once it is established (or refused). */
-function rawSocket(port: number, localAddress: string): Promise<net.Socket> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1", localAddress });
-    socket.on("error", () => undefined);
-    socket.once("connect", () => resolve(socket));
-    socket.once("close", () => resolve(socket));
-  });
-}
-
-const closed = (socket: net.Socket) =>
-  new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once("close", () => resolve())));
 
 describe("admin port sheds idle and slow connections (security #1)", function () {
   this.timeout(60_000);

@@ -1,9 +1,10 @@
 import { expect } from "chai";
 import fs from "node:fs";
-import net from "node:net";
+import type net from "node:net";
 import os from "node:os";
 import path from "node:path";
 import { AgentStatus } from "../../gen/edgehub/admin/v1/fleet_pb.js";
+import { closed, rawSocket } from "../support/raw-socket.js";
 import { spawnHub, type HubProcess } from "../support/hub-process.js";
 import { disposeAgents, spawnAgent, waitFor, type AgentProcess } from "../fleet/support/agent-process.js";
 import { fleetClientFor } from "../fleet/support/hub-admin.js";
@@ -15,18 +16,6 @@ const PASSWORD = "descriptor-flood-password";
 const NOFILE = 300;
 const CAP = 40;
 const FLOOD = 300;
-
-function rawSocket(port: number, localAddress: string): Promise<net.Socket> {
-  return new Promise((resolve) => {
-    const socket = net.connect({ port, host: "127.0.0.1", localAddress });
-    socket.on("error", () => undefined);
-    socket.once("connect", () => resolve(socket));
-    socket.once("close", () => resolve(socket));
-  });
-}
-
-const closed = (socket: net.Socket) =>
-  new Promise<void>((resolve) => (socket.closed ? resolve() : socket.once("close", () => resolve())));
 
 describe("a flood of idle sockets under a low descriptor limit is shed on both ports (security #1)", function () {
   this.timeout(240_000);
