@@ -6,7 +6,7 @@ import { promisify } from "node:util";
 import { expect } from "chai";
 import { RentalMode } from "../../gen/edgehub/admin/v1/instance_pb.js";
 import { waitFor } from "../fleet/support/agent-process.js";
-import { skipUnlessBackend } from "../support/real-backends.js";
+import { skipIfHeavySuitesRunElsewhere, skipUnlessBackend } from "../support/real-backends.js";
 import { AgentWorld } from "./agent-world.js";
 
 const run = promisify(execFile);
@@ -47,6 +47,7 @@ describe("instances on real libvirtd + QEMU (TCG)", function () {
   let w: AgentWorld;
 
   before(async function () {
+    skipIfHeavySuitesRunElsewhere(this, "the instances-on-QEMU end-to-end suite");
     skipUnlessBackend(this, await libvirtdAnswers(), `libvirtd on ${URI} (run scripts/libvirt-dev.sh as root)`);
     const { stdout } = await run("bash", ["scripts/build-test-image.sh", IMAGE_DIR], { maxBuffer: 1 << 20 });
     fs.rmSync(STATE_DIR, { recursive: true, force: true });
