@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -7,16 +7,10 @@ import { Code } from "@connectrpc/connect";
 import { InstanceStatus, RentalMode } from "../../gen/edgehub/admin/v1/instance_pb.js";
 import { waitFor } from "../fleet/support/agent-process.js";
 import { errorReasons } from "../support/api-conventions.js";
+import { libvirtTestDriverUsable } from "../support/libvirt-backends.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
 import { failure } from "../catalog/catalog-fixtures.js";
 import { AgentWorld } from "./agent-world.js";
-
-/** libvirt's test driver runs inside the agent: it needs libvirt.so.0 (koffi loads it) and qemu-img for overlays. */
-function libvirtTestDriverUsable(): boolean {
-  const libs = spawnSync("ldconfig", ["-p"], { encoding: "utf8" });
-  const qemuImg = spawnSync("qemu-img", ["--version"], { encoding: "utf8" });
-  return libs.status === 0 && libs.stdout.includes("libvirt.so.0") && qemuImg.status === 0;
-}
 
 // The whole path with real programs: a hub, a compute agent process on libvirt's test:///default
 // driver, image bytes uploaded through the hub and fetched by the agent over its mTLS link, and

@@ -1,13 +1,9 @@
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { create } from "@bufbuild/protobuf";
-import { createClient, type Client } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-node";
-import type { DescService } from "@bufbuild/protobuf";
-import { AuthService } from "../../gen/edgehub/admin/v1/auth_pb.js";
 import { AgentStatus, CommandState, FleetService, MachineType } from "../../gen/edgehub/admin/v1/fleet_pb.js";
 import { ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
 import { InstanceService, InstanceStatus } from "../../gen/edgehub/admin/v1/instance_pb.js";
@@ -16,19 +12,15 @@ import { TenantService } from "../../gen/edgehub/admin/v1/tenant_pb.js";
 import { UserService } from "../../gen/edgehub/admin/v1/user_pb.js";
 import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
 import { CommandPayloadSchema } from "../../gen/edgehub/common/v1/command_pb.js";
-import { libvirtLoadError } from "../../agent/libvirt/bindings.js";
 import { spawnHub, type HubProcess } from "../support/hub-process.js";
+import { libvirtTestDriverUsable } from "../support/libvirt-backends.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
 import { createScratchPostgres, selectedBackend } from "../support/test-database.js";
 import { disposeAgents, spawnAgent, waitFor, type AgentProcess } from "../fleet/support/agent-process.js";
-import { freePort } from "../fleet/support/hub-admin.js";
+import { adminClientsFor, freePort } from "../fleet/support/hub-admin.js";
 import { sha256, uploadContent } from "../image-content/upload-support.js";
 
 const PASSWORD = "hub-crash-instance-password";
-
-function qemuImgAnswers(): boolean {
-  return spawnSync("qemu-img", ["--version"]).status === 0;
-}
 
 /**
  * DESIGN.md "desired state, not fire-and-forget": the hub is SIGKILLed right after StartInstance
@@ -44,7 +36,7 @@ describe("an instance start survives a hub killed in the middle (real hub and ag
   let grpcPort: number;
 
   before(async function () {
-    skipUnlessBackend(this, libvirtLoadError === undefined && qemuImgAnswers(), "libvirt.so.0 and qemu-img");
+    skipUnlessBackend(this, libvirtTestDriverUsable(), "libvirt.so.0 and qemu-img");
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-inst-crash-"));
     if (selectedBackend() === "postgres") scratch = await createScratchPostgres({ migrated: true });
     grpcPort = await freePort();
@@ -77,23 +69,7 @@ describe("an instance start survives a hub killed in the middle (real hub and ag
       env: { HUB_ADMIN_PASSWORD: PASSWORD, ...(scratch ? { DATABASE_URL: scratch.url } : {}) },
     });
 
-  async function clientsOf(h: HubProcess) {
-    const baseUrl = `http://127.0.0.1:${h.httpPort}`;
-    const plain = createConnectTransport({ baseUrl, httpVersion: "1.1" });
-    const { token } = await createClient(AuthService, plain).login({ username: "admin", password: PASSWORD });
-    const transport = createConnectTransport({
-      baseUrl,
-      httpVersion: "1.1",
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("authorization", `Bearer ${token}`);
-          return next(req);
-        },
-      ],
-    });
-    const client = <S extends DescService>(s: S): Client<S> => createClient(s, transport);
-    return { baseUrl, token, client };
-  }
+  const clientsOf = (h: HubProcess) => adminClientsFor(h.httpPort, PASSWORD);
 
   it("converges to running after the restart, with exactly one domain for the instance on the agent", async () => {
     hub = await startHub();

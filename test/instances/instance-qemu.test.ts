@@ -1,11 +1,11 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import { expect } from "chai";
 import { RentalMode } from "../../gen/edgehub/admin/v1/instance_pb.js";
 import { waitFor } from "../fleet/support/agent-process.js";
+import { buildTestImage, libvirtdAnswers, rfbGreeting } from "../support/libvirt-backends.js";
 import { skipIfHeavySuitesRunElsewhere, skipUnlessBackend } from "../support/real-backends.js";
 import { AgentWorld } from "./agent-world.js";
 
@@ -15,27 +15,6 @@ const MARKER = "EDGEHUB-TEST-GUEST-BOOTED";
 // QEMU runs as libvirt-qemu: image, cache and instance files live where it can reach them (not under /root).
 const IMAGE_DIR = "/var/lib/edgehub-test-image";
 const STATE_DIR = "/var/lib/edgehub-test-instances-hub";
-
-async function libvirtdAnswers(): Promise<boolean> {
-  try {
-    await run("virsh", ["-c", URI, "version"], { timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-/** The first bytes a VNC server sends: "RFB 003.008\n". */
-function rfbGreeting(host: string, port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, host);
-    s.once("data", (b) => {
-      resolve(b.toString("latin1"));
-      s.destroy();
-    });
-    s.once("error", reject);
-  });
-}
 
 // Issue 10's real path: the bootable test image (scripts/build-test-image.sh) uploaded through the
 // hub, an instance created and started through the API on a real libvirtd with QEMU/TCG, the guest's
@@ -48,8 +27,8 @@ describe("instances on real libvirtd + QEMU (TCG)", function () {
 
   before(async function () {
     skipIfHeavySuitesRunElsewhere(this, "the instances-on-QEMU end-to-end suite");
-    skipUnlessBackend(this, await libvirtdAnswers(), `libvirtd on ${URI} (run scripts/libvirt-dev.sh as root)`);
-    const { stdout } = await run("bash", ["scripts/build-test-image.sh", IMAGE_DIR], { maxBuffer: 1 << 20 });
+    skipUnlessBackend(this, await libvirtdAnswers(URI), `libvirtd on ${URI} (run scripts/libvirt-dev.sh as root)`);
+    const imageFile = await buildTestImage(IMAGE_DIR);
     fs.rmSync(STATE_DIR, { recursive: true, force: true });
     fs.mkdirSync(STATE_DIR, { recursive: true, mode: 0o755 });
     w = new AgentWorld({
@@ -57,7 +36,7 @@ describe("instances on real libvirtd + QEMU (TCG)", function () {
       domainType: "qemu",
       instanceDir: path.join(STATE_DIR, "instances"),
       imageCacheDir: path.join(STATE_DIR, "images"),
-      imageFile: stdout.trim().split("\n")[0]!,
+      imageFile,
       // The `default` NAT network needs a bridge and dnsmasq a container may not have (scripts/libvirt-dev.sh).
       hubArgs: ["--instance-network", "none"],
     });

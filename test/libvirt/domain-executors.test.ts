@@ -5,6 +5,7 @@ import path from "node:path";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
 import { expect } from "chai";
 import { libvirtLoadError } from "../../agent/libvirt/bindings.js";
+import { qemuImgAnswers } from "../support/libvirt-backends.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
 import pino from "pino";
 import {
@@ -42,15 +43,6 @@ const domain = (r: CommandResult): DomainReport => {
   if (r.kind.case !== "domain") throw new Error(`expected a domain report, got ${r.kind.case}`);
   return r.kind.value;
 };
-
-function qemuImgAnswers(): boolean {
-  try {
-    execFileSync("qemu-img", ["--version"], { stdio: "ignore" });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 describe("compute agent domain executors (test:///default)", () => {
   let dir: string;

@@ -1,6 +1,5 @@
 import { execFile } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import path from "node:path";
 import { promisify } from "node:util";
 import { create, type MessageInitShape } from "@bufbuild/protobuf";
@@ -12,6 +11,7 @@ import { DomainState, GraphicsProtocol, ImageContentFormat } from "../../gen/edg
 import type { CommandExecutor } from "../../lib/fleet-session/command-dispatcher.js";
 import { createComputeRole, type ComputeRole } from "../../agent/executors/domain-role.js";
 import type { DomainLifecycleEvent } from "../../agent/libvirt/lifecycle-reporter.js";
+import { buildTestImage, libvirtdAnswers, rfbGreeting } from "../support/libvirt-backends.js";
 import { skipIfHeavySuitesRunElsewhere, skipUnlessBackend } from "../support/real-backends.js";
 
 const run = promisify(execFile);
@@ -23,15 +23,6 @@ const INSTANCE_DIR = "/var/lib/edgehub-test-instances";
 const VM = "0193e0a0-0000-7000-8000-0000000091e1";
 const NAME = `edgehub-${VM}`;
 
-async function libvirtdAnswers(): Promise<boolean> {
-  try {
-    await run("virsh", ["-c", URI, "version"], { timeout: 10_000 });
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 /** Polls until `check` holds; the suite's timeout is the only deadline (no timing assertions). */
 async function until<T>(what: string, check: () => Promise<T | undefined>): Promise<T> {
   for (;;) {
@@ -39,17 +30,6 @@ async function until<T>(what: string, check: () => Promise<T | undefined>): Prom
     if (v !== undefined) return v;
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-function rfbGreeting(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = net.connect(port, "127.0.0.1");
-    s.once("data", (d) => {
-      resolve(d.toString("latin1"));
-      s.destroy();
-    });
-    s.once("error", reject);
-  });
 }
 
 describe("compute agent on real libvirtd + QEMU/TCG (qemu:///system)", function () {
@@ -74,10 +54,9 @@ describe("compute agent on real libvirtd + QEMU/TCG (qemu:///system)", function 
 
   before(async function () {
     skipIfHeavySuitesRunElsewhere(this, "the QEMU/TCG integration suite");
-    skipUnlessBackend(this, await libvirtdAnswers(), `libvirtd on ${URI} (run scripts/libvirt-dev.sh as root)`);
+    skipUnlessBackend(this, await libvirtdAnswers(URI), `libvirtd on ${URI} (run scripts/libvirt-dev.sh as root)`);
     // The bootable test disk of scripts/build-test-image.sh (cached after the first build).
-    const { stdout } = await run("bash", ["scripts/build-test-image.sh", IMAGE_DIR], { maxBuffer: 1 << 20 });
-    base = stdout.trim().split("\n")[0]!;
+    base = await buildTestImage(IMAGE_DIR);
     fs.mkdirSync(INSTANCE_DIR, { recursive: true, mode: 0o755 });
     role = createComputeRole({
       libvirtUri: URI,
@@ -123,7 +102,7 @@ describe("compute agent on real libvirtd + QEMU/TCG (qemu:///system)", function 
     await until("the guest's boot marker", async () =>
       fs.existsSync(log) && fs.readFileSync(log, "latin1").includes(MARKER) ? true : undefined,
     );
-    expect(await rfbGreeting(started.graphicsPort)).to.match(/^RFB 003\.00\d/);
+    expect(await rfbGreeting("127.0.0.1", started.graphicsPort)).to.match(/^RFB 003\.00\d/);
 
     const withPassword = report(
       await exec({

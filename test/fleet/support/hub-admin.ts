@@ -1,29 +1,36 @@
 import net from "node:net";
+import type { DescService } from "@bufbuild/protobuf";
 import { createClient, type Client } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-node";
 import { AuthService } from "../../../gen/edgehub/admin/v1/auth_pb.js";
 import { FleetService } from "../../../gen/edgehub/admin/v1/fleet_pb.js";
 
-/** A FleetService client on a hub process's admin port, logged in as the first admin. */
-export async function fleetClientFor(httpPort: number, password: string): Promise<Client<typeof FleetService>> {
+/** Clients of any admin service on a hub process's admin port, logged in as the first admin. */
+export async function adminClientsFor(
+  httpPort: number,
+  password: string,
+): Promise<{ baseUrl: string; token: string; client<S extends DescService>(service: S): Client<S> }> {
   const baseUrl = `http://127.0.0.1:${httpPort}`;
   const { token } = await createClient(AuthService, createConnectTransport({ baseUrl, httpVersion: "1.1" })).login({
     username: "admin",
     password,
   });
-  return createClient(
-    FleetService,
-    createConnectTransport({
-      baseUrl,
-      httpVersion: "1.1",
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("authorization", `Bearer ${token}`);
-          return next(req);
-        },
-      ],
-    }),
-  );
+  const transport = createConnectTransport({
+    baseUrl,
+    httpVersion: "1.1",
+    interceptors: [
+      (next) => (req) => {
+        req.header.set("authorization", `Bearer ${token}`);
+        return next(req);
+      },
+    ],
+  });
+  return { baseUrl, token, client: (service) => createClient(service, transport) };
+}
+
+/** A FleetService client on a hub process's admin port, logged in as the first admin. */
+export async function fleetClientFor(httpPort: number, password: string): Promise<Client<typeof FleetService>> {
+  return (await adminClientsFor(httpPort, password)).client(FleetService);
 }
 
 /** A TCP port free right now, for a hub that must come back on the same address after a kill. */
