@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../domain/errors.js";
+import { quotedInput } from "./size-limits.js";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -9,8 +10,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  */
 export function requireId(field: string, value: string): string {
   if (value === "") throw new InvalidArgumentError(field, "must not be empty");
-  if (!UUID.test(value))
-    throw new InvalidArgumentError(field, `must be a UUID, got ${JSON.stringify(value.slice(0, 64))}`);
+  if (!UUID.test(value)) throw new InvalidArgumentError(field, `must be a UUID, got ${quotedInput(value)}`);
   return value.toLowerCase();
 }
 

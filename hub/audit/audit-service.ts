@@ -1,4 +1,5 @@
 import { create, type JsonObject } from "@bufbuild/protobuf";
+import { quotedInput } from "../api/size-limits.js";
 import { timestampDate, timestampFromDate } from "@bufbuild/protobuf/wkt";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Knex } from "knex";
@@ -25,7 +26,7 @@ const TARGET_TYPE = /^[a-z][a-z0-9_]*$/;
 function vocabularyFilter(field: string, value: string, format: RegExp, example: string): string {
   const v = value.trim();
   if (v !== "" && !format.test(v))
-    throw new InvalidArgumentError(field, `must look like ${example}, got ${JSON.stringify(v.slice(0, 64))}`);
+    throw new InvalidArgumentError(field, `must look like ${example}, got ${quotedInput(v)}`);
   return v;
 }
 

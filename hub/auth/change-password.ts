@@ -3,7 +3,7 @@ import type { Caller } from "../api/caller.js";
 import { recordChange } from "../audit/record-change.js";
 import { InvalidArgumentError, PermissionDeniedError } from "../domain/errors.js";
 import { checkPassword } from "./password-policy.js";
-import { countFailure } from "./login-failures.js";
+import { countFailure, failureSource, type AccountFailures } from "./login-failures.js";
 import { hashPassword, verifyPassword } from "./password-hash.js";
 import { revokeOtherTokens } from "./token-store.js";
 
@@ -27,8 +27,8 @@ export async function changeOwnPassword(knex: Knex, caller: Caller, input: Chang
   const newPassword = checkPassword("new_password", input.newPassword, row.username as string);
   if (!(await verifyPassword(input.currentPassword, row.password_hash as string))) {
     await knex.transaction(async (trx) => {
-      await trx("users").where("id", userId).forUpdate().first("id");
-      await countFailure(trx, userId, input.sourceAddress.slice(0, 64) || "unknown", caller.at);
+      const counters = await trx("users").where("id", userId).forUpdate().first<AccountFailures>();
+      if (counters) await countFailure(trx, counters, failureSource(input.sourceAddress), caller.at);
     });
     throw new PermissionDeniedError("Change refused: current_password is not the account's password");
   }

@@ -35,6 +35,18 @@ export async function activeLockout(
   return undefined;
 }
 
+/** The account-wide backstop's counters, as on the user row the caller locked. */
+export interface AccountFailures {
+  id: string;
+  failed_login_count: number;
+  failed_login_window_started_at: Date | null;
+}
+
+/** How a caller's address is keyed (bounded, never empty). */
+export function failureSource(address: string): string {
+  return address.slice(0, 64) || "unknown";
+}
+
 /**
  * Counts one failure for (user, address) and, past the thresholds, locks the address or the account.
  * Returns what this failure locked, so the caller audits it. Call with the user row locked (the
@@ -42,10 +54,11 @@ export async function activeLockout(
  */
 export async function countFailure(
   trx: Knex.Transaction,
-  userId: string,
+  user: AccountFailures,
   address: string,
   now: Date,
 ): Promise<{ failures: number; locked: Lockout }> {
+  const userId = user.id;
   const windowStart = new Date(now.getTime() - LOCKOUT_MS);
   const row = await trx("login_failures")
     .where({ user_id: userId, source_address: address })
@@ -61,15 +74,9 @@ export async function countFailure(
   if (row) await trx("login_failures").where({ user_id: userId, source_address: address }).update(values);
   else await trx("login_failures").insert({ user_id: userId, source_address: address, ...values });
 
-  const user = await trx("users")
-    .where("id", userId)
-    .first<{ failed_login_count: number; failed_login_window_started_at: Date | null }>(
-      "failed_login_count",
-      "failed_login_window_started_at",
-    );
-  const userWindow = user?.failed_login_window_started_at ? new Date(user.failed_login_window_started_at) : undefined;
+  const userWindow = user.failed_login_window_started_at ? new Date(user.failed_login_window_started_at) : undefined;
   const freshAccountWindow = !userWindow || userWindow <= windowStart;
-  const total = freshAccountWindow ? 1 : (user?.failed_login_count ?? 0) + 1;
+  const total = freshAccountWindow ? 1 : user.failed_login_count + 1;
   const locksAccount = total >= GLOBAL_LOCKOUT_THRESHOLD;
   await trx("users")
     .where("id", userId)

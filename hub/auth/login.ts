@@ -5,7 +5,7 @@ import { InvalidArgumentError, PermissionDeniedError, UnauthenticatedError } fro
 import { UNUSABLE_PASSWORD_HASH, verifyPassword } from "./password-hash.js";
 import { ROLE, type Principal } from "../api/principal.js";
 import { issueToken, type IssuedToken } from "./token-store.js";
-import { activeLockout, clearFailures, countFailure } from "./login-failures.js";
+import { activeLockout, clearFailures, countFailure, failureSource } from "./login-failures.js";
 
 export { LOCKOUT_MS, LOCKOUT_THRESHOLD, GLOBAL_LOCKOUT_THRESHOLD } from "./login-failures.js";
 const MAX_CREDENTIAL_LENGTH = 1024;
@@ -37,6 +37,7 @@ interface UserRow {
   status: string;
   tenant_id: string | null;
   failed_login_count: number;
+  failed_login_window_started_at: Date | null;
   locked_until: Date | null;
 }
 
@@ -87,7 +88,7 @@ export async function login(deps: LoginDeps, input: LoginInput, requestId: strin
   const passwordOk = await verifyPassword(input.password, candidate?.password_hash ?? UNUSABLE_PASSWORD_HASH);
   if (!candidate) throw new UnauthenticatedError(FAILED);
 
-  const address = input.sourceAddress.slice(0, 64) || "unknown";
+  const address = failureSource(input.sourceAddress);
   const outcome = await deps.knex.transaction(async (trx) => {
     const user = await trx("users").where("id", candidate.id).forUpdate().first<UserRow>();
     if (!user) return { error: new UnauthenticatedError(FAILED) };
@@ -98,7 +99,7 @@ export async function login(deps: LoginDeps, input: LoginInput, requestId: strin
     // the right password learns that the account is locked, disabled or its tenant suspended.
     if (!passwordOk) {
       if (lockout) return { error: new UnauthenticatedError(FAILED) }; // counting stops while locked
-      const { failures, locked } = await countFailure(trx, user.id, address, now);
+      const { failures, locked } = await countFailure(trx, user, address, now);
       await recordAudit(trx, {
         actor,
         tenantId: user.tenant_id,

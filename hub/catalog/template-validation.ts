@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from "../domain/errors.js";
+import { quotedInput } from "../api/size-limits.js";
 import { isUuid } from "../api/resource-id.js";
 import type { NetworkConfig, TemplateConfig } from "./template-config.js";
 
@@ -55,7 +56,7 @@ export function validateTemplateConfig(c: TemplateConfig, prefix = "template.con
   if (c.name.length > 255) throw new InvalidArgumentError(f("name"), "is longer than 255 characters");
   if (c.description.length > 4000) throw new InvalidArgumentError(f("description"), "is longer than 4000 characters");
   if (c.baseImageId !== null && !isUuid(c.baseImageId))
-    throw new InvalidArgumentError(f("base_image_id"), `must be a UUID, got "${c.baseImageId.slice(0, 64)}"`);
+    throw new InvalidArgumentError(f("base_image_id"), `must be a UUID, got ${quotedInput(c.baseImageId)}`);
   if (c.templateType === "instance" && c.baseImageId === null)
     throw new InvalidArgumentError(f("base_image_id"), "is required for an instance template");
   positiveInt(f("default_cpu_cores"), c.defaultCpuCores);
@@ -96,7 +97,7 @@ export function validateTemplateConfig(c: TemplateConfig, prefix = "template.con
       if (!isUuid(id))
         throw new InvalidArgumentError(
           f(`instance_set.member_template_ids[${i}]`),
-          `must be a UUID, got "${id.slice(0, 64)}"`,
+          `must be a UUID, got ${quotedInput(id)}`,
         );
     });
     if (new Set(s.memberTemplateIds).size !== s.memberTemplateIds.length)
