@@ -21,6 +21,8 @@ import { adminClientsFor, freePort } from "../fleet/support/hub-admin.js";
 import { sha256, uploadContent } from "../image-content/upload-support.js";
 
 const PASSWORD = "hub-crash-instance-password";
+/** Waits end on events; this only bounds them (a restarted hub under load takes its time). */
+const DEADLINE_MS = 240_000;
 
 /**
  * DESIGN.md "desired state, not fire-and-forget": the hub is SIGKILLed right after StartInstance
@@ -101,10 +103,14 @@ describe("an instance start survives a hub killed in the middle (real hub and ag
         "1",
       ],
     });
-    const agentId = await waitFor("the compute agent connected", async () => {
-      const a = (await fleet.listAgents({})).agents.find((x) => x.status === AgentStatus.CONNECTED);
-      return a?.id;
-    });
+    const agentId = await waitFor(
+      "the compute agent connected",
+      async () => {
+        const a = (await fleet.listAgents({})).agents.find((x) => x.status === AgentStatus.CONNECTED);
+        return a?.id;
+      },
+      DEADLINE_MS,
+    );
 
     const images = api.client(ImageService);
     const imageId = (
@@ -145,7 +151,7 @@ describe("an instance start survives a hub killed in the middle (real hub and ag
         const i = (await after.getInstance({ id: instance.id })).instance!;
         return i.status === InstanceStatus.RUNNING ? i : undefined;
       },
-      240_000,
+      DEADLINE_MS,
     );
     expect(running.virtualMachineId).to.not.equal("");
 
@@ -155,10 +161,14 @@ describe("an instance start survives a hub killed in the middle (real hub and ag
       payload: create(CommandPayloadSchema, { kind: { case: "listDomains", value: {} } }),
       deadlineSeconds: 120,
     });
-    const listed = await waitFor("the domain listing", async () => {
-      const c = (await api.client(FleetService).getCommand({ id: command!.id })).command!;
-      return c.state === CommandState.SUCCEEDED ? c : undefined;
-    });
+    const listed = await waitFor(
+      "the domain listing",
+      async () => {
+        const c = (await api.client(FleetService).getCommand({ id: command!.id })).command!;
+        return c.state === CommandState.SUCCEEDED ? c : undefined;
+      },
+      DEADLINE_MS,
+    );
     const domains = listed.result?.kind.case === "domains" ? listed.result.kind.value.domains : [];
     const mine = domains.filter((d) => d.instanceId === instance.id);
     expect(mine.map((d) => d.uuid)).to.deep.equal([running.virtualMachineId]);
