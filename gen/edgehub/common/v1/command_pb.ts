@@ -4,17 +4,21 @@
 
 import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
+import type { FirmwareInstallResult, InstallFirmwarePayload, RebootBoxPayload, RebootBoxResult } from "./cloudbox_pb.js";
+import { file_edgehub_common_v1_cloudbox } from "./cloudbox_pb.js";
 import type { DefineDomainPayload, DomainList, DomainRef, DomainReport, ListDomainsPayload, PreparedImage, PrepareImagePayload, SetGraphicsPasswordPayload, ShutdownDomainPayload, UndefineDomainPayload } from "./compute_pb.js";
 import { file_edgehub_common_v1_compute } from "./compute_pb.js";
 import type { Inventory } from "./inventory_pb.js";
 import { file_edgehub_common_v1_inventory } from "./inventory_pb.js";
+import type { AttachDiskPayload, AttachedDiskReport, CloneRbdImagePayload, CreateRbdImagePayload, DetachDiskPayload, ListRbdImagesPayload, ListRbdPoolsPayload, RbdImageList, RbdImageRef, RbdImageReport, RbdPoolList, RbdSnapshotPayload, RemoveRbdImagePayload, ResizeRbdImagePayload } from "./rbd_pb.js";
+import { file_edgehub_common_v1_rbd } from "./rbd_pb.js";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file edgehub/common/v1/command.proto.
  */
 export const file_edgehub_common_v1_command: GenFile = /*@__PURE__*/
-  fileDesc("Ch9lZGdlaHViL2NvbW1vbi92MS9jb21tYW5kLnByb3RvEhFlZGdlaHViLmNvbW1vbi52MSKJBgoOQ29tbWFuZFBheWxvYWQSLgoEZWNobxgBIAEoCzIeLmVkZ2VodWIuY29tbW9uLnYxLkVjaG9QYXlsb2FkSAASRwoRY29sbGVjdF9pbnZlbnRvcnkYAiABKAsyKi5lZGdlaHViLmNvbW1vbi52MS5Db2xsZWN0SW52ZW50b3J5UGF5bG9hZEgAEj8KDWRlZmluZV9kb21haW4YAyABKAsyJi5lZGdlaHViLmNvbW1vbi52MS5EZWZpbmVEb21haW5QYXlsb2FkSAASNAoMc3RhcnRfZG9tYWluGAQgASgLMhwuZWRnZWh1Yi5jb21tb24udjEuRG9tYWluUmVmSAASQwoPc2h1dGRvd25fZG9tYWluGAUgASgLMiguZWRnZWh1Yi5jb21tb24udjEuU2h1dGRvd25Eb21haW5QYXlsb2FkSAASNgoOZGVzdHJveV9kb21haW4YBiABKAsyHC5lZGdlaHViLmNvbW1vbi52MS5Eb21haW5SZWZIABJDCg91bmRlZmluZV9kb21haW4YByABKAsyKC5lZGdlaHViLmNvbW1vbi52MS5VbmRlZmluZURvbWFpblBheWxvYWRIABI2Cg5zdXNwZW5kX2RvbWFpbhgIIAEoCzIcLmVkZ2VodWIuY29tbW9uLnYxLkRvbWFpblJlZkgAEjUKDXJlc3VtZV9kb21haW4YCSABKAsyHC5lZGdlaHViLmNvbW1vbi52MS5Eb21haW5SZWZIABJOChVzZXRfZ3JhcGhpY3NfcGFzc3dvcmQYCiABKAsyLS5lZGdlaHViLmNvbW1vbi52MS5TZXRHcmFwaGljc1Bhc3N3b3JkUGF5bG9hZEgAEj0KDGxpc3RfZG9tYWlucxgLIAEoCzIlLmVkZ2VodWIuY29tbW9uLnYxLkxpc3REb21haW5zUGF5bG9hZEgAEj8KDXByZXBhcmVfaW1hZ2UYDCABKAsyJi5lZGdlaHViLmNvbW1vbi52MS5QcmVwYXJlSW1hZ2VQYXlsb2FkSABCBgoEa2luZCKaAgoNQ29tbWFuZFJlc3VsdBItCgRlY2hvGAEgASgLMh0uZWRnZWh1Yi5jb21tb24udjEuRWNob1Jlc3VsdEgAEjEKCWludmVudG9yeRgCIAEoCzIcLmVkZ2VodWIuY29tbW9uLnYxLkludmVudG9yeUgAEjEKBmRvbWFpbhgDIAEoCzIfLmVkZ2VodWIuY29tbW9uLnYxLkRvbWFpblJlcG9ydEgAEjAKB2RvbWFpbnMYBCABKAsyHS5lZGdlaHViLmNvbW1vbi52MS5Eb21haW5MaXN0SAASOgoOcHJlcGFyZWRfaW1hZ2UYBSABKAsyIC5lZGdlaHViLmNvbW1vbi52MS5QcmVwYXJlZEltYWdlSABCBgoEa2luZCIwCgtFY2hvUGF5bG9hZBIPCgdtZXNzYWdlGAEgASgJEhAKCGRlbGF5X21zGAIgASgNIh0KCkVjaG9SZXN1bHQSDwoHbWVzc2FnZRgBIAEoCSIZChdDb2xsZWN0SW52ZW50b3J5UGF5bG9hZGIGcHJvdG8z", [file_edgehub_common_v1_compute, file_edgehub_common_v1_inventory]);
+  fileDesc("Ch9lZGdlaHViL2NvbW1vbi92MS9jb21tYW5kLnByb3RvEhFlZGdlaHViLmNvbW1vbi52MSK0DgoOQ29tbWFuZFBheWxvYWQSLgoEZWNobxgBIAEoCzIeLmVkZ2VodWIuY29tbW9uLnYxLkVjaG9QYXlsb2FkSAASRwoRY29sbGVjdF9pbnZlbnRvcnkYAiABKAsyKi5lZGdlaHViLmNvbW1vbi52MS5Db2xsZWN0SW52ZW50b3J5UGF5bG9hZEgAEj8KDWRlZmluZV9kb21haW4YAyABKAsyJi5lZGdlaHViLmNvbW1vbi52MS5EZWZpbmVEb21haW5QYXlsb2FkSAASNAoMc3RhcnRfZG9tYWluGAQgASgLMhwuZWRnZWh1Yi5jb21tb24udjEuRG9tYWluUmVmSAASQwoPc2h1dGRvd25fZG9tYWluGAUgASgLMiguZWRnZWh1Yi5jb21tb24udjEuU2h1dGRvd25Eb21haW5QYXlsb2FkSAASNgoOZGVzdHJveV9kb21haW4YBiABKAsyHC5lZGdlaHViLmNvbW1vbi52MS5Eb21haW5SZWZIABJDCg91bmRlZmluZV9kb21haW4YByABKAsyKC5lZGdlaHViLmNvbW1vbi52MS5VbmRlZmluZURvbWFpblBheWxvYWRIABI2Cg5zdXNwZW5kX2RvbWFpbhgIIAEoCzIcLmVkZ2VodWIuY29tbW9uLnYxLkRvbWFpblJlZkgAEjUKDXJlc3VtZV9kb21haW4YCSABKAsyHC5lZGdlaHViLmNvbW1vbi52MS5Eb21haW5SZWZIABJOChVzZXRfZ3JhcGhpY3NfcGFzc3dvcmQYCiABKAsyLS5lZGdlaHViLmNvbW1vbi52MS5TZXRHcmFwaGljc1Bhc3N3b3JkUGF5bG9hZEgAEj0KDGxpc3RfZG9tYWlucxgLIAEoCzIlLmVkZ2VodWIuY29tbW9uLnYxLkxpc3REb21haW5zUGF5bG9hZEgAEj8KDXByZXBhcmVfaW1hZ2UYDCABKAsyJi5lZGdlaHViLmNvbW1vbi52MS5QcmVwYXJlSW1hZ2VQYXlsb2FkSAASRAoQY3JlYXRlX3JiZF9pbWFnZRgNIAEoCzIoLmVkZ2VodWIuY29tbW9uLnYxLkNyZWF0ZVJiZEltYWdlUGF5bG9hZEgAEkQKEHJlc2l6ZV9yYmRfaW1hZ2UYDiABKAsyKC5lZGdlaHViLmNvbW1vbi52MS5SZXNpemVSYmRJbWFnZVBheWxvYWRIABJEChByZW1vdmVfcmJkX2ltYWdlGA8gASgLMiguZWRnZWh1Yi5jb21tb24udjEuUmVtb3ZlUmJkSW1hZ2VQYXlsb2FkSAASRAoTY3JlYXRlX3JiZF9zbmFwc2hvdBgQIAEoCzIlLmVkZ2VodWIuY29tbW9uLnYxLlJiZFNuYXBzaG90UGF5bG9hZEgAEkUKFHByb3RlY3RfcmJkX3NuYXBzaG90GBEgASgLMiUuZWRnZWh1Yi5jb21tb24udjEuUmJkU25hcHNob3RQYXlsb2FkSAASRwoWdW5wcm90ZWN0X3JiZF9zbmFwc2hvdBgSIAEoCzIlLmVkZ2VodWIuY29tbW9uLnYxLlJiZFNuYXBzaG90UGF5bG9hZEgAEkQKE3JlbW92ZV9yYmRfc25hcHNob3QYEyABKAsyJS5lZGdlaHViLmNvbW1vbi52MS5SYmRTbmFwc2hvdFBheWxvYWRIABJCCg9jbG9uZV9yYmRfaW1hZ2UYFCABKAsyJy5lZGdlaHViLmNvbW1vbi52MS5DbG9uZVJiZEltYWdlUGF5bG9hZEgAEjsKEWZsYXR0ZW5fcmJkX2ltYWdlGBUgASgLMh4uZWRnZWh1Yi5jb21tb24udjEuUmJkSW1hZ2VSZWZIABI4Cg5zdGF0X3JiZF9pbWFnZRgWIAEoCzIeLmVkZ2VodWIuY29tbW9uLnYxLlJiZEltYWdlUmVmSAASQgoPbGlzdF9yYmRfaW1hZ2VzGBcgASgLMicuZWRnZWh1Yi5jb21tb24udjEuTGlzdFJiZEltYWdlc1BheWxvYWRIABJACg5saXN0X3JiZF9wb29scxgYIAEoCzImLmVkZ2VodWIuY29tbW9uLnYxLkxpc3RSYmRQb29sc1BheWxvYWRIABI7CgthdHRhY2hfZGlzaxgZIAEoCzIkLmVkZ2VodWIuY29tbW9uLnYxLkF0dGFjaERpc2tQYXlsb2FkSAASOwoLZGV0YWNoX2Rpc2sYGiABKAsyJC5lZGdlaHViLmNvbW1vbi52MS5EZXRhY2hEaXNrUGF5bG9hZEgAEjkKCnJlYm9vdF9ib3gYGyABKAsyIy5lZGdlaHViLmNvbW1vbi52MS5SZWJvb3RCb3hQYXlsb2FkSAASRQoQaW5zdGFsbF9maXJtd2FyZRgcIAEoCzIpLmVkZ2VodWIuY29tbW9uLnYxLkluc3RhbGxGaXJtd2FyZVBheWxvYWRIAEIGCgRraW5kIv4ECg1Db21tYW5kUmVzdWx0Ei0KBGVjaG8YASABKAsyHS5lZGdlaHViLmNvbW1vbi52MS5FY2hvUmVzdWx0SAASMQoJaW52ZW50b3J5GAIgASgLMhwuZWRnZWh1Yi5jb21tb24udjEuSW52ZW50b3J5SAASMQoGZG9tYWluGAMgASgLMh8uZWRnZWh1Yi5jb21tb24udjEuRG9tYWluUmVwb3J0SAASMAoHZG9tYWlucxgEIAEoCzIdLmVkZ2VodWIuY29tbW9uLnYxLkRvbWFpbkxpc3RIABI6Cg5wcmVwYXJlZF9pbWFnZRgFIAEoCzIgLmVkZ2VodWIuY29tbW9uLnYxLlByZXBhcmVkSW1hZ2VIABI2CglyYmRfaW1hZ2UYBiABKAsyIS5lZGdlaHViLmNvbW1vbi52MS5SYmRJbWFnZVJlcG9ydEgAEjUKCnJiZF9pbWFnZXMYByABKAsyHy5lZGdlaHViLmNvbW1vbi52MS5SYmRJbWFnZUxpc3RIABIzCglyYmRfcG9vbHMYCCABKAsyHi5lZGdlaHViLmNvbW1vbi52MS5SYmRQb29sTGlzdEgAEj4KDWF0dGFjaGVkX2Rpc2sYCSABKAsyJS5lZGdlaHViLmNvbW1vbi52MS5BdHRhY2hlZERpc2tSZXBvcnRIABI4CgpyZWJvb3RfYm94GAogASgLMiIuZWRnZWh1Yi5jb21tb24udjEuUmVib290Qm94UmVzdWx0SAASRAoQZmlybXdhcmVfaW5zdGFsbBgLIAEoCzIoLmVkZ2VodWIuY29tbW9uLnYxLkZpcm13YXJlSW5zdGFsbFJlc3VsdEgAQgYKBGtpbmQiMAoLRWNob1BheWxvYWQSDwoHbWVzc2FnZRgBIAEoCRIQCghkZWxheV9tcxgCIAEoDSIdCgpFY2hvUmVzdWx0Eg8KB21lc3NhZ2UYASABKAkiGQoXQ29sbGVjdEludmVudG9yeVBheWxvYWRiBnByb3RvMw", [file_edgehub_common_v1_cloudbox, file_edgehub_common_v1_compute, file_edgehub_common_v1_inventory, file_edgehub_common_v1_rbd]);
 
 /**
  * CommandPayload is what a command asks an agent to do: exactly one kind, with its typed input.
@@ -101,6 +105,108 @@ export type CommandPayload = Message<"edgehub.common.v1.CommandPayload"> & {
      */
     value: PrepareImagePayload;
     case: "prepareImage";
+  } | {
+    /**
+     * ceph_gateway (edgehub/common/v1/rbd.proto)
+     *
+     * @generated from field: edgehub.common.v1.CreateRbdImagePayload create_rbd_image = 13;
+     */
+    value: CreateRbdImagePayload;
+    case: "createRbdImage";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.ResizeRbdImagePayload resize_rbd_image = 14;
+     */
+    value: ResizeRbdImagePayload;
+    case: "resizeRbdImage";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RemoveRbdImagePayload remove_rbd_image = 15;
+     */
+    value: RemoveRbdImagePayload;
+    case: "removeRbdImage";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RbdSnapshotPayload create_rbd_snapshot = 16;
+     */
+    value: RbdSnapshotPayload;
+    case: "createRbdSnapshot";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RbdSnapshotPayload protect_rbd_snapshot = 17;
+     */
+    value: RbdSnapshotPayload;
+    case: "protectRbdSnapshot";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RbdSnapshotPayload unprotect_rbd_snapshot = 18;
+     */
+    value: RbdSnapshotPayload;
+    case: "unprotectRbdSnapshot";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RbdSnapshotPayload remove_rbd_snapshot = 19;
+     */
+    value: RbdSnapshotPayload;
+    case: "removeRbdSnapshot";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.CloneRbdImagePayload clone_rbd_image = 20;
+     */
+    value: CloneRbdImagePayload;
+    case: "cloneRbdImage";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RbdImageRef flatten_rbd_image = 21;
+     */
+    value: RbdImageRef;
+    case: "flattenRbdImage";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RbdImageRef stat_rbd_image = 22;
+     */
+    value: RbdImageRef;
+    case: "statRbdImage";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.ListRbdImagesPayload list_rbd_images = 23;
+     */
+    value: ListRbdImagesPayload;
+    case: "listRbdImages";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.ListRbdPoolsPayload list_rbd_pools = 24;
+     */
+    value: ListRbdPoolsPayload;
+    case: "listRbdPools";
+  } | {
+    /**
+     * compute: RBD data disks on domains
+     *
+     * @generated from field: edgehub.common.v1.AttachDiskPayload attach_disk = 25;
+     */
+    value: AttachDiskPayload;
+    case: "attachDisk";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.DetachDiskPayload detach_disk = 26;
+     */
+    value: DetachDiskPayload;
+    case: "detachDisk";
+  } | {
+    /**
+     * cloud_box (edgehub/common/v1/cloudbox.proto)
+     *
+     * @generated from field: edgehub.common.v1.RebootBoxPayload reboot_box = 27;
+     */
+    value: RebootBoxPayload;
+    case: "rebootBox";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.InstallFirmwarePayload install_firmware = 28;
+     */
+    value: InstallFirmwarePayload;
+    case: "installFirmware";
   } | { case: undefined; value?: undefined };
 };
 
@@ -152,6 +258,42 @@ export type CommandResult = Message<"edgehub.common.v1.CommandResult"> & {
      */
     value: PreparedImage;
     case: "preparedImage";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RbdImageReport rbd_image = 6;
+     */
+    value: RbdImageReport;
+    case: "rbdImage";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RbdImageList rbd_images = 7;
+     */
+    value: RbdImageList;
+    case: "rbdImages";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RbdPoolList rbd_pools = 8;
+     */
+    value: RbdPoolList;
+    case: "rbdPools";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.AttachedDiskReport attached_disk = 9;
+     */
+    value: AttachedDiskReport;
+    case: "attachedDisk";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.RebootBoxResult reboot_box = 10;
+     */
+    value: RebootBoxResult;
+    case: "rebootBox";
+  } | {
+    /**
+     * @generated from field: edgehub.common.v1.FirmwareInstallResult firmware_install = 11;
+     */
+    value: FirmwareInstallResult;
+    case: "firmwareInstall";
   } | { case: undefined; value?: undefined };
 };
 
