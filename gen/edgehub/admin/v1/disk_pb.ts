@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file edgehub/admin/v1/disk.proto.
  */
 export const file_edgehub_admin_v1_disk: GenFile = /*@__PURE__*/
-  fileDesc("ChtlZGdlaHViL2FkbWluL3YxL2Rpc2sucHJvdG8SEGVkZ2VodWIuYWRtaW4udjEizQQKBERpc2sSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIPCgd1c2VyX2lkGAQgASgJEhEKCXRlbmFudF9pZBgFIAEoCRIPCgdzaXplX2diGAYgASgFEi0KCWRpc2tfdHlwZRgHIAEoDjIaLmVkZ2VodWIuYWRtaW4udjEuRGlza1R5cGUSLAoGc3RhdHVzGAggASgOMhwuZWRnZWh1Yi5hZG1pbi52MS5EaXNrU3RhdHVzEjMKCnNoYXJlX21vZGUYCSABKA4yHy5lZGdlaHViLmFkbWluLnYxLkRpc2tTaGFyZU1vZGUSFwoPbWF4X2F0dGFjaG1lbnRzGAogASgFEhYKDnJiZF9pbWFnZV9uYW1lGAsgASgJEhAKCHJiZF9wb29sGAwgASgJEhcKD3N0b3JhZ2VfcG9vbF9pZBgNIAEoCRIaChJwYXJlbnRfc25hcHNob3RfaWQYDiABKAkSGwoTcHJvdmlzaW9uZWRfc2l6ZV9nYhgPIAEoBRISCgpsYXN0X2Vycm9yGBAgASgJEjYKEm9wZXJhdGlvbl9kZWFkbGluZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGBQgASgJIusCCgxEaXNrU25hcHNob3QSCgoCaWQYASABKAkSDwoHZGlza19pZBgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg8KB3NpemVfZ2IYBSABKAUSGQoRcmJkX3NuYXBzaG90X25hbWUYBiABKAkSNAoGc3RhdHVzGAcgASgOMiQuZWRnZWh1Yi5hZG1pbi52MS5EaXNrU25hcHNob3RTdGF0dXMSEQoJcHJvdGVjdGVkGAggASgIEg8KB3VzZXJfaWQYCSABKAkSEQoJdGVuYW50X2lkGAogASgJEhIKCmxhc3RfZXJyb3IYCyABKAkSLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGA4gASgJIqoDCgtTdG9yYWdlUG9vbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCGFnZW50X2lkGAMgASgJEhsKE2VkZ2VfZGF0YV9jZW50ZXJfaWQYBCABKAkSMwoGc3RhdHVzGAUgASgOMiMuZWRnZWh1Yi5hZG1pbi52MS5TdG9yYWdlUG9vbFN0YXR1cxIWCg5jYXBhY2l0eV9ieXRlcxgGIAEoBBISCgp1c2VkX2J5dGVzGAcgASgEEhcKD2F2YWlsYWJsZV9ieXRlcxgIIAEoBBIUCgxvYmplY3RfY291bnQYCSABKAQSLgoKZGlza190eXBlcxgKIAMoDjIaLmVkZ2VodWIuYWRtaW4udjEuRGlza1R5cGUSMAoMcmVmcmVzaF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBCgxEaXNrVHlwZVBvb2wSLQoJZGlza190eXBlGAEgASgOMhouZWRnZWh1Yi5hZG1pbi52MS5EaXNrVHlwZRIRCglwb29sX25hbWUYAiABKAkSLwoLdXBkYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlYKEUNyZWF0ZURpc2tSZXF1ZXN0EiQKBGRpc2sYASABKAsyFi5lZGdlaHViLmFkbWluLnYxLkRpc2sSGwoTZWRnZV9kYXRhX2NlbnRlcl9pZBgCIAEoCSI6ChJDcmVhdGVEaXNrUmVzcG9uc2USJAoEZGlzaxgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuRGlzayIcCg5HZXREaXNrUmVxdWVzdBIKCgJpZBgBIAEoCSI3Cg9HZXREaXNrUmVzcG9uc2USJAoEZGlzaxgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuRGlzayLvAQoQTGlzdERpc2tzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIsCgZzdGF0dXMYAyABKA4yHC5lZGdlaHViLmFkbWluLnYxLkRpc2tTdGF0dXMSLQoJZGlza190eXBlGAQgASgOMhouZWRnZWh1Yi5hZG1pbi52MS5EaXNrVHlwZRIPCgd1c2VyX2lkGAUgASgJEhEKCXRlbmFudF9pZBgGIAEoCRIXCg9zdG9yYWdlX3Bvb2xfaWQYByABKAkSGgoScGFyZW50X3NuYXBzaG90X2lkGAggASgJIlMKEUxpc3REaXNrc1Jlc3BvbnNlEiUKBWRpc2tzGAEgAygLMhYuZWRnZWh1Yi5hZG1pbi52MS5EaXNrEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJqChFVcGRhdGVEaXNrUmVxdWVzdBIkCgRkaXNrGAEgASgLMhYuZWRnZWh1Yi5hZG1pbi52MS5EaXNrEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI6ChJVcGRhdGVEaXNrUmVzcG9uc2USJAoEZGlzaxgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuRGlzayIfChFEZWxldGVEaXNrUmVxdWVzdBIKCgJpZBgBIAEoCSI6ChJEZWxldGVEaXNrUmVzcG9uc2USJAoEZGlzaxgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuRGlzayI+ChFSZXNpemVEaXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIPCgdzaXplX2diGAIgASgFEgwKBGV0YWcYAyABKAkiOgoSUmVzaXplRGlza1Jlc3BvbnNlEiQKBGRpc2sYASABKAsyFi5lZGdlaHViLmFkbWluLnYxLkRpc2siXgoZQ3JlYXRlRGlza1NuYXBzaG90UmVxdWVzdBIPCgdkaXNrX2lkGAEgASgJEjAKCHNuYXBzaG90GAIgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5EaXNrU25hcHNob3QiTgoaQ3JlYXRlRGlza1NuYXBzaG90UmVzcG9uc2USMAoIc25hcHNob3QYASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkRpc2tTbmFwc2hvdCIkChZHZXREaXNrU25hcHNob3RSZXF1ZXN0EgoKAmlkGAEgASgJIksKF0dldERpc2tTbmFwc2hvdFJlc3BvbnNlEjAKCHNuYXBzaG90GAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5EaXNrU25hcHNob3QiiAEKGExpc3REaXNrU25hcHNob3RzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIPCgdkaXNrX2lkGAMgASgJEjQKBnN0YXR1cxgEIAEoDjIkLmVkZ2VodWIuYWRtaW4udjEuRGlza1NuYXBzaG90U3RhdHVzImcKGUxpc3REaXNrU25hcHNob3RzUmVzcG9uc2USMQoJc25hcHNob3RzGAEgAygLMh4uZWRnZWh1Yi5hZG1pbi52MS5EaXNrU25hcHNob3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIicKGURlbGV0ZURpc2tTbmFwc2hvdFJlcXVlc3QSCgoCaWQYASABKAkiTgoaRGVsZXRlRGlza1NuYXBzaG90UmVzcG9uc2USMAoIc25hcHNob3QYASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkRpc2tTbmFwc2hvdCJNChBDbG9uZURpc2tSZXF1ZXN0EhMKC3NuYXBzaG90X2lkGAEgASgJEiQKBGRpc2sYAiABKAsyFi5lZGdlaHViLmFkbWluLnYxLkRpc2siOQoRQ2xvbmVEaXNrUmVzcG9uc2USJAoEZGlzaxgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuRGlzayKyAQoXTGlzdFN0b3JhZ2VQb29sc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDAoEbmFtZRgDIAEoCRIQCghhZ2VudF9pZBgEIAEoCRIbChNlZGdlX2RhdGFfY2VudGVyX2lkGAUgASgJEjMKBnN0YXR1cxgGIAEoDjIjLmVkZ2VodWIuYWRtaW4udjEuU3RvcmFnZVBvb2xTdGF0dXMiaQoYTGlzdFN0b3JhZ2VQb29sc1Jlc3BvbnNlEjQKDXN0b3JhZ2VfcG9vbHMYASADKAsyHS5lZGdlaHViLmFkbWluLnYxLlN0b3JhZ2VQb29sEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIjChVHZXRTdG9yYWdlUG9vbFJlcXVlc3QSCgoCaWQYASABKAkiTQoWR2V0U3RvcmFnZVBvb2xSZXNwb25zZRIzCgxzdG9yYWdlX3Bvb2wYASABKAsyHS5lZGdlaHViLmFkbWluLnYxLlN0b3JhZ2VQb29sIhoKGExpc3REaXNrVHlwZVBvb2xzUmVxdWVzdCJUChlMaXN0RGlza1R5cGVQb29sc1Jlc3BvbnNlEjcKD2Rpc2tfdHlwZV9wb29scxgBIAMoCzIeLmVkZ2VodWIuYWRtaW4udjEuRGlza1R5cGVQb29sIlMKGVVwZGF0ZURpc2tUeXBlUG9vbFJlcXVlc3QSNgoOZGlza190eXBlX3Bvb2wYASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkRpc2tUeXBlUG9vbCJUChpVcGRhdGVEaXNrVHlwZVBvb2xSZXNwb25zZRI2Cg5kaXNrX3R5cGVfcG9vbBgBIAEoCzIeLmVkZ2VodWIuYWRtaW4udjEuRGlza1R5cGVQb29sKmQKCERpc2tUeXBlEhkKFURJU0tfVFlQRV9VTlNQRUNJRklFRBAAEhYKEkRJU0tfVFlQRV9TVEFOREFSRBABEhEKDURJU0tfVFlQRV9TU0QQAhISCg5ESVNLX1RZUEVfTlZNRRADKqkBCgpEaXNrU3RhdHVzEhsKF0RJU0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVRElTS19TVEFUVVNfQVZBSUxBQkxFEAESGAoURElTS19TVEFUVVNfQVRUQUNIRUQQAhIYChRESVNLX1NUQVRVU19DUkVBVElORxADEhgKFERJU0tfU1RBVFVTX0RFTEVUSU5HEAQSFQoRRElTS19TVEFUVVNfRVJST1IQBSprCg1EaXNrU2hhcmVNb2RlEh8KG0RJU0tfU0hBUkVfTU9ERV9VTlNQRUNJRklFRBAAEh0KGURJU0tfU0hBUkVfTU9ERV9FWENMVVNJVkUQARIaChZESVNLX1NIQVJFX01PREVfU0hBUkVEEAIqxAEKEkRpc2tTbmFwc2hvdFN0YXR1cxIkCiBESVNLX1NOQVBTSE9UX1NUQVRVU19VTlNQRUNJRklFRBAAEiEKHURJU0tfU05BUFNIT1RfU1RBVFVTX0NSRUFUSU5HEAESIgoeRElTS19TTkFQU0hPVF9TVEFUVVNfQVZBSUxBQkxFEAISIQodRElTS19TTkFQU0hPVF9TVEFUVVNfREVMRVRJTkcQAxIeChpESVNLX1NOQVBTSE9UX1NUQVRVU19FUlJPUhAEKp0BChFTdG9yYWdlUG9vbFN0YXR1cxIjCh9TVE9SQUdFX1BPT0xfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHgoaU1RPUkFHRV9QT09MX1NUQVRVU19BQ1RJVkUQARIeChpTVE9SQUdFX1BPT0xfU1RBVFVTX0FCU0VOVBACEiMKH1NUT1JBR0VfUE9PTF9TVEFUVVNfVU5SRUFDSEFCTEUQAzL3CwoLRGlza1NlcnZpY2USVwoKQ3JlYXRlRGlzaxIjLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlRGlza1JlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZURpc2tSZXNwb25zZRJTCgdHZXREaXNrEiAuZWRnZWh1Yi5hZG1pbi52MS5HZXREaXNrUmVxdWVzdBohLmVkZ2VodWIuYWRtaW4udjEuR2V0RGlza1Jlc3BvbnNlIgOQAgESWQoJTGlzdERpc2tzEiIuZWRnZWh1Yi5hZG1pbi52MS5MaXN0RGlza3NSZXF1ZXN0GiMuZWRnZWh1Yi5hZG1pbi52MS5MaXN0RGlza3NSZXNwb25zZSIDkAIBElcKClVwZGF0ZURpc2sSIy5lZGdlaHViLmFkbWluLnYxLlVwZGF0ZURpc2tSZXF1ZXN0GiQuZWRnZWh1Yi5hZG1pbi52MS5VcGRhdGVEaXNrUmVzcG9uc2USVwoKRGVsZXRlRGlzaxIjLmVkZ2VodWIuYWRtaW4udjEuRGVsZXRlRGlza1JlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZURpc2tSZXNwb25zZRJXCgpSZXNpemVEaXNrEiMuZWRnZWh1Yi5hZG1pbi52MS5SZXNpemVEaXNrUmVxdWVzdBokLmVkZ2VodWIuYWRtaW4udjEuUmVzaXplRGlza1Jlc3BvbnNlEm8KEkNyZWF0ZURpc2tTbmFwc2hvdBIrLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlRGlza1NuYXBzaG90UmVxdWVzdBosLmVkZ2VodWIuYWRtaW4udjEuQ3JlYXRlRGlza1NuYXBzaG90UmVzcG9uc2USawoPR2V0RGlza1NuYXBzaG90EiguZWRnZWh1Yi5hZG1pbi52MS5HZXREaXNrU25hcHNob3RSZXF1ZXN0GikuZWRnZWh1Yi5hZG1pbi52MS5HZXREaXNrU25hcHNob3RSZXNwb25zZSIDkAIBEnEKEUxpc3REaXNrU25hcHNob3RzEiouZWRnZWh1Yi5hZG1pbi52MS5MaXN0RGlza1NuYXBzaG90c1JlcXVlc3QaKy5lZGdlaHViLmFkbWluLnYxLkxpc3REaXNrU25hcHNob3RzUmVzcG9uc2UiA5ACARJvChJEZWxldGVEaXNrU25hcHNob3QSKy5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZURpc2tTbmFwc2hvdFJlcXVlc3QaLC5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZURpc2tTbmFwc2hvdFJlc3BvbnNlElQKCUNsb25lRGlzaxIiLmVkZ2VodWIuYWRtaW4udjEuQ2xvbmVEaXNrUmVxdWVzdBojLmVkZ2VodWIuYWRtaW4udjEuQ2xvbmVEaXNrUmVzcG9uc2USbgoQTGlzdFN0b3JhZ2VQb29scxIpLmVkZ2VodWIuYWRtaW4udjEuTGlzdFN0b3JhZ2VQb29sc1JlcXVlc3QaKi5lZGdlaHViLmFkbWluLnYxLkxpc3RTdG9yYWdlUG9vbHNSZXNwb25zZSIDkAIBEmgKDkdldFN0b3JhZ2VQb29sEicuZWRnZWh1Yi5hZG1pbi52MS5HZXRTdG9yYWdlUG9vbFJlcXVlc3QaKC5lZGdlaHViLmFkbWluLnYxLkdldFN0b3JhZ2VQb29sUmVzcG9uc2UiA5ACARJxChFMaXN0RGlza1R5cGVQb29scxIqLmVkZ2VodWIuYWRtaW4udjEuTGlzdERpc2tUeXBlUG9vbHNSZXF1ZXN0GisuZWRnZWh1Yi5hZG1pbi52MS5MaXN0RGlza1R5cGVQb29sc1Jlc3BvbnNlIgOQAgESbwoSVXBkYXRlRGlza1R5cGVQb29sEisuZWRnZWh1Yi5hZG1pbi52MS5VcGRhdGVEaXNrVHlwZVBvb2xSZXF1ZXN0GiwuZWRnZWh1Yi5hZG1pbi52MS5VcGRhdGVEaXNrVHlwZVBvb2xSZXNwb25zZWIGcHJvdG8z", [file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
+  fileDesc("ChtlZGdlaHViL2FkbWluL3YxL2Rpc2sucHJvdG8SEGVkZ2VodWIuYWRtaW4udjEizQQKBERpc2sSCgoCaWQYASABKAkSDAoEbmFtZRgCIAEoCRITCgtkZXNjcmlwdGlvbhgDIAEoCRIPCgd1c2VyX2lkGAQgASgJEhEKCXRlbmFudF9pZBgFIAEoCRIPCgdzaXplX2diGAYgASgFEi0KCWRpc2tfdHlwZRgHIAEoDjIaLmVkZ2VodWIuYWRtaW4udjEuRGlza1R5cGUSLAoGc3RhdHVzGAggASgOMhwuZWRnZWh1Yi5hZG1pbi52MS5EaXNrU3RhdHVzEjMKCnNoYXJlX21vZGUYCSABKA4yHy5lZGdlaHViLmFkbWluLnYxLkRpc2tTaGFyZU1vZGUSFwoPbWF4X2F0dGFjaG1lbnRzGAogASgFEhYKDnJiZF9pbWFnZV9uYW1lGAsgASgJEhAKCHJiZF9wb29sGAwgASgJEhcKD3N0b3JhZ2VfcG9vbF9pZBgNIAEoCRIaChJwYXJlbnRfc25hcHNob3RfaWQYDiABKAkSGwoTcHJvdmlzaW9uZWRfc2l6ZV9nYhgPIAEoBRISCgpsYXN0X2Vycm9yGBAgASgJEjYKEm9wZXJhdGlvbl9kZWFkbGluZRgRIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLY3JlYXRlX3RpbWUYEiABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGBMgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGBQgASgJIusCCgxEaXNrU25hcHNob3QSCgoCaWQYASABKAkSDwoHZGlza19pZBgCIAEoCRIMCgRuYW1lGAMgASgJEhMKC2Rlc2NyaXB0aW9uGAQgASgJEg8KB3NpemVfZ2IYBSABKAUSGQoRcmJkX3NuYXBzaG90X25hbWUYBiABKAkSNAoGc3RhdHVzGAcgASgOMiQuZWRnZWh1Yi5hZG1pbi52MS5EaXNrU25hcHNob3RTdGF0dXMSEQoJcHJvdGVjdGVkGAggASgIEg8KB3VzZXJfaWQYCSABKAkSEQoJdGVuYW50X2lkGAogASgJEhIKCmxhc3RfZXJyb3IYCyABKAkSLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIMCgRldGFnGA4gASgJIqoDCgtTdG9yYWdlUG9vbBIKCgJpZBgBIAEoCRIMCgRuYW1lGAIgASgJEhAKCGFnZW50X2lkGAMgASgJEhsKE2VkZ2VfZGF0YV9jZW50ZXJfaWQYBCABKAkSMwoGc3RhdHVzGAUgASgOMiMuZWRnZWh1Yi5hZG1pbi52MS5TdG9yYWdlUG9vbFN0YXR1cxIWCg5jYXBhY2l0eV9ieXRlcxgGIAEoBBISCgp1c2VkX2J5dGVzGAcgASgEEhcKD2F2YWlsYWJsZV9ieXRlcxgIIAEoBBIUCgxvYmplY3RfY291bnQYCSABKAQSLgoKZGlza190eXBlcxgKIAMoDjIaLmVkZ2VodWIuYWRtaW4udjEuRGlza1R5cGUSMAoMcmVmcmVzaF90aW1lGAsgASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcBIvCgtjcmVhdGVfdGltZRgMIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYDSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIoEBCgxEaXNrVHlwZVBvb2wSLQoJZGlza190eXBlGAEgASgOMhouZWRnZWh1Yi5hZG1pbi52MS5EaXNrVHlwZRIRCglwb29sX25hbWUYAiABKAkSLwoLdXBkYXRlX3RpbWUYAyABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wIlYKEUNyZWF0ZURpc2tSZXF1ZXN0EiQKBGRpc2sYASABKAsyFi5lZGdlaHViLmFkbWluLnYxLkRpc2sSGwoTZWRnZV9kYXRhX2NlbnRlcl9pZBgCIAEoCSI6ChJDcmVhdGVEaXNrUmVzcG9uc2USJAoEZGlzaxgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuRGlzayIcCg5HZXREaXNrUmVxdWVzdBIKCgJpZBgBIAEoCSI3Cg9HZXREaXNrUmVzcG9uc2USJAoEZGlzaxgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuRGlzayLvAQoQTGlzdERpc2tzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIsCgZzdGF0dXMYAyABKA4yHC5lZGdlaHViLmFkbWluLnYxLkRpc2tTdGF0dXMSLQoJZGlza190eXBlGAQgASgOMhouZWRnZWh1Yi5hZG1pbi52MS5EaXNrVHlwZRIPCgd1c2VyX2lkGAUgASgJEhEKCXRlbmFudF9pZBgGIAEoCRIXCg9zdG9yYWdlX3Bvb2xfaWQYByABKAkSGgoScGFyZW50X3NuYXBzaG90X2lkGAggASgJIlMKEUxpc3REaXNrc1Jlc3BvbnNlEiUKBWRpc2tzGAEgAygLMhYuZWRnZWh1Yi5hZG1pbi52MS5EaXNrEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSJqChFVcGRhdGVEaXNrUmVxdWVzdBIkCgRkaXNrGAEgASgLMhYuZWRnZWh1Yi5hZG1pbi52MS5EaXNrEi8KC3VwZGF0ZV9tYXNrGAIgASgLMhouZ29vZ2xlLnByb3RvYnVmLkZpZWxkTWFzayI6ChJVcGRhdGVEaXNrUmVzcG9uc2USJAoEZGlzaxgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuRGlzayIfChFEZWxldGVEaXNrUmVxdWVzdBIKCgJpZBgBIAEoCSI6ChJEZWxldGVEaXNrUmVzcG9uc2USJAoEZGlzaxgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuRGlzayI+ChFSZXNpemVEaXNrUmVxdWVzdBIKCgJpZBgBIAEoCRIPCgdzaXplX2diGAIgASgFEgwKBGV0YWcYAyABKAkiOgoSUmVzaXplRGlza1Jlc3BvbnNlEiQKBGRpc2sYASABKAsyFi5lZGdlaHViLmFkbWluLnYxLkRpc2siXgoZQ3JlYXRlRGlza1NuYXBzaG90UmVxdWVzdBIPCgdkaXNrX2lkGAEgASgJEjAKCHNuYXBzaG90GAIgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5EaXNrU25hcHNob3QiTgoaQ3JlYXRlRGlza1NuYXBzaG90UmVzcG9uc2USMAoIc25hcHNob3QYASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkRpc2tTbmFwc2hvdCIkChZHZXREaXNrU25hcHNob3RSZXF1ZXN0EgoKAmlkGAEgASgJIksKF0dldERpc2tTbmFwc2hvdFJlc3BvbnNlEjAKCHNuYXBzaG90GAEgASgLMh4uZWRnZWh1Yi5hZG1pbi52MS5EaXNrU25hcHNob3QiiAEKGExpc3REaXNrU25hcHNob3RzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIPCgdkaXNrX2lkGAMgASgJEjQKBnN0YXR1cxgEIAEoDjIkLmVkZ2VodWIuYWRtaW4udjEuRGlza1NuYXBzaG90U3RhdHVzImcKGUxpc3REaXNrU25hcHNob3RzUmVzcG9uc2USMQoJc25hcHNob3RzGAEgAygLMh4uZWRnZWh1Yi5hZG1pbi52MS5EaXNrU25hcHNob3QSFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJIicKGURlbGV0ZURpc2tTbmFwc2hvdFJlcXVlc3QSCgoCaWQYASABKAkiTgoaRGVsZXRlRGlza1NuYXBzaG90UmVzcG9uc2USMAoIc25hcHNob3QYASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkRpc2tTbmFwc2hvdCJNChBDbG9uZURpc2tSZXF1ZXN0EhMKC3NuYXBzaG90X2lkGAEgASgJEiQKBGRpc2sYAiABKAsyFi5lZGdlaHViLmFkbWluLnYxLkRpc2siOQoRQ2xvbmVEaXNrUmVzcG9uc2USJAoEZGlzaxgBIAEoCzIWLmVkZ2VodWIuYWRtaW4udjEuRGlzayKyAQoXTGlzdFN0b3JhZ2VQb29sc1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSDAoEbmFtZRgDIAEoCRIQCghhZ2VudF9pZBgEIAEoCRIbChNlZGdlX2RhdGFfY2VudGVyX2lkGAUgASgJEjMKBnN0YXR1cxgGIAEoDjIjLmVkZ2VodWIuYWRtaW4udjEuU3RvcmFnZVBvb2xTdGF0dXMiaQoYTGlzdFN0b3JhZ2VQb29sc1Jlc3BvbnNlEjQKDXN0b3JhZ2VfcG9vbHMYASADKAsyHS5lZGdlaHViLmFkbWluLnYxLlN0b3JhZ2VQb29sEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCSIjChVHZXRTdG9yYWdlUG9vbFJlcXVlc3QSCgoCaWQYASABKAkiTQoWR2V0U3RvcmFnZVBvb2xSZXNwb25zZRIzCgxzdG9yYWdlX3Bvb2wYASABKAsyHS5lZGdlaHViLmFkbWluLnYxLlN0b3JhZ2VQb29sIhoKGExpc3REaXNrVHlwZVBvb2xzUmVxdWVzdCJUChlMaXN0RGlza1R5cGVQb29sc1Jlc3BvbnNlEjcKD2Rpc2tfdHlwZV9wb29scxgBIAMoCzIeLmVkZ2VodWIuYWRtaW4udjEuRGlza1R5cGVQb29sIlMKGVVwZGF0ZURpc2tUeXBlUG9vbFJlcXVlc3QSNgoOZGlza190eXBlX3Bvb2wYASABKAsyHi5lZGdlaHViLmFkbWluLnYxLkRpc2tUeXBlUG9vbCJUChpVcGRhdGVEaXNrVHlwZVBvb2xSZXNwb25zZRI2Cg5kaXNrX3R5cGVfcG9vbBgBIAEoCzIeLmVkZ2VodWIuYWRtaW4udjEuRGlza1R5cGVQb29sIsYDCg5EaXNrQXR0YWNobWVudBIKCgJpZBgBIAEoCRITCgtpbnN0YW5jZV9pZBgCIAEoCRIPCgdkaXNrX2lkGAMgASgJEhIKCm1vdW50X3BhdGgYBCABKAkSMwoKbW91bnRfbW9kZRgFIAEoDjIfLmVkZ2VodWIuYWRtaW4udjEuRGlza01vdW50TW9kZRISCgp0YXJnZXRfZGV2GAYgASgJEjYKBnN0YXR1cxgHIAEoDjImLmVkZ2VodWIuYWRtaW4udjEuRGlza0F0dGFjaG1lbnRTdGF0dXMSDQoFZXJyb3IYCCABKAkSNgoGb3JpZ2luGAkgASgOMiYuZWRnZWh1Yi5hZG1pbi52MS5EaXNrQXR0YWNobWVudE9yaWdpbhIvCgthdHRhY2hfdGltZRgKIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASEwoLYXR0YWNoZWRfYnkYCyABKAkSLwoLY3JlYXRlX3RpbWUYDCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEi8KC3VwZGF0ZV90aW1lGA0gASgLMhouZ29vZ2xlLnByb3RvYnVmLlRpbWVzdGFtcCKCAQoRQXR0YWNoRGlza1JlcXVlc3QSDwoHZGlza19pZBgBIAEoCRITCgtpbnN0YW5jZV9pZBgCIAEoCRISCgptb3VudF9wYXRoGAMgASgJEjMKCm1vdW50X21vZGUYBCABKA4yHy5lZGdlaHViLmFkbWluLnYxLkRpc2tNb3VudE1vZGUiSgoSQXR0YWNoRGlza1Jlc3BvbnNlEjQKCmF0dGFjaG1lbnQYASABKAsyIC5lZGdlaHViLmFkbWluLnYxLkRpc2tBdHRhY2htZW50IjkKEURldGFjaERpc2tSZXF1ZXN0Eg8KB2Rpc2tfaWQYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkiSgoSRGV0YWNoRGlza1Jlc3BvbnNlEjQKCmF0dGFjaG1lbnQYASABKAsyIC5lZGdlaHViLmFkbWluLnYxLkRpc2tBdHRhY2htZW50ImkKGkxpc3REaXNrQXR0YWNobWVudHNSZXF1ZXN0Eg8KB2Rpc2tfaWQYASABKAkSEwoLaW5zdGFuY2VfaWQYAiABKAkSEQoJcGFnZV9zaXplGAMgASgFEhIKCnBhZ2VfdG9rZW4YBCABKAkibQobTGlzdERpc2tBdHRhY2htZW50c1Jlc3BvbnNlEjUKC2F0dGFjaG1lbnRzGAEgAygLMiAuZWRnZWh1Yi5hZG1pbi52MS5EaXNrQXR0YWNobWVudBIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkiLwoYTGlzdEluc3RhbmNlRGlza3NSZXF1ZXN0EhMKC2luc3RhbmNlX2lkGAEgASgJImoKDEluc3RhbmNlRGlzaxI0CgphdHRhY2htZW50GAEgASgLMiAuZWRnZWh1Yi5hZG1pbi52MS5EaXNrQXR0YWNobWVudBIkCgRkaXNrGAIgASgLMhYuZWRnZWh1Yi5hZG1pbi52MS5EaXNrIkoKGUxpc3RJbnN0YW5jZURpc2tzUmVzcG9uc2USLQoFZGlza3MYASADKAsyHi5lZGdlaHViLmFkbWluLnYxLkluc3RhbmNlRGlzayJjCiNCYXRjaEF0dGFjaERpc2tUb0luc3RhbmNlU2V0UmVxdWVzdBIPCgdkaXNrX2lkGAEgASgJEhcKD2luc3RhbmNlX3NldF9pZBgCIAEoCRISCgptb3VudF9wYXRoGAMgASgJIoMBChFCYXRjaEF0dGFjaFJlc3VsdBITCgtpbnN0YW5jZV9pZBgBIAEoCRI0CgphdHRhY2htZW50GAIgASgLMiAuZWRnZWh1Yi5hZG1pbi52MS5EaXNrQXR0YWNobWVudBIUCgxlcnJvcl9yZWFzb24YAyABKAkSDQoFZXJyb3IYBCABKAkiXAokQmF0Y2hBdHRhY2hEaXNrVG9JbnN0YW5jZVNldFJlc3BvbnNlEjQKB3Jlc3VsdHMYASADKAsyIy5lZGdlaHViLmFkbWluLnYxLkJhdGNoQXR0YWNoUmVzdWx0KmQKCERpc2tUeXBlEhkKFURJU0tfVFlQRV9VTlNQRUNJRklFRBAAEhYKEkRJU0tfVFlQRV9TVEFOREFSRBABEhEKDURJU0tfVFlQRV9TU0QQAhISCg5ESVNLX1RZUEVfTlZNRRADKqkBCgpEaXNrU3RhdHVzEhsKF0RJU0tfU1RBVFVTX1VOU1BFQ0lGSUVEEAASGQoVRElTS19TVEFUVVNfQVZBSUxBQkxFEAESGAoURElTS19TVEFUVVNfQVRUQUNIRUQQAhIYChRESVNLX1NUQVRVU19DUkVBVElORxADEhgKFERJU0tfU1RBVFVTX0RFTEVUSU5HEAQSFQoRRElTS19TVEFUVVNfRVJST1IQBSprCg1EaXNrU2hhcmVNb2RlEh8KG0RJU0tfU0hBUkVfTU9ERV9VTlNQRUNJRklFRBAAEh0KGURJU0tfU0hBUkVfTU9ERV9FWENMVVNJVkUQARIaChZESVNLX1NIQVJFX01PREVfU0hBUkVEEAIqxAEKEkRpc2tTbmFwc2hvdFN0YXR1cxIkCiBESVNLX1NOQVBTSE9UX1NUQVRVU19VTlNQRUNJRklFRBAAEiEKHURJU0tfU05BUFNIT1RfU1RBVFVTX0NSRUFUSU5HEAESIgoeRElTS19TTkFQU0hPVF9TVEFUVVNfQVZBSUxBQkxFEAISIQodRElTS19TTkFQU0hPVF9TVEFUVVNfREVMRVRJTkcQAxIeChpESVNLX1NOQVBTSE9UX1NUQVRVU19FUlJPUhAEKp0BChFTdG9yYWdlUG9vbFN0YXR1cxIjCh9TVE9SQUdFX1BPT0xfU1RBVFVTX1VOU1BFQ0lGSUVEEAASHgoaU1RPUkFHRV9QT09MX1NUQVRVU19BQ1RJVkUQARIeChpTVE9SQUdFX1BPT0xfU1RBVFVTX0FCU0VOVBACEiMKH1NUT1JBR0VfUE9PTF9TVEFUVVNfVU5SRUFDSEFCTEUQAypgCg1EaXNrTW91bnRNb2RlEh8KG0RJU0tfTU9VTlRfTU9ERV9VTlNQRUNJRklFRBAAEhYKEkRJU0tfTU9VTlRfTU9ERV9SVxABEhYKEkRJU0tfTU9VTlRfTU9ERV9STxACKtIBChREaXNrQXR0YWNobWVudFN0YXR1cxImCiJESVNLX0FUVEFDSE1FTlRfU1RBVFVTX1VOU1BFQ0lGSUVEEAASJAogRElTS19BVFRBQ0hNRU5UX1NUQVRVU19BVFRBQ0hJTkcQARIjCh9ESVNLX0FUVEFDSE1FTlRfU1RBVFVTX0FUVEFDSEVEEAISJAogRElTS19BVFRBQ0hNRU5UX1NUQVRVU19ERVRBQ0hJTkcQAxIhCh1ESVNLX0FUVEFDSE1FTlRfU1RBVFVTX0ZBSUxFRBAEKqQBChREaXNrQXR0YWNobWVudE9yaWdpbhImCiJESVNLX0FUVEFDSE1FTlRfT1JJR0lOX1VOU1BFQ0lGSUVEEAASIQodRElTS19BVFRBQ0hNRU5UX09SSUdJTl9NQU5VQUwQARIfChtESVNLX0FUVEFDSE1FTlRfT1JJR0lOX0FVVE8QAhIgChxESVNLX0FUVEFDSE1FTlRfT1JJR0lOX0JBVENIEAMypRAKC0Rpc2tTZXJ2aWNlElcKCkNyZWF0ZURpc2sSIy5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZURpc2tSZXF1ZXN0GiQuZWRnZWh1Yi5hZG1pbi52MS5DcmVhdGVEaXNrUmVzcG9uc2USUwoHR2V0RGlzaxIgLmVkZ2VodWIuYWRtaW4udjEuR2V0RGlza1JlcXVlc3QaIS5lZGdlaHViLmFkbWluLnYxLkdldERpc2tSZXNwb25zZSIDkAIBElkKCUxpc3REaXNrcxIiLmVkZ2VodWIuYWRtaW4udjEuTGlzdERpc2tzUmVxdWVzdBojLmVkZ2VodWIuYWRtaW4udjEuTGlzdERpc2tzUmVzcG9uc2UiA5ACARJXCgpVcGRhdGVEaXNrEiMuZWRnZWh1Yi5hZG1pbi52MS5VcGRhdGVEaXNrUmVxdWVzdBokLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlRGlza1Jlc3BvbnNlElcKCkRlbGV0ZURpc2sSIy5lZGdlaHViLmFkbWluLnYxLkRlbGV0ZURpc2tSZXF1ZXN0GiQuZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVEaXNrUmVzcG9uc2USVwoKUmVzaXplRGlzaxIjLmVkZ2VodWIuYWRtaW4udjEuUmVzaXplRGlza1JlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLlJlc2l6ZURpc2tSZXNwb25zZRJvChJDcmVhdGVEaXNrU25hcHNob3QSKy5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZURpc2tTbmFwc2hvdFJlcXVlc3QaLC5lZGdlaHViLmFkbWluLnYxLkNyZWF0ZURpc2tTbmFwc2hvdFJlc3BvbnNlEmsKD0dldERpc2tTbmFwc2hvdBIoLmVkZ2VodWIuYWRtaW4udjEuR2V0RGlza1NuYXBzaG90UmVxdWVzdBopLmVkZ2VodWIuYWRtaW4udjEuR2V0RGlza1NuYXBzaG90UmVzcG9uc2UiA5ACARJxChFMaXN0RGlza1NuYXBzaG90cxIqLmVkZ2VodWIuYWRtaW4udjEuTGlzdERpc2tTbmFwc2hvdHNSZXF1ZXN0GisuZWRnZWh1Yi5hZG1pbi52MS5MaXN0RGlza1NuYXBzaG90c1Jlc3BvbnNlIgOQAgESbwoSRGVsZXRlRGlza1NuYXBzaG90EisuZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVEaXNrU25hcHNob3RSZXF1ZXN0GiwuZWRnZWh1Yi5hZG1pbi52MS5EZWxldGVEaXNrU25hcHNob3RSZXNwb25zZRJUCglDbG9uZURpc2sSIi5lZGdlaHViLmFkbWluLnYxLkNsb25lRGlza1JlcXVlc3QaIy5lZGdlaHViLmFkbWluLnYxLkNsb25lRGlza1Jlc3BvbnNlEm4KEExpc3RTdG9yYWdlUG9vbHMSKS5lZGdlaHViLmFkbWluLnYxLkxpc3RTdG9yYWdlUG9vbHNSZXF1ZXN0GiouZWRnZWh1Yi5hZG1pbi52MS5MaXN0U3RvcmFnZVBvb2xzUmVzcG9uc2UiA5ACARJoCg5HZXRTdG9yYWdlUG9vbBInLmVkZ2VodWIuYWRtaW4udjEuR2V0U3RvcmFnZVBvb2xSZXF1ZXN0GiguZWRnZWh1Yi5hZG1pbi52MS5HZXRTdG9yYWdlUG9vbFJlc3BvbnNlIgOQAgEScQoRTGlzdERpc2tUeXBlUG9vbHMSKi5lZGdlaHViLmFkbWluLnYxLkxpc3REaXNrVHlwZVBvb2xzUmVxdWVzdBorLmVkZ2VodWIuYWRtaW4udjEuTGlzdERpc2tUeXBlUG9vbHNSZXNwb25zZSIDkAIBEm8KElVwZGF0ZURpc2tUeXBlUG9vbBIrLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlRGlza1R5cGVQb29sUmVxdWVzdBosLmVkZ2VodWIuYWRtaW4udjEuVXBkYXRlRGlza1R5cGVQb29sUmVzcG9uc2USVwoKQXR0YWNoRGlzaxIjLmVkZ2VodWIuYWRtaW4udjEuQXR0YWNoRGlza1JlcXVlc3QaJC5lZGdlaHViLmFkbWluLnYxLkF0dGFjaERpc2tSZXNwb25zZRJXCgpEZXRhY2hEaXNrEiMuZWRnZWh1Yi5hZG1pbi52MS5EZXRhY2hEaXNrUmVxdWVzdBokLmVkZ2VodWIuYWRtaW4udjEuRGV0YWNoRGlza1Jlc3BvbnNlEncKE0xpc3REaXNrQXR0YWNobWVudHMSLC5lZGdlaHViLmFkbWluLnYxLkxpc3REaXNrQXR0YWNobWVudHNSZXF1ZXN0Gi0uZWRnZWh1Yi5hZG1pbi52MS5MaXN0RGlza0F0dGFjaG1lbnRzUmVzcG9uc2UiA5ACARJxChFMaXN0SW5zdGFuY2VEaXNrcxIqLmVkZ2VodWIuYWRtaW4udjEuTGlzdEluc3RhbmNlRGlza3NSZXF1ZXN0GisuZWRnZWh1Yi5hZG1pbi52MS5MaXN0SW5zdGFuY2VEaXNrc1Jlc3BvbnNlIgOQAgESjQEKHEJhdGNoQXR0YWNoRGlza1RvSW5zdGFuY2VTZXQSNS5lZGdlaHViLmFkbWluLnYxLkJhdGNoQXR0YWNoRGlza1RvSW5zdGFuY2VTZXRSZXF1ZXN0GjYuZWRnZWh1Yi5hZG1pbi52MS5CYXRjaEF0dGFjaERpc2tUb0luc3RhbmNlU2V0UmVzcG9uc2ViBnByb3RvMw", [file_google_protobuf_field_mask, file_google_protobuf_timestamp]);
 
 /**
  * @generated from message edgehub.admin.v1.Disk
@@ -1010,6 +1010,391 @@ export const UpdateDiskTypePoolResponseSchema: GenMessage<UpdateDiskTypePoolResp
   messageDesc(file_edgehub_admin_v1_disk, 33);
 
 /**
+ * One row of instance_private_data_disk_attachments (the spec's attachment_id is id).
+ *
+ * @generated from message edgehub.admin.v1.DiskAttachment
+ */
+export type DiskAttachment = Message<"edgehub.admin.v1.DiskAttachment"> & {
+  /**
+   * Output only.
+   *
+   * @generated from field: string id = 1;
+   */
+  id: string;
+
+  /**
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
+
+  /**
+   * @generated from field: string disk_id = 3;
+   */
+  diskId: string;
+
+  /**
+   * In the guest, e.g. /mnt/data1 or D:\ (empty on attach: the next free /mnt/data{n}).
+   *
+   * @generated from field: string mount_path = 4;
+   */
+  mountPath: string;
+
+  /**
+   * Unspecified on attach: rw for exclusive disks, ro for shared ones.
+   *
+   * @generated from field: edgehub.admin.v1.DiskMountMode mount_mode = 5;
+   */
+  mountMode: DiskMountMode;
+
+  /**
+   * Output only: the guest device (vdb…vdz).
+   *
+   * @generated from field: string target_dev = 6;
+   */
+  targetDev: string;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: edgehub.admin.v1.DiskAttachmentStatus status = 7;
+   */
+  status: DiskAttachmentStatus;
+
+  /**
+   * Output only: why the last attach or detach failed.
+   *
+   * @generated from field: string error = 8;
+   */
+  error: string;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: edgehub.admin.v1.DiskAttachmentOrigin origin = 9;
+   */
+  origin: DiskAttachmentOrigin;
+
+  /**
+   * Output only.
+   *
+   * @generated from field: google.protobuf.Timestamp attach_time = 10;
+   */
+  attachTime?: Timestamp | undefined;
+
+  /**
+   * Output only: who attached it (empty for auto-attach).
+   *
+   * @generated from field: string attached_by = 11;
+   */
+  attachedBy: string;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp create_time = 12;
+   */
+  createTime?: Timestamp | undefined;
+
+  /**
+   * @generated from field: google.protobuf.Timestamp update_time = 13;
+   */
+  updateTime?: Timestamp | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.DiskAttachment.
+ * Use `create(DiskAttachmentSchema)` to create a new message.
+ */
+export const DiskAttachmentSchema: GenMessage<DiskAttachment> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 34);
+
+/**
+ * @generated from message edgehub.admin.v1.AttachDiskRequest
+ */
+export type AttachDiskRequest = Message<"edgehub.admin.v1.AttachDiskRequest"> & {
+  /**
+   * @generated from field: string disk_id = 1;
+   */
+  diskId: string;
+
+  /**
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
+
+  /**
+   * @generated from field: string mount_path = 3;
+   */
+  mountPath: string;
+
+  /**
+   * @generated from field: edgehub.admin.v1.DiskMountMode mount_mode = 4;
+   */
+  mountMode: DiskMountMode;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.AttachDiskRequest.
+ * Use `create(AttachDiskRequestSchema)` to create a new message.
+ */
+export const AttachDiskRequestSchema: GenMessage<AttachDiskRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 35);
+
+/**
+ * @generated from message edgehub.admin.v1.AttachDiskResponse
+ */
+export type AttachDiskResponse = Message<"edgehub.admin.v1.AttachDiskResponse"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.DiskAttachment attachment = 1;
+   */
+  attachment?: DiskAttachment | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.AttachDiskResponse.
+ * Use `create(AttachDiskResponseSchema)` to create a new message.
+ */
+export const AttachDiskResponseSchema: GenMessage<AttachDiskResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 36);
+
+/**
+ * @generated from message edgehub.admin.v1.DetachDiskRequest
+ */
+export type DetachDiskRequest = Message<"edgehub.admin.v1.DetachDiskRequest"> & {
+  /**
+   * @generated from field: string disk_id = 1;
+   */
+  diskId: string;
+
+  /**
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.DetachDiskRequest.
+ * Use `create(DetachDiskRequestSchema)` to create a new message.
+ */
+export const DetachDiskRequestSchema: GenMessage<DetachDiskRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 37);
+
+/**
+ * @generated from message edgehub.admin.v1.DetachDiskResponse
+ */
+export type DetachDiskResponse = Message<"edgehub.admin.v1.DetachDiskResponse"> & {
+  /**
+   * DETACHING while the agent works; unset when the detach finished at once.
+   *
+   * @generated from field: edgehub.admin.v1.DiskAttachment attachment = 1;
+   */
+  attachment?: DiskAttachment | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.DetachDiskResponse.
+ * Use `create(DetachDiskResponseSchema)` to create a new message.
+ */
+export const DetachDiskResponseSchema: GenMessage<DetachDiskResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 38);
+
+/**
+ * @generated from message edgehub.admin.v1.ListDiskAttachmentsRequest
+ */
+export type ListDiskAttachmentsRequest = Message<"edgehub.admin.v1.ListDiskAttachmentsRequest"> & {
+  /**
+   * One of them is required.
+   *
+   * @generated from field: string disk_id = 1;
+   */
+  diskId: string;
+
+  /**
+   * @generated from field: string instance_id = 2;
+   */
+  instanceId: string;
+
+  /**
+   * 0 → 50, at most 1000.
+   *
+   * @generated from field: int32 page_size = 3;
+   */
+  pageSize: number;
+
+  /**
+   * @generated from field: string page_token = 4;
+   */
+  pageToken: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ListDiskAttachmentsRequest.
+ * Use `create(ListDiskAttachmentsRequestSchema)` to create a new message.
+ */
+export const ListDiskAttachmentsRequestSchema: GenMessage<ListDiskAttachmentsRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 39);
+
+/**
+ * @generated from message edgehub.admin.v1.ListDiskAttachmentsResponse
+ */
+export type ListDiskAttachmentsResponse = Message<"edgehub.admin.v1.ListDiskAttachmentsResponse"> & {
+  /**
+   * @generated from field: repeated edgehub.admin.v1.DiskAttachment attachments = 1;
+   */
+  attachments: DiskAttachment[];
+
+  /**
+   * @generated from field: string next_page_token = 2;
+   */
+  nextPageToken: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ListDiskAttachmentsResponse.
+ * Use `create(ListDiskAttachmentsResponseSchema)` to create a new message.
+ */
+export const ListDiskAttachmentsResponseSchema: GenMessage<ListDiskAttachmentsResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 40);
+
+/**
+ * @generated from message edgehub.admin.v1.ListInstanceDisksRequest
+ */
+export type ListInstanceDisksRequest = Message<"edgehub.admin.v1.ListInstanceDisksRequest"> & {
+  /**
+   * @generated from field: string instance_id = 1;
+   */
+  instanceId: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ListInstanceDisksRequest.
+ * Use `create(ListInstanceDisksRequestSchema)` to create a new message.
+ */
+export const ListInstanceDisksRequestSchema: GenMessage<ListInstanceDisksRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 41);
+
+/**
+ * One attachment of the instance with its disk.
+ *
+ * @generated from message edgehub.admin.v1.InstanceDisk
+ */
+export type InstanceDisk = Message<"edgehub.admin.v1.InstanceDisk"> & {
+  /**
+   * @generated from field: edgehub.admin.v1.DiskAttachment attachment = 1;
+   */
+  attachment?: DiskAttachment | undefined;
+
+  /**
+   * @generated from field: edgehub.admin.v1.Disk disk = 2;
+   */
+  disk?: Disk | undefined;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.InstanceDisk.
+ * Use `create(InstanceDiskSchema)` to create a new message.
+ */
+export const InstanceDiskSchema: GenMessage<InstanceDisk> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 42);
+
+/**
+ * @generated from message edgehub.admin.v1.ListInstanceDisksResponse
+ */
+export type ListInstanceDisksResponse = Message<"edgehub.admin.v1.ListInstanceDisksResponse"> & {
+  /**
+   * @generated from field: repeated edgehub.admin.v1.InstanceDisk disks = 1;
+   */
+  disks: InstanceDisk[];
+};
+
+/**
+ * Describes the message edgehub.admin.v1.ListInstanceDisksResponse.
+ * Use `create(ListInstanceDisksResponseSchema)` to create a new message.
+ */
+export const ListInstanceDisksResponseSchema: GenMessage<ListInstanceDisksResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 43);
+
+/**
+ * @generated from message edgehub.admin.v1.BatchAttachDiskToInstanceSetRequest
+ */
+export type BatchAttachDiskToInstanceSetRequest = Message<"edgehub.admin.v1.BatchAttachDiskToInstanceSetRequest"> & {
+  /**
+   * @generated from field: string disk_id = 1;
+   */
+  diskId: string;
+
+  /**
+   * @generated from field: string instance_set_id = 2;
+   */
+  instanceSetId: string;
+
+  /**
+   * Empty: the next free /mnt/data{n} of each instance.
+   *
+   * @generated from field: string mount_path = 3;
+   */
+  mountPath: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.BatchAttachDiskToInstanceSetRequest.
+ * Use `create(BatchAttachDiskToInstanceSetRequestSchema)` to create a new message.
+ */
+export const BatchAttachDiskToInstanceSetRequestSchema: GenMessage<BatchAttachDiskToInstanceSetRequest> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 44);
+
+/**
+ * One instance's outcome: the attachment, or why it was refused.
+ *
+ * @generated from message edgehub.admin.v1.BatchAttachResult
+ */
+export type BatchAttachResult = Message<"edgehub.admin.v1.BatchAttachResult"> & {
+  /**
+   * @generated from field: string instance_id = 1;
+   */
+  instanceId: string;
+
+  /**
+   * @generated from field: edgehub.admin.v1.DiskAttachment attachment = 2;
+   */
+  attachment?: DiskAttachment | undefined;
+
+  /**
+   * The refusal's reason (e.g. MAX_ATTACHMENTS_REACHED, ALREADY_ATTACHED) and message.
+   *
+   * @generated from field: string error_reason = 3;
+   */
+  errorReason: string;
+
+  /**
+   * @generated from field: string error = 4;
+   */
+  error: string;
+};
+
+/**
+ * Describes the message edgehub.admin.v1.BatchAttachResult.
+ * Use `create(BatchAttachResultSchema)` to create a new message.
+ */
+export const BatchAttachResultSchema: GenMessage<BatchAttachResult> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 45);
+
+/**
+ * @generated from message edgehub.admin.v1.BatchAttachDiskToInstanceSetResponse
+ */
+export type BatchAttachDiskToInstanceSetResponse = Message<"edgehub.admin.v1.BatchAttachDiskToInstanceSetResponse"> & {
+  /**
+   * @generated from field: repeated edgehub.admin.v1.BatchAttachResult results = 1;
+   */
+  results: BatchAttachResult[];
+};
+
+/**
+ * Describes the message edgehub.admin.v1.BatchAttachDiskToInstanceSetResponse.
+ * Use `create(BatchAttachDiskToInstanceSetResponseSchema)` to create a new message.
+ */
+export const BatchAttachDiskToInstanceSetResponseSchema: GenMessage<BatchAttachDiskToInstanceSetResponse> = /*@__PURE__*/
+  messageDesc(file_edgehub_admin_v1_disk, 46);
+
+/**
  * 000 §3.1.
  *
  * @generated from enum edgehub.admin.v1.DiskType
@@ -1183,6 +1568,111 @@ export const StoragePoolStatusSchema: GenEnum<StoragePoolStatus> = /*@__PURE__*/
   enumDesc(file_edgehub_admin_v1_disk, 4);
 
 /**
+ * 000 §3.1 mount_mode.
+ *
+ * @generated from enum edgehub.admin.v1.DiskMountMode
+ */
+export enum DiskMountMode {
+  /**
+   * @generated from enum value: DISK_MOUNT_MODE_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: DISK_MOUNT_MODE_RW = 1;
+   */
+  RW = 1,
+
+  /**
+   * @generated from enum value: DISK_MOUNT_MODE_RO = 2;
+   */
+  RO = 2,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.DiskMountMode.
+ */
+export const DiskMountModeSchema: GenEnum<DiskMountMode> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_disk, 5);
+
+/**
+ * 000 §3.1 挂载状态.
+ *
+ * @generated from enum edgehub.admin.v1.DiskAttachmentStatus
+ */
+export enum DiskAttachmentStatus {
+  /**
+   * @generated from enum value: DISK_ATTACHMENT_STATUS_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * @generated from enum value: DISK_ATTACHMENT_STATUS_ATTACHING = 1;
+   */
+  ATTACHING = 1,
+
+  /**
+   * @generated from enum value: DISK_ATTACHMENT_STATUS_ATTACHED = 2;
+   */
+  ATTACHED = 2,
+
+  /**
+   * @generated from enum value: DISK_ATTACHMENT_STATUS_DETACHING = 3;
+   */
+  DETACHING = 3,
+
+  /**
+   * @generated from enum value: DISK_ATTACHMENT_STATUS_FAILED = 4;
+   */
+  FAILED = 4,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.DiskAttachmentStatus.
+ */
+export const DiskAttachmentStatusSchema: GenEnum<DiskAttachmentStatus> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_disk, 6);
+
+/**
+ * How an attachment came about.
+ *
+ * @generated from enum edgehub.admin.v1.DiskAttachmentOrigin
+ */
+export enum DiskAttachmentOrigin {
+  /**
+   * @generated from enum value: DISK_ATTACHMENT_ORIGIN_UNSPECIFIED = 0;
+   */
+  UNSPECIFIED = 0,
+
+  /**
+   * AttachDisk.
+   *
+   * @generated from enum value: DISK_ATTACHMENT_ORIGIN_MANUAL = 1;
+   */
+  MANUAL = 1,
+
+  /**
+   * At instance start (000 §8.2.2).
+   *
+   * @generated from enum value: DISK_ATTACHMENT_ORIGIN_AUTO = 2;
+   */
+  AUTO = 2,
+
+  /**
+   * BatchAttachDiskToInstanceSet.
+   *
+   * @generated from enum value: DISK_ATTACHMENT_ORIGIN_BATCH = 3;
+   */
+  BATCH = 3,
+}
+
+/**
+ * Describes the enum edgehub.admin.v1.DiskAttachmentOrigin.
+ */
+export const DiskAttachmentOriginSchema: GenEnum<DiskAttachmentOrigin> = /*@__PURE__*/
+  enumDesc(file_edgehub_admin_v1_disk, 7);
+
+/**
  * DiskService manages private data disks (spec 000 §3): each disk is one Ceph RBD image
  * `disk-{id}` in the pool its disk_type maps to, created, resized, snapshotted, cloned and removed
  * by the ceph_gateway agent that reported the pool. Mutations record what is wanted and return at
@@ -1334,6 +1824,63 @@ export const DiskService: GenService<{
     methodKind: "unary";
     input: typeof UpdateDiskTypePoolRequestSchema;
     output: typeof UpdateDiskTypePoolResponseSchema;
+  },
+  /**
+   * ---- Attachments (000 §3.1 instance_private_data_disk_attachments, §8.2; hub/disk-attachments/) ----
+   * AttachDisk attaches a disk to one instance. Running: hot-plugged through the compute agent, the
+   * attachment is ATTACHING until the agent reports. Stopped: recorded ATTACHED and applied when the
+   * instance starts. Refused: a shared disk in rw (mount_mode; shared disks mount ro only), a disk
+   * already attached to the instance (already_exists), an exclusive disk attached elsewhere
+   * (DISK_IN_USE), a shared one at max_attachments (resource_exhausted), and what the instance's
+   * machine-type rule forbids (000 §9.1: MAX_ATTACHABLE_REACHED, INSTANCE_MEMORY_BELOW_RULE,
+   * DISK_TYPE_NOT_SUPPORTED).
+   *
+   * @generated from rpc edgehub.admin.v1.DiskService.AttachDisk
+   */
+  attachDisk: {
+    methodKind: "unary";
+    input: typeof AttachDiskRequestSchema;
+    output: typeof AttachDiskResponseSchema;
+  },
+  /**
+   * DetachDisk removes the disk from the instance (DETACHING until the agent reports when a domain
+   * holds it); detaching a disk that is not attached is failed_precondition NOT_ATTACHED.
+   *
+   * @generated from rpc edgehub.admin.v1.DiskService.DetachDisk
+   */
+  detachDisk: {
+    methodKind: "unary";
+    input: typeof DetachDiskRequestSchema;
+    output: typeof DetachDiskResponseSchema;
+  },
+  /**
+   * @generated from rpc edgehub.admin.v1.DiskService.ListDiskAttachments
+   */
+  listDiskAttachments: {
+    methodKind: "unary";
+    input: typeof ListDiskAttachmentsRequestSchema;
+    output: typeof ListDiskAttachmentsResponseSchema;
+  },
+  /**
+   * ListInstanceDisks: the instance's attachments, each with its disk.
+   *
+   * @generated from rpc edgehub.admin.v1.DiskService.ListInstanceDisks
+   */
+  listInstanceDisks: {
+    methodKind: "unary";
+    input: typeof ListInstanceDisksRequestSchema;
+    output: typeof ListInstanceDisksResponseSchema;
+  },
+  /**
+   * BatchAttachDiskToInstanceSet (000 §2.3): one shared disk, read-only, on every instance of an
+   * instance set; one result per instance (a refusal on one does not stop the others).
+   *
+   * @generated from rpc edgehub.admin.v1.DiskService.BatchAttachDiskToInstanceSet
+   */
+  batchAttachDiskToInstanceSet: {
+    methodKind: "unary";
+    input: typeof BatchAttachDiskToInstanceSetRequestSchema;
+    output: typeof BatchAttachDiskToInstanceSetResponseSchema;
   },
 }> = /*@__PURE__*/
   serviceDesc(file_edgehub_admin_v1_disk, 0);
