@@ -115,7 +115,12 @@ function functionsOf(rados: LibraryHandle, rbd: LibraryHandle) {
     rbd_open: rbd.func(
       "int rbd_open(rados_ioctx_t io, const char *name, _Out_ rbd_image_t *image, const char *snap_name)",
     ),
+    rbd_open_read_only: rbd.func(
+      "int rbd_open_read_only(rados_ioctx_t io, const char *name, _Out_ rbd_image_t *image, const char *snap_name)",
+    ),
     rbd_close: rbd.func("int rbd_close(rbd_image_t image)"),
+    rbd_snap_set: rbd.func("int rbd_snap_set(rbd_image_t image, const char *snapname)"),
+    rbd_list_children3: rbd.func("int rbd_list_children3(rbd_image_t image, void *images, _Inout_ size_t *max_images)"),
     rbd_resize: rbd.func("int rbd_resize(rbd_image_t image, uint64_t size)"),
     rbd_get_size: rbd.func("int rbd_get_size(rbd_image_t image, _Out_ uint64_t *size)"),
     rbd_get_parent: rbd.func("int rbd_get_parent(rbd_image_t image, void *parent_image, void *parent_snap)"),
