@@ -43,14 +43,16 @@ export function createComputeRole(o: ComputeRoleOptions): ComputeRole {
     (err) => o.log.error({ err, uri: o.libvirtUri }, `Cannot connect to libvirt: ${(err as Error).message}`),
   );
   return {
-    executors: domainExecutors({
-      ops,
-      ensureImage: o.ensureImage,
-      instanceDir: o.instanceDir,
-      domainType: o.domainType,
-    }),
-    // RBD data disks (rbd.proto); QEMU reads the Ceph client confs from beside the instances.
-    ...diskExecutors({ ops, clientConfDir: path.join(o.instanceDir, ".rbd-clients") }),
+    executors: {
+      ...domainExecutors({
+        ops,
+        ensureImage: o.ensureImage,
+        instanceDir: o.instanceDir,
+        domainType: o.domainType,
+      }),
+      // RBD data disks (rbd.proto); QEMU reads the Ceph client confs from beside the instances.
+      ...diskExecutors({ ops, clientConfDir: path.join(o.instanceDir, ".rbd-clients") }),
+    },
     sampleDomains: async () => (await allDomainStats(link)).map(domainStatsToWire),
     reportLifecycle: (send) => link.onLifecycle(lifecycleReporter(ops, send)),
     close: () => link.close(),
