@@ -41,6 +41,8 @@ export async function detachInTransaction(
     );
   const place = a.status === "attached" ? await definedDomainOf(trx, i) : undefined;
   if (!place) {
+    // No domain holds it: detaching and detached in one go, through the state machine.
+    if (a.status === "attached") await transitionAttachment(trx, a.id, "detaching", at, { updated_by: actorId });
     await transitionAttachment(trx, a.id, "detached", at, { updated_by: actorId });
     await recordDiskEvent(trx, {
       instanceId: i.id,
