@@ -3,7 +3,7 @@ import { RbdClusterAccessSchema } from "../../gen/edgehub/common/v1/rbd_pb.js";
 import type { CommandContext, CommandExecutor, CommandExecutors } from "../../lib/fleet-session/command-dispatcher.js";
 import type { CephLink } from "../rbd/cluster.js";
 import type { RbdImages } from "../rbd/images.js";
-import { monHostsOf, poolUsage } from "../rbd/pools.js";
+import { clusterAccess, poolUsage } from "../rbd/pools.js";
 import { rbdImageResult, rbdImagesResult, rbdPoolsResult } from "./rbd-report.js";
 import { imageRef, poolName, positiveSize, snapshotRef } from "./rbd-validation.js";
 
@@ -101,14 +101,9 @@ const listPools =
   (d: RbdExecutorDeps): CommandExecutor<"listRbdPools"> =>
   async (_p, ctx) => {
     const pools = await untilAborted(ctx, poolUsage(d.link));
-    const cluster = await d.link.cluster();
-    // auth none: no user to name (and no libvirt secret on the compute host).
-    const cephx = cluster.confGet("auth_client_required").includes("cephx");
-    const access = create(RbdClusterAccessSchema, {
-      monHosts: monHostsOf(cluster.confGet("mon_host")),
-      authUser: cephx ? d.link.options.user.replace(/^client\./, "") : "",
-      secretUuid: "",
-    });
+    const { monHosts, authUser } = await untilAborted(ctx, clusterAccess(d.link));
+    // secret_uuid names a libvirt secret on a compute host: the hub's to assign, not the gateway's.
+    const access = create(RbdClusterAccessSchema, { monHosts, authUser, secretUuid: "" });
     return rbdPoolsResult(pools, access);
   };
 

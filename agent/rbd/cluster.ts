@@ -93,7 +93,9 @@ export class RadosCluster {
 
   /** The pool's I/O context, created on first use and kept until close (call inside `use`). */
   ioctx(pool: string): Promise<bigint> {
-    if (this.closed) return Promise.reject(new RbdClosedError(`The Ceph connection (${this.where}) is closed`));
+    // Inside `use` the handle stays alive even while close() waits for the call to finish.
+    if (this.handle === null)
+      return Promise.reject(new RbdClosedError(`The Ceph connection (${this.where}) is closed`));
     let io = this.ioctxs.get(pool);
     if (!io) {
       const h = this.handle!;
@@ -111,7 +113,7 @@ export class RadosCluster {
 
   /** A configuration value as librados resolved it (e.g. mon_host). */
   confGet(option: string): string {
-    if (this.closed) throw new RbdClosedError(`The Ceph connection (${this.where}) is closed`);
+    if (this.handle === null) throw new RbdClosedError(`The Ceph connection (${this.where}) is closed`);
     const buf = Buffer.alloc(4096);
     check(fn.rados_conf_get(this.handle!, option, buf, buf.length), "read option", option, this.where);
     return buf.toString("utf8", 0, buf.indexOf(0));

@@ -138,75 +138,84 @@ async function statOpen(c: RadosCluster, img: bigint, pool: string, image: strin
     snapshots: await snapshotsOf(c, img, target),
   };
 }
+/** The image in this cluster, or undefined when it does not exist (the pool must). */
+async function statIn(c: RadosCluster, pool: string, image: string): Promise<RbdImageState | undefined> {
+  try {
+    return await withImage(c, pool, image, true, (img) => statOpen(c, img, pool, image));
+  } catch (err) {
+    // A missing pool is an error (the hub named it); a missing image is an answer.
+    if (isMissingImage(err)) return undefined;
+    throw err;
+  }
+}
+
+async function mustStatIn(c: RadosCluster, pool: string, image: string): Promise<RbdImageState> {
+  const s = await statIn(c, pool, image);
+  if (!s) throw new RbdError("stat", ERRNO.ENOENT, spec(pool, image));
+  return s;
+}
+
+const isMissingImage = (err: unknown) => isRbdErrno(err, ERRNO.ENOENT) && err.operation === "open image";
+
+/** Runs `op` on the open image; false when the image does not exist (removes are remove-if-present). */
+async function ifPresent(run: () => Promise<void>): Promise<boolean> {
+  try {
+    await run();
+    return true;
+  } catch (err) {
+    if (isMissingImage(err)) return false;
+    throw err;
+  }
+}
 
 /**
  * The RBD operations of the ceph_gateway role, each idempotent as rbd.proto's contract says:
  * create-if-absent, remove-if-present, protect-if-unprotected, resize to the same size succeeds.
- * Images are opened and closed within one operation; the cluster handle is the link's.
+ * Each operation runs within one use of the cluster handle; images are opened and closed in it.
  */
 export class RbdImages {
   constructor(private readonly link: CephLink) {}
 
   /** The image, or undefined when it does not exist. */
   stat(pool: string, image: string): Promise<RbdImageState | undefined> {
+    return this.link.run((c) => statIn(c, pool, image));
+  }
+
+  create(pool: string, image: string, sizeBytes: bigint): Promise<RbdImageState> {
+    if (sizeBytes <= 0n)
+      return Promise.reject(new RbdRefusedError(`create ${spec(pool, image)}: size must be positive`));
     return this.link.run(async (c) => {
-      try {
-        return await withImage(c, pool, image, true, (img) => statOpen(c, img, pool, image));
-      } catch (err) {
-        // A missing pool is an error (the hub named it); a missing image is an answer.
-        if (isRbdErrno(err, ERRNO.ENOENT) && err.operation === "open image") return undefined;
-        throw err;
-      }
-    });
-  }
-
-  private mustStat(pool: string, image: string): Promise<RbdImageState> {
-    return this.stat(pool, image).then(
-      (s) => s ?? Promise.reject(new RbdError("stat", ERRNO.ENOENT, spec(pool, image))),
-    );
-  }
-
-  async create(pool: string, image: string, sizeBytes: bigint): Promise<RbdImageState> {
-    if (sizeBytes <= 0n) throw new RbdRefusedError(`create ${spec(pool, image)}: size must be positive`);
-    const created = await this.link.run(async (c) => {
       const io = await c.ioctx(pool);
       const rc = await withLayeringOptions((opts) => callAsync<number>(fn.rbd_create4, io, image, sizeBytes, opts));
-      if (rc === -ERRNO.EEXIST) return false;
-      check(rc, "create image", spec(pool, image), c.where);
-      return true;
+      if (rc !== -ERRNO.EEXIST) check(rc, "create image", spec(pool, image), c.where);
+      const state = await mustStatIn(c, pool, image);
+      if (rc === -ERRNO.EEXIST && state.sizeBytes !== sizeBytes)
+        throw new RbdRefusedError(
+          `create ${spec(pool, image)}: an image of this name exists with ${state.sizeBytes} bytes, not ${sizeBytes}`,
+        );
+      return state;
     });
-    const state = await this.mustStat(pool, image);
-    if (!created && state.sizeBytes !== sizeBytes)
-      throw new RbdRefusedError(
-        `create ${spec(pool, image)}: an image of this name exists with ${state.sizeBytes} bytes, not ${sizeBytes}`,
-      );
-    return state;
   }
 
   /** Grows the image; the same size succeeds, a smaller one is refused (data would be cut). */
-  async resize(pool: string, image: string, sizeBytes: bigint): Promise<RbdImageState> {
-    await this.link.run((c) =>
-      withImage(c, pool, image, false, async (img) => {
-        const target = spec(pool, image);
-        const current = await sizeOf(c, img, target);
-        if (sizeBytes < current)
-          throw new RbdRefusedError(`resize ${target}: shrinking from ${current} to ${sizeBytes} bytes is refused`);
-        if (sizeBytes > current)
-          check(await callAsync<number>(fn.rbd_resize, img, sizeBytes), "resize", target, c.where);
-      }),
-    );
-    return this.mustStat(pool, image);
+  resize(pool: string, image: string, sizeBytes: bigint): Promise<RbdImageState> {
+    return this.onImage(pool, image, async (c, img, target) => {
+      const current = await sizeOf(c, img, target);
+      if (sizeBytes < current)
+        throw new RbdRefusedError(`resize ${target}: shrinking from ${current} to ${sizeBytes} bytes is refused`);
+      if (sizeBytes > current) check(await callAsync<number>(fn.rbd_resize, img, sizeBytes), "resize", target, c.where);
+    });
   }
 
   /**
    * Removes the image if present. With removeSnapshots its snapshots go first (unprotected); a
    * snapshot with clones stops it before anything is removed.
    */
-  async remove(pool: string, image: string, removeSnapshots: boolean): Promise<void> {
+  remove(pool: string, image: string, removeSnapshots: boolean): Promise<void> {
     const target = spec(pool, image);
-    await this.link.run(async (c) => {
-      try {
-        await withImage(c, pool, image, false, async (img) => {
+    return this.link.run(async (c) => {
+      const present = await ifPresent(() =>
+        withImage(c, pool, image, false, async (img) => {
           const snaps = await snapshotsOf(c, img, target);
           if (snaps.length === 0) return;
           if (!removeSnapshots)
@@ -223,25 +232,14 @@ export class RbdImages {
               throw new RbdError("remove image", ERRNO.EBUSY, target, `snapshot ${s.name} has ${clones} clone(s)`);
           }
           for (const s of snaps) {
+            const at = `${target}@${s.name}`;
             if (s.protected)
-              check(
-                await callAsync<number>(fn.rbd_snap_unprotect, img, s.name),
-                "unprotect snapshot",
-                `${target}@${s.name}`,
-                c.where,
-              );
-            check(
-              await callAsync<number>(fn.rbd_snap_remove, img, s.name),
-              "remove snapshot",
-              `${target}@${s.name}`,
-              c.where,
-            );
+              check(await callAsync<number>(fn.rbd_snap_unprotect, img, s.name), "unprotect snapshot", at, c.where);
+            check(await callAsync<number>(fn.rbd_snap_remove, img, s.name), "remove snapshot", at, c.where);
           }
-        });
-      } catch (err) {
-        if (isRbdErrno(err, ERRNO.ENOENT) && err.operation === "open image") return;
-        throw err;
-      }
+        }),
+      );
+      if (!present) return;
       const io = await c.ioctx(pool);
       const rc = await callAsync<number>(fn.rbd_remove, io, image);
       if (rc === -ERRNO.ENOENT) return;
@@ -251,14 +249,14 @@ export class RbdImages {
     });
   }
 
-  async snapshotCreate(pool: string, image: string, snap: string): Promise<RbdImageState> {
+  snapshotCreate(pool: string, image: string, snap: string): Promise<RbdImageState> {
     return this.onImage(pool, image, async (c, img, target) => {
       const rc = await callAsync<number>(fn.rbd_snap_create, img, snap);
       if (rc !== -ERRNO.EEXIST) check(rc, "create snapshot", `${target}@${snap}`, c.where);
     });
   }
 
-  async snapshotProtect(pool: string, image: string, snap: string): Promise<RbdImageState> {
+  snapshotProtect(pool: string, image: string, snap: string): Promise<RbdImageState> {
     return this.onImage(pool, image, async (c, img, target) => {
       if (await isProtected(c, img, target, snap)) return;
       const rc = await callAsync<number>(fn.rbd_snap_protect, img, snap);
@@ -267,7 +265,7 @@ export class RbdImages {
     });
   }
 
-  async snapshotUnprotect(pool: string, image: string, snap: string): Promise<RbdImageState> {
+  snapshotUnprotect(pool: string, image: string, snap: string): Promise<RbdImageState> {
     return this.onImage(pool, image, async (c, img, target) => {
       if (!(await isProtected(c, img, target, snap))) return;
       const rc = await callAsync<number>(fn.rbd_snap_unprotect, img, snap);
@@ -279,12 +277,12 @@ export class RbdImages {
     });
   }
 
-  /** Removes the snapshot if present (an absent image has no snapshots: success). */
-  async snapshotRemove(pool: string, image: string, snap: string): Promise<RbdImageState | undefined> {
+  /** Removes the snapshot if present (an absent image has no snapshots: success, reported absent). */
+  snapshotRemove(pool: string, image: string, snap: string): Promise<RbdImageState | undefined> {
     const target = spec(pool, image);
-    await this.link.run(async (c) => {
-      try {
-        await withImage(c, pool, image, false, async (img) => {
+    return this.link.run(async (c) => {
+      await ifPresent(() =>
+        withImage(c, pool, image, false, async (img) => {
           const rc = await callAsync<number>(fn.rbd_snap_remove, img, snap);
           if (rc === -ERRNO.ENOENT) return;
           if (rc === -ERRNO.EBUSY)
@@ -295,48 +293,45 @@ export class RbdImages {
               "is protected (unprotect it first)",
             );
           check(rc, "remove snapshot", `${target}@${snap}`, c.where);
-        });
-      } catch (err) {
-        if (isRbdErrno(err, ERRNO.ENOENT) && err.operation === "open image") return;
-        throw err;
-      }
+        }),
+      );
+      return statIn(c, pool, image);
     });
-    return this.stat(pool, image);
   }
 
   /** Clones a protected snapshot; a child that exists as a clone of that snapshot succeeds. */
-  async clone(
+  clone(
     parent: { pool: string; image: string; snapshot: string },
     child: { pool: string; image: string },
   ): Promise<RbdImageState> {
     const parentSpec = `${spec(parent.pool, parent.image)}@${parent.snapshot}`;
     const childSpec = spec(child.pool, child.image);
-    const rc = await this.link.run(async (c) => {
+    return this.link.run(async (c) => {
       const pio = await c.ioctx(parent.pool);
       const cio = await c.ioctx(child.pool);
-      return withLayeringOptions((opts) =>
+      const rc = await withLayeringOptions((opts) =>
         callAsync<number>(fn.rbd_clone3, pio, parent.image, parent.snapshot, cio, child.image, opts),
       );
+      if (rc === -ERRNO.EEXIST) {
+        const existing = await mustStatIn(c, child.pool, child.image);
+        const p = existing.parent;
+        if (p?.pool === parent.pool && p.image === parent.image && p.snapshot === parent.snapshot) return existing;
+        throw new RbdRefusedError(`clone ${parentSpec} to ${childSpec}: ${childSpec} exists and is not a clone of it`);
+      }
+      if (rc === -ERRNO.EINVAL) {
+        // librbd's EINVAL here is nearly always an unprotected parent snapshot: say so when it is.
+        const state = await statIn(c, parent.pool, parent.image);
+        const snap = state?.snapshots.find((s) => s.name === parent.snapshot);
+        if (snap && !snap.protected)
+          throw new RbdError("clone", ERRNO.EINVAL, parentSpec, "the parent snapshot is not protected");
+      }
+      check(rc, "clone", `${parentSpec} to ${childSpec}`, c.where);
+      return mustStatIn(c, child.pool, child.image);
     });
-    if (rc === -ERRNO.EEXIST) {
-      const existing = await this.mustStat(child.pool, child.image);
-      const p = existing.parent;
-      if (p?.pool === parent.pool && p.image === parent.image && p.snapshot === parent.snapshot) return existing;
-      throw new RbdRefusedError(`clone ${parentSpec} to ${childSpec}: ${childSpec} exists and is not a clone of it`);
-    }
-    if (rc === -ERRNO.EINVAL) {
-      // librbd's EINVAL here is nearly always an unprotected parent snapshot: say which.
-      const state = await this.stat(parent.pool, parent.image);
-      const snap = state?.snapshots.find((s) => s.name === parent.snapshot);
-      if (snap && !snap.protected)
-        throw new RbdError("clone", ERRNO.EINVAL, parentSpec, "the parent snapshot is not protected");
-    }
-    check(rc, "clone", `${parentSpec} to ${childSpec}`, this.link.where);
-    return this.mustStat(child.pool, child.image);
   }
 
   /** Copies the parent's data into the clone and detaches it; an image without parent succeeds. */
-  async flatten(pool: string, image: string): Promise<RbdImageState> {
+  flatten(pool: string, image: string): Promise<RbdImageState> {
     return this.onImage(pool, image, async (c, img, target) => {
       if (!(await parentOf(c, img, target))) return;
       const rc = await callAsync<number>(fn.rbd_flatten, img);
@@ -369,7 +364,7 @@ export class RbdImages {
   }
 
   /** Runs a mutation on the open image, then reports the image's state. */
-  private async onImage(
+  private onImage(
     pool: string,
     image: string,
     op: (c: RadosCluster, img: bigint, target: string) => Promise<void>,

@@ -87,3 +87,14 @@ export async function poolUsage(link: CephLink): Promise<RbdPoolUsage[]> {
     return pools;
   });
 }
+
+/** How clients reach the cluster: its mon hosts, and the cephx user ("" when auth is none). */
+export function clusterAccess(link: CephLink): Promise<{ monHosts: string[]; authUser: string }> {
+  return link.run(async (c) => {
+    const cephx = c.confGet("auth_client_required").includes("cephx");
+    return {
+      monHosts: monHostsOf(c.confGet("mon_host")),
+      authUser: cephx ? link.options.user.replace(/^client\./, "") : "",
+    };
+  });
+}
