@@ -27,6 +27,9 @@ export function currentFirmwareVersion(stateDir: string): string {
   return slots.manifest(slots.pointer().active)?.version ?? "";
 }
 
+/** Control characters other than tab and line breaks: the hub refuses them in an agent's text (a health script may print colours). */
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/g;
+
 function result(
   payload: InstallFirmwarePayload,
   activeSlot: Slot,
@@ -34,7 +37,15 @@ function result(
   detail: string,
 ): CommandResult {
   return create(CommandResultSchema, {
-    kind: { case: "firmwareInstall", value: { version: payload.version, activeSlot, outcome, detail } },
+    kind: {
+      case: "firmwareInstall",
+      value: {
+        version: payload.version,
+        activeSlot,
+        outcome,
+        detail: detail.replace(CONTROL, "\ufffd").slice(0, 2048),
+      },
+    },
   });
 }
 

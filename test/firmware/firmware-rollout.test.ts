@@ -13,7 +13,7 @@ import { spawnAgent, waitFor, type AgentProcess } from "../fleet/support/agent-p
 import { inParallel } from "../fleet/support/hub-admin.js";
 import { createSite, mintToken } from "../fleet/support/fleet-fixtures.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
-import { firmwareImage, sha256, uploadFirmware } from "./firmware-support.js";
+import { dyingOnceImage, firmwareImage, sha256, uploadFirmware } from "./firmware-support.js";
 
 const BOXES = 10;
 
@@ -45,6 +45,9 @@ describe("firmware rollouts to real cloud box processes (in-process hub, edgehub
   const boxes: AgentProcess[] = [];
   /** cloud_boxes.id → the box process's state directory. */
   const stateDirOf = new Map<string, string>();
+  /** cloud_boxes.id → index in `boxes`. */
+  const indexOf = new Map<string, number>();
+  let hubAddress: string;
   const fw = () => t.client(FirmwareService, token);
 
   before(async () => {
@@ -52,11 +55,12 @@ describe("firmware rollouts to real cloud box processes (in-process hub, edgehub
     token = await t.adminToken();
     const site = await createSite(t, "fw");
     const joinToken = await mintToken(t, site, { role: AgentRole.CLOUD_BOX, maxUses: BOXES });
+    hubAddress = `127.0.0.1:${t.hub.grpcPort}`;
     for (let i = 0; i < BOXES; i++) {
       const serial = `FW-BOX-${i}`;
       boxes.push(
         spawnAgent({
-          hub: `127.0.0.1:${t.hub.grpcPort}`,
+          hub: hubAddress,
           program: "cloudbox",
           joinToken,
           hostname: `fw-box-${i}`,
@@ -78,7 +82,11 @@ describe("firmware rollouts to real cloud box processes (in-process hub, edgehub
       180_000,
       250,
     ).then((rows: { id: string; serial_number: string }[]) => {
-      for (const r of rows) stateDirOf.set(r.id, boxes[Number(r.serial_number.replace("FW-BOX-", ""))]!.stateDir);
+      for (const r of rows) {
+        const i = Number(r.serial_number.replace("FW-BOX-", ""));
+        stateDirOf.set(r.id, boxes[i]!.stateDir);
+        indexOf.set(r.id, i);
+      }
     });
   });
   after(async () => {
@@ -151,7 +159,13 @@ describe("firmware rollouts to real cloud box processes (in-process hub, edgehub
       done.boxes.every((b) => b.status === BoxStatus.ROLLED_BACK && b.activeSlot === "b"),
       failureLog(done),
     ).to.equal(true);
-    for (const b of done.boxes) expect(b.detail).to.match(/code 1/);
+    for (const b of done.boxes) {
+      expect(b.detail).to.match(/code 1/);
+      // The script's terminal colours arrive replaced, not as control characters the hub would refuse.
+      expect(b.detail)
+        .to.contain("\ufffd[31mhealth failed")
+        .and.not.match(/\u001b/);
+    }
     for (const [id, dir] of stateDirOf) {
       // Back on the slot it came from, the bad image still in the other slot (it was installed, then left).
       expect(pointerOf(dir), id).to.deep.equal({ active: "b", previous: "a", trial: false });
@@ -197,5 +211,27 @@ describe("firmware rollouts to real cloud box processes (in-process hub, edgehub
     expect(done.boxes[0]!.status, failureLog(done)).to.equal(BoxStatus.REFUSED);
     expect(done.boxes[0]!.detail).to.match(/^signature mismatch/);
     expect(slotSnapshot(stateDirOf.get(target!)!)).to.deep.equal(before);
+  });
+
+  it("a box that dies during the new image's health check comes back on its previous slot and reports rolled_back", async () => {
+    const r = await uploadFirmware(t.baseUrl, "1.5.0", dyingOnceImage("1.5.0"), { token });
+    expect(r.status).to.equal(201);
+    const [target] = [...stateDirOf.keys()];
+    const dir = stateDirOf.get(target!)!;
+    const box = boxes[indexOf.get(target!)!]!;
+    const { rollout } = await fw().createFirmwareRollout({ firmwareVersionId: r.body.id as string, boxIds: [target!] });
+    // The image's health check SIGKILLs the client mid-trial: the pointer still says trial.
+    const exit = await box.exited;
+    expect(exit.signal).to.equal("SIGKILL");
+    expect(pointerOf(dir)).to.deep.equal({ active: "a", previous: "b", trial: true });
+    // Power comes back: the same state directory, no join token (enrolled already).
+    const again = spawnAgent({ hub: hubAddress, program: "cloudbox", stateDir: dir, hostname: "fw-box-again" });
+    boxes[indexOf.get(target!)!] = again;
+    const done = await finished(rollout!.id);
+    expect(done.boxes[0]!.status, failureLog(done)).to.equal(BoxStatus.ROLLED_BACK);
+    expect(done.boxes[0]!.activeSlot).to.equal("b");
+    expect(pointerOf(dir)).to.deep.include({ active: "b", trial: false });
+    expect(manifestOf(dir, "b")?.version).to.equal("1.1.0");
+    expect(again.output()).to.contain("Firmware trial unfinished at start: switched back to the previous slot");
   });
 });

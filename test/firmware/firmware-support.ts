@@ -11,11 +11,27 @@ export const sha256 = (b: Uint8Array) => createHash("sha256").update(b).digest("
  * a bad one that fails its check after installing.
  */
 export function firmwareImage(version: string, healthExit = 0, padding = 0): Buffer {
+  // A failing check prints a terminal colour too: the box must not pass control characters on.
+  const fail = healthExit === 0 ? "" : `printf '\\033[31mhealth failed\\033[0m\\n'; `;
   return Buffer.from(
     `#!/bin/sh\n# edgehub test firmware ${version}\n` +
-      `if [ "$1" = health ]; then echo "firmware ${version} health exit ${healthExit}"; exit ${healthExit}; fi\n` +
+      `if [ "$1" = health ]; then ${fail}echo "firmware ${version} health exit ${healthExit}"; exit ${healthExit}; fi\n` +
       `echo "firmware ${version}"\n` +
       `# ${"x".repeat(padding)}\n`,
+  );
+}
+
+/**
+ * An image whose first health check kills the box client that runs it (SIGKILL to its parent: the
+ * box dies mid-trial, as a device that hangs and is power-cycled), and whose later checks fail.
+ */
+export function dyingOnceImage(version: string): Buffer {
+  return Buffer.from(
+    `#!/bin/sh\n# edgehub test firmware ${version}\n` +
+      `if [ "$1" = health ]; then\n` +
+      `  if [ ! -e "$EDGEHUB_STATE_DIR/died-in-trial" ]; then touch "$EDGEHUB_STATE_DIR/died-in-trial"; kill -9 $PPID; exit 1; fi\n` +
+      `  echo "firmware ${version} still unhealthy after the restart"; exit 1\n` +
+      `fi\n`,
   );
 }
 
