@@ -1,4 +1,6 @@
 import { expect } from "chai";
+import fs from "node:fs";
+import path from "node:path";
 import { Code } from "@connectrpc/connect";
 import {
   FirmwareRolloutBoxStatus,
@@ -26,6 +28,13 @@ describe("FirmwareService and the firmware upload route (in-process hub, boxes r
   after(async () => t?.stop());
 
   const knex = () => t.hub.db.knex;
+  /** Every file in the hub's firmware store, temporary uploads included. */
+  const storeFiles = () =>
+    fs
+      .readdirSync(path.join(t.config.dataDir, "firmware"), { recursive: true, withFileTypes: true })
+      .filter((e) => e.isFile())
+      .map((e) => path.join(e.parentPath, e.name))
+      .sort();
   const upload = async (version: string, healthExit = 0, models?: string) => {
     const r = await uploadFirmware(t.baseUrl, version, firmwareImage(version, healthExit), { token, models });
     expect(r.status, JSON.stringify(r.body)).to.equal(201);
@@ -62,6 +71,7 @@ describe("FirmwareService and the firmware upload route (in-process hub, boxes r
       await people.user("fw-operator", "operator", null);
       const operator = await t.login("fw-operator", PASSWORD);
       const before = await counts(knex(), TABLES);
+      const storeBefore = storeFiles();
       const body = firmwareImage("9.9.9");
       const cases: [
         string,
@@ -101,6 +111,7 @@ describe("FirmwareService and the firmware upload route (in-process hub, boxes r
       }
       expect((await uploadFirmware(t.baseUrl, "9.9.9", body, { token: operator })).status).to.equal(403);
       expect(await counts(knex(), TABLES)).to.deep.equal(before);
+      expect(storeFiles()).to.deep.equal(storeBefore);
     });
   });
 
