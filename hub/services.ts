@@ -35,7 +35,7 @@ import { CloudBoxService } from "../gen/edgehub/admin/v1/cloud_box_pb.js";
 import { cloudBoxServicePolicy, createCloudBoxService } from "./cloud-boxes/cloud-box-service.js";
 import { DiskService } from "../gen/edgehub/admin/v1/disk_pb.js";
 import { createDiskService, diskServicePolicy } from "./disks/disk-service.js";
-import { diskAttachmentHandlers, diskAttachmentPolicy } from "./disk-attachments/disk-attachment-handlers.js";
+import { diskAttachmentHandlers, diskAttachmentPolicy } from "./disk-attachments/disk-attachment-service.js";
 import type { PolicyRegistry, ServicePolicy } from "./api/method-policy.js";
 
 /** The one place every admin API service is registered, each with its access policy. */
