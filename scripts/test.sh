@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The whole test suite: type check, then mocha. Brings up the real backends the suites need
-# (PostgreSQL, libvirt + QEMU) first. Runs on PGlite unless DATABASE_URL points at a PostgreSQL server.
+# (PostgreSQL, libvirt + QEMU, Ceph) first. Runs on PGlite unless DATABASE_URL points at a PostgreSQL server.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,15 @@ if ! bash scripts/libvirt-dev.sh; then
     exit 1
   fi
   echo "!!! libvirt: could not install or start libvirtd: the libvirt suites will SKIP" >&2
+fi
+# Ceph (two single-node memstore clusters: auth none and cephx) for the ceph_gateway suites:
+# installed and started as root (~15 s from nothing, <1 s when running); otherwise they skip loudly.
+if ! bash scripts/ceph-dev.sh; then
+  if [ "${REQUIRE_REAL_BACKENDS:-}" = "1" ]; then
+    echo "!!! ceph: could not install or start the dev clusters; REQUIRE_REAL_BACKENDS=1 forbids skipping its suites" >&2
+    exit 1
+  fi
+  echo "!!! ceph: could not install or start the dev clusters: the Ceph suites will SKIP" >&2
 fi
 
 echo "== type check"
