@@ -15,7 +15,7 @@ import { stdoutScreen } from "./screen.js";
 import { callStartupCheck } from "./startup-client.js";
 import { TerminalInput } from "./terminal-input.js";
 import { Viewer } from "./viewer.js";
-import { installFirmwareExecutor } from "./firmware/install-firmware-executor.js";
+import { currentFirmwareVersion, installFirmwareExecutor } from "./firmware/install-firmware-executor.js";
 
 // edgehub-cloudbox: enrolls with a site token ("plug and play", the box registers as initializing
 // and comes online with its first Hello), holds the fleet session (heartbeats, device metrics,
@@ -54,7 +54,8 @@ async function main(): Promise<number> {
     ...box.executors,
     installFirmware: installFirmwareExecutor({ hub: config.hub, stateDir: config.stateDir, log }),
   };
-  const firmwareVersion = () => VERSION;
+  // What the box reports as firmware_version (000 §1.6): its active A/B slot's image, else the client's own.
+  const firmwareVersion = () => currentFirmwareVersion(config.stateDir) || VERSION;
   const session = new FleetSession({
     hub: config.hub,
     role: "cloud_box",

@@ -233,5 +233,8 @@ describe("firmware rollouts to real cloud box processes (in-process hub, edgehub
     expect(pointerOf(dir)).to.deep.include({ active: "b", trial: false });
     expect(manifestOf(dir, "b")?.version).to.equal("1.1.0");
     expect(again.output()).to.contain("Firmware trial unfinished at start: switched back to the previous slot");
+    // Its Hello after the restart reports the version of the slot it runs, not the client's own.
+    const row = await t.hub.db.knex("cloud_boxes").where({ id: target }).first("firmware_version");
+    expect(row.firmware_version).to.equal("1.1.0");
   });
 });
