@@ -2,14 +2,15 @@ import type { Knex } from "knex";
 import type { Caller } from "../api/caller.js";
 import { getVisibleImage } from "../catalog/image-store.js";
 import { getTemplate, getVisibleTemplate } from "../catalog/template-store.js";
+import { recordChange } from "../audit/record-change.js";
 import { FailedPreconditionError, InvalidArgumentError } from "../domain/errors.js";
 import { createInstanceFor, type CreateInstanceInput } from "../instances/instance-create.js";
 import type { SizeInput } from "../instances/instance-spec-rules.js";
 import { eachItem, type Outcome } from "./batch-outcome.js";
-import type { InstanceSet, MemberRole } from "./instance-set.js";
+import type { InstanceSet, InstanceSetMember, MemberRole } from "./instance-set.js";
 import { assertSetAcceptsNew } from "./instance-set-lifecycle.js";
-import { membershipOf } from "./instance-set-member-store.js";
-import { addMemberIn, tenantUser } from "./instance-set-membership.js";
+import { insertMemberIfAbsent, membershipOf } from "./instance-set-member-store.js";
+import { tenantUser } from "./instance-set-membership.js";
 import { accessSet, requireManager } from "./instance-set-permissions.js";
 import { getInstanceSet } from "./instance-set-store.js";
 import { roleManagesSet } from "./set-roles.js";
@@ -45,6 +46,26 @@ interface PlannedItem {
   index: number;
   spec: BatchSpec;
   source: CreateInstanceInput["source"];
+}
+
+/** The user's membership, made with `role` (and audited) when it has none. */
+async function joinIfAbsent(
+  trx: Knex.Transaction,
+  caller: Caller,
+  set: InstanceSet,
+  userId: string,
+  role: MemberRole,
+): Promise<InstanceSetMember> {
+  const at = caller.at;
+  if (await insertMemberIfAbsent(trx, { instanceSetId: set.id, userId, role, at, addedBy: caller.principal.userId }))
+    await recordChange(trx, caller, {
+      tenantId: set.tenantId,
+      action: "instance_set.add_member",
+      targetType: "instance_set",
+      targetId: set.id,
+      after: { userId, role },
+    });
+  return (await membershipOf(trx, set.id, userId))!;
 }
 
 /** The role a batch gives: teacher / student in a training set, master / worker in the others. */
@@ -136,9 +157,8 @@ export async function batchCreateInstances(
       const current = await getInstanceSet(trx, setId, { share: true });
       assertSetAcceptsNew(current, "create instances in");
       const user = await tenantUser(trx, current, item.userId);
-      const member = await membershipOf(trx, setId, user.id);
-      if (!member) await addMemberIn(trx, caller, current, user.id, item.role);
-      else if (roleManagesSet(item.role) && !roleManagesSet(member.role))
+      const member = await joinIfAbsent(trx, caller, current, user.id, item.role);
+      if (roleManagesSet(item.role) && !roleManagesSet(member.role))
         throw new FailedPreconditionError(
           `Cannot create the ${item.role} instance for user ${user.id}: it is a ${member.role} of instance set ${setId}`,
           { reason: "MEMBER_ROLE_MISMATCH", metadata: { user_id: user.id, role: member.role } },

@@ -68,6 +68,23 @@ export async function insertMember(
   return toMember(row as unknown as Row);
 }
 
+/**
+ * Inserts a live membership unless the user has one (a concurrent batch may be adding the same
+ * student: ON CONFLICT waits for it and then does nothing). True when this call inserted it.
+ */
+export async function insertMemberIfAbsent(
+  trx: Knex.Transaction,
+  m: { instanceSetId: string; userId: string; role: MemberRole; at: Date; addedBy: string },
+): Promise<boolean> {
+  const res = (await trx.raw(
+    `INSERT INTO instance_set_members (id, instance_set_id, user_id, role, joined_at, added_by)
+     VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (instance_set_id, user_id) WHERE removed_at IS NULL DO NOTHING`,
+    [newId(), m.instanceSetId, m.userId, m.role, m.at, m.addedBy],
+  )) as { rowCount?: number; affectedRows?: number };
+  return (res.rowCount ?? res.affectedRows ?? 0) > 0;
+}
+
 /** Ends a live membership (the row stays, with removed_at); false when there was none. */
 export async function endMembership(
   trx: Knex.Transaction,
