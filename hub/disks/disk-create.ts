@@ -43,6 +43,10 @@ async function insertDisk(
   const id = newId();
   return knex.transaction(async (trx) => {
     await assertDiskNameFree(trx, owner.userId, input.name);
+    // Quota first (it locks tenant → groups → user), then the pool row, then the insert (whose
+    // foreign keys share-lock those rows): one order for every create, so creates never deadlock.
+    await chargeDiskQuota(trx, { id, ...owner, sizeGb: input.sizeGb });
+    await takePoolSpace(trx, pool.id, input.sizeGb, caller.at);
     await trx("private_data_disks").insert({
       id,
       user_id: owner.userId,
@@ -66,9 +70,6 @@ async function insertDisk(
       created_by: caller.principal.userId,
       updated_by: caller.principal.userId,
     });
-    // Quota first (it locks tenant → groups → user), then the pool row: one order for every create.
-    await chargeDiskQuota(trx, { id, ...owner, sizeGb: input.sizeGb });
-    await takePoolSpace(trx, pool.id, input.sizeGb, caller.at);
     const after = await getDisk(trx, id);
     await recordChange(trx, caller, { tenantId: owner.tenantId, action, targetType: "disk", targetId: id, after });
     return after;

@@ -27,8 +27,13 @@ export async function choosePool(
   return fitsIn(pools[0]!, sizeGb);
 }
 
-/** Refuses a disk (or a growth of `sizeGb`) larger than what the pool can still store. */
+/**
+ * Refuses a disk (or a growth of `sizeGb`) larger than what the pool can still store. A pool the
+ * gateway reports with no capacity at all (0 used + 0 available: librados measures nothing on a
+ * cluster without a ceph-mgr) has an unknown capacity, and is not refused on a figure nobody measured.
+ */
 export function fitsIn(pool: StoragePool, sizeGb: number): StoragePool {
+  if (!capacityKnown(pool)) return pool;
   const wanted = BigInt(sizeGb) * GIB;
   if (wanted > pool.availableBytes)
     throw new ResourceExhaustedError(
@@ -44,4 +49,8 @@ export function fitsIn(pool: StoragePool, sizeGb: number): StoragePool {
       },
     );
   return pool;
+}
+
+export function capacityKnown(pool: Pick<StoragePool, "capacityBytes">): boolean {
+  return pool.capacityBytes > 0n;
 }

@@ -1,6 +1,6 @@
 import type { Knex } from "knex";
 import { GIB } from "./disk.js";
-import { fitsIn } from "./disk-placement.js";
+import { capacityKnown, fitsIn } from "./disk-placement.js";
 import { getStoragePool } from "./storage-pool-store.js";
 
 /**
@@ -11,6 +11,7 @@ import { getStoragePool } from "./storage-pool-store.js";
  */
 export async function takePoolSpace(trx: Knex.Transaction, storagePoolId: string, sizeGb: number, at: Date) {
   const pool = fitsIn(await getStoragePool(trx, storagePoolId, { lock: true }), sizeGb);
+  if (!capacityKnown(pool)) return pool;
   await trx("storage_pools")
     .where({ id: pool.id })
     .update({ available_bytes: (pool.availableBytes - BigInt(sizeGb) * GIB).toString(), updated_at: at });

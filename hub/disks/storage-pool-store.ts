@@ -40,7 +40,8 @@ function toPool(r: Row): StoragePool {
 
 export async function getStoragePool(knex: Knex, id: string, options: { lock?: boolean } = {}): Promise<StoragePool> {
   const q = knex("storage_pools").where("storage_pools.id", id).first(COLUMNS);
-  if (options.lock) q.forUpdate();
+  // NO KEY UPDATE: disks referencing the pool (a foreign key's KEY SHARE) must not block or deadlock with it.
+  if (options.lock) q.forNoKeyUpdate();
   const row = (await q) as Row | undefined;
   if (!row) throw new NotFoundError("storage pool", id);
   return toPool(row);

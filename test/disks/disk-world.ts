@@ -5,6 +5,7 @@ import type { MessageInitShape } from "@bufbuild/protobuf";
 import { DiskSchema, DiskService, DiskStatus, DiskType, type Disk } from "../../gen/edgehub/admin/v1/disk_pb.js";
 import { ADVISORY_LOCK_KEYS } from "../../hub/db/advisory-lock-keys.js";
 import { newId } from "../../hub/db/ids.js";
+import { withLease } from "../../hub/background/lease.js";
 import { DiskReconciler } from "../../hub/disks/disk-reconciler.js";
 import { refreshStoragePools } from "../../hub/disks/storage-pool-refresh.js";
 import { startTestHub, type TestHub } from "../support/test-hub.js";
@@ -75,11 +76,40 @@ export class DiskWorld {
     await this.t?.stop();
   }
 
-  /** One refresh round: the list_rbd_pools command queued, answered, and its listing applied. */
+  /**
+   * Refresh rounds under the hub's own lease (so they never overlap the hub's refresher), the gateway
+   * answering in between, until a listing newer than the call has been applied; bounded by rounds.
+   */
   async refreshPools(): Promise<void> {
-    await this.knex.transaction((trx) => refreshStoragePools(trx, this.clock.now(), 60_000));
-    await this.gateway.answer(this.knex, this.clock.now());
-    await this.knex.transaction((trx) => refreshStoragePools(trx, this.clock.now(), 60_000));
+    const since = (await this.gatewayRefreshedAt()) ?? new Date(0);
+    for (let i = 0; i < 100; i++) {
+      await withLease(this.knex, ADVISORY_LOCK_KEYS.storagePoolRefresh, (trx) =>
+        refreshStoragePools(trx, this.clock.now(), 60_000),
+      );
+      await this.gateway.answer(this.knex, this.clock.now());
+      const at = await this.gatewayRefreshedAt();
+      if (at && at > since) return;
+      await new Promise((r) => setImmediate(r));
+    }
+    throw new Error("the gateway's pools were not refreshed");
+  }
+
+  /** One refresh round that ran (retried while the hub's own refresher holds the lease). */
+  async refreshOnce(): Promise<void> {
+    for (let i = 0; i < 100; i++) {
+      const r = await withLease(this.knex, ADVISORY_LOCK_KEYS.storagePoolRefresh, (trx) =>
+        refreshStoragePools(trx, this.clock.now(), 60_000),
+      );
+      if (r.ran) return;
+      await new Promise((res) => setTimeout(res, 10));
+    }
+    throw new Error("the refresh lease stayed taken");
+  }
+
+  private async gatewayRefreshedAt(): Promise<Date | undefined> {
+    const row = (await this.knex("ceph_gateways").where({ agent_id: this.gateway.agentId }).first("refreshed_at")) as
+      { refreshed_at: Date | null } | undefined;
+    return row?.refreshed_at ? new Date(row.refreshed_at) : undefined;
   }
 
   as(u: TestUser | "admin") {
@@ -107,6 +137,17 @@ export class DiskWorld {
       await new Promise((r) => setImmediate(r));
     }
     throw new Error(`disk ${diskId} did not converge`);
+  }
+
+  /** Reconciler passes (no gateway answers) until `probe` finds something; bounded by passes. */
+  async passUntil<T>(probe: () => Promise<T | undefined>): Promise<T> {
+    for (let i = 0; i < 100; i++) {
+      await this.reconciler.runOnce();
+      const found = await probe();
+      if (found !== undefined) return found;
+      await new Promise((r) => setImmediate(r));
+    }
+    throw new Error("nothing found after 100 reconciler passes");
   }
 
   async available(diskId: string): Promise<Disk> {
