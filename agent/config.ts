@@ -27,6 +27,16 @@ export interface AgentConfig {
   /** Compute role: the image cache (agent/image-cache) directory and size bound. */
   readonly imageCacheDir: string;
   readonly imageCacheGb: number;
+  /** ceph_gateway role: how the agent reaches its Ceph cluster (agent/rbd). */
+  readonly ceph: {
+    /** ceph.conf; when undefined and no mon host is given, /etc/ceph/ceph.conf. */
+    readonly conf: string | undefined;
+    readonly monHost: string | undefined;
+    /** cephx user without "client." (production: a restricted user, see agent/README.md). */
+    readonly user: string;
+    readonly keyring: string | undefined;
+    readonly timeoutSeconds: number;
+  };
   /** Test only: enables the `count` executor, which appends each executed command id to this file. */
   readonly testCountFile: string | undefined;
 }
@@ -135,6 +145,32 @@ export function agentCommand(): Command {
           .argParser(positiveNumber("--image-cache-gb"))
           .default(50),
       )
+      .addOption(
+        new Option(
+          "--ceph-conf <file>",
+          "ceph_gateway role: ceph.conf (default /etc/ceph/ceph.conf without --ceph-mon-host)",
+        ).env("EDGEHUB_CEPH_CONF"),
+      )
+      .addOption(
+        new Option(
+          "--ceph-mon-host <hosts>",
+          "ceph_gateway role: mon addresses, overriding the conf's (host:port,…)",
+        ).env("EDGEHUB_CEPH_MON_HOST"),
+      )
+      .addOption(
+        new Option("--ceph-user <name>", 'ceph_gateway role: cephx user, without "client."')
+          .env("EDGEHUB_CEPH_USER")
+          .default("admin"),
+      )
+      .addOption(
+        new Option("--ceph-keyring <file>", "ceph_gateway role: the cephx user's keyring").env("EDGEHUB_CEPH_KEYRING"),
+      )
+      .addOption(
+        new Option("--ceph-timeout <seconds>", "ceph_gateway role: connect, mon and OSD operation timeout")
+          .env("EDGEHUB_CEPH_TIMEOUT")
+          .argParser(positiveNumber("--ceph-timeout"))
+          .default(10),
+      )
       .helpOption("-h, --help", "show this help")
       .showHelpAfterError()
       .allowExcessArguments(false)
@@ -168,6 +204,11 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     instanceDir: string;
     imageCacheDir: string;
     imageCacheGb: number;
+    cephConf?: string;
+    cephMonHost?: string;
+    cephUser: string;
+    cephKeyring?: string;
+    cephTimeout: number;
   }>();
   return Object.freeze({
     hub: o.hub,
@@ -186,6 +227,13 @@ export function parseAgentConfig(argv: readonly string[], env: NodeJS.ProcessEnv
     instanceDir: path.resolve(o.instanceDir),
     imageCacheDir: path.resolve(o.imageCacheDir),
     imageCacheGb: o.imageCacheGb,
+    ceph: Object.freeze({
+      conf: o.cephConf ? path.resolve(o.cephConf) : o.cephMonHost ? undefined : "/etc/ceph/ceph.conf",
+      monHost: o.cephMonHost?.trim() || undefined,
+      user: o.cephUser.trim().replace(/^client\./, ""),
+      keyring: o.cephKeyring ? path.resolve(o.cephKeyring) : undefined,
+      timeoutSeconds: o.cephTimeout,
+    }),
     testCountFile: env.EDGEHUB_AGENT_TEST_COUNT_FILE || undefined,
   });
 }

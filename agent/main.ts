@@ -14,6 +14,7 @@ import { lazyAgentImageCache } from "./image-cache/agent-image-cache.js";
 import { StateDir } from "../lib/fleet-session/state-dir.js";
 import { createComputeRole, type ComputeRole } from "./executors/domain-role.js";
 import { echoExecutor } from "./executors/echo.js";
+import { createCephGatewayRole, type CephGatewayRole } from "./executors/rbd-role.js";
 
 export const AGENT_VERSION = "0.1.0";
 const SIGNAL_ECHO_MS = 1_000;
@@ -23,11 +24,13 @@ function executorsFor(
   config: AgentConfig,
   inventory: () => Promise<HostInventory>,
   compute: ComputeRole | undefined,
+  cephGateway?: CephGatewayRole,
 ): CommandExecutors {
   return {
     echo: config.testCountFile ? countingExecutor(config.testCountFile, echoExecutor) : echoExecutor,
     collectInventory: collectInventoryExecutor(inventory),
     ...compute?.executors,
+    ...cephGateway?.executors,
   };
 }
 
@@ -79,6 +82,10 @@ async function main(): Promise<number> {
         log: log.child({ component: "libvirt" }),
       })
     : undefined;
+  const cephGateway =
+    config.role === "ceph_gateway"
+      ? createCephGatewayRole({ ...config.ceph, log: log.child({ component: "rbd" }) })
+      : undefined;
   const code = await new Promise<number>((resolve) => {
     const session = new FleetSession({
       hub: config.hub,
@@ -88,7 +95,7 @@ async function main(): Promise<number> {
       hubCaFile: config.hubCaFile,
       hostname: config.hostname,
       agentVersion: AGENT_VERSION,
-      executors: executorsFor(config, inventory, compute),
+      executors: executorsFor(config, inventory, compute, cephGateway),
       collectInventory: inventory,
       sampleMetrics: config.metrics ? () => sampleMetricsWithInventoryGpus() : undefined,
       sampleDomains: config.metrics ? compute?.sampleDomains : undefined,
@@ -119,6 +126,7 @@ async function main(): Promise<number> {
     process.on("SIGINT", onSignal);
   });
   await compute?.close();
+  await cephGateway?.close();
   imageCache?.close();
   await metricsServer?.close();
   return code;

@@ -1,98 +1,118 @@
 #!/usr/bin/env node
-import os from "node:os";
-import path from "node:path";
-import { Command, CommanderError, Option } from "commander";
-import { collectInventory } from "../lib/host-facts/collect-inventory.js";
-import { sampleMetrics } from "../lib/host-facts/sample-metrics.js";
-import { create } from "@bufbuild/protobuf";
-import { CommandResultSchema } from "../gen/edgehub/common/v1/command_pb.js";
+import fs from "node:fs";
+import { CommanderError } from "commander";
 import type { CommandExecutors } from "../lib/fleet-session/command-dispatcher.js";
 import { FleetSession } from "../lib/fleet-session/fleet-session.js";
+import { FullJitterBackoff } from "../lib/backoff/full-jitter-backoff.js";
 import { createLogger } from "../lib/logging/create-logger.js";
+import { parseBoxConfig } from "./box-config.js";
+import { boxExecutors } from "./box-executors.js";
+import { boxHostSample, boxInventory } from "./box-host-facts.js";
+import { BootFlow } from "./boot-flow.js";
+import { deviceFacts } from "./device-facts.js";
+import { deviceMetricsSampler } from "./device-metrics.js";
+import { stdoutScreen } from "./screen.js";
+import { callStartupCheck } from "./startup-client.js";
+import { TerminalInput } from "./terminal-input.js";
+import { Viewer } from "./viewer.js";
+import { installFirmwareExecutor } from "./firmware/install-firmware-executor.js";
 
-// Minimal for now: a cloud box enrolls with a site token ("plug and play") and holds a session
-// through the same session core as the agent. Viewer, binding and firmware upgrades come later.
+// edgehub-cloudbox: enrolls with a site token ("plug and play", the box registers as initializing
+// and comes online with its first Hello), holds the fleet session (heartbeats, device metrics,
+// commands), and runs the boot flow: bound instance straight away, else the login.
 const VERSION = "0.1.0";
-
-function parse(argv: string[]) {
-  const command = new Command("cloudbox-firmware-client")
-    .description("edgehub cloud box client: enrolls with the hub and keeps a session")
-    .addOption(new Option("--hub <host:port>", "the hub's agent endpoint").env("EDGEHUB_HUB").makeOptionMandatory())
-    .addOption(new Option("--join-token <token>", "site join token (first boot only)").env("EDGEHUB_JOIN_TOKEN"))
-    .addOption(new Option("--hub-ca <file>", "hub CA certificate instead of pinning").env("EDGEHUB_HUB_CA"))
-    .addOption(
-      new Option("--state-dir <dir>", "key, certificate and journal")
-        .env("EDGEHUB_STATE_DIR")
-        .default("/var/lib/edgehub-cloudbox"),
-    )
-    .addOption(new Option("--hostname <name>", "name to report").env("EDGEHUB_HOSTNAME"))
-    .addOption(new Option("--log-level <level>", "pino level").env("EDGEHUB_LOG_LEVEL").default("info"))
-    .addOption(
-      new Option("--log-format <format>", "json or pretty").choices(["json", "pretty"]).env("EDGEHUB_LOG_FORMAT"),
-    )
-    .addOption(new Option("--no-metrics", "do not send device metrics"))
-    .allowExcessArguments(false);
-  command.parse(argv, { from: "user" });
-  const o = command.opts<{
-    hub: string;
-    joinToken?: string;
-    hubCa?: string;
-    stateDir: string;
-    hostname?: string;
-    logLevel: string;
-    logFormat?: string;
-    metrics: boolean;
-  }>();
-  return Object.freeze({ ...o, stateDir: path.resolve(o.stateDir), hostname: o.hostname || os.hostname() });
-}
 
 async function main(): Promise<number> {
   let config;
   try {
-    config = parse(process.argv.slice(2));
+    config = parseBoxConfig(process.argv.slice(2));
   } catch (err) {
     if (err instanceof CommanderError) return err.exitCode;
-    throw err;
+    process.stderr.write(`edgehub-cloudbox: ${(err as Error).message}\n`);
+    return 2;
   }
+  // Logs go to stderr: stdout is the box's screen.
   const log = createLogger({
-    name: "cloudbox-firmware-client",
+    name: "edgehub-cloudbox",
     level: config.logLevel as "info",
+    destination: 2,
     ...(config.logFormat ? { pretty: config.logFormat === "pretty" } : {}),
   });
-  const inventory = async () => ({ ...(await collectInventory()), hostname: config.hostname });
+  fs.mkdirSync(config.stateDir, { recursive: true, mode: 0o700 });
+  const screen = stdoutScreen();
+  const input = new TerminalInput();
+  const viewer = new Viewer(config.viewerCmd, config.stateDir, log.child({ component: "viewer" }));
+  let flow: BootFlow | undefined;
+  const box = boxExecutors({
+    reboot: (reason) => {
+      log.info({ reason }, "Reboot requested by the hub");
+      screen.show(`Restarting${reason ? `: ${reason}` : ""}`);
+      flow?.restart();
+    },
+  });
   const executors: CommandExecutors = {
-    echo: async (payload) =>
-      create(CommandResultSchema, { kind: { case: "echo", value: { message: payload.message } } }),
+    ...box.executors,
+    installFirmware: installFirmwareExecutor({ hub: config.hub, stateDir: config.stateDir, log }),
   };
+  const firmwareVersion = () => VERSION;
+  const session = new FleetSession({
+    hub: config.hub,
+    role: "cloud_box",
+    stateDir: config.stateDir,
+    joinToken: config.joinToken,
+    hubCaFile: config.hubCa,
+    hostname: config.hostname,
+    agentVersion: VERSION,
+    executors,
+    collectInventory: boxInventory(config.hostname),
+    sampleMetrics: config.metrics ? boxHostSample(config.stateDir) : undefined,
+    sampleCloudBoxMetrics: config.metrics ? deviceMetricsSampler(config.stateDir) : undefined,
+    cloudBoxFacts: deviceFacts(config, firmwareVersion, (p) => fs.readFileSync(p, "utf8")),
+    log,
+    observer: {
+      connected: () => screen.show("Connected to the hub"),
+      // The viewer talks to the compute machine, not the hub: it keeps running.
+      disconnected: (reason) =>
+        screen.show(
+          viewer.running
+            ? `The hub is unreachable (${reason}); your session stays open`
+            : `The hub is unreachable (${reason})`,
+        ),
+    },
+  });
   return new Promise<number>((resolve) => {
-    const session = new FleetSession({
-      hub: config.hub,
-      role: "cloud_box",
-      stateDir: config.stateDir,
-      joinToken: config.joinToken,
-      hubCaFile: config.hubCa,
-      hostname: config.hostname,
-      agentVersion: VERSION,
-      executors,
-      collectInventory: inventory,
-      sampleMetrics: config.metrics ? () => sampleMetrics() : undefined,
-      log,
-      onFatal: (err) =>
-        void session
-          .stop()
-          .then(
-            () => resolve(3),
-            () => resolve(3),
-          )
-          .finally(() => log.fatal({ err }, err.message)),
-    });
-    session.start().catch((err) => {
-      log.fatal({ err }, `Cloud box client failed to start: ${(err as Error).message}`);
-      resolve(1);
-    });
-    const onSignal = () => void session.stop().then(() => resolve(0));
-    process.on("SIGTERM", onSignal);
-    process.on("SIGINT", onSignal);
+    let exiting = false;
+    const exit = async (code: number) => {
+      if (exiting) return;
+      exiting = true;
+      await flow?.stop();
+      input.close();
+      await session.stop().catch(() => undefined);
+      resolve(code);
+    };
+    session
+      .start()
+      .then(() => {
+        flow = new BootFlow({
+          hub: config.hub.split(",")[0]!.trim(),
+          apiUrl: config.apiUrl,
+          identity: () => session.identity!,
+          startupCheck: callStartupCheck,
+          viewer,
+          screen,
+          input,
+          log: log.child({ component: "boot" }),
+          backoff: new FullJitterBackoff({ baseMs: config.retryBaseMs, capMs: config.retryCapMs }),
+          refusedRetryMs: 10_000,
+        });
+        flow.start();
+      })
+      .catch((err) => {
+        log.fatal({ err }, `Cloud box client failed to start: ${(err as Error).message}`);
+        void exit(1);
+      });
+    process.on("SIGTERM", () => void exit(0));
+    process.on("SIGINT", () => void exit(0));
   });
 }
 
@@ -102,7 +122,7 @@ main().then(
     setTimeout(() => process.exit(code), 200).unref();
   },
   (err) => {
-    process.stderr.write(`cloudbox-firmware-client: ${(err as Error).stack ?? String(err)}\n`);
+    process.stderr.write(`edgehub-cloudbox: ${(err as Error).stack ?? String(err)}\n`);
     process.exit(1);
   },
 );

@@ -25,10 +25,18 @@ import { DirectoryImageContentStore } from "./image-content/directory-image-cont
 import { imageContentRoutes } from "./image-content/image-content-http.js";
 import { fetchImageContentHandler } from "./image-content/image-content-grpc.js";
 import { startContentSweep } from "./image-content/content-sweep.js";
+import { startFirmware } from "./firmware/firmware-runtime.js";
 import { FleetAdmin } from "./fleet/fleet-admin.js";
 import { FleetRuntime } from "./fleet/fleet-runtime.js";
 import { recordAgentEvent } from "./instances/domain-events.js";
 import { InstanceReconciler } from "./instances/instance-reconciler.js";
+import { DiskReconciler } from "./disks/disk-reconciler.js";
+import { AttachmentReconciler } from "./disk-attachments/attachment-reconciler.js";
+import { onInstanceRunning } from "./disk-attachments/auto-attach.js";
+import { StoragePoolRefresher } from "./disks/storage-pool-refresher.js";
+import { startBindingExpiry } from "./cloud-boxes/binding-expiry.js";
+import { cloudBoxAgentServiceGrpc } from "./cloud-boxes/startup-check-grpc.js";
+import { placeInstance } from "./scheduler/place-instance.js";
 import { releaseAllocation } from "./scheduler/release-allocation.js";
 import { startMetricsMaintenance } from "./monitoring/metrics-maintenance.js";
 import { recordMetrics } from "./monitoring/record-metrics.js";
@@ -121,9 +129,48 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       graphicsListen: "",
       network: config.instanceNetwork,
       shutdownTimeoutMs: 60_000,
+      onRunning: (trx, id, at) => onInstanceRunning(trx, id, at, log.child({ component: "disk-attachments" })),
     });
     instanceReconciler.start();
     cleanup.unshift({ step: "instance-reconciler", run: () => instanceReconciler.stop() });
+    // Private data disks converge on their ceph_gateway's reports; pools follow the gateways' listings.
+    const diskReconciler = new DiskReconciler({
+      knex: db.knex,
+      clock,
+      log: log.child({ component: "disk-reconciler" }),
+      lockKey: ADVISORY_LOCK_KEYS.diskReconciler,
+      intervalMs: 1000,
+    });
+    diskReconciler.start();
+    cleanup.unshift({ step: "disk-reconciler", run: () => diskReconciler.stop() });
+    // Disk attachments follow the compute agents' attach/detach reports.
+    const attachmentReconciler = new AttachmentReconciler({
+      knex: db.knex,
+      clock,
+      log: log.child({ component: "disk-attachments" }),
+      lockKey: ADVISORY_LOCK_KEYS.diskAttachments,
+      intervalMs: 1000,
+    });
+    attachmentReconciler.start();
+    cleanup.unshift({ step: "disk-attachment-reconciler", run: () => attachmentReconciler.stop() });
+    const poolRefresher = new StoragePoolRefresher({
+      knex: db.knex,
+      clock,
+      log: log.child({ component: "storage-pool-refresher" }),
+      lockKey: ADVISORY_LOCK_KEYS.storagePoolRefresh,
+      intervalMs: 1000,
+      refreshMs: 60_000,
+    });
+    poolRefresher.start();
+    cleanup.unshift({ step: "storage-pool-refresher", run: () => poolRefresher.stop() });
+    const bindingExpiry = startBindingExpiry({
+      knex: db.knex,
+      clock,
+      log: log.child({ component: "cloud-boxes" }),
+      lockKey: ADVISORY_LOCK_KEYS.cloudBoxBindingExpiry,
+      intervalMs: 5000,
+    });
+    cleanup.unshift({ step: "cloud-box-binding-expiry", run: () => bindingExpiry.stop() });
     const fleet = new FleetRuntime({
       db,
       ca,
@@ -159,6 +206,7 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       fleetAdmin,
       hubCaFingerprint: ca.fingerprint,
       wakeInstanceReconciler: () => instanceReconciler.wake(),
+      wakeDiskReconciler: () => diskReconciler.wake(),
     };
     const policies = new PolicyRegistry();
     const handler = connectNodeAdapter({
@@ -187,7 +235,9 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
       { knex: db.knex, clock, log: apiDeps.log, store: imageStore, maxBytes: config.imageMaxBytes },
       handler,
     );
-    const http = new AdminHttpServer(withCors(config.corsOrigins, imageContent), {
+    const firmware = await startFirmware({ knex: db.knex, clock, log, dataDir: config.dataDir });
+    cleanup.unshift({ step: "firmware", run: () => firmware.stop() });
+    const http = new AdminHttpServer(withCors(config.corsOrigins, firmware.uploadRoutes(imageContent)), {
       headersTimeoutMs: config.httpHeadersTimeoutMs,
       idleTimeoutMs: config.httpIdleTimeoutMs,
       maxConnectionsPerAddress: config.httpMaxConnectionsPerAddress,
@@ -215,6 +265,18 @@ export async function startHub(config: HubConfig, deps: HubDeps): Promise<Runnin
             log: log.child({ component: "agent-service" }),
             store: imageStore,
           }),
+        }),
+        firmware.contentService(fleet.caSubject),
+        cloudBoxAgentServiceGrpc({
+          knex: db.knex,
+          clock,
+          caSubject: fleet.caSubject,
+          log,
+          placement: { placeInstance, releaseAllocation },
+          wakeReconciler: () => instanceReconciler.wake(),
+          startTimeoutMs: 10 * 60_000,
+          consoleWaitMs: 15_000,
+          retryAfterMs: 2000,
         }),
       ],
       maxReceiveMessageBytes: MAX_AGENT_MESSAGE_BYTES,

@@ -17,4 +17,6 @@ export interface ServiceDeps {
   hubCaFingerprint: string;
   /** Wakes the instance reconciler after an instance mutation (absent: it converges on its own timer). */
   wakeInstanceReconciler?: () => void;
+  /** Wakes the disk reconciler after a disk mutation (absent: it converges on its own timer). */
+  wakeDiskReconciler?: () => void;
 }

@@ -26,7 +26,16 @@ import { placeInstance } from "./scheduler/place-instance.js";
 import { releaseAllocation } from "./scheduler/release-allocation.js";
 import { InfrastructureService } from "../gen/edgehub/admin/v1/infrastructure_pb.js";
 import { createInfrastructureService, infrastructureServicePolicy } from "./infrastructure/infrastructure-service.js";
+import { FirmwareService } from "../gen/edgehub/admin/v1/firmware_pb.js";
+import { createFirmwareService, firmwareServicePolicy } from "./firmware/firmware-service.js";
+import { InstanceSetService } from "../gen/edgehub/admin/v1/instance_set_pb.js";
+import { createInstanceSetService, instanceSetServicePolicy } from "./instance-sets/instance-set-service.js";
 import type { ServiceDeps } from "./service-deps.js";
+import { CloudBoxService } from "../gen/edgehub/admin/v1/cloud_box_pb.js";
+import { cloudBoxServicePolicy, createCloudBoxService } from "./cloud-boxes/cloud-box-service.js";
+import { DiskService } from "../gen/edgehub/admin/v1/disk_pb.js";
+import { createDiskService, diskServicePolicy } from "./disks/disk-service.js";
+import { diskAttachmentHandlers, diskAttachmentPolicy } from "./disk-attachments/disk-attachment-handlers.js";
 import type { PolicyRegistry, ServicePolicy } from "./api/method-policy.js";
 
 /** The one place every admin API service is registered, each with its access policy. */
@@ -59,5 +68,26 @@ export function registerServices(router: ConnectRouter, policies: PolicyRegistry
       wakeReconciler: () => deps.wakeInstanceReconciler?.(),
     }),
     instanceServicePolicy,
+  );
+  serve(
+    InstanceSetService,
+    createInstanceSetService({
+      knex: deps.knex,
+      clock: deps.clock,
+      placement: { placeInstance, releaseAllocation },
+      wakeReconciler: () => deps.wakeInstanceReconciler?.(),
+    }),
+    instanceSetServicePolicy,
+  );
+  serve(FirmwareService, createFirmwareService(deps), firmwareServicePolicy);
+  serve(CloudBoxService, createCloudBoxService({ knex: deps.knex, clock: deps.clock }), cloudBoxServicePolicy);
+  // DiskService: disks, snapshots and pools (hub/disks/) + attachments (hub/disk-attachments/).
+  serve(
+    DiskService,
+    {
+      ...createDiskService({ knex: deps.knex, clock: deps.clock, wakeReconciler: () => deps.wakeDiskReconciler?.() }),
+      ...diskAttachmentHandlers({ knex: deps.knex, clock: deps.clock }),
+    },
+    { ...diskServicePolicy, ...diskAttachmentPolicy },
   );
 }

@@ -13,7 +13,7 @@
 # This script still tries to define and start `default` and only warns when it cannot.
 set -euo pipefail
 
-PACKAGES=(libvirt-dev libvirt-clients libvirt-daemon-system qemu-system-x86 qemu-utils tini python3-libvirt)
+PACKAGES=(libvirt-dev libvirt-clients libvirt-daemon-system qemu-system-x86 qemu-utils qemu-block-extra tini python3-libvirt)
 URI="qemu:///system"
 log() { echo "libvirt-dev: $*" >&2; }
 

@@ -10,6 +10,7 @@ type KoffiFn = Parameters<LentConnection["call"]>[1];
 const f = fn as unknown as Record<keyof typeof fn, KoffiFn>;
 
 const XML_SECURE = 1;
+const XML_INACTIVE = 2;
 const DEFINE_VALIDATE = 1;
 const AFFECT_LIVE = 1;
 const AFFECT_CONFIG = 2;
@@ -328,6 +329,17 @@ export class DomainOps {
         deviceXml,
         flags,
       );
+    });
+  }
+
+  /** The domain's state and its XML: the running domain's (inactive = false) or its persistent definition. */
+  readXml(name: string, inactive: boolean): Promise<{ state: DomainStateName; xml: string }> {
+    return this.conn.run(async (c) => {
+      const d = await this.lookup(c, name);
+      const { state } = await this.stateOf(c, d);
+      const flags = inactive ? XML_INACTIVE : 0;
+      const xml = await c.callDomain<string>(`Cannot read the XML of domain ${name}`, d, f.virDomainGetXMLDesc, flags);
+      return { state, xml };
     });
   }
 

@@ -18,6 +18,16 @@ export const ADVISORY_LOCK_KEYS = Object.freeze({
   metricsMaintenance: 0x65646d6d,
   /** Instance reconciler lease ("inst"). */
   instanceReconciler: 0x696e7374,
+  /** Cloud box binding expiry lease ("cbbx"). */
+  cloudBoxBindingExpiry: 0x63626278,
+  /** Firmware rollout outcome loop lease ("edfw"). */
+  firmwareRollouts: 0x65646677,
+  /** Disk and snapshot reconciler lease ("disk"). */
+  diskReconciler: 0x6469736b,
+  /** Storage pool refresh lease ("pool"). */
+  storagePoolRefresh: 0x706f6f6c,
+  /** Disk attachment reconciler lease ("atch"). */
+  diskAttachments: 0x61746368,
 });
 
 /** Namespaces of scoped locks, taken as `pg_advisory_xact_lock(hashtext('<namespace>:<scope>'))`. */

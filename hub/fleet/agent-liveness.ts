@@ -3,6 +3,7 @@ import type { Clock } from "../../lib/clock/clock.js";
 import { uuidArrayParam } from "../db/uuid-array.js";
 import { moveAgents, REVIVABLE, statusesAllowing } from "./agent-lifecycle.js";
 import { AGENT_BACK, AGENT_LOST, moveMachinesOfAgents } from "../infrastructure/compute-machine-lifecycle.js";
+import * as cloudBoxes from "../cloud-box-devices/cloud-box-lifecycle.js";
 import { recordFleetEvents } from "./fleet-event-log.js";
 import { withLease } from "../background/lease.js";
 import { ADVISORY_LOCK_KEYS } from "../db/advisory-lock-keys.js";
@@ -86,6 +87,7 @@ export class AgentLiveness {
     const revived = res.rows.map((r) => r.id);
     if (revived.length > 0) {
       await moveMachinesOfAgents(this.knex, revived, AGENT_BACK, this.clock.now());
+      await cloudBoxes.moveBoxesOfAgents(this.knex, revived, cloudBoxes.AGENT_BACK, this.clock.now());
     }
     return revived;
   }
@@ -111,6 +113,7 @@ export class AgentLiveness {
       const ids = await moveAgents(trx, silent, "offline", { updated_at: now });
       if (ids.length > 0) {
         await moveMachinesOfAgents(trx, ids, AGENT_LOST, now);
+        await cloudBoxes.moveBoxesOfAgents(trx, ids, cloudBoxes.AGENT_LOST, now);
         await recordFleetEvents(
           trx,
           ids.map((agentId) => ({

@@ -13,6 +13,7 @@ import type { AgentEndpointService } from "./agent-endpoint.js";
 import { AgentStream, type ConnectCall } from "./agent-stream.js";
 import { checkAgentText } from "../api/text-rules.js";
 import { enrollAgent } from "./enrollment.js";
+import { boxFactsFromProto } from "../cloud-box-devices/box-facts-wire.js";
 import { AGENT_ROLE } from "./fleet-enums.js";
 import type { FleetRuntime } from "./fleet-runtime.js";
 import { grpcStatusOf } from "./grpc-status.js";
@@ -49,6 +50,7 @@ export function agentServiceGrpc(fleet: FleetRuntime, extensions: AgentServiceEx
                 hostname: req.hostname,
                 role: AGENT_ROLE.toDbFilter("role", req.role) ?? undefined,
                 now: fleet.deps.clock.now(),
+                cloudBox: boxFactsFromProto(req.cloudBox),
               },
             ),
           )

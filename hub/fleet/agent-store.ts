@@ -5,6 +5,7 @@ import { requireId } from "../api/resource-id.js";
 import { NotFoundError } from "../domain/errors.js";
 import { whereUuidIn } from "../db/uuid-array.js";
 import { moveAgents } from "./agent-lifecycle.js";
+import * as cloudBoxes from "../cloud-box-devices/cloud-box-lifecycle.js";
 import { AGENT_LOST, moveMachinesOfAgents } from "../infrastructure/compute-machine-lifecycle.js";
 import type { AgentRole, AgentStatus, MachineType } from "./fleet-enums.js";
 
@@ -134,6 +135,7 @@ export async function revokeAgent(
   if (moved.length > 0) {
     await trx("agent_sessions").where({ agent_id: agentId }).delete();
     await moveMachinesOfAgents(trx, [agentId], AGENT_LOST, now);
+    await cloudBoxes.moveBoxesOfAgents(trx, [agentId], cloudBoxes.AGENT_LOST, now);
   }
   return { agent: await getAgent(trx, agentId), changed: moved.length > 0 };
 }
@@ -147,7 +149,9 @@ export async function closeSession(knex: Knex, agentId: string, sessionId: strin
       .delete()
       .returning<{ agent_id: string }[]>("agent_id");
     if (gone.length === 0) return false;
-    await moveAgents(trx, [agentId], "disconnected", { disconnected_at: now, updated_at: now });
+    const moved = await moveAgents(trx, [agentId], "disconnected", { disconnected_at: now, updated_at: now });
+    // A box is offline as soon as its stream closes (a machine waits for the liveness window).
+    await cloudBoxes.moveBoxesOfAgents(trx, moved, cloudBoxes.AGENT_LOST, now);
     return true;
   });
 }
@@ -171,7 +175,8 @@ export async function closeHubSessions(knex: Knex, hubId: string, now: Date): Pr
       "id",
       rows.map((r) => r.agent_id),
     ).whereNotIn("id", stillElsewhere);
-    await moveAgents(trx, ids, "disconnected", { disconnected_at: now, updated_at: now });
+    const moved = await moveAgents(trx, ids, "disconnected", { disconnected_at: now, updated_at: now });
+    await cloudBoxes.moveBoxesOfAgents(trx, moved, cloudBoxes.AGENT_LOST, now);
     return rows.length;
   });
 }

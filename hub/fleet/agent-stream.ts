@@ -21,6 +21,8 @@ import { isFinal } from "./command-lifecycle.js";
 import { payloadFromStore, resultToStore } from "./command-wire.js";
 import { AGENT_ROLE, EVENT_SEVERITY, REPORT_STATE, type AgentRole } from "./fleet-enums.js";
 import { applyAgentReport, markDelivered, pendingCommands } from "./command-store.js";
+import { boxFactsFromProto, deviceMetricsFromProto } from "../cloud-box-devices/box-facts-wire.js";
+import { recordBoxMetrics } from "../cloud-box-devices/cloud-box-registry.js";
 import type { FleetRuntime, LocalSession } from "./fleet-runtime.js";
 import { grpcCode } from "./grpc-status.js";
 
@@ -107,6 +109,14 @@ export class AgentStream implements LocalSession {
         this.fleet.deps.metrics.heartbeatsReceived.inc();
         return;
       case "metrics": {
+        const box = kind.value.sample?.cloudBox;
+        if (box && this.role === "cloud_box")
+          await recordBoxMetrics(
+            this.fleet.knex,
+            this.agentId,
+            deviceMetricsFromProto(box),
+            this.fleet.deps.clock.now(),
+          ).catch((err) => this.log.warn({ err }, "Device metrics not stored"));
         const onMetrics = this.fleet.deps.onMetrics;
         if (onMetrics && kind.value.sample) {
           await onMetrics(this.agentId, metricsFromProto(kind.value.sample, this.fleet.deps.clock.now())).catch((err) =>
@@ -161,6 +171,7 @@ export class AgentStream implements LocalSession {
       role,
       agentVersion: hello.agentVersion,
       inventory: hello.inventory ? inventoryFromProto(hello.inventory) : null,
+      cloudBox: role === "cloud_box" ? boxFactsFromProto(hello.cloudBox) : null,
       isOpen: () => this.state === "awaiting_hello",
     });
     if (!outcome.ok) {

@@ -7,6 +7,8 @@ import { ENROLLED } from "./agent-lifecycle.js";
 import type { AgentRole } from "./fleet-enums.js";
 import { normaliseSerial } from "./agent-identity.js";
 import { consumeJoinToken } from "./join-token-store.js";
+import type { BoxFacts } from "../cloud-box-devices/box-facts.js";
+import { checkEnrollmentFacts, registerCloudBox } from "../cloud-box-devices/cloud-box-registry.js";
 
 export interface EnrollmentDeps {
   knex: Knex;
@@ -21,6 +23,8 @@ export interface EnrollRequestInput {
   hostname: string;
   role: AgentRole | undefined;
   now: Date;
+  /** Cloud boxes: serial number, MAC, model (EnrollRequest.cloud_box). */
+  cloudBox?: BoxFacts | null;
 }
 
 export interface Enrollment {
@@ -86,6 +90,13 @@ export async function enrollAgent(deps: EnrollmentDeps, input: EnrollRequestInpu
       enrolled_at: input.now,
       updated_at: input.now,
     });
+    if (grant.role === "cloud_box")
+      await registerCloudBox(trx, {
+        agentId,
+        edgeDataCenterId: grant.edgeDataCenterId,
+        facts: checkEnrollmentFacts(input.cloudBox ?? null),
+        now: input.now,
+      });
     return { agentId, certificatePem: signed.certPem, caCertificatePem: deps.ca.certPem, expiresAt: signed.notAfter };
   });
 }

@@ -4,6 +4,8 @@ import { ConflictError, PermissionDeniedError, UnauthenticatedError, type Domain
 import { canTransition, statusesAllowing } from "./agent-lifecycle.js";
 import { AGENT_BACK, moveMachinesOfAgents } from "../infrastructure/compute-machine-lifecycle.js";
 import { registerComputeMachines } from "../infrastructure/compute-machine-registry.js";
+import type { BoxFacts } from "../cloud-box-devices/box-facts.js";
+import { boxesSaidHello } from "../cloud-box-devices/cloud-box-registry.js";
 import type { AgentRole, AgentStatus, MachineType } from "./fleet-enums.js";
 import { FLEET_CHANNEL, type FleetNotice } from "./fleet-notifier.js";
 import { uuidArrayParam } from "../db/uuid-array.js";
@@ -17,6 +19,8 @@ export interface SessionRequest {
   role: AgentRole;
   agentVersion: string;
   inventory: HostInventory | null;
+  /** Cloud boxes: the facts of Hello.cloud_box. */
+  cloudBox?: BoxFacts | null;
 }
 
 export type SessionOutcome = { ok: true; hostname: string } | { ok: false; error: DomainError };
@@ -138,6 +142,13 @@ export async function openSessions(
             },
           ]
         : [],
+    ),
+    now,
+  );
+  await boxesSaidHello(
+    trx,
+    accepted.flatMap(({ request: r }) =>
+      r.role === "cloud_box" ? [{ agentId: r.agentId, facts: r.cloudBox ?? null }] : [],
     ),
     now,
   );

@@ -12,6 +12,32 @@ export async function getVisibleInstance(
   options: { lock?: boolean } = {},
 ): Promise<Instance> {
   const i = await getInstance(knex, id, options);
+  if (
+    p.role === "user" &&
+    i.userId !== p.userId &&
+    i.tenantId === p.tenantId &&
+    (await managesSetOf(knex, p.userId, id))
+  )
+    return i;
   assertOwnerVisible(p, { tenantId: i.tenantId, userId: i.userId }, "instance", id);
   return i;
+}
+
+/**
+ * 000 §2.5.4: a teacher (or master) of the instance's set sees and manages it like its owner; a
+ * student of the set does not reach a classmate's. The roles are hub/instance-sets/set-roles.ts's
+ * MANAGING_ROLES (written out here: that feature builds on this one, not the other way round).
+ */
+async function managesSetOf(knex: Knex, userId: string, instanceId: string): Promise<boolean> {
+  const row = await knex("instance_set_instances as l")
+    .join("instance_sets as s", "s.id", "l.instance_set_id")
+    .join("instance_set_members as m", "m.instance_set_id", "l.instance_set_id")
+    .where("l.instance_id", instanceId)
+    .whereNull("l.removed_at")
+    .whereNull("s.deleted_at")
+    .where("m.user_id", userId)
+    .whereNull("m.removed_at")
+    .whereIn("m.role", ["teacher", "master"])
+    .first("l.id");
+  return row !== undefined;
 }

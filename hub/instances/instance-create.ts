@@ -129,7 +129,20 @@ async function fromTemplate(
  * version's use recorded, all in one transaction with the audit row. Nothing is placed.
  */
 export async function createInstance(knex: Knex, caller: Caller, input: CreateInstanceInput): Promise<Instance> {
-  const owner = await ownerOf(knex, caller, input.userId);
+  return createInstanceFor(knex, caller, await ownerOf(knex, caller, input.userId), input);
+}
+
+/**
+ * CreateInstance for an owner the caller has already been cleared to create for (a teacher's
+ * batch for its students, hub/instance-sets, 000 §2.5.1): the same checks, quota charge (to the
+ * owner), events and audit; `input.userId` is ignored.
+ */
+export async function createInstanceFor(
+  knex: Knex,
+  caller: Caller,
+  owner: { userId: string; tenantId: string },
+  input: CreateInstanceInput,
+): Promise<Instance> {
   const src =
     input.source.kind === "image"
       ? await fromImage(knex, caller, input.source.imageId, input.source.imageVersion, input.size)

@@ -31,6 +31,8 @@ export interface InstanceReconcilerDeps {
   shutdownTimeoutMs: number;
   /** Called after each pass (tests). */
   onPass?: () => void;
+  /** After an instance's move to running (000 §8.2.2 auto-attach: hub/disk-attachments); never throws. */
+  onRunning?: (trx: Knex.Transaction, instanceId: string, at: Date) => Promise<unknown>;
 }
 
 const BATCH = 200;
@@ -204,6 +206,7 @@ export class InstanceReconciler {
         operation_deadline: null,
         last_error: "",
       });
+      await this.deps.onRunning?.(trx, i.id, now);
     }
   }
 

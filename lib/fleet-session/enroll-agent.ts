@@ -9,6 +9,7 @@ import { HubClient } from "./hub-client.js";
 import { certificateSha256, fetchPinnedHubCa, HubPinningError } from "./pin-hub-ca.js";
 import type { StateDir, StoredIdentity } from "./state-dir.js";
 import { ROLE_TO_WIRE, type FleetRole } from "./fleet-role.js";
+import type { CloudBoxFacts } from "../../gen/edgehub/fleet/v1/cloud_box_pb.js";
 
 x509.cryptoProvider.set(webcrypto as never);
 
@@ -20,6 +21,8 @@ export interface EnrollOptions {
   /** A CA file given by the operator instead of pinning by the token's fingerprint. */
   hubCaFile?: string | undefined;
   stateDir: StateDir;
+  /** Cloud boxes: serial number, MAC and model (the hub registers the box). */
+  cloudBox?: CloudBoxFacts | undefined;
 }
 
 export class EnrollmentError extends Error {
@@ -79,6 +82,7 @@ export async function enrollAgent(options: EnrollOptions): Promise<StoredIdentit
       csrPem: csr.toString("pem"),
       hostname: options.hostname,
       role: ROLE_TO_WIRE[options.role],
+      cloudBox: options.cloudBox,
     });
     if (certificateSha256(res.caCertificatePem) !== token.caFingerprint)
       throw new EnrollmentError("Cannot enroll: the hub answered with a CA other than the pinned one");

@@ -1,5 +1,6 @@
 import type { Logger } from "pino";
 import type { DomainStats } from "../../gen/edgehub/common/v1/compute_pb.js";
+import type { CloudBoxDeviceMetrics, CloudBoxFacts } from "../../gen/edgehub/fleet/v1/cloud_box_pb.js";
 import type { FullJitterBackoff } from "../backoff/full-jitter-backoff.js";
 import type { HostInventory, HostMetricsSample } from "../host-facts/host-facts.js";
 import type { CommandExecutors } from "./command-dispatcher.js";
@@ -21,6 +22,10 @@ export interface FleetSessionOptions {
   sampleMetrics?: (() => Promise<HostMetricsSample>) | undefined;
   /** Compute agents: per-domain counters added to each metrics sample; a failure sends the sample without. */
   sampleDomains?: (() => Promise<DomainStats[]>) | undefined;
+  /** Cloud boxes: serial, MAC, model, firmware, network config, sent at enrollment and in each Hello. */
+  cloudBoxFacts?: (() => Promise<CloudBoxFacts>) | undefined;
+  /** Cloud boxes: the device metrics added to each metrics sample. */
+  sampleCloudBoxMetrics?: (() => Promise<CloudBoxDeviceMetrics>) | undefined;
   log: Logger;
   backoff?: FullJitterBackoff;
   /** Called when the hub refuses this agent for good (revoked, unknown): the program should exit. */

@@ -107,6 +107,7 @@ export class FleetSession {
           hostname: this.options.hostname,
           hubCaFile: this.options.hubCaFile,
           stateDir: this.stateDir,
+          cloudBox: await this.options.cloudBoxFacts?.(),
         });
         this.backoff.reset();
         return identity;
@@ -218,6 +219,7 @@ export class FleetSession {
             agentVersion: this.options.agentVersion,
             inventory: inventoryToProto(inventory),
             lastFinishedCommandId: this.dispatcher.lastFinished ?? "",
+            cloudBox: await this.options.cloudBoxFacts?.(),
           },
         },
       }),
@@ -297,10 +299,15 @@ export class FleetSession {
             this.options.log.warn({ err }, "Domain stats sample failed");
             return [];
           }),
+          this.options.sampleCloudBoxMetrics?.().catch((err) => {
+            this.options.log.warn({ err }, "Device metrics sample failed");
+            return undefined;
+          }),
         ]).then(
-          ([s, d]) => {
+          ([s, d, box]) => {
             const pb = metricsToProto(s);
             if (d) pb.domains = d;
+            if (box) pb.cloudBox = box;
             this.write(create(AgentMessageSchema, { kind: { case: "metrics", value: { sample: pb } } }));
           },
           (err) => this.options.log.warn({ err }, "Metrics sample failed"),

@@ -20,17 +20,23 @@ export interface LoggerOptions {
   level: LevelWithSilent;
   /** Pretty output for people; defaults to whether stdout is a TTY. */
   pretty?: boolean;
+  /** Where lines go when not the default stdout: 2 for stderr (a program whose stdout is its screen). */
+  destination?: 2;
 }
 
 /** Creates the root pino logger of a program: JSON lines, pretty on a TTY, secrets redacted. */
 export function createLogger(options: LoggerOptions): Logger {
   const pretty = options.pretty ?? process.stdout.isTTY === true;
-  return pino({
+  const fd = options.destination;
+  const settings = {
     name: options.name,
     level: options.level,
     redact: { paths: REDACT_PATHS, censor: "[redacted]" },
-    ...(pretty ? { transport: { target: "pino-pretty", options: { colorize: true } } } : {}),
-  });
+    ...(pretty
+      ? { transport: { target: "pino-pretty", options: { colorize: true, ...(fd ? { destination: fd } : {}) } } }
+      : {}),
+  };
+  return fd && !pretty ? pino(settings, pino.destination(fd)) : pino(settings);
 }
 
 export type { Logger };

@@ -6,6 +6,8 @@ import type { GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
 import type { DomainStats } from "../../common/v1/compute_pb.js";
 import { file_edgehub_common_v1_compute } from "../../common/v1/compute_pb.js";
+import type { CloudBoxDeviceMetrics } from "./cloud_box_pb.js";
+import { file_edgehub_fleet_v1_cloud_box } from "./cloud_box_pb.js";
 import type { Timestamp } from "@bufbuild/protobuf/wkt";
 import { file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,7 +16,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file edgehub/fleet/v1/metrics.proto.
  */
 export const file_edgehub_fleet_v1_metrics: GenFile = /*@__PURE__*/
-  fileDesc("Ch5lZGdlaHViL2ZsZWV0L3YxL21ldHJpY3MucHJvdG8SEGVkZ2VodWIuZmxlZXQudjEinQMKDU1ldHJpY3NTYW1wbGUSLwoLc2FtcGxlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh8KF2NwdV91dGlsaXphdGlvbl9wZXJjZW50GAIgASgBEg0KBWxvYWQxGAMgASgBEg0KBWxvYWQ1GAQgASgBEg4KBmxvYWQxNRgFIAEoARIaChJtZW1vcnlfdG90YWxfYnl0ZXMYBiABKAQSHgoWbWVtb3J5X2F2YWlsYWJsZV9ieXRlcxgHIAEoBBIqCgVkaXNrcxgIIAMoCzIbLmVkZ2VodWIuZmxlZXQudjEuRGlza1VzYWdlEiMKG25ldHdvcmtfcnhfYnl0ZXNfcGVyX3NlY29uZBgJIAEoARIjChtuZXR3b3JrX3R4X2J5dGVzX3Blcl9zZWNvbmQYCiABKAESKQoEZ3B1cxgLIAMoCzIbLmVkZ2VodWIuZmxlZXQudjEuR3B1U2FtcGxlEi8KB2RvbWFpbnMYDCADKAsyHi5lZGdlaHViLmNvbW1vbi52MS5Eb21haW5TdGF0cyJDCglEaXNrVXNhZ2USDQoFbW91bnQYASABKAkSEgoKdXNlZF9ieXRlcxgCIAEoBBITCgt0b3RhbF9ieXRlcxgDIAEoBCLFAgoJR3B1U2FtcGxlEg0KBWluZGV4GAEgASgNEgwKBHV1aWQYAiABKAkSIAoTdXRpbGl6YXRpb25fcGVyY2VudBgDIAEoAUgAiAEBEhwKD21lbW9yeV91c2VkX21pYhgEIAEoBEgBiAEBEh0KEG1lbW9yeV90b3RhbF9taWIYBSABKARIAogBARIgChN0ZW1wZXJhdHVyZV9jZWxzaXVzGAYgASgBSAOIAQESHQoQcG93ZXJfZHJhd193YXR0cxgHIAEoAUgEiAEBEg0KBWVycm9yGAggASgIQhYKFF91dGlsaXphdGlvbl9wZXJjZW50QhIKEF9tZW1vcnlfdXNlZF9taWJCEwoRX21lbW9yeV90b3RhbF9taWJCFgoUX3RlbXBlcmF0dXJlX2NlbHNpdXNCEwoRX3Bvd2VyX2RyYXdfd2F0dHNiBnByb3RvMw", [file_edgehub_common_v1_compute, file_google_protobuf_timestamp]);
+  fileDesc("Ch5lZGdlaHViL2ZsZWV0L3YxL21ldHJpY3MucHJvdG8SEGVkZ2VodWIuZmxlZXQudjEi2QMKDU1ldHJpY3NTYW1wbGUSLwoLc2FtcGxlX3RpbWUYASABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEh8KF2NwdV91dGlsaXphdGlvbl9wZXJjZW50GAIgASgBEg0KBWxvYWQxGAMgASgBEg0KBWxvYWQ1GAQgASgBEg4KBmxvYWQxNRgFIAEoARIaChJtZW1vcnlfdG90YWxfYnl0ZXMYBiABKAQSHgoWbWVtb3J5X2F2YWlsYWJsZV9ieXRlcxgHIAEoBBIqCgVkaXNrcxgIIAMoCzIbLmVkZ2VodWIuZmxlZXQudjEuRGlza1VzYWdlEiMKG25ldHdvcmtfcnhfYnl0ZXNfcGVyX3NlY29uZBgJIAEoARIjChtuZXR3b3JrX3R4X2J5dGVzX3Blcl9zZWNvbmQYCiABKAESKQoEZ3B1cxgLIAMoCzIbLmVkZ2VodWIuZmxlZXQudjEuR3B1U2FtcGxlEi8KB2RvbWFpbnMYDCADKAsyHi5lZGdlaHViLmNvbW1vbi52MS5Eb21haW5TdGF0cxI6CgljbG91ZF9ib3gYDSABKAsyJy5lZGdlaHViLmZsZWV0LnYxLkNsb3VkQm94RGV2aWNlTWV0cmljcyJDCglEaXNrVXNhZ2USDQoFbW91bnQYASABKAkSEgoKdXNlZF9ieXRlcxgCIAEoBBITCgt0b3RhbF9ieXRlcxgDIAEoBCLFAgoJR3B1U2FtcGxlEg0KBWluZGV4GAEgASgNEgwKBHV1aWQYAiABKAkSIAoTdXRpbGl6YXRpb25fcGVyY2VudBgDIAEoAUgAiAEBEhwKD21lbW9yeV91c2VkX21pYhgEIAEoBEgBiAEBEh0KEG1lbW9yeV90b3RhbF9taWIYBSABKARIAogBARIgChN0ZW1wZXJhdHVyZV9jZWxzaXVzGAYgASgBSAOIAQESHQoQcG93ZXJfZHJhd193YXR0cxgHIAEoAUgEiAEBEg0KBWVycm9yGAggASgIQhYKFF91dGlsaXphdGlvbl9wZXJjZW50QhIKEF9tZW1vcnlfdXNlZF9taWJCEwoRX21lbW9yeV90b3RhbF9taWJCFgoUX3RlbXBlcmF0dXJlX2NlbHNpdXNCEwoRX3Bvd2VyX2RyYXdfd2F0dHNiBnByb3RvMw", [file_edgehub_common_v1_compute, file_edgehub_fleet_v1_cloud_box, file_google_protobuf_timestamp]);
 
 /**
  * MetricsSample is one periodic measurement of a host (every 30 s by default).
@@ -90,6 +92,13 @@ export type MetricsSample = Message<"edgehub.fleet.v1.MetricsSample"> & {
    * @generated from field: repeated edgehub.common.v1.DomainStats domains = 12;
    */
   domains: DomainStats[];
+
+  /**
+   * Cloud boxes: the spec's device metrics (000 §1.6).
+   *
+   * @generated from field: edgehub.fleet.v1.CloudBoxDeviceMetrics cloud_box = 13;
+   */
+  cloudBox?: CloudBoxDeviceMetrics | undefined;
 };
 
 /**
