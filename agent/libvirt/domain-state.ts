@@ -70,8 +70,10 @@ export function isActive(state: DomainStateName): boolean {
 }
 
 // virDomainEventType and each type's detail enum.
+// "defined" says nothing about whether the domain runs (a running domain's definition is updated by
+// a cold attach or a redefinition): "nostate", which the hub ignores, instead of a false "shutoff".
 const EVENTS: [string, DomainStateName, string[]][] = [
-  ["defined", "shutoff", ["added", "updated", "renamed", "from snapshot"]],
+  ["defined", "nostate", ["added", "updated", "renamed", "from snapshot"]],
   ["undefined", "absent", ["removed", "renamed"]],
   ["started", "running", ["booted", "migrated", "restored", "from snapshot", "wakeup"]],
   [

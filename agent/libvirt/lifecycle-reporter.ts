@@ -29,6 +29,8 @@ export function lifecycleReporter(
         message: `Domain ${e.name} ${eventName} (${detail})`,
         attributes: { name: e.name, uuid: e.uuid, state, reason: detail, instance_id: instanceId, event: e.eventName },
       });
+    // Someone (re)defined or undefined it: the config DomainOps remembers may no longer be true.
+    if (eventName === "defined" || eventName === "undefined") ops.forgetConfig(e.uuid);
     const known = ops.instanceIds.get(e.uuid);
     if (state === "absent") ops.instanceIds.delete(e.uuid);
     if (known !== undefined || state === "absent") {

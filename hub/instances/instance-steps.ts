@@ -66,8 +66,9 @@ export async function cancelStaleSteps(
     .select("id", "idempotency_key")) as { id: string; idempotency_key: string }[];
   for (const r of rows) {
     if (operationId && r.idempotency_key.startsWith(`vm:${vmId}:${operationId}:`)) continue;
-    // Clean-ups of domains left elsewhere must run whatever happens next.
-    if (r.idempotency_key.includes(":retire:") || r.idempotency_key.includes(":cleanup:")) continue;
+    // Clean-ups of domains left elsewhere must run whatever happens next; a console password is no
+    // step of any operation (a reconcile pass woken meanwhile must not cancel a ticket being issued).
+    if (/:(retire|cleanup|console):/.test(r.idempotency_key)) continue;
     const { command, reachedAgent } = await cancelCommand(trx, r.id, "superseded by a newer operation", at);
     if (reachedAgent)
       await notifyFleet(trx, { t: "cancel", agentId: command.agentId, commandId: r.id, reason: "superseded" });

@@ -93,11 +93,22 @@ describe("libvirt domain operations (test:///default)", () => {
     await ops.undefine("edgehub-off");
   });
 
-  it("says plainly that the test driver cannot change a console password or hot-plug (code 3)", async () => {
+  it("writes a console password into a test-driver domain's definition (no device updates there); hot-plug is refused (code 3)", async () => {
     await ops.define(uuid(7), xml("edgehub-gfx", uuid(7)));
     try {
-      const err = (await rejection(ops.setGraphicsPassword("edgehub-gfx", "pw", new Date()))) as LibvirtError;
-      expect(err.code).to.equal(VIR_ERR.NO_SUPPORT);
+      // The persistent definition with secrets (VIR_DOMAIN_XML_SECURE | VIR_DOMAIN_XML_INACTIVE).
+      const secureXml = () =>
+        ops.conn.run(async (c) => {
+          const d = await c.domain("lookup", fn.virDomainLookupByName as never, "edgehub-gfx");
+          return c.callDomain<string>("xml", d, fn.virDomainGetXMLDesc as never, 1 | 2);
+        });
+      expect(await secureXml()).not.to.contain("passwd=");
+      await ops.start("edgehub-gfx");
+      const until = new Date(Date.now() + 60_000);
+      const facts = await ops.setGraphicsPassword("edgehub-gfx", "pw-7", until);
+      expect(facts.state).to.equal("running");
+      expect(facts.graphics?.type).to.equal("vnc");
+      expect(await secureXml()).to.match(/<graphics [^>]*passwd='pw-7'/);
       const attach = (await rejection(
         ops.attachDevice("edgehub-gfx", "<disk type='file'><source file='/x'/><target dev='vdb'/></disk>", 2),
       )) as LibvirtError;
