@@ -43,6 +43,7 @@ interface PlannedItem {
   role: MemberRole;
   /** Empty: named after the set and the user (or the template's pattern). */
   name: string;
+  /** Position among the students; -1 for the teacher. */
   index: number;
   spec: BatchSpec;
   source: CreateInstanceInput["source"];
@@ -101,13 +102,16 @@ async function sourceOf(
   return { kind: "template", templateId: member, templateVersionId: "" };
 }
 
-/** The template's name pattern (`lab-{i}`) when the set has one, else `<set name>-<username>`. */
+/**
+ * Students' instances take the template's name pattern (`lab-{i}`, i = 1-based position in the
+ * request) when the set has one; otherwise, and for the teacher's, `<set name>-<username>`.
+ */
 async function defaultNamer(knex: Knex, set: InstanceSet): Promise<(username: string, index: number) => string> {
   const pattern = set.templateId
     ? (await getTemplate(knex, set.templateId)).config.instanceSet?.instanceNamePattern
     : undefined;
   return (username, index) =>
-    (pattern ? pattern.replaceAll("{i}", String(index + 1)) : `${set.name}-${username}`).slice(0, 64);
+    (pattern && index >= 0 ? pattern.replaceAll("{i}", String(index + 1)) : `${set.name}-${username}`).slice(0, 64);
 }
 
 /**
@@ -139,7 +143,7 @@ export async function batchCreateInstances(
       userId,
       role: roleIn(set, true),
       name: input.teacher.name,
-      index: 0,
+      index: -1,
       spec: input.teacher.spec,
       source,
     });
