@@ -95,7 +95,8 @@ async function snapshotsOf(c: RadosCluster, img: bigint, target: string): Promis
       const infos = rc === 0 ? [] : (koffi.decode(arr, SnapInfo, rc) as { size: number | bigint; name: string }[]);
       const snaps = infos.map((s) => ({ name: s.name, sizeBytes: BigInt(s.size), protected: false }));
       fn.rbd_snap_list_end(arr);
-      for (const s of snaps) s.protected = await isProtected(c, img, target, s.name);
+      const flags = await Promise.all(snaps.map((s) => isProtected(c, img, target, s.name)));
+      snaps.forEach((s, i) => (s.protected = flags[i]!));
       return snaps;
     } finally {
       koffi.free(arr);
@@ -130,14 +131,15 @@ async function cloneCount(c: RadosCluster, img: bigint, target: string, snap: st
 
 async function statOpen(c: RadosCluster, img: bigint, pool: string, image: string): Promise<RbdImageState> {
   const target = spec(pool, image);
-  return {
-    pool,
-    image,
-    sizeBytes: await sizeOf(c, img, target),
-    parent: await parentOf(c, img, target),
-    snapshots: await snapshotsOf(c, img, target),
-  };
+  // An image handle is thread-safe: the reads run side by side on koffi's workers.
+  const [sizeBytes, parent, snapshots] = await Promise.all([
+    sizeOf(c, img, target),
+    parentOf(c, img, target),
+    snapshotsOf(c, img, target),
+  ]);
+  return { pool, image, sizeBytes, parent, snapshots };
 }
+
 /** The image in this cluster, or undefined when it does not exist (the pool must). */
 async function statIn(c: RadosCluster, pool: string, image: string): Promise<RbdImageState | undefined> {
   try {
@@ -168,10 +170,18 @@ async function ifPresent(run: () => Promise<void>): Promise<boolean> {
   }
 }
 
+type Snapshot = RbdImageState["snapshots"][number];
+const withSnapshots = (s: RbdImageState, snapshots: Snapshot[]): RbdImageState => ({ ...s, snapshots });
+
 /**
  * The RBD operations of the ceph_gateway role, each idempotent as rbd.proto's contract says:
  * create-if-absent, remove-if-present, protect-if-unprotected, resize to the same size succeeds.
  * Each operation runs within one use of the cluster handle; images are opened and closed in it.
+ *
+ * Reports: a freshly opened image's state is in librbd's memory (the open read the header), so it
+ * is read before a change and the report is that state with the change librbd just confirmed
+ * applied. Reading it back after the change would make librbd refresh the header from the OSDs
+ * again — one more round trip per command for what the return code already says.
  */
 export class RbdImages {
   constructor(private readonly link: CephLink) {}
@@ -187,9 +197,12 @@ export class RbdImages {
     return this.link.run(async (c) => {
       const io = await c.ioctx(pool);
       const rc = await withLayeringOptions((opts) => callAsync<number>(fn.rbd_create4, io, image, sizeBytes, opts));
-      if (rc !== -ERRNO.EEXIST) check(rc, "create image", spec(pool, image), c.where);
+      if (rc !== -ERRNO.EEXIST) {
+        check(rc, "create image", spec(pool, image), c.where);
+        return { pool, image, sizeBytes, parent: undefined, snapshots: [] };
+      }
       const state = await mustStatIn(c, pool, image);
-      if (rc === -ERRNO.EEXIST && state.sizeBytes !== sizeBytes)
+      if (state.sizeBytes !== sizeBytes)
         throw new RbdRefusedError(
           `create ${spec(pool, image)}: an image of this name exists with ${state.sizeBytes} bytes, not ${sizeBytes}`,
         );
@@ -199,11 +212,12 @@ export class RbdImages {
 
   /** Grows the image; the same size succeeds, a smaller one is refused (data would be cut). */
   resize(pool: string, image: string, sizeBytes: bigint): Promise<RbdImageState> {
-    return this.onImage(pool, image, async (c, img, target) => {
-      const current = await sizeOf(c, img, target);
-      if (sizeBytes < current)
-        throw new RbdRefusedError(`resize ${target}: shrinking from ${current} to ${sizeBytes} bytes is refused`);
-      if (sizeBytes > current) check(await callAsync<number>(fn.rbd_resize, img, sizeBytes), "resize", target, c.where);
+    return this.onImage(pool, image, async (c, img, target, s) => {
+      if (sizeBytes < s.sizeBytes)
+        throw new RbdRefusedError(`resize ${target}: shrinking from ${s.sizeBytes} to ${sizeBytes} bytes is refused`);
+      if (sizeBytes === s.sizeBytes) return s;
+      check(await callAsync<number>(fn.rbd_resize, img, sizeBytes), "resize", target, c.where);
+      return { ...s, sizeBytes };
     });
   }
 
@@ -214,34 +228,37 @@ export class RbdImages {
   remove(pool: string, image: string, removeSnapshots: boolean): Promise<void> {
     const target = spec(pool, image);
     return this.link.run(async (c) => {
-      const present = await ifPresent(() =>
-        withImage(c, pool, image, false, async (img) => {
-          const snaps = await snapshotsOf(c, img, target);
-          if (snaps.length === 0) return;
-          if (!removeSnapshots)
-            throw new RbdError(
-              "remove image",
-              ERRNO.ENOTEMPTY,
-              target,
-              `has snapshots (${snaps.map((s) => s.name).join(", ")})`,
-            );
-          // Check every snapshot first so a clone found late does not leave the others removed.
-          for (const s of snaps) {
-            const clones = s.protected ? await cloneCount(c, img, target, s.name) : 0;
-            if (clones > 0)
-              throw new RbdError("remove image", ERRNO.EBUSY, target, `snapshot ${s.name} has ${clones} clone(s)`);
-          }
-          for (const s of snaps) {
-            const at = `${target}@${s.name}`;
-            if (s.protected)
-              check(await callAsync<number>(fn.rbd_snap_unprotect, img, s.name), "unprotect snapshot", at, c.where);
-            check(await callAsync<number>(fn.rbd_snap_remove, img, s.name), "remove snapshot", at, c.where);
-          }
-        }),
-      );
-      if (!present) return;
       const io = await c.ioctx(pool);
-      const rc = await callAsync<number>(fn.rbd_remove, io, image);
+      // The common case in one call; librbd refuses an image with snapshots before removing anything.
+      let rc = await callAsync<number>(fn.rbd_remove, io, image);
+      if (rc === -ERRNO.ENOTEMPTY) {
+        const present = await ifPresent(() =>
+          withImage(c, pool, image, false, async (img) => {
+            const snaps = await snapshotsOf(c, img, target);
+            if (!removeSnapshots)
+              throw new RbdError(
+                "remove image",
+                ERRNO.ENOTEMPTY,
+                target,
+                `has snapshots (${snaps.map((s) => s.name).join(", ")})`,
+              );
+            // Check every snapshot first so a clone found late does not leave the others removed.
+            for (const s of snaps) {
+              const clones = s.protected ? await cloneCount(c, img, target, s.name) : 0;
+              if (clones > 0)
+                throw new RbdError("remove image", ERRNO.EBUSY, target, `snapshot ${s.name} has ${clones} clone(s)`);
+            }
+            for (const s of snaps) {
+              const at = `${target}@${s.name}`;
+              if (s.protected)
+                check(await callAsync<number>(fn.rbd_snap_unprotect, img, s.name), "unprotect snapshot", at, c.where);
+              check(await callAsync<number>(fn.rbd_snap_remove, img, s.name), "remove snapshot", at, c.where);
+            }
+          }),
+        );
+        if (!present) return;
+        rc = await callAsync<number>(fn.rbd_remove, io, image);
+      }
       if (rc === -ERRNO.ENOENT) return;
       if (rc === -ERRNO.EBUSY)
         throw new RbdError("remove image", ERRNO.EBUSY, target, "is in use (open by a client, e.g. an attached VM)");
@@ -250,52 +267,74 @@ export class RbdImages {
   }
 
   snapshotCreate(pool: string, image: string, snap: string): Promise<RbdImageState> {
-    return this.onImage(pool, image, async (c, img, target) => {
-      const rc = await callAsync<number>(fn.rbd_snap_create, img, snap);
-      if (rc !== -ERRNO.EEXIST) check(rc, "create snapshot", `${target}@${snap}`, c.where);
+    return this.onImage(pool, image, async (c, img, target, s) => {
+      if (s.snapshots.some((x) => x.name === snap)) return s;
+      check(await callAsync<number>(fn.rbd_snap_create, img, snap), "create snapshot", `${target}@${snap}`, c.where);
+      return withSnapshots(s, [...s.snapshots, { name: snap, sizeBytes: s.sizeBytes, protected: false }]);
     });
   }
 
   snapshotProtect(pool: string, image: string, snap: string): Promise<RbdImageState> {
-    return this.onImage(pool, image, async (c, img, target) => {
-      if (await isProtected(c, img, target, snap)) return;
+    return this.onImage(pool, image, async (c, img, target, s) => {
+      const found = mustFind(s, snap, "protect snapshot", target);
+      if (found.protected) return s;
       const rc = await callAsync<number>(fn.rbd_snap_protect, img, snap);
       // EBUSY: protected meanwhile by another client — the wanted state.
       if (rc !== -ERRNO.EBUSY) check(rc, "protect snapshot", `${target}@${snap}`, c.where);
+      return withSnapshots(
+        s,
+        s.snapshots.map((x) => (x.name === snap ? { ...x, protected: true } : x)),
+      );
     });
   }
 
   snapshotUnprotect(pool: string, image: string, snap: string): Promise<RbdImageState> {
-    return this.onImage(pool, image, async (c, img, target) => {
-      if (!(await isProtected(c, img, target, snap))) return;
+    return this.onImage(pool, image, async (c, img, target, s) => {
+      const found = mustFind(s, snap, "unprotect snapshot", target);
+      if (!found.protected) return s;
       const rc = await callAsync<number>(fn.rbd_snap_unprotect, img, snap);
       if (rc === -ERRNO.EBUSY) {
         const clones = await cloneCount(c, img, target, snap);
         throw new RbdError("unprotect snapshot", ERRNO.EBUSY, `${target}@${snap}`, `has ${clones} clone(s)`);
       }
       check(rc, "unprotect snapshot", `${target}@${snap}`, c.where);
+      return withSnapshots(
+        s,
+        s.snapshots.map((x) => (x.name === snap ? { ...x, protected: false } : x)),
+      );
     });
   }
 
   /** Removes the snapshot if present (an absent image has no snapshots: success, reported absent). */
   snapshotRemove(pool: string, image: string, snap: string): Promise<RbdImageState | undefined> {
-    const target = spec(pool, image);
     return this.link.run(async (c) => {
-      await ifPresent(() =>
-        withImage(c, pool, image, false, async (img) => {
-          const rc = await callAsync<number>(fn.rbd_snap_remove, img, snap);
-          if (rc === -ERRNO.ENOENT) return;
-          if (rc === -ERRNO.EBUSY)
+      let after: RbdImageState | undefined;
+      await ifPresent(async () => {
+        after = await withImage(c, pool, image, false, async (img) => {
+          const target = spec(pool, image);
+          const s = await statOpen(c, img, pool, image);
+          const found = s.snapshots.find((x) => x.name === snap);
+          if (!found) return s;
+          if (found.protected)
             throw new RbdError(
               "remove snapshot",
               ERRNO.EBUSY,
               `${target}@${snap}`,
               "is protected (unprotect it first)",
             );
-          check(rc, "remove snapshot", `${target}@${snap}`, c.where);
-        }),
-      );
-      return statIn(c, pool, image);
+          check(
+            await callAsync<number>(fn.rbd_snap_remove, img, snap),
+            "remove snapshot",
+            `${target}@${snap}`,
+            c.where,
+          );
+          return withSnapshots(
+            s,
+            s.snapshots.filter((x) => x.name !== snap),
+          );
+        });
+      });
+      return after;
     });
   }
 
@@ -326,16 +365,19 @@ export class RbdImages {
           throw new RbdError("clone", ERRNO.EINVAL, parentSpec, "the parent snapshot is not protected");
       }
       check(rc, "clone", `${parentSpec} to ${childSpec}`, c.where);
+      // The clone's size is the parent snapshot's: read from the new image (opened read-only, no watch).
       return mustStatIn(c, child.pool, child.image);
     });
   }
 
   /** Copies the parent's data into the clone and detaches it; an image without parent succeeds. */
   flatten(pool: string, image: string): Promise<RbdImageState> {
-    return this.onImage(pool, image, async (c, img, target) => {
-      if (!(await parentOf(c, img, target))) return;
+    return this.onImage(pool, image, async (c, img, target, s) => {
+      if (!s.parent) return s;
       const rc = await callAsync<number>(fn.rbd_flatten, img);
+      // EINVAL: flattened meanwhile by another client — the wanted state.
       if (rc !== -ERRNO.EINVAL) check(rc, "flatten", target, c.where);
+      return { ...s, parent: undefined };
     });
   }
 
@@ -363,17 +405,22 @@ export class RbdImages {
     });
   }
 
-  /** Runs a mutation on the open image, then reports the image's state. */
+  /** Opens the image, reads its state (from the open), runs a change that answers the new state. */
   private onImage(
     pool: string,
     image: string,
-    op: (c: RadosCluster, img: bigint, target: string) => Promise<void>,
+    op: (c: RadosCluster, img: bigint, target: string, before: RbdImageState) => Promise<RbdImageState>,
   ): Promise<RbdImageState> {
     return this.link.run((c) =>
-      withImage(c, pool, image, false, async (img) => {
-        await op(c, img, spec(pool, image));
-        return statOpen(c, img, pool, image);
-      }),
+      withImage(c, pool, image, false, async (img) =>
+        op(c, img, spec(pool, image), await statOpen(c, img, pool, image)),
+      ),
     );
   }
+}
+
+function mustFind(s: RbdImageState, snap: string, operation: string, target: string): Snapshot {
+  const found = s.snapshots.find((x) => x.name === snap);
+  if (!found) throw new RbdError(operation, ERRNO.ENOENT, `${target}@${snap}`);
+  return found;
 }

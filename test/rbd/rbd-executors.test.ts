@@ -21,6 +21,8 @@ const SSD = CEPH_POOLS.ssd;
 describe("ceph_gateway RBD executors (real Ceph, plain cluster)", function () {
   let gw: Gateway;
   const made: [string, string][] = [];
+  // Reports are the state read at open plus the change librbd confirmed: each must equal a fresh stat.
+  const fresh = (pool: string, image: string) => gw.image(cmd("statRbdImage", { pool, image }));
   const name = (pool: string, prefix: string) => {
     const image = uniqueImageName(prefix);
     made.push([pool, image]);
@@ -41,6 +43,7 @@ describe("ceph_gateway RBD executors (real Ceph, plain cluster)", function () {
     const image = name(POOL, "create");
     const payload = cmd("createRbdImage", { image: { pool: POOL, image }, sizeBytes: 8n * MiB });
     const first = await gw.image(payload);
+    expect(first).to.deep.equal(await fresh(POOL, image));
     expect(first).to.include({ pool: POOL, image, exists: true, sizeBytes: 8n * MiB, parentImage: "" });
     const info = await rbdInfo(P, POOL, image);
     expect(info?.size).to.equal(8 * 1024 * 1024);
@@ -59,7 +62,7 @@ describe("ceph_gateway RBD executors (real Ceph, plain cluster)", function () {
     await gw.image(cmd("createRbdImage", { image: { pool: POOL, image }, sizeBytes: 4n * MiB }));
     const grow = cmd("resizeRbdImage", { image: { pool: POOL, image }, sizeBytes: 12n * MiB });
     expect((await gw.image(grow)).sizeBytes).to.equal(12n * MiB);
-    expect((await gw.image(grow)).sizeBytes).to.equal(12n * MiB);
+    expect(await gw.image(grow)).to.deep.equal(await fresh(POOL, image));
     expect((await rbdInfo(P, POOL, image))?.size).to.equal(12 * 1024 * 1024);
     const shrink = await gw.failure(cmd("resizeRbdImage", { image: { pool: POOL, image }, sizeBytes: 4n * MiB }));
     expect(shrink).to.match(/shrinking from 12582912 to 4194304 bytes is refused/);
@@ -75,6 +78,7 @@ describe("ceph_gateway RBD executors (real Ceph, plain cluster)", function () {
     for (let i = 0; i < 2; i++) {
       const r = await gw.image(cmd("createRbdSnapshot", { snapshot: snap }));
       expect(r.snapshots.map((s) => [s.name, s.protected])).to.deep.equal([["s1", false]]);
+      expect(r).to.deep.equal(await fresh(POOL, parent));
     }
     expect(await rbdSnapLs(P, POOL, parent)).to.deep.equal([{ name: "s1", size: 8 * 1024 * 1024, protected: false }]);
 
@@ -86,6 +90,7 @@ describe("ceph_gateway RBD executors (real Ceph, plain cluster)", function () {
     for (let i = 0; i < 2; i++) {
       const r = await gw.image(cmd("protectRbdSnapshot", { snapshot: snap }));
       expect(r.snapshots[0]?.protected).to.equal(true);
+      expect(r).to.deep.equal(await fresh(POOL, parent));
     }
     expect((await rbdSnapLs(P, POOL, parent))[0]?.protected).to.equal(true);
 
@@ -102,6 +107,7 @@ describe("ceph_gateway RBD executors (real Ceph, plain cluster)", function () {
     for (let i = 0; i < 2; i++) {
       const r = await gw.image(cmd("flattenRbdImage", { pool: SSD, image: child }));
       expect(r).to.include({ exists: true, parentPool: "", parentImage: "", parentSnapshot: "" });
+      expect(r).to.deep.equal(await fresh(SSD, child));
     }
     expect((await rbdInfo(P, SSD, child))?.parent).to.equal(undefined);
     expect(await rbdChildren(P, POOL, parent, "s1")).to.deep.equal([]);
@@ -109,6 +115,7 @@ describe("ceph_gateway RBD executors (real Ceph, plain cluster)", function () {
     for (let i = 0; i < 2; i++) {
       const r = await gw.image(cmd("unprotectRbdSnapshot", { snapshot: snap }));
       expect(r.snapshots[0]?.protected).to.equal(false);
+      expect(r).to.deep.equal(await fresh(POOL, parent));
     }
     expect((await rbdSnapLs(P, POOL, parent))[0]?.protected).to.equal(false);
 
@@ -116,6 +123,7 @@ describe("ceph_gateway RBD executors (real Ceph, plain cluster)", function () {
       const r = await gw.image(cmd("removeRbdSnapshot", { snapshot: snap }));
       expect(r).to.include({ exists: true });
       expect(r.snapshots).to.deep.equal([]);
+      expect(r).to.deep.equal(await fresh(POOL, parent));
     }
     expect(await rbdSnapLs(P, POOL, parent)).to.deep.equal([]);
 
