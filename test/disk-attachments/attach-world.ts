@@ -14,7 +14,7 @@ import { applyAgentReport, markDelivered } from "../../hub/fleet/command-store.j
 import { InstanceReconciler } from "../../hub/instances/instance-reconciler.js";
 import { getInstance } from "../../hub/instances/instance-store.js";
 import { releaseAllocation } from "../../hub/scheduler/release-allocation.js";
-import type { TestUser } from "../catalog/catalog-fixtures.js";
+import { CatalogPeople, PASSWORD, type TestUser } from "../catalog/catalog-fixtures.js";
 import { InstanceWorld, type AgentPlay } from "../instances/instance-fixtures.js";
 
 // InstanceWorld (a real hub, the compute agent played through the real command store) plus what
@@ -101,6 +101,19 @@ export class AttachWorld extends InstanceWorld {
 
   tokenOf(u: TestUser): string {
     return (this as unknown as { tokens: Map<string, string> }).tokens.get(u.username)!;
+  }
+
+  /** Another user of alice's tenant, logged in: a test that needs an owner with no disks yet. */
+  async freshUser(username: string): Promise<TestUser> {
+    const u = await new CatalogPeople(this.knex).user(username, "user", {
+      id: this.alice.tenantId!,
+      name: this.alice.tenantName,
+    });
+    (this as unknown as { tokens: Map<string, string> }).tokens.set(
+      username,
+      await this.t.login(username, PASSWORD, u.tenantName),
+    );
+    return u;
   }
 
   /** A disk row as hub/disks leaves it once the gateway created the image (available). */
@@ -229,3 +242,25 @@ export class AttachWorld extends InstanceWorld {
     };
   }
 }
+
+let shared: Promise<AttachWorld> | undefined;
+
+/**
+ * One world for every hub-side attachment suite in a run (a PGlite hub start costs most of a
+ * suite's time): started by the first suite that asks, stopped once after all of them. Suites keep
+ * out of each other's way by owning their disks (fresh users where counts matter).
+ */
+export function sharedAttachWorld(): Promise<AttachWorld> {
+  shared ??= (async () => {
+    const w = new AttachWorld();
+    await w.start();
+    return w;
+  })();
+  return shared;
+}
+
+// A root hook (this module is loaded with the spec files): the shared world goes after the last suite.
+after(async () => {
+  if (shared) await (await shared).stop();
+  shared = undefined;
+});

@@ -1,14 +1,15 @@
 import { expect } from "chai";
 import { selectedBackend } from "../support/test-database.js";
-import { AttachWorld } from "./attach-world.js";
+import { sharedAttachWorld, type AttachWorld } from "./attach-world.js";
 
 // 000 §3.1's limits are the database's: concurrent attaches of one disk serialise on the disk's row
 // (a guarded increment of attachment_count, CHECK ≤ max_attachments), so exactly max_attachments win
 // however the callers interleave. Run on PGlite and, with DATABASE_URL, on PostgreSQL (pool of 20).
 describe(`disk attachment limits under concurrent attaches (${selectedBackend()})`, function () {
-  const w = new AttachWorld();
-  before(() => w.start());
-  after(() => w.stop());
+  let w: AttachWorld;
+  before(async () => {
+    w = await sharedAttachWorld();
+  });
 
   it("lets exactly 10 of 50 concurrent attaches of a shared disk with max_attachments 10 through, all read-only", async () => {
     const disk = await w.disk(w.alice, { shareMode: "shared", maxAttachments: 10 });

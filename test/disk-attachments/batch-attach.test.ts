@@ -5,16 +5,16 @@ import { newId } from "../../hub/db/ids.js";
 import { counts, failure } from "../catalog/catalog-fixtures.js";
 import { errorReasons } from "../support/api-conventions.js";
 import { selectedBackend } from "../support/test-database.js";
-import { AttachWorld } from "./attach-world.js";
+import { sharedAttachWorld, type AttachWorld } from "./attach-world.js";
 
 // 000 §2.3 挂载私有数据盘 for instance sets: a teacher attaches one shared disk, read-only, to every
 // instance of the set; each instance gets its own result, a refusal on one never undoes the others.
 describe(`BatchAttachDiskToInstanceSet (${selectedBackend()})`, function () {
-  const w = new AttachWorld();
+  let w: AttachWorld;
   let setId = "";
   let students: string[] = [];
   before(async () => {
-    await w.start();
+    w = await sharedAttachWorld();
     students = await w.stoppedInstances(w.bob, 3);
     setId = newId();
     await w.knex("instance_sets").insert({
@@ -32,7 +32,6 @@ describe(`BatchAttachDiskToInstanceSet (${selectedBackend()})`, function () {
       .knex("instance_set_instances")
       .insert(students.map((id) => ({ id: newId(), instance_set_id: setId, instance_id: id, role: "student" })));
   });
-  after(() => w.stop());
 
   it("attaches a shared disk read-only to each instance while max_attachments allows, one result per instance", async () => {
     const disk = await w.disk(w.alice, { shareMode: "shared", maxAttachments: 2, name: "course-material" });

@@ -11,15 +11,16 @@ import { transitionAttachment } from "../../hub/disk-attachments/disk-attachment
 import { counts, failure } from "../catalog/catalog-fixtures.js";
 import { errorReasons } from "../support/api-conventions.js";
 import { selectedBackend } from "../support/test-database.js";
-import { AttachWorld } from "./attach-world.js";
+import { sharedAttachWorld, type AttachWorld } from "./attach-world.js";
 
 // DiskService's attachment block on a real hub (the compute agent played through the real command
 // store, see attach-world.ts): attach/detach on stopped and running instances, the rules of 000
 // §3.1 and the machine type's rule (§9.1) with precise refusals that change nothing.
 describe(`DiskService attachments: attach, detach, rules and refusals (${selectedBackend()})`, function () {
-  const w = new AttachWorld();
-  before(() => w.start());
-  after(() => w.stop());
+  let w: AttachWorld;
+  before(async () => {
+    w = await sharedAttachWorld();
+  });
   afterEach(async () => {
     await w.knex("instance_attachment_rules").update({
       max_attachable: w.knex.raw("CASE machine_type WHEN 'pc_farm' THEN 5 ELSE 10 END"),
@@ -29,9 +30,9 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
   });
 
   const TABLES = ["instance_private_data_disk_attachments", "agent_commands", "audit_log"];
-  async function refused(p: Promise<unknown>, code: Code, reason?: string) {
+  async function refused(call: () => Promise<unknown>, code: Code, reason?: string) {
     const before = await counts(w.knex, TABLES);
-    const err = await failure(p);
+    const err = await failure(call());
     expect(err.code, err.message).to.equal(code);
     if (reason) expect(errorReasons(err)).to.include(reason);
     expect(await counts(w.knex, TABLES)).to.deep.equal(before);
@@ -75,7 +76,7 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
     const disk = await w.disk(w.alice, { shareMode: "shared", maxAttachments: 3 });
     const [instance] = await w.stoppedInstances(w.alice, 1);
     const err = await refused(
-      w.disks(w.alice).attachDisk({ diskId: disk, instanceId: instance!, mountMode: DiskMountMode.RW }),
+      async () => w.disks(w.alice).attachDisk({ diskId: disk, instanceId: instance!, mountMode: DiskMountMode.RW }),
       Code.InvalidArgument,
     );
     expect(err.rawMessage)
@@ -89,14 +90,14 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
     const disk = await w.disk(w.alice);
     const [a, b] = await w.stoppedInstances(w.alice, 2);
     await w.disks(w.alice).attachDisk({ diskId: disk, instanceId: a! });
-    await refused(w.disks(w.alice).attachDisk({ diskId: disk, instanceId: a! }), Code.AlreadyExists);
+    await refused(async () => w.disks(w.alice).attachDisk({ diskId: disk, instanceId: a! }), Code.AlreadyExists);
     await refused(
-      w.disks(w.alice).detachDisk({ diskId: disk, instanceId: b! }),
+      async () => w.disks(w.alice).detachDisk({ diskId: disk, instanceId: b! }),
       Code.FailedPrecondition,
       "NOT_ATTACHED",
     );
     const err = await refused(
-      w.disks(w.alice).attachDisk({ diskId: disk, instanceId: b! }),
+      async () => w.disks(w.alice).attachDisk({ diskId: disk, instanceId: b! }),
       Code.FailedPrecondition,
       "DISK_IN_USE",
     );
@@ -109,7 +110,7 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
     for (let k = 0; k < 2; k++)
       await w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice), instanceId: instance! });
     const over = await refused(
-      w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice), instanceId: instance! }),
+      async () => w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice), instanceId: instance! }),
       Code.ResourceExhausted,
       "MAX_ATTACHABLE_REACHED",
     );
@@ -121,14 +122,16 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
       .update({ restrictions: JSON.stringify({ min_instance_memory: 4, supported_disk_types: ["ssd", "nvme"] }) });
     const [small] = await w.stoppedInstances(w.alice, 1, { memoryGb: 2 });
     const memory = await refused(
-      w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice, { diskType: "ssd" }), instanceId: small! }),
+      async () =>
+        w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice, { diskType: "ssd" }), instanceId: small! }),
       Code.FailedPrecondition,
       "INSTANCE_MEMORY_BELOW_RULE",
     );
     expect(memory.rawMessage).to.match(/at least 4 GB of instance memory \(min_instance_memory\)/);
     const [big] = await w.stoppedInstances(w.alice, 1, { memoryGb: 8 });
     const type = await refused(
-      w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice, { diskType: "standard" }), instanceId: big! }),
+      async () =>
+        w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice, { diskType: "standard" }), instanceId: big! }),
       Code.FailedPrecondition,
       "DISK_TYPE_NOT_SUPPORTED",
     );
@@ -142,19 +145,26 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
   it("answers another user's disk and instance as not found, and bad ids as invalid_argument", async () => {
     const bobs = await w.disk(w.bob);
     const [mine] = await w.stoppedInstances(w.alice, 1);
-    await refused(w.disks(w.alice).attachDisk({ diskId: bobs, instanceId: mine! }), Code.NotFound);
+    await refused(async () => w.disks(w.alice).attachDisk({ diskId: bobs, instanceId: mine! }), Code.NotFound);
     const [his] = await w.stoppedInstances(w.bob, 1);
-    await refused(w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice), instanceId: his! }), Code.NotFound);
-    const bad = await refused(w.disks(w.alice).attachDisk({ diskId: "nope", instanceId: mine! }), Code.InvalidArgument);
+    await refused(
+      async () => w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice), instanceId: his! }),
+      Code.NotFound,
+    );
+    const bad = await refused(
+      async () => w.disks(w.alice).attachDisk({ diskId: "nope", instanceId: mine! }),
+      Code.InvalidArgument,
+    );
     expect(bad.rawMessage).to.match(/disk_id/);
-    const none = await refused(w.disks(w.alice).listDiskAttachments({}), Code.InvalidArgument);
+    const none = await refused(async () => w.disks(w.alice).listDiskAttachments({}), Code.InvalidArgument);
     expect(none.rawMessage).to.match(/disk_id or instance_id/);
     await refused(
-      w.disks(w.alice).attachDisk({ diskId: mine!, instanceId: mine!, mountPath: "relative/path" }),
+      async () => w.disks(w.alice).attachDisk({ diskId: mine!, instanceId: mine!, mountPath: "relative/path" }),
       Code.NotFound,
     );
     const path = await refused(
-      w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice), instanceId: mine!, mountPath: "relative/path" }),
+      async () =>
+        w.disks(w.alice).attachDisk({ diskId: await w.disk(w.alice), instanceId: mine!, mountPath: "relative/path" }),
       Code.InvalidArgument,
     );
     expect(path.rawMessage).to.match(/mount_path/);
@@ -194,11 +204,11 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
     expect(now).to.include({ status: DiskAttachmentStatus.ATTACHED, error: "" });
     expect(now!.attachTime).to.not.equal(undefined);
 
-    await refused(w.disks(w.alice).attachDisk({ diskId: disk, instanceId: instance! }), Code.AlreadyExists);
+    await refused(async () => w.disks(w.alice).attachDisk({ diskId: disk, instanceId: instance! }), Code.AlreadyExists);
     const detaching = await w.disks(w.alice).detachDisk({ diskId: disk, instanceId: instance! });
     expect(detaching.attachment!.status).to.equal(DiskAttachmentStatus.DETACHING);
     await refused(
-      w.disks(w.alice).detachDisk({ diskId: disk, instanceId: instance! }),
+      async () => w.disks(w.alice).detachDisk({ diskId: disk, instanceId: instance! }),
       Code.FailedPrecondition,
       "ATTACHMENT_IN_FLIGHT",
     );
