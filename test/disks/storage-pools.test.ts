@@ -92,6 +92,29 @@ describe("DiskService: storage pools, the disk_type → pool mapping, and an off
     await w.refreshPools();
   });
 
+  it("concurrent creates never take more than the pool's free space (the pool row is locked, the CHECK holds)", async () => {
+    w.gateway.availableBytes = 30n * GIB;
+    w.clock.advance(61_000);
+    await w.refreshPools();
+    const results = await Promise.allSettled(
+      Array.from({ length: 10 }, (_, i) => w.create({ name: `pool-race-${i}`, sizeGb: 5 }, i % 2 ? w.alice : w.bob)),
+    );
+    const ok = results.filter((r) => r.status === "fulfilled");
+    expect(ok.length).to.equal(6);
+    for (const r of results)
+      if (r.status === "rejected")
+        expect((r.reason as { code: Code }).code).to.be.oneOf([Code.ResourceExhausted, Code.Aborted]);
+    const pool = await w
+      .knex("storage_pools")
+      .where({ agent_id: w.gateway.agentId, name: "private-data-disks" })
+      .first();
+    expect(String(pool.available_bytes)).to.equal("0");
+    for (const r of ok) await w.available((r as PromiseFulfilledResult<{ disk?: { id: string } }>).value.disk!.id);
+    w.gateway.availableBytes = 1000n * GIB;
+    w.clock.advance(61_000);
+    await w.refreshPools();
+  });
+
   it("gateway offline: the create command waits, then the disk fails at its deadline with a readable reason", async () => {
     const { disk } = await w.create({ name: "offline-create" });
     await w.knex("agents").where({ id: w.gateway.agentId }).update({ status: "offline" });
