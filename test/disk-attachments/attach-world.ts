@@ -244,11 +244,13 @@ export class AttachWorld extends InstanceWorld {
 }
 
 let shared: Promise<AttachWorld> | undefined;
+let suites = 0;
 
 /**
  * One world for every hub-side attachment suite in a run (a PGlite hub start costs most of a
- * suite's time): started by the first suite that asks, stopped once after all of them. Suites keep
- * out of each other's way by owning their disks (fresh users where counts matter).
+ * suite's time): started by the first suite that asks, stopped after the last of them. Suites keep
+ * out of each other's way by owning their disks (fresh users where counts matter). Call
+ * joinSharedAttachWorld() in the suite's describe body (it counts the suites and adds the after hook).
  */
 export function sharedAttachWorld(): Promise<AttachWorld> {
   shared ??= (async () => {
@@ -259,8 +261,18 @@ export function sharedAttachWorld(): Promise<AttachWorld> {
   return shared;
 }
 
-// A root hook (this module is loaded with the spec files): the shared world goes after the last suite.
-after(async () => {
-  if (shared) await (await shared).stop();
+async function stopShared(): Promise<void> {
+  const w = shared;
   shared = undefined;
-});
+  if (w) await (await w).stop();
+}
+
+export function joinSharedAttachWorld(): void {
+  suites++;
+  after(async () => {
+    if (--suites === 0) await stopShared();
+  });
+}
+
+// Fallback root hook (a suite filtered out by --grep never runs its after): stop at the very end.
+after(stopShared);

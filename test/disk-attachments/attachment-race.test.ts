@@ -1,12 +1,13 @@
 import { expect } from "chai";
 import { selectedBackend } from "../support/test-database.js";
-import { sharedAttachWorld, type AttachWorld } from "./attach-world.js";
+import { joinSharedAttachWorld, sharedAttachWorld, type AttachWorld } from "./attach-world.js";
 
 // 000 §3.1's limits are the database's: concurrent attaches of one disk serialise on the disk's row
 // (a guarded increment of attachment_count, CHECK ≤ max_attachments), so exactly max_attachments win
 // however the callers interleave. Run on PGlite and, with DATABASE_URL, on PostgreSQL (pool of 20).
 describe(`disk attachment limits under concurrent attaches (${selectedBackend()})`, function () {
   let w: AttachWorld;
+  joinSharedAttachWorld();
   before(async () => {
     w = await sharedAttachWorld();
   });

@@ -2,7 +2,7 @@ import { expect } from "chai";
 import { DiskAttachmentOrigin, DiskAttachmentStatus, DiskMountMode } from "../../gen/edgehub/admin/v1/disk_pb.js";
 import { InstanceStatus, RentalMode } from "../../gen/edgehub/admin/v1/instance_pb.js";
 import { selectedBackend } from "../support/test-database.js";
-import { sharedAttachWorld, type AttachWorld } from "./attach-world.js";
+import { joinSharedAttachWorld, sharedAttachWorld, type AttachWorld } from "./attach-world.js";
 
 // 000 §8.2.2: when an instance becomes running, its recorded attachments are applied to the domain
 // and the owner's other disks attach in creation order with /mnt/data{n}; exclusive disks in use
@@ -11,6 +11,7 @@ import { sharedAttachWorld, type AttachWorld } from "./attach-world.js";
 // test/disk-attachments/rbd-attach-qemu.test.ts runs the agent side on real QEMU and Ceph.
 describe(`auto-attach of the owner's disks at instance start (${selectedBackend()})`, function () {
   let w: AttachWorld;
+  joinSharedAttachWorld();
   before(async () => {
     w = await sharedAttachWorld();
   });

@@ -5,12 +5,13 @@ import { newId } from "../../hub/db/ids.js";
 import { counts, failure } from "../catalog/catalog-fixtures.js";
 import { errorReasons } from "../support/api-conventions.js";
 import { selectedBackend } from "../support/test-database.js";
-import { sharedAttachWorld, type AttachWorld } from "./attach-world.js";
+import { joinSharedAttachWorld, sharedAttachWorld, type AttachWorld } from "./attach-world.js";
 
 // 000 §2.3 挂载私有数据盘 for instance sets: a teacher attaches one shared disk, read-only, to every
 // instance of the set; each instance gets its own result, a refusal on one never undoes the others.
 describe(`BatchAttachDiskToInstanceSet (${selectedBackend()})`, function () {
   let w: AttachWorld;
+  joinSharedAttachWorld();
   let setId = "";
   let students: string[] = [];
   before(async () => {

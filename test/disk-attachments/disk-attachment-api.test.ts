@@ -11,13 +11,14 @@ import { transitionAttachment } from "../../hub/disk-attachments/disk-attachment
 import { counts, failure } from "../catalog/catalog-fixtures.js";
 import { errorReasons } from "../support/api-conventions.js";
 import { selectedBackend } from "../support/test-database.js";
-import { sharedAttachWorld, type AttachWorld } from "./attach-world.js";
+import { joinSharedAttachWorld, sharedAttachWorld, type AttachWorld } from "./attach-world.js";
 
 // DiskService's attachment block on a real hub (the compute agent played through the real command
 // store, see attach-world.ts): attach/detach on stopped and running instances, the rules of 000
 // §3.1 and the machine type's rule (§9.1) with precise refusals that change nothing.
 describe(`DiskService attachments: attach, detach, rules and refusals (${selectedBackend()})`, function () {
   let w: AttachWorld;
+  joinSharedAttachWorld();
   before(async () => {
     w = await sharedAttachWorld();
   });
