@@ -83,6 +83,19 @@ describe("private data disks on real Ceph: admin API → hub → ceph_gateway ag
     );
   }
 
+  it("keeps the gateway's pools and cluster access (what attach commands carry) from its real listing", async () => {
+    const admin = t.client(DiskService, await t.adminToken());
+    const { storagePools } = await admin.listStoragePools({});
+    expect(storagePools.map((p) => p.name)).to.include.members(Object.values(CEPH_POOLS));
+    const gw = (await t.hub.db.knex("ceph_gateways").first("mon_hosts", "auth_user")) as {
+      mon_hosts: string[];
+      auth_user: string;
+    };
+    expect(gw.mon_hosts.join(",")).to.include("127.0.0.1:3300");
+    // The plain cluster runs without cephx: no user for clients to name.
+    expect(gw.auth_user).to.equal(P.auth === "cephx" ? P.user : "");
+  });
+
   it("creates, resizes online, snapshots (protected), clones and deletes images the rbd CLI confirms", async () => {
     const { disk } = await disks.createDisk({ disk: { name: "data", sizeGb: 1, diskType: DiskType.STANDARD } });
     images.push(disk!.rbdImageName);
