@@ -24,6 +24,8 @@ die() { log "$*"; exit 1; }
 # EDGEHUB_CEPH_DEV_PORT moves both clusters (plain on it, cephx on it + 1), e.g. to try this
 # script beside running clusters; test/support/ceph-backends.ts expects the defaults.
 PORT_BASE="${EDGEHUB_CEPH_DEV_PORT:-3300}"
+# EDGEHUB_CEPH_DEV_CLUSTERS="plain" starts (and checks) only the named clusters.
+read -r -a CLUSTERS <<<"${EDGEHUB_CEPH_DEV_CLUSTERS:-plain cephx}"
 port_of() { case "$1" in plain) echo "$PORT_BASE" ;; cephx) echo $((PORT_BASE + 1)) ;; esac; }
 auth_of() { case "$1" in plain) echo none ;; cephx) echo cephx ;; esac; }
 
@@ -48,8 +50,7 @@ stop_cluster() {
 
 if [ "${1:-}" = "--stop" ]; then
   [ "$(id -u)" -eq 0 ] || die "--stop needs root"
-  stop_cluster plain
-  stop_cluster cephx
+  for name in "${CLUSTERS[@]}"; do stop_cluster "$name"; done
   log "stopped; state under $ROOT_DIR removed"
   exit 0
 fi
@@ -66,8 +67,13 @@ print_where() {
   echo "cephx: conf=$ROOT_DIR/cephx/ceph.conf mon=v2:127.0.0.1:$(port_of cephx) auth=cephx admin-keyring=$ROOT_DIR/cephx/ceph.client.admin.keyring user=$RESTRICTED_USER keyring=$ROOT_DIR/cephx/ceph.$RESTRICTED_USER.keyring"
 }
 
-if command -v ceph >/dev/null 2>&1 && cluster_answers plain && cluster_answers cephx; then
-  log "both clusters already answer"
+all_answer() {
+  local name
+  for name in "${CLUSTERS[@]}"; do cluster_answers "$name" || return 1; done
+}
+
+if command -v ceph >/dev/null 2>&1 && all_answer; then
+  log "${CLUSTERS[*]}: already answer"
   print_where
   exit 0
 fi
@@ -225,7 +231,7 @@ mkdir -p "$ROOT_DIR"
 chmod 0755 "$ROOT_DIR"
 # Both at once (each is mostly waiting on CLI round trips): ~6 s instead of ~11 s.
 pids=()
-for name in plain cephx; do
+for name in "${CLUSTERS[@]}"; do
   if cluster_answers "$name"; then log "$name: already answers"; else (start_cluster "$name") & pids+=($!); fi
 done
 failed=0
