@@ -23,13 +23,13 @@ const COMMAND_DEADLINE_MS = 60_000;
  * One refresh round over every ceph_gateway: a gateway that connected since its last listing (a new
  * Hello), or whose listing is older than `refreshMs`, gets a list_rbd_pools command; a finished
  * listing replaces its pools' figures (pools it no longer lists become absent); the pools of a
- * gateway that is not connected become unreachable, so no new disk is placed on them.
+ * gateway that is not connected (offline, disconnected, revoked) become unreachable, so no new disk
+ * is placed on them.
  */
 export async function refreshStoragePools(trx: Knex.Transaction, now: Date, refreshMs: number): Promise<void> {
   const gateways = (await trx("agents as a")
     .leftJoin("ceph_gateways as g", "g.agent_id", "a.id")
     .where("a.role", "ceph_gateway")
-    .whereNull("a.revoked_at")
     .select("a.id", "a.status", "a.connected_at", "a.edge_data_center_id", "g.refreshed_at")) as Gateway[];
   for (const gw of gateways) {
     if (gw.status !== "connected") {

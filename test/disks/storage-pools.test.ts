@@ -159,5 +159,10 @@ describe("DiskService: storage pools, the disk_type → pool mapping, and an off
     await w.refreshPools();
     const absent = await w.as("admin").listStoragePools({ status: StoragePoolStatus.ABSENT });
     expect(absent.storagePools.map((p) => p.name)).to.deep.equal(["private-data-disks-ssd"]);
+    // A revoked gateway's pools take no new disks either.
+    await w.knex("agents").where({ id: w.gateway.agentId }).update({ status: "revoked", revoked_at: w.clock.now() });
+    await w.refreshOnce();
+    expect((await w.as("admin").listStoragePools({ status: StoragePoolStatus.ACTIVE })).storagePools).to.deep.equal([]);
+    expect(errorReasons(await connectErrorOf(w.create({ name: "revoked-gw" })))).to.include("NO_STORAGE_POOL");
   });
 });
