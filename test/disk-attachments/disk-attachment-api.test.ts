@@ -30,13 +30,24 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
     w.play = {};
   });
 
-  const TABLES = ["instance_private_data_disk_attachments", "agent_commands", "audit_log"];
+  // What a refusal must not write. (Other agent commands, e.g. the hub's own domain listings, may come and go.)
+  const TABLES = ["instance_private_data_disk_attachments", "audit_log"];
+  const written = async () => ({
+    ...(await counts(w.knex, TABLES)),
+    diskCommands: Number(
+      (
+        (await w.knex("agent_commands").whereIn("kind", ["attach_disk", "detach_disk"]).count("* as n")) as {
+          n: number;
+        }[]
+      )[0]!.n,
+    ),
+  });
   async function refused(call: () => Promise<unknown>, code: Code, reason?: string) {
-    const before = await counts(w.knex, TABLES);
+    const before = await written();
     const err = await failure(call());
     expect(err.code, err.message).to.equal(code);
     if (reason) expect(errorReasons(err)).to.include(reason);
-    expect(await counts(w.knex, TABLES)).to.deep.equal(before);
+    expect(await written()).to.deep.equal(before);
     return err;
   }
   const start = async (id: string) => {
@@ -215,6 +226,27 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
     );
     await w.settle();
     expect((await w.disks(w.alice).listDiskAttachments({ diskId: disk })).attachments).to.have.length(0);
+    expect(await w.diskRow(disk)).to.deep.equal({ status: "available", attachment_count: 0 });
+  });
+
+  it("detaches from a stopped instance's kept domain through detach_disk (its definition still holds the disk)", async () => {
+    const [instance] = await w.stoppedInstances(w.alice, 1);
+    await start(instance!);
+    const disk = await w.disk(w.alice);
+    await w.disks(w.alice).attachDisk({ diskId: disk, instanceId: instance! });
+    await w.settle();
+    await w.as(w.alice).stopInstance({ id: instance! });
+    await w.converge(instance!, InstanceStatus.STOPPED);
+    const [kept] = (await w.disks(w.alice).listDiskAttachments({ diskId: disk })).attachments;
+    expect(kept!.status).to.equal(DiskAttachmentStatus.ATTACHED);
+    const { attachment } = await w.disks(w.alice).detachDisk({ diskId: disk, instanceId: instance! });
+    expect(attachment!.status).to.equal(DiskAttachmentStatus.DETACHING);
+    const row = await w
+      .knex("instance_private_data_disk_attachments")
+      .where({ id: attachment!.id })
+      .first("command_id");
+    expect((await w.knex("agent_commands").where({ id: row.command_id }).first("kind")).kind).to.equal("detach_disk");
+    await w.settle();
     expect(await w.diskRow(disk)).to.deep.equal({ status: "available", attachment_count: 0 });
   });
 
