@@ -107,4 +107,13 @@ describe("ceph_gateway with an unreachable cluster (real librados)", function ()
       await gw.close();
     }
   });
+
+  it("a command whose deadline passes first stops waiting; the connect still in flight is closed after it", async () => {
+    const gw = new Gateway({ monHost: `127.0.0.1:${await closedPort()}`, user: "admin", timeoutSeconds: 2 });
+    const message = await gw.failure(cmd("statRbdImage", { pool: CEPH_POOLS.standard, image: "x" }), 200);
+    expect(message).to.equal("deadline passed");
+    // close() waits for the connect attempt to end (it fails at 2 s) and frees nothing twice.
+    await gw.close();
+    expect(await gw.failure(cmd("statRbdImage", { pool: CEPH_POOLS.standard, image: "x" }))).to.match(/closed/);
+  });
 });
