@@ -10,6 +10,8 @@ import type { CommandExecutor } from "../../lib/fleet-session/command-dispatcher
 import { createComputeRole, type ComputeRole } from "../../agent/executors/domain-role.js";
 import {
   CEPH_POOLS,
+  cephAnswers,
+  cephxCluster,
   plainCluster,
   rbdCli,
   rbdCreate,
@@ -214,6 +216,45 @@ describe("RBD data disks on real libvirtd + QEMU/TCG with the real Ceph (attach_
     expect(String(err)).to.match(/Cannot attach a device/);
     // The domain lock is free again: a read of the domain answers, and no vdd is anywhere.
     expect(disksIn(await virsh("dumpxml", NAMES[1]!)).map((d) => d.target)).to.deep.equal(["vdb"]);
+  });
+
+  it("attaches an image of the cephx cluster as its restricted user through a libvirt secret", async function () {
+    // The compute host's secret holds the user's key (host setup, not an agent command); the disk names it.
+    skipUnlessBackend(this, await cephAnswers(cephxCluster), `Ceph cluster "cephx" (${cephxCluster.conf})`);
+    const secret = "0193e0a0-0000-7000-8000-0000000ce9a1";
+    const xml = `${INSTANCE_DIR}/secret.xml`;
+    fs.writeFileSync(
+      xml,
+      `<secret ephemeral='no' private='yes'><uuid>${secret}</uuid><usage type='ceph'><name>client.${cephxCluster.user} edgehub test</name></usage></secret>`,
+    );
+    await virsh("secret-undefine", secret).catch(() => "");
+    await virsh("secret-define", xml);
+    await virsh("secret-set-value", secret, fs.readFileSync(cephxCluster.key!, "utf8").trim());
+    const image = uniqueImageName("cephx");
+    await rbdCreate(cephxCluster, POOL, image, 64 << 20);
+    try {
+      const r = await exec({
+        case: "attachDisk",
+        value: {
+          domainName: NAMES[1]!,
+          image: { pool: POOL, image },
+          cluster: { monHosts: [cephxCluster.monHost], authUser: cephxCluster.user, secretUuid: secret },
+          targetDev: "vde",
+          live: true,
+        },
+      }).then(disk);
+      expect(r).to.deep.equal({ attached: true, live: true, target: "vde" });
+      const live = await virsh("dumpxml", NAMES[1]!);
+      expect(live).to.contain(`<auth username='${cephxCluster.user}'>`);
+      const status = JSON.parse(await rbdCli(cephxCluster, ["status", `${POOL}/${image}`, "--format", "json"])) as {
+        watchers: unknown[];
+      };
+      expect(status.watchers).to.have.length(1);
+      await exec({ case: "detachDisk", value: { domainName: NAMES[1]!, targetDev: "vde", live: true } });
+    } finally {
+      await rbdPurge(cephxCluster, POOL, image).catch(() => {});
+      await virsh("secret-undefine", secret).catch(() => "");
+    }
   });
 
   it("detaches live and from the definition; detaching what is gone succeeds", async () => {
