@@ -39,9 +39,12 @@ async function insertDisk(
   pool: StoragePool,
   timeoutMs: number,
   action: string,
+  /** Runs first in the transaction (a clone share-locks its parent disk). */
+  guard?: (trx: Knex.Transaction) => Promise<void>,
 ): Promise<Disk> {
   const id = newId();
   return knex.transaction(async (trx) => {
+    await guard?.(trx);
     await assertDiskNameFree(trx, owner.userId, input.name);
     // Quota first (it locks tenant → groups → user), then the pool row, then the insert (whose
     // foreign keys share-lock those rows): one order for every create, so creates never deadlock.
@@ -122,5 +125,23 @@ export async function cloneDisk(
     pool,
     t.createTimeoutMs,
     "disk.clone",
+    (trx) => assertParentLive(trx, parent.id, snap.id),
   );
+}
+
+/**
+ * A clone's parent must not be on its way out: its row is share-locked (a DeleteDisk, which locks it
+ * for update, waits for the clone to commit and then sees it) and must be available or attached.
+ */
+async function assertParentLive(trx: Knex.Transaction, parentId: string, snapshotId: string): Promise<void> {
+  const row = (await trx("private_data_disks")
+    .where({ id: parentId })
+    .whereNull("deleted_at")
+    .forShare()
+    .first("status")) as { status: string } | undefined;
+  if (!row || (row.status !== "available" && row.status !== "attached"))
+    throw new FailedPreconditionError(
+      `Cannot clone snapshot ${snapshotId}: its disk ${parentId} is ${row?.status ?? "gone"}`,
+      { reason: "DISK_NOT_READY", metadata: { disk_id: parentId, status: row?.status ?? "deleted" } },
+    );
 }

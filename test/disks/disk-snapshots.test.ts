@@ -1,5 +1,5 @@
 import { expect } from "chai";
-import { Code } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 import { DiskSnapshotStatus, DiskType } from "../../gen/edgehub/admin/v1/disk_pb.js";
 import { connectErrorOf, errorReasons, violatedFields } from "../support/api-conventions.js";
 import { DiskWorld } from "./disk-world.js";
@@ -88,6 +88,24 @@ describe("DiskService: snapshots and clones (000 §3.2)", function () {
     await w.settleSnapshot(snap.id);
     expect(w.gateway.image("private-data-disks-ssd", `disk-${diskId}`)!.snapshots.size).to.equal(0);
     expect((await connectErrorOf(w.as(w.alice).getDiskSnapshot({ id: snap.id }))).code).to.equal(Code.NotFound);
+  });
+
+  it("a clone racing the deletion of its parent disk: exactly one of them wins", async () => {
+    for (let round = 0; round < 3; round++) {
+      const parent = (await w.create({ name: `race-parent-${round}` })).disk!;
+      await w.available(parent.id);
+      const snap = (await w.as(w.alice).createDiskSnapshot({ diskId: parent.id, snapshot: { name: "s" } })).snapshot!;
+      await w.settleSnapshot(snap.id);
+      const [clone, del] = await Promise.allSettled([
+        w.as(w.alice).cloneDisk({ snapshotId: snap.id, disk: { name: `race-clone-${round}` } }),
+        w.as(w.alice).deleteDisk({ id: parent.id }),
+      ]);
+      expect([clone.status, del.status].filter((x) => x === "fulfilled").length, `round ${round}`).to.equal(1);
+      const lost = (clone.status === "rejected" ? clone : del) as PromiseRejectedResult;
+      expect(errorReasons(ConnectError.from(lost.reason))).to.satisfy(
+        (r: string[]) => r.includes("DISK_NOT_READY") || r.includes("DISK_HAS_CLONES"),
+      );
+    }
   });
 
   it("deleting a disk removes its image with its snapshots", async () => {
