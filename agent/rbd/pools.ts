@@ -9,21 +9,15 @@ export interface RbdPoolUsage {
 }
 
 /**
- * "v2:10.0.0.1:3300,[v2:10.0.0.2:3300,v1:10.0.0.2:6789]" → ["10.0.0.1:3300", "10.0.0.2:3300"]: one
- * host:port per monitor (its v2 address when it has one), the form libvirt's <host name port> and
- * librados' mon_host both take (a client tries both protocols on an unprefixed address).
+ * "v2:10.0.0.1:3300,[v2:10.0.0.2:3300,v1:10.0.0.2:6789]" → ["v2:10.0.0.1:3300",
+ * "[v2:10.0.0.2:3300,v1:10.0.0.2:6789]"]: one entry per monitor, in Ceph's own syntax, so a compute
+ * host's client conf (`mon host = a,b`) reaches each one over the protocol it really speaks.
  */
 export function monHostsOf(monHost: string): string[] {
   const hosts: string[] = [];
-  for (const m of monHost.matchAll(/\[([^\]]*)\]|([^,;\s\[\]]+)/g)) {
-    const addrs = (m[1] ?? m[2]!)
-      .split(",")
-      .map((a) => a.trim())
-      .filter(Boolean);
-    const chosen = addrs.find((a) => a.startsWith("v2:")) ?? addrs[0];
-    if (!chosen) continue;
-    const bare = chosen.replace(/^v[12]:/, "").replace(/\/\d+$/, "");
-    if (!hosts.includes(bare)) hosts.push(bare);
+  for (const m of monHost.matchAll(/\[[^\]]*\]|[^,;\s[\]]+/g)) {
+    const entry = m[0].replace(/\s+/g, "");
+    if (entry !== "[]" && !hosts.includes(entry)) hosts.push(entry);
   }
   return hosts;
 }

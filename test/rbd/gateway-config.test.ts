@@ -55,14 +55,17 @@ describe("ceph_gateway configuration and mon addresses", () => {
     expect(refusal([...hub, "--ceph-timeout", "soon"])).to.match(/--ceph-timeout must be a positive number/);
   });
 
-  it("reports one host:port per monitor, its v2 address first, as libvirt and librados take it", () => {
-    expect(monHostsOf("v2:127.0.0.1:3300")).to.deep.equal(["127.0.0.1:3300"]);
-    expect(monHostsOf("[v2:10.0.0.1:3300,v1:10.0.0.1:6789],[v2:10.0.0.2:3300,v1:10.0.0.2:6789]")).to.deep.equal([
-      "10.0.0.1:3300",
-      "10.0.0.2:3300",
+  it("reports one entry per monitor in Ceph's own syntax (what a client conf's mon host takes)", () => {
+    expect(monHostsOf("v2:127.0.0.1:3300")).to.deep.equal(["v2:127.0.0.1:3300"]);
+    expect(monHostsOf("[v2:10.0.0.1:3300,v1:10.0.0.1:6789],[v2:10.0.0.2:3300, v1:10.0.0.2:6789]")).to.deep.equal([
+      "[v2:10.0.0.1:3300,v1:10.0.0.1:6789]",
+      "[v2:10.0.0.2:3300,v1:10.0.0.2:6789]",
     ]);
-    expect(monHostsOf("10.0.0.1:6789, 10.0.0.2:6789")).to.deep.equal(["10.0.0.1:6789", "10.0.0.2:6789"]);
-    expect(monHostsOf("v1:10.0.0.3:6789/0")).to.deep.equal(["10.0.0.3:6789"]);
+    expect(monHostsOf("10.0.0.1:6789, 10.0.0.2:6789;10.0.0.3")).to.deep.equal([
+      "10.0.0.1:6789",
+      "10.0.0.2:6789",
+      "10.0.0.3",
+    ]);
     expect(monHostsOf("")).to.deep.equal([]);
   });
 });

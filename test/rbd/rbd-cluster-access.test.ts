@@ -55,7 +55,7 @@ describe("ceph_gateway with cephx: the restricted user client.edgehub-disks (rea
     if (pools.kind.case !== "rbdPools") throw new Error(`expected rbdPools, got ${pools.kind.case}`);
     // cephx on: the compute hosts need the user's name (and a libvirt secret with its key).
     expect(pools.kind.value.cluster).to.include({ authUser: X.user });
-    expect(pools.kind.value.cluster?.monHosts).to.deep.equal([`${X.monAddress.host}:${X.monAddress.port}`]);
+    expect(pools.kind.value.cluster?.monHosts).to.deep.equal([X.monHost]);
 
     await gw.image(cmd("removeRbdImage", { image: { pool: NVME, image: child }, removeSnapshots: false }));
     await gw.image(cmd("removeRbdImage", { image: { pool: POOL, image: parent }, removeSnapshots: true }));

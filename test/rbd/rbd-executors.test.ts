@@ -247,9 +247,9 @@ describe("ceph_gateway RBD executors (real Ceph, plain cluster)", function () {
     expect(pools.kind.case).to.equal("rbdPools");
     if (pools.kind.case !== "rbdPools") return;
     expect(pools.kind.value.pools.map((p) => p.name)).to.include.members(Object.values(CEPH_POOLS));
-    // auth none: no user for the compute host, and the mon address in the form libvirt takes.
+    // auth none: no user for the compute host; the mon address as the cluster conf writes it.
     expect(pools.kind.value.cluster).to.include({ authUser: "", secretUuid: "" });
-    expect(pools.kind.value.cluster?.monHosts).to.deep.equal([`${P.monAddress.host}:${P.monAddress.port}`]);
+    expect(pools.kind.value.cluster?.monHosts).to.deep.equal([P.monHost]);
   });
 
   it("closing the link waits for a call in flight and refuses calls after it (no use of a freed handle)", async () => {

@@ -78,7 +78,7 @@ describe("ceph_gateway agent process through a real hub (real Ceph)", function (
     expect(pools.state, pools.error).to.equal(CommandState.SUCCEEDED);
     const list = pools.result?.kind.case === "rbdPools" ? pools.result.kind.value : undefined;
     expect(list?.pools.map((p) => p.name)).to.include(POOL);
-    expect(list?.cluster?.monHosts).to.deep.equal([`${P.monAddress.host}:${P.monAddress.port}`]);
+    expect(list?.cluster?.monHosts).to.deep.equal([P.monHost]);
 
     const removed = await runToEnd(cmd("removeRbdImage", { image: { pool: POOL, image }, removeSnapshots: true }));
     expect(removed.state, removed.error).to.equal(CommandState.SUCCEEDED);
