@@ -4,7 +4,8 @@ import { gbOf, rbdPayloads, runGatewayStep, type RbdPayload } from "./ceph-gatew
 import { transitionDisk } from "./disk-lifecycle.js";
 import { chargeDiskQuota } from "./disk-quota.js";
 import { getDisk } from "./disk-store.js";
-import { cancelOperationCommands, gatewayOfPool } from "./gateway-of-pool.js";
+import { gatewayOfPool } from "./gateway-of-pool.js";
+import { cancelOperationCommands } from "./operation-commands.js";
 import { getSnapshot } from "./snapshot-store.js";
 
 const LONG_DEADLINE_MS = 7 * 24 * 3600 * 1000;

@@ -1,7 +1,5 @@
 import type { Knex } from "knex";
 import { NotFoundError } from "../domain/errors.js";
-import { cancelCommand } from "../fleet/command-store.js";
-import { notifyFleet } from "../fleet/fleet-notifier.js";
 
 /** The ceph_gateway agent that runs the RBD commands for images in a storage pool. */
 export async function gatewayOfPool(knex: Knex, storagePoolId: string): Promise<string> {
@@ -9,24 +7,4 @@ export async function gatewayOfPool(knex: Knex, storagePoolId: string): Promise<
     { agent_id: string } | undefined;
   if (!row) throw new NotFoundError("storage pool", storagePoolId);
   return row.agent_id;
-}
-
-/** Cancels the unfinished commands of an operation that was given up (a late gateway must not act on it). */
-export async function cancelOperationCommands(
-  trx: Knex.Transaction,
-  agentId: string,
-  keyPrefix: string,
-  reason: string,
-  at: Date,
-): Promise<void> {
-  const rows = (await trx("agent_commands")
-    .where({ agent_id: agentId })
-    .where("idempotency_key", "like", `${keyPrefix}%`)
-    .whereIn("state", ["queued", "delivered", "running"])
-    .pluck("id")) as string[];
-  for (const id of rows) {
-    const { command, reachedAgent } = await cancelCommand(trx, id, reason, at);
-    if (reachedAgent)
-      await notifyFleet(trx, { t: "cancel", agentId: command.agentId, commandId: id, reason: "superseded" });
-  }
 }

@@ -2,7 +2,8 @@ import type { Knex } from "knex";
 import { rbdPayloads, runGatewayStep, type RbdPayload } from "./ceph-gateway-link.js";
 import type { DiskSnapshot } from "./disk.js";
 import { getDisk } from "./disk-store.js";
-import { cancelOperationCommands, gatewayOfPool } from "./gateway-of-pool.js";
+import { gatewayOfPool } from "./gateway-of-pool.js";
+import { cancelOperationCommands } from "./operation-commands.js";
 import { transitionSnapshot } from "./snapshot-lifecycle.js";
 import { getSnapshot } from "./snapshot-store.js";
 
