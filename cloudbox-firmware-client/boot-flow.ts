@@ -51,9 +51,13 @@ export class BootFlow {
 
   /** The reboot command: the viewer closes and the flow begins again, as after power-on. */
   restart(): void {
+    this.generation++;
     this.deps.viewer.stop();
+    this.deps.input.interrupt();
     this.cancel?.();
   }
+
+  private generation = 0;
 
   async stop(): Promise<void> {
     this.stopped = true;
@@ -102,8 +106,13 @@ export class BootFlow {
 
   private async once(): Promise<void> {
     const { screen } = this.deps;
+    const generation = this.generation;
+    const current = () => {
+      if (generation !== this.generation) throw new Restart();
+    };
     this.set("checking");
     const res = await this.deps.startupCheck(this.deps.hub, this.deps.identity());
+    current();
     this.deps.backoff.reset();
     switch (res.verdict) {
       case StartupVerdict.READY:
@@ -133,6 +142,7 @@ export class BootFlow {
           input: this.deps.input,
           sleep: (ms) => this.wait(ms),
         }).run();
+        current();
         if (!ticket) {
           screen.show("No keyboard input; waiting");
           await this.wait(this.deps.refusedRetryMs);

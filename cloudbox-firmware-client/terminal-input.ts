@@ -50,6 +50,14 @@ export class TerminalInput {
     );
   }
 
+  /** Ends a pending question with no answer (the box restarts); queued lines stay for the next one. */
+  interrupt(): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    this.muted = false;
+    w?.(undefined);
+  }
+
   private done(line: string, secret: boolean | undefined): string {
     this.muted = false;
     if (secret) this.output.write("\n");
