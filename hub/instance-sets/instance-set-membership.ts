@@ -92,7 +92,7 @@ export async function removeMembers(
       const set = await getInstanceSet(trx, setId, { share: true });
       if (userId === set.ownerId)
         throw new FailedPreconditionError(
-          `Cannot remove user ${userId} from instance set ${setId}: it owns the set (change the owner first)`,
+          `Cannot remove user ${userId} from instance set ${setId}: it owns the set`,
           { reason: "SET_OWNER", metadata: { instance_set_id: setId, user_id: userId } },
         );
       const member = await membershipOf(trx, setId, userId);

@@ -1,6 +1,7 @@
 import type { Knex } from "knex";
 import type { Principal } from "../api/principal.js";
 import { assertOwnerVisible } from "../api/tenant-scope.js";
+import { PermissionDeniedError } from "../domain/errors.js";
 import type { Instance } from "./instance.js";
 import { getInstance } from "./instance-store.js";
 
@@ -40,4 +41,27 @@ async function managesSetOf(knex: Knex, userId: string, instanceId: string): Pro
     .whereIn("m.role", ["teacher", "master"])
     .first("l.id");
   return row !== undefined;
+}
+
+/**
+ * 000 §2.5.4: a student starts, stops and restarts its instance of a set (and opens its console),
+ * but deleting, resizing or renaming it is for the set's teachers (or masters) and admins. Checked
+ * by those verbs on the instance they read.
+ */
+export async function assertNotStudentInstance(knex: Knex, p: Principal, i: Instance, action: string): Promise<void> {
+  if (p.role !== "user") return;
+  const row = (await knex("instance_set_instances as l")
+    .join("instance_sets as s", "s.id", "l.instance_set_id")
+    .leftJoin("instance_set_members as m", function () {
+      this.on("m.instance_set_id", "l.instance_set_id").andOnVal("m.user_id", p.userId).andOnNull("m.removed_at");
+    })
+    .where("l.instance_id", i.id)
+    .whereNull("l.removed_at")
+    .whereNull("s.deleted_at")
+    .whereIn("l.role", ["student", "worker"])
+    .first("l.instance_set_id", "m.role")) as { instance_set_id: string; role: string | null } | undefined;
+  if (row && row.role !== "teacher" && row.role !== "master")
+    throw new PermissionDeniedError(
+      `Cannot ${action} instance ${i.id}: it is a student instance of instance set ${row.instance_set_id}; its teachers manage it`,
+    );
 }

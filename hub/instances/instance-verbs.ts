@@ -9,7 +9,7 @@ import { FailedPreconditionError } from "../domain/errors.js";
 import type { Instance } from "./instance.js";
 import type { DesiredState } from "./instance-enums.js";
 import { assertInstanceTransition, IllegalInstanceTransitionError } from "./instance-lifecycle.js";
-import { getVisibleInstance } from "./instance-access.js";
+import { assertNotStudentInstance, getVisibleInstance } from "./instance-access.js";
 import { validateSize, type SizeInput } from "./instance-spec-rules.js";
 import { chargeInstanceQuota, moveInstance } from "./instance-status.js";
 import { getInstance, liveVmOf } from "./instance-store.js";
@@ -138,6 +138,7 @@ async function desire(
  */
 export function deleteInstance(knex: Knex, caller: Caller, id: string, t: OperationTimeouts): Promise<Instance> {
   return applyVerb(knex, caller, id, "delete", async (i, trx) => {
+    await assertNotStudentInstance(trx, caller.principal, i, "delete");
     assertInstanceTransition(id, i.status, "terminating", `delete instance ${id}`);
     await moveInstance(trx, i, "terminating", caller.at, `delete requested by ${caller.principal.username}`, {
       ...operation(caller, "deleted", t.deleteTimeoutMs),
@@ -169,6 +170,7 @@ export async function updateInstance(
 ): Promise<Instance> {
   return knex.transaction(async (trx) => {
     const before = await getVisibleInstance(trx, caller.principal, id, { lock: true });
+    await assertNotStudentInstance(trx, caller.principal, before, "update");
     checkEtag(etag, before, "instance", id);
     await trx("instances")
       .where({ id })
@@ -199,6 +201,7 @@ export async function resizeInstance(
 ): Promise<Instance> {
   return knex.transaction(async (trx) => {
     const before = await getVisibleInstance(trx, caller.principal, id, { lock: true });
+    await assertNotStudentInstance(trx, caller.principal, before, "resize");
     checkEtag(etag, before, "instance", id);
     if (before.status !== "stopped" || before.desiredState !== "stopped")
       throw new FailedPreconditionError(

@@ -135,6 +135,23 @@ export function batchCreate(w: SetWorld): void {
         (await (await w.sets(w.teacher2)).listMyInstanceSets({})).instanceSets.map((v) => v.instanceSet!.id),
       ).to.not.include(id);
 
+      // A student drives its own instance (a console ticket is refused for its state, not for access)
+      // but does not delete, resize or rename it: the set's teacher does (000 §2.5.4).
+      const mine = await w.instances(s1!);
+      const ticket = await failure(mine.createConsoleTicket({ id: i1! }));
+      expect(errorReasons(ticket)).to.deep.equal(["INSTANCE_NOT_RUNNING"]);
+      for (const refused of [
+        mine.deleteInstance({ id: i1! }),
+        mine.resizeInstance({ id: i1!, cpuCores: 2 }),
+        mine.updateInstance({ instance: { id: i1!, name: "renamed" }, updateMask: { paths: ["name"] } }),
+      ])
+        expect((await failure(refused)).code).to.equal(Code.PermissionDenied);
+      const renamed = await (
+        await w.instances(w.teacher)
+      ).updateInstance({ instance: { id: i1!, name: "seat-1" }, updateMask: { paths: ["name"] } });
+      expect(renamed.instance!.name).to.equal("seat-1");
+      expect((await mine.getInstance({ id: i1! })).instance!.status).to.equal(InstanceStatus.STOPPED);
+
       // A student cannot batch-operate, not even over its own instance.
       const stop = await failure(asS1.batchStopInstances({ instanceSetId: id, instanceIds: [i1!] }));
       expect(stop.code).to.equal(Code.PermissionDenied);
