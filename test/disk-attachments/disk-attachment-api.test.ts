@@ -50,8 +50,8 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
     expect(await written()).to.deep.equal(before);
     return err;
   }
-  const start = async (id: string) => {
-    await w.as(w.alice).startInstance({ id, computePoolId: w.pool.poolId, rentalMode: RentalMode.SHARED });
+  const start = async (id: string, owner = w.alice) => {
+    await w.as(owner).startInstance({ id, computePoolId: w.pool.poolId, rentalMode: RentalMode.SHARED });
     await w.converge(id, InstanceStatus.RUNNING);
   };
 
@@ -183,11 +183,13 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
   });
 
   it("hot-plugs into a running instance: attaching with an attach_disk command, attached on the agent's report, then detached", async () => {
-    const [instance] = await w.stoppedInstances(w.alice, 1);
-    await start(instance!);
-    const disk = await w.disk(w.alice, { shareMode: "shared", maxAttachments: 2 });
+    // A fresh owner: start auto-attaches the owner's disks, and other tests left alice many.
+    const owner = await w.freshUser("dave");
+    const [instance] = await w.stoppedInstances(owner, 1);
+    await start(instance!, owner);
+    const disk = await w.disk(owner, { shareMode: "shared", maxAttachments: 2 });
     const { attachment } = await w
-      .disks(w.alice)
+      .disks(owner)
       .attachDisk({ diskId: disk, instanceId: instance!, mountPath: "/srv/shared" });
     expect(attachment).to.include({
       status: DiskAttachmentStatus.ATTACHING,
@@ -212,34 +214,36 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
     });
     await w.settle();
     // (auto-attach at start took alice's other disks too: look at this disk's attachment only)
-    const [now] = (await w.disks(w.alice).listDiskAttachments({ diskId: disk })).attachments;
+    const [now] = (await w.disks(owner).listDiskAttachments({ diskId: disk })).attachments;
     expect(now).to.include({ status: DiskAttachmentStatus.ATTACHED, error: "" });
     expect(now!.attachTime).to.not.equal(undefined);
 
-    await refused(async () => w.disks(w.alice).attachDisk({ diskId: disk, instanceId: instance! }), Code.AlreadyExists);
-    const detaching = await w.disks(w.alice).detachDisk({ diskId: disk, instanceId: instance! });
+    await refused(async () => w.disks(owner).attachDisk({ diskId: disk, instanceId: instance! }), Code.AlreadyExists);
+    const detaching = await w.disks(owner).detachDisk({ diskId: disk, instanceId: instance! });
     expect(detaching.attachment!.status).to.equal(DiskAttachmentStatus.DETACHING);
     await refused(
-      async () => w.disks(w.alice).detachDisk({ diskId: disk, instanceId: instance! }),
+      async () => w.disks(owner).detachDisk({ diskId: disk, instanceId: instance! }),
       Code.FailedPrecondition,
       "ATTACHMENT_IN_FLIGHT",
     );
     await w.settle();
-    expect((await w.disks(w.alice).listDiskAttachments({ diskId: disk })).attachments).to.have.length(0);
+    expect((await w.disks(owner).listDiskAttachments({ diskId: disk })).attachments).to.have.length(0);
     expect(await w.diskRow(disk)).to.deep.equal({ status: "available", attachment_count: 0 });
   });
 
   it("detaches from a stopped instance's kept domain through detach_disk (its definition still holds the disk)", async () => {
-    const [instance] = await w.stoppedInstances(w.alice, 1);
-    await start(instance!);
-    const disk = await w.disk(w.alice);
-    await w.disks(w.alice).attachDisk({ diskId: disk, instanceId: instance! });
+    // A fresh owner: start auto-attaches the owner's disks, and other tests left alice many.
+    const owner = await w.freshUser("erin");
+    const [instance] = await w.stoppedInstances(owner, 1);
+    await start(instance!, owner);
+    const disk = await w.disk(owner);
+    await w.disks(owner).attachDisk({ diskId: disk, instanceId: instance! });
     await w.settle();
-    await w.as(w.alice).stopInstance({ id: instance! });
+    await w.as(owner).stopInstance({ id: instance! });
     await w.converge(instance!, InstanceStatus.STOPPED);
-    const [kept] = (await w.disks(w.alice).listDiskAttachments({ diskId: disk })).attachments;
+    const [kept] = (await w.disks(owner).listDiskAttachments({ diskId: disk })).attachments;
     expect(kept!.status).to.equal(DiskAttachmentStatus.ATTACHED);
-    const { attachment } = await w.disks(w.alice).detachDisk({ diskId: disk, instanceId: instance! });
+    const { attachment } = await w.disks(owner).detachDisk({ diskId: disk, instanceId: instance! });
     expect(attachment!.status).to.equal(DiskAttachmentStatus.DETACHING);
     const row = await w
       .knex("instance_private_data_disk_attachments")
@@ -251,23 +255,25 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
   });
 
   it("marks an attach the agent fails as failed with its error and frees the disk", async () => {
-    const [instance] = await w.stoppedInstances(w.alice, 1);
-    await start(instance!);
-    const disk = await w.disk(w.alice);
+    // A fresh owner: start auto-attaches the owner's disks, and other tests left alice many.
+    const owner = await w.freshUser("frank");
+    const [instance] = await w.stoppedInstances(owner, 1);
+    await start(instance!, owner);
+    const disk = await w.disk(owner);
     w.play = { diskFailWith: "Cannot attach a device to domain: rbd: connection timed out" };
-    await w.disks(w.alice).attachDisk({ diskId: disk, instanceId: instance! });
+    await w.disks(owner).attachDisk({ diskId: disk, instanceId: instance! });
     await w.settle();
-    const [failed] = (await w.disks(w.alice).listDiskAttachments({ diskId: disk })).attachments;
+    const [failed] = (await w.disks(owner).listDiskAttachments({ diskId: disk })).attachments;
     expect(failed).to.include({ status: DiskAttachmentStatus.FAILED });
     expect(failed!.error).to.match(/connection timed out/);
     expect(await w.diskRow(disk)).to.deep.equal({ status: "available", attachment_count: 0 });
     // A failed attachment can be attached again (it replaces the failed record) or removed.
     w.play = {};
-    await w.disks(w.alice).attachDisk({ diskId: disk, instanceId: instance! });
+    await w.disks(owner).attachDisk({ diskId: disk, instanceId: instance! });
     await w.settle();
-    expect(
-      (await w.disks(w.alice).listDiskAttachments({ diskId: disk })).attachments.map((a) => a.status),
-    ).to.deep.equal([DiskAttachmentStatus.ATTACHED]);
+    expect((await w.disks(owner).listDiskAttachments({ diskId: disk })).attachments.map((a) => a.status)).to.deep.equal(
+      [DiskAttachmentStatus.ATTACHED],
+    );
   });
 
   it("rejects illegal attachment transitions by the state machine", async () => {
