@@ -91,10 +91,10 @@ export async function removeMembers(
     knex.transaction(async (trx) => {
       const set = await getInstanceSet(trx, setId, { share: true });
       if (userId === set.ownerId)
-        throw new FailedPreconditionError(
-          `Cannot remove user ${userId} from instance set ${setId}: it owns the set`,
-          { reason: "SET_OWNER", metadata: { instance_set_id: setId, user_id: userId } },
-        );
+        throw new FailedPreconditionError(`Cannot remove user ${userId} from instance set ${setId}: it owns the set`, {
+          reason: "SET_OWNER",
+          metadata: { instance_set_id: setId, user_id: userId },
+        });
       const member = await membershipOf(trx, setId, userId);
       if (!member) throw new NotFoundError("instance set member", userId);
       await endMembership(trx, setId, userId, caller.at, caller.principal.userId);

@@ -15,7 +15,7 @@ import { optionalId, requireId } from "../api/resource-id.js";
 import { scopeTenantFilter } from "../api/tenant-scope.js";
 import { InvalidArgumentError } from "../domain/errors.js";
 import { validName } from "../identity/identity-rules.js";
-import { RENTAL_MODE, type RentalMode } from "../instances/instance-enums.js";
+import { INSTANCE_STATUS, RENTAL_MODE, type RentalMode } from "../instances/instance-enums.js";
 import { validateSize } from "../instances/instance-spec-rules.js";
 import type { PlacementPort } from "../instances/placement-port.js";
 import { batchCreateInstances, type BatchSpec } from "./batch-create.js";
@@ -281,7 +281,8 @@ export function createInstanceSetService(deps: InstanceSetServiceDeps): ServiceI
       const setId = requireId("instance_set_id", req.instanceSetId);
       const page = parsePageRequest(req.pageSize, req.pageToken);
       const access = await accessSet(deps.knex, principalOf(ctx), setId);
-      const result = await listSetInstances(deps.knex, setId, { ownerId: access.instancesOf }, page);
+      const status = INSTANCE_STATUS.toDbFilter("status", req.status);
+      const result = await listSetInstances(deps.knex, setId, { ownerId: access.instancesOf, status }, page);
       return { instances: result.items.map(setInstanceMessage), nextPageToken: result.nextPageToken };
     },
     async batchCreateInstances(req, ctx) {

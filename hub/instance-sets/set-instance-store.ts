@@ -144,11 +144,11 @@ export async function getSetInstance(
   return row ? toSetInstance(row) : undefined;
 }
 
-/** The set's live instances in id order, all or only `ownerId`'s (a student's view), keyset-paged. */
+/** The set's live instances in id order, all or only `ownerId`'s (a student's view), optionally in one status, keyset-paged. */
 export async function listSetInstances(
   knex: Knex,
   instanceSetId: string,
-  filter: { ownerId: string | null },
+  filter: { ownerId: string | null; status: string | null },
   page: PageRequest,
 ): Promise<Page<SetInstance>> {
   const q = linked(knex)
@@ -157,6 +157,7 @@ export async function listSetInstances(
     .limit(page.pageSize + 1)
     .select(COLUMNS);
   if (filter.ownerId) q.where("i.user_id", filter.ownerId);
+  if (filter.status) q.where("i.status", filter.status);
   if (page.after) q.where("i.id", ">", page.after[0]!);
   return pageOf(((await q) as Row[]).map(toSetInstance), page, (s) => [s.instanceId]);
 }

@@ -63,6 +63,9 @@ describe("instance set batch start/stop on a real compute agent (libvirt test://
     const running = await sets.listInstanceSetInstances({ instanceSetId: setId });
     expect(running.instances.map((i) => i.status)).to.deep.equal([InstanceStatus.RUNNING, InstanceStatus.RUNNING]);
     expect(running.instances.every((i) => i.computeMachineId === w.machineId)).to.equal(true);
+    // The set's work instances (000 §2.3 工作实例): the running ones.
+    const work = await sets.listInstanceSetInstances({ instanceSetId: setId, status: InstanceStatus.RUNNING });
+    expect(work.instances.map((i) => i.instanceId)).to.have.members(ids);
 
     const stopped = await sets.batchStopInstances({ instanceSetId: setId });
     expect(stopped.results.map((r) => r.instance?.status)).to.deep.equal([

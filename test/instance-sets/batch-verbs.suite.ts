@@ -48,6 +48,14 @@ export function batchVerbs(w: SetWorld): void {
         expect(r.instance!.desiredState).to.equal(InstanceDesiredState.RUNNING);
         expect(r.instance!.computeMachineId).to.not.equal("");
       }
+      const initializing = await (
+        await w.sets(w.teacher)
+      ).listInstanceSetInstances({ instanceSetId: setId, status: InstanceStatus.INITIALIZING });
+      expect(initializing.instances.map((i) => i.instanceId)).to.have.members(small);
+      const badStatus = await failure(
+        (await w.sets(w.teacher)).listInstanceSetInstances({ instanceSetId: setId, status: 99 as InstanceStatus }),
+      );
+      expect(violatedFields(badStatus)).to.deep.equal(["status"]);
       const audit = await w
         .knex("audit_log")
         .where({ action: "instance.start" })
