@@ -1,10 +1,11 @@
+import type { MessageInitShape } from "@bufbuild/protobuf";
 import type { ServiceImpl } from "@connectrpc/connect";
 import type { Knex } from "knex";
 import type { Clock } from "../../lib/clock/clock.js";
 import {
   InstanceSetService,
   type BatchInstanceSpec,
-  type InstanceSetInstanceResult,
+  type InstanceSetInstanceResultSchema,
 } from "../../gen/edgehub/admin/v1/instance_set_pb.js";
 import { callerOf } from "../api/caller.js";
 import { updatePaths } from "../api/field-mask.js";
@@ -124,11 +125,13 @@ function batchSpec(field: string, s: BatchInstanceSpec | undefined): BatchSpec {
   };
 }
 
-function instanceResults(items: { instanceId: string; outcome: Outcome<SetInstance> }[]): InstanceSetInstanceResult[] {
+function instanceResults(
+  items: { instanceId: string; outcome: Outcome<SetInstance> }[],
+): MessageInitShape<typeof InstanceSetInstanceResultSchema>[] {
   return items.map(({ instanceId, outcome }) =>
     outcome.ok
-      ? ({ instanceId, instance: setInstanceMessage(outcome.value) } as InstanceSetInstanceResult)
-      : ({ instanceId, error: itemError(outcome.error) } as InstanceSetInstanceResult),
+      ? { instanceId, instance: setInstanceMessage(outcome.value) }
+      : { instanceId, error: itemError(outcome.error) },
   );
 }
 
