@@ -3,8 +3,11 @@ import type { Caller } from "../api/caller.js";
 import { recordAudit } from "../audit/audit-writer.js";
 import { recordChange } from "../audit/record-change.js";
 import { newId } from "../db/ids.js";
-import { FailedPreconditionError } from "../domain/errors.js";
+import { FailedPreconditionError, PermissionDeniedError } from "../domain/errors.js";
+import { listReachableInstances } from "../instance-sets/reachable-instances.js";
+import { roleManagesSet } from "../instance-sets/set-roles.js";
 import { getVisibleInstance } from "../instances/instance-access.js";
+import type { Instance } from "../instances/instance.js";
 import type { BoxBinding } from "./cloud-box.js";
 import { BINDING_COLUMNS, getCloudBox, toBinding } from "./cloud-box-store.js";
 
@@ -31,6 +34,20 @@ export async function endLiveBinding(
 }
 
 /**
+ * 000 §2.5.4: teachers bind and unbind boxes. A `user` may do it only for instances of sets it
+ * teaches (its own instance alone is not enough: boxes in a classroom are not a student's to take).
+ */
+async function assertMayBind(trx: Knex.Transaction, caller: Caller, instance: Instance, action: string): Promise<void> {
+  if (caller.principal.role !== "user") return;
+  const reach = (await listReachableInstances(trx, caller.principal.userId)).find((r) => r.instanceId === instance.id);
+  const role = reach?.instanceSet?.memberRole;
+  if (!role || !roleManagesSet(role))
+    throw new PermissionDeniedError(
+      `Cannot ${action} a cloud box for instance ${instance.id}: only a teacher of the instance's set may`,
+    );
+}
+
+/**
  * Binds a box to an instance the caller can see (a tenant admin: its tenant's), replacing the box's
  * live binding. The box must be in service (not disabled or decommissioned) and the instance not
  * on its way out.
@@ -48,6 +65,7 @@ export async function bindBox(
         metadata: { cloud_box_id: box.id },
       });
     const instance = await getVisibleInstance(trx, caller.principal, input.instanceId);
+    await assertMayBind(trx, caller, instance, "bind");
     if (instance.desiredState === "deleted" || instance.status === "terminating" || instance.status === "deleted")
       throw new FailedPreconditionError(
         `Cannot bind cloud box ${box.id} to instance ${instance.id}: the instance is being deleted`,
@@ -99,6 +117,7 @@ export async function unbindBox(knex: Knex, caller: Caller, boxId: string): Prom
       });
     // A tenant admin may end only bindings to its tenant's instances.
     const instance = await getVisibleInstance(trx, caller.principal, live.instance_id as string);
+    await assertMayBind(trx, caller, instance, "unbind");
     const ended = (await endLiveBinding(trx, box.id, "unbound", caller.at, caller.principal.userId))!;
     await recordChange(trx, caller, {
       tenantId: instance.tenantId,

@@ -16,9 +16,10 @@ import { rolesAllowed, type ServicePolicy } from "../api/method-policy.js";
 import { pageOf, parsePageRequest } from "../api/page-token.js";
 import { principalOf } from "../api/request-context.js";
 import { optionalId, requireId } from "../api/resource-id.js";
-import { DomainError, InvalidArgumentError } from "../domain/errors.js";
+import { DomainError, InvalidArgumentError, NotFoundError } from "../domain/errors.js";
 import { validName } from "../identity/identity-rules.js";
 import { listReachableInstances } from "../instance-sets/reachable-instances.js";
+import { getVisibleInstance } from "../instances/instance-access.js";
 import { DESIRED_STATE, INSTANCE_STATUS } from "../instances/instance-enums.js";
 import type { BoxBinding } from "./cloud-box.js";
 import { bindBox, unbindBox } from "./cloud-box-bindings.js";
@@ -31,8 +32,9 @@ import { lookUpBinding, refusalOf } from "./startup-check.js";
 
 const ALL = ["admin", "tenant_admin", "operator", "user"] as const;
 const OPERATORS = ["admin", "operator"] as const;
-// Tenant admins (teachers' administrators) see boxes and bind them to their tenant's instances.
-const BINDERS = ["admin", "operator", "tenant_admin"] as const;
+// Tenant admins see boxes and bind them to their tenant's instances; users who teach a set (000
+// §2.5.4) see boxes and bind them to their set's instances (checked per instance in the binding).
+const BINDERS = ["admin", "operator", "tenant_admin", "user"] as const;
 
 export const cloudBoxServicePolicy: ServicePolicy<typeof CloudBoxService> = {
   getCloudBox: rolesAllowed(...BINDERS),
@@ -178,10 +180,16 @@ export function createCloudBoxService(deps: CloudBoxServiceDeps): ServiceImpl<ty
       const box = await getCloudBox(deps.knex, requireId("id", req.id));
       const refusal = refusalOf(box);
       const found = await lookUpBinding(deps.knex, box, deps.clock.now());
-      const principal = principalOf(ctx);
-      // A tenant admin learns about another tenant's binding only that the box is bound.
+      // A caller who may not see the bound instance learns only that the box would not ask for a login.
       const visible =
-        "instance" in found && (principal.tenantId === null || found.instance.tenantId === principal.tenantId);
+        "instance" in found &&
+        (await getVisibleInstance(deps.knex, principalOf(ctx), found.instance.id).then(
+          () => true,
+          (err) => {
+            if (err instanceof NotFoundError) return false;
+            throw err;
+          },
+        ));
       return {
         requiresLogin: !refusal && !("instance" in found),
         binding: found.binding && visible ? bindingMessage(found.binding) : undefined,

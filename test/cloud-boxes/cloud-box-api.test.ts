@@ -58,7 +58,9 @@ describe("CloudBoxService", function () {
     expect((await connectErrorOf(w.boxes().getCloudBox({ id: "0190c4c4-0000-7000-8000-000000000000" }))).code).to.equal(
       Code.NotFound,
     );
-    expect((await connectErrorOf(w.boxes(w.alice).listCloudBoxes({}))).code).to.equal(Code.PermissionDenied);
+    // Users list boxes too (a teacher picks the classroom's); changing them is for operators.
+    expect((await w.boxes(w.alice).listCloudBoxes({})).cloudBoxes.map((x) => x.id)).to.include(a);
+    expect((await connectErrorOf(w.boxes(w.alice).disableCloudBox({ id: a }))).code).to.equal(Code.PermissionDenied);
   });
 
   it("updates name, location, tags and assigned user with the etag; refuses stale etags, bad fields and other roles, writing nothing", async () => {
@@ -215,10 +217,9 @@ describe("CloudBoxService", function () {
     expect(violatedFields(await connectErrorOf(w.boxes().unbindCloudBoxes({ cloudBoxIds: [] })))).to.deep.equal([
       "cloud_box_ids",
     ]);
-    expect(
-      (await connectErrorOf(w.boxes(w.alice).bindCloudBoxes({ bindings: [{ cloudBoxId: b1, instanceId: mine }] })))
-        .code,
-    ).to.equal(Code.PermissionDenied);
+    // A user who owns the instance but teaches no set of it may not take a classroom box.
+    const own = await w.boxes(w.alice).bindCloudBoxes({ bindings: [{ cloudBoxId: b1, instanceId: mine }] });
+    expect(own.results[0]).to.include({ ok: false, code: "permission_denied" });
     expect(await w.liveBindings(w.knex, b1)).to.deep.equal([]);
   });
 
@@ -256,18 +257,53 @@ describe("CloudBoxService", function () {
     const row = await w.knex("cloud_box_bindings").where({ cloud_box_id: box }).first("end_reason", "ended_at");
     expect(row.end_reason).to.equal("expired");
     expect((await audits("cloud_box.binding_expired")).filter((r) => r.target_id === box)).to.have.length(1);
-    expect((await connectErrorOf(w.boxes(w.alice).previewStartupCheck({ id: box }))).code).to.equal(
-      Code.PermissionDenied,
-    );
+    expect(await w.boxes(w.carol).previewStartupCheck({ id: box })).to.include({ instanceId: "", requiresLogin: true });
+  });
+
+  it("a teacher binds and unbinds boxes for the instances of its set; a student of the set may not", async () => {
+    const box = await w.insertBox();
+    const student = await w.instanceOf(w.alice);
+    const setId = "0190c4c4-0000-7000-8000-00000000c1a5";
+    const tenantId = (await w.knex("users").where({ id: w.bob.userId }).first("tenant_id")).tenant_id;
+    await w
+      .knex("instance_sets")
+      .insert({ id: setId, tenant_id: tenantId, owner_id: w.bob.userId, name: "java-101", set_type: "training" });
+    await w.knex("instance_set_members").insert([
+      { id: "0190c4c4-0000-7000-8000-00000000c1a6", instance_set_id: setId, user_id: w.bob.userId, role: "teacher" },
+      { id: "0190c4c4-0000-7000-8000-00000000c1a7", instance_set_id: setId, user_id: w.alice.userId, role: "student" },
+    ]);
+    await w
+      .knex("instance_set_instances")
+      .insert({
+        id: "0190c4c4-0000-7000-8000-00000000c1a8",
+        instance_set_id: setId,
+        instance_id: student,
+        role: "student",
+      });
+
+    const byStudent = await w.boxes(w.alice).bindCloudBoxes({ bindings: [{ cloudBoxId: box, instanceId: student }] });
+    expect(byStudent.results[0]).to.include({ ok: false, code: "permission_denied" });
+    const byTeacher = await w.boxes(w.bob).bindCloudBoxes({ bindings: [{ cloudBoxId: box, instanceId: student }] });
+    expect(byTeacher.results[0]!.ok).to.equal(true);
+    expect(byTeacher.results[0]!.binding).to.include({ instanceId: student, userId: w.alice.userId });
+    expect((await w.boxes(w.alice).unbindCloudBoxes({ cloudBoxIds: [box] })).results[0]).to.include({
+      ok: false,
+      code: "permission_denied",
+    });
+    // The teacher's login at a box lists the set's instances with its role there.
+    const { instances } = await w.boxes(w.bob).listAccessibleInstances({});
+    const listed = instances.find((i) => i.instance!.id === student)!;
+    expect(listed).to.include({ role: "teacher", instanceSetId: setId, instanceSetName: "java-101" });
+    expect((await w.boxes(w.bob).unbindCloudBoxes({ cloudBoxIds: [box] })).results[0]!.ok).to.equal(true);
   });
 
   it("lists the instances a signed-in user may open from a box: their own, as owner", async () => {
-    const own = await w.instanceOf(w.bob);
-    const { instances } = await w.boxes(w.bob).listAccessibleInstances({});
+    const own = await w.instanceOf(w.carol);
+    const { instances } = await w.boxes(w.carol).listAccessibleInstances({});
     expect(instances.map((i) => [i.instance!.id, i.role])).to.deep.include([own, "owner"]);
-    expect(instances.every((i) => i.instance!.userId === w.bob.userId)).to.equal(true);
+    expect(instances.every((i) => i.instance!.userId === w.carol.userId)).to.equal(true);
     expect(
-      violatedFields(await connectErrorOf(w.boxes(w.bob).listAccessibleInstances({ pageToken: "%%" }))),
+      violatedFields(await connectErrorOf(w.boxes(w.carol).listAccessibleInstances({ pageToken: "%%" }))),
     ).to.deep.equal(["page_token"]);
   });
 });
