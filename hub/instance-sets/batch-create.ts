@@ -13,7 +13,8 @@ import { insertMemberIfAbsent, membershipOf } from "./instance-set-member-store.
 import { tenantUser } from "./instance-set-membership.js";
 import { accessSet, requireManager } from "./instance-set-permissions.js";
 import { getInstanceSet } from "./instance-set-store.js";
-import { roleManagesSet } from "./set-roles.js";
+import { MANAGING_ROLES, roleManagesSet } from "./set-roles.js";
+import { MAX_BATCH_STUDENTS } from "./instance-set-validation.js";
 import { linkInstanceIn } from "./set-instance-links.js";
 import type { SetInstance } from "./set-instance-store.js";
 
@@ -29,6 +30,8 @@ export interface BatchCreateInput {
   teacher: { userId: string; name: string; spec: BatchSpec } | null;
   studentSpec: BatchSpec | null;
   students: readonly { userId: string; name: string }[];
+  /** Add the direct members of the set's user group (those not listed and not managing the set). */
+  studentsFromUserGroup: boolean;
 }
 
 export interface BatchCreateItem {
@@ -47,6 +50,36 @@ interface PlannedItem {
   index: number;
   spec: BatchSpec;
   source: CreateInstanceInput["source"];
+}
+
+/** The set's user group's direct live members not in `listed` and not managing the set, by user id. */
+async function groupRoster(
+  knex: Knex,
+  set: InstanceSet,
+  listed: readonly { userId: string }[],
+): Promise<{ userId: string; name: string }[]> {
+  if (set.userGroupId === null)
+    throw new FailedPreconditionError(
+      `Cannot take the students of instance set ${set.id} from its user group: it has none; set user_group_id first`,
+      { reason: "SET_HAS_NO_USER_GROUP", metadata: { instance_set_id: set.id } },
+    );
+  const skip = new Set(listed.map((s) => s.userId));
+  const rows = (await knex("user_group_members as g")
+    .join("users as u", "u.id", "g.user_id")
+    .where("g.group_id", set.userGroupId)
+    .whereNull("u.deleted_at")
+    .whereNotExists((q) =>
+      q
+        .select(knex.raw("1"))
+        .from("instance_set_members as m")
+        .whereRaw("m.user_id = g.user_id")
+        .where("m.instance_set_id", set.id)
+        .whereNull("m.removed_at")
+        .whereIn("m.role", MANAGING_ROLES as MemberRole[]),
+    )
+    .orderBy("g.user_id")
+    .pluck("g.user_id")) as string[];
+  return rows.filter((id) => !skip.has(id)).map((userId) => ({ userId, name: "" }));
 }
 
 /** The user's membership, made with `role` (and audited) when it has none. */
@@ -148,10 +181,15 @@ export async function batchCreateInstances(
       source,
     });
   }
-  if (input.students.length > 0) {
+  const students = input.studentsFromUserGroup
+    ? [...input.students, ...(await groupRoster(knex, set, input.students))]
+    : input.students;
+  if (students.length > MAX_BATCH_STUDENTS)
+    throw new InvalidArgumentError("students", `must come to at most ${MAX_BATCH_STUDENTS} with the user group's`);
+  if (students.length > 0) {
     if (!input.studentSpec) throw new InvalidArgumentError("student_spec", "is required when students are listed");
     const source = await sourceOf(knex, caller, set, input.studentSpec, "student_spec");
-    input.students.forEach((s, index) =>
+    students.forEach((s, index) =>
       plan.push({ userId: s.userId, role: roleIn(set, false), name: s.name, index, spec: input.studentSpec!, source }),
     );
   }

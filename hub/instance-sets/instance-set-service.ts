@@ -301,7 +301,7 @@ export function createInstanceSetService(deps: InstanceSetServiceDeps): ServiceI
         MAX_BATCH_STUDENTS,
         { allowEmpty: true, itemField: (i) => `students[${i}].user_id` },
       );
-      if (req.students.length === 0 && !req.teacherInstance)
+      if (req.students.length === 0 && !req.teacherInstance && !req.studentsFromUserGroup)
         throw new InvalidArgumentError("students", "name at least one student, or a teacher_instance");
       const students = req.students.map((s, i) => ({
         userId: s.userId,
@@ -315,11 +315,13 @@ export function createInstanceSetService(deps: InstanceSetServiceDeps): ServiceI
             spec: batchSpec("teacher_instance.spec", t.spec),
           }
         : null;
-      const studentSpec = students.length > 0 ? batchSpec("student_spec", req.studentSpec) : null;
+      const studentSpec =
+        students.length > 0 || req.studentsFromUserGroup ? batchSpec("student_spec", req.studentSpec) : null;
       const items = await batchCreateInstances(deps.knex, callerOf(ctx, deps.clock), setId, {
         teacher,
         studentSpec,
         students,
+        studentsFromUserGroup: req.studentsFromUserGroup,
       });
       const results = items.map((item) => ({
         userId: item.userId,

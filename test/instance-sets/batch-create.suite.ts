@@ -244,6 +244,28 @@ export function batchCreate(w: SetWorld): void {
       expect(errorReasons(archived)).to.deep.equal(["INSTANCE_SET_NOT_ACTIVE"]);
     });
 
+    it("takes the students from the set's user group (000 §2.5.1), leaving out the listed ones and the teacher", async () => {
+      const c = await w.sets(w.teacher);
+      const id = await w.trainingSet("roster");
+      const none = await failure(
+        c.batchCreateInstances({ instanceSetId: id, studentSpec: w.spec(), studentsFromUserGroup: true }),
+      );
+      expect(errorReasons(none)).to.deep.equal(["SET_HAS_NO_USER_GROUP"]);
+      const roster = w.students.slice(20, 24);
+      const group = await w.people.group(w.tenantA.id, "class-roster", [w.teacher, ...roster]);
+      await c.updateInstanceSet({ instanceSet: { id, userGroupId: group }, updateMask: { paths: ["user_group_id"] } });
+      const res = await c.batchCreateInstances({
+        instanceSetId: id,
+        studentSpec: w.spec(),
+        students: [{ userId: roster[2]!.userId, name: "listed" }],
+        studentsFromUserGroup: true,
+      });
+      const fromGroup = [roster[0]!, roster[1]!, roster[3]!].map((s) => s.userId).sort();
+      expect(res.results.map((r) => r.userId)).to.deep.equal([roster[2]!.userId, ...fromGroup]);
+      expect(res.createdCount).to.equal(4);
+      expect(res.results.every((r) => r.role === InstanceSetRole.STUDENT)).to.equal(true);
+    });
+
     it("links existing instances of members (at most one set each) and unlinks them without deleting", async () => {
       const a = await w.trainingSet("link-a");
       const b = await w.trainingSet("link-b");
