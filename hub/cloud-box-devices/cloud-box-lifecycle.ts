@@ -51,13 +51,31 @@ export const DISABLE: BoxMove = {
 /** Enabling lands on online or offline by the agent's connection (enableTarget). */
 export const ENABLE_ONLINE: BoxMove = { name: "enable", from: ["disabled"], to: "online" };
 export const ENABLE_OFFLINE: BoxMove = { name: "enable", from: ["disabled"], to: "offline" };
+export const START_MAINTENANCE: BoxMove = {
+  name: "start maintenance of",
+  from: ["online", "offline", "error"],
+  to: "maintenance",
+};
+/** Ending maintenance lands on online or offline by the agent's connection, like enabling. */
+export const END_MAINTENANCE_ONLINE: BoxMove = { name: "end maintenance of", from: ["maintenance"], to: "online" };
+export const END_MAINTENANCE_OFFLINE: BoxMove = { name: "end maintenance of", from: ["maintenance"], to: "offline" };
 export const DECOMMISSION: BoxMove = {
   name: "decommission",
   from: ["initializing", "online", "offline", "maintenance", "error", "disabled"],
   to: "decommissioned",
 };
 
-for (const move of [AGENT_BACK, AGENT_LOST, DISABLE, ENABLE_ONLINE, ENABLE_OFFLINE, DECOMMISSION]) {
+for (const move of [
+  AGENT_BACK,
+  AGENT_LOST,
+  DISABLE,
+  ENABLE_ONLINE,
+  ENABLE_OFFLINE,
+  START_MAINTENANCE,
+  END_MAINTENANCE_ONLINE,
+  END_MAINTENANCE_OFFLINE,
+  DECOMMISSION,
+]) {
   for (const from of move.from)
     if (!canTransition(from, move.to)) throw new Error(`Cloud box move ${from} → ${move.to} is not in the lifecycle`);
 }

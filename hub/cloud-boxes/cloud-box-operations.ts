@@ -14,6 +14,9 @@ import {
   DISABLE,
   ENABLE_OFFLINE,
   ENABLE_ONLINE,
+  END_MAINTENANCE_OFFLINE,
+  END_MAINTENANCE_ONLINE,
+  START_MAINTENANCE,
   moveBox,
   type BoxMove,
 } from "../cloud-box-devices/cloud-box-lifecycle.js";
@@ -115,6 +118,24 @@ export async function enableBox(knex: Knex, caller: Caller, id: string): Promise
       agent.status === "connected" ? ENABLE_ONLINE : ENABLE_OFFLINE,
       "cloud_box.enable",
     );
+  });
+}
+
+/** Maintenance (000 §1.6 online ⇄ maintenance); starting it on a box in maintenance returns it as it is. */
+export async function startBoxMaintenance(knex: Knex, caller: Caller, id: string): Promise<CloudBox> {
+  return knex.transaction(async (trx) => {
+    const box = await getCloudBox(trx, id, { lock: true });
+    if (box.status === "maintenance") return box;
+    return applyMove(trx, caller, box, START_MAINTENANCE, "cloud_box.start_maintenance");
+  });
+}
+
+export async function endBoxMaintenance(knex: Knex, caller: Caller, id: string): Promise<CloudBox> {
+  return knex.transaction(async (trx) => {
+    const box = await getCloudBox(trx, id, { lock: true });
+    const agent = (await trx("agents").where({ id: box.agentId }).first("status")) as { status: string };
+    const move = agent.status === "connected" ? END_MAINTENANCE_ONLINE : END_MAINTENANCE_OFFLINE;
+    return applyMove(trx, caller, box, move, "cloud_box.end_maintenance");
   });
 }
 

@@ -24,7 +24,16 @@ import { DESIRED_STATE, INSTANCE_STATUS } from "../instances/instance-enums.js";
 import type { BoxBinding } from "./cloud-box.js";
 import { bindBox, unbindBox } from "./cloud-box-bindings.js";
 import { CLOUD_BOX_STATUS } from "./cloud-box-enums.js";
-import { decommissionBox, disableBox, enableBox, rebootBox, updateBox, type BoxPatch } from "./cloud-box-operations.js";
+import {
+  decommissionBox,
+  disableBox,
+  enableBox,
+  endBoxMaintenance,
+  rebootBox,
+  startBoxMaintenance,
+  updateBox,
+  type BoxPatch,
+} from "./cloud-box-operations.js";
 import { MAX_BOXES_PER_CALL, validTagKey, validTags } from "./cloud-box-rules.js";
 import { getCloudBox, listCloudBoxes, liveBindingsOf } from "./cloud-box-store.js";
 import { bindingMessage, boxMessage } from "./cloud-box-wire.js";
@@ -43,6 +52,8 @@ export const cloudBoxServicePolicy: ServicePolicy<typeof CloudBoxService> = {
   disableCloudBox: rolesAllowed(...OPERATORS),
   enableCloudBox: rolesAllowed(...OPERATORS),
   decommissionCloudBox: rolesAllowed(...OPERATORS),
+  startCloudBoxMaintenance: rolesAllowed(...OPERATORS),
+  endCloudBoxMaintenance: rolesAllowed(...OPERATORS),
   rebootCloudBox: rolesAllowed(...OPERATORS),
   bindCloudBoxes: rolesAllowed(...BINDERS),
   unbindCloudBoxes: rolesAllowed(...BINDERS),
@@ -139,6 +150,16 @@ export function createCloudBoxService(deps: CloudBoxServiceDeps): ServiceImpl<ty
     async enableCloudBox(req, ctx) {
       const id = requireId("id", req.id);
       await enableBox(deps.knex, asCaller(ctx), id);
+      return withBinding(id);
+    },
+    async startCloudBoxMaintenance(req, ctx) {
+      const id = requireId("id", req.id);
+      await startBoxMaintenance(deps.knex, asCaller(ctx), id);
+      return withBinding(id);
+    },
+    async endCloudBoxMaintenance(req, ctx) {
+      const id = requireId("id", req.id);
+      await endBoxMaintenance(deps.knex, asCaller(ctx), id);
       return withBinding(id);
     },
     async decommissionCloudBox(req, ctx) {

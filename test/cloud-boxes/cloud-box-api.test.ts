@@ -146,6 +146,32 @@ describe("CloudBoxService", function () {
     expect((await audits("cloud_box.decommission")).map((r) => r.target_id)).to.deep.equal([id]);
   });
 
+  it("puts a box in maintenance (its agent's comings and goings leave it there, it opens nothing) and back", async () => {
+    const id = await w.insertBox();
+    const agentId = (await w.knex("cloud_boxes").where({ id }).first("agent_id")).agent_id as string;
+    expect((await w.boxes(w.operator).startCloudBoxMaintenance({ id })).cloudBox!.status).to.equal(
+      CloudBoxStatus.MAINTENANCE,
+    );
+    await moveBoxesOfAgents(w.knex, [agentId], AGENT_LOST, w.clock.now());
+    await moveBoxesOfAgents(w.knex, [agentId], AGENT_BACK, w.clock.now());
+    expect((await w.boxes().getCloudBox({ id })).cloudBox!.status).to.equal(CloudBoxStatus.MAINTENANCE);
+    expect(await w.boxes().previewStartupCheck({ id })).to.include({
+      requiresLogin: false,
+      message: "This cloud box is in maintenance",
+    });
+    // The agent went away meanwhile: ending maintenance lands on offline.
+    await w.knex("agents").where({ id: agentId }).update({ status: "disconnected" });
+    expect((await w.boxes().endCloudBoxMaintenance({ id })).cloudBox!.status).to.equal(CloudBoxStatus.OFFLINE);
+    const notIn = await connectErrorOf(w.boxes().endCloudBoxMaintenance({ id }));
+    expect(notIn.code).to.equal(Code.FailedPrecondition);
+    expect(errorReasons(notIn)).to.deep.equal(["BOX_STATUS"]);
+    expect((await connectErrorOf(w.boxes(w.tenantAdmin).startCloudBoxMaintenance({ id }))).code).to.equal(
+      Code.PermissionDenied,
+    );
+    expect(violatedFields(await connectErrorOf(w.boxes().startCloudBoxMaintenance({ id: "x" })))).to.deep.equal(["id"]);
+    expect((await audits("cloud_box.start_maintenance")).map((r) => r.target_id)).to.deep.equal([id]);
+  });
+
   it("binds many boxes in one call with per-box results, replaces a box's binding, unbinds; tenant admins only to their tenant's instances", async () => {
     const [b1, b2, b3] = [await w.insertBox(), await w.insertBox(), await w.insertBox({ status: "disabled" })];
     const mine = await w.instanceOf(w.alice);
@@ -272,14 +298,12 @@ describe("CloudBoxService", function () {
       { id: "0190c4c4-0000-7000-8000-00000000c1a6", instance_set_id: setId, user_id: w.bob.userId, role: "teacher" },
       { id: "0190c4c4-0000-7000-8000-00000000c1a7", instance_set_id: setId, user_id: w.alice.userId, role: "student" },
     ]);
-    await w
-      .knex("instance_set_instances")
-      .insert({
-        id: "0190c4c4-0000-7000-8000-00000000c1a8",
-        instance_set_id: setId,
-        instance_id: student,
-        role: "student",
-      });
+    await w.knex("instance_set_instances").insert({
+      id: "0190c4c4-0000-7000-8000-00000000c1a8",
+      instance_set_id: setId,
+      instance_id: student,
+      role: "student",
+    });
 
     const byStudent = await w.boxes(w.alice).bindCloudBoxes({ bindings: [{ cloudBoxId: box, instanceId: student }] });
     expect(byStudent.results[0]).to.include({ ok: false, code: "permission_denied" });
