@@ -32,6 +32,9 @@ export interface BootFlowDeps {
 
 class Restart extends Error {}
 
+/** A viewer that ran less than this is taken as a failed start. */
+const QUICK_EXIT_MS = 10_000;
+
 /**
  * The boot flow: startup check first (bound: straight into the instance, no login); no binding:
  * the login path; an unreachable hub: retries with backoff and says so on screen. Once the viewer
@@ -58,6 +61,8 @@ export class BootFlow {
   }
 
   private generation = 0;
+  /** Grows while the viewer keeps failing at once, apart from the hub's backoff (reset by every answer). */
+  private readonly viewerBackoff = new FullJitterBackoff({ baseMs: 2_000, capMs: 60_000 });
 
   async stop(): Promise<void> {
     this.stopped = true;
@@ -159,9 +164,19 @@ export class BootFlow {
   private async view(ticket: ViewerTicket, message: string): Promise<void> {
     this.set("viewing");
     this.deps.screen.show(message);
+    const started = Date.now();
+    const generation = this.generation;
     const code = await this.deps.viewer.launch(ticket);
-    if (this.stopped) return;
+    if (this.stopped || generation !== this.generation) return;
     this.deps.screen.show(`The viewer closed (exit code ${code ?? "none"})`);
+    // A viewer that cannot start or dies at once must not turn into a ticket per second.
+    if (Date.now() - started >= QUICK_EXIT_MS) {
+      this.viewerBackoff.reset();
+    } else {
+      const delay = this.viewerBackoff.next();
+      this.deps.screen.show(`Reconnecting in ${Math.ceil(delay / 1000)} s`);
+      await this.wait(delay);
+    }
   }
 }
 

@@ -56,8 +56,9 @@ describe("a cloud box boots (real hub, compute agent on test:///default, edgehub
   });
 
   const admin = async () => w.t.client(CloudBoxService, await w.t.adminToken());
-  const boot = async (serial: string) => {
+  const boot = async (serial: string, extraArgs: string[] = []) => {
     const box = spawnBox({
+      extraArgs,
       hub: `127.0.0.1:${w.t.hub.grpcPort}`,
       joinToken: boxToken,
       apiUrl: w.t.baseUrl,
@@ -70,6 +71,12 @@ describe("a cloud box boots (real hub, compute agent on test:///default, edgehub
       return r?.id as string | undefined;
     });
     return { box, id };
+  };
+  /** Room on the small test machine: the earlier tests' desktops are stopped. */
+  const makeRoom = async () => {
+    const running = (await w.knex("instances").where({ status: "running" }).pluck("id")) as string[];
+    for (const r of running) await w.client().stopInstance({ id: r });
+    for (const r of running) await w.reach(r, "stopped");
   };
   const newInstance = async (name: string) =>
     (
@@ -163,12 +170,19 @@ describe("a cloud box boots (real hub, compute agent on test:///default, edgehub
     expect(box.viewer()).to.equal(undefined);
   });
 
+  it("a viewer that fails at once is retried with a growing delay, not a ticket per second", async () => {
+    await makeRoom();
+    const instanceId = await newInstance("desk-retry");
+    const { box, id } = await boot("SN-BOOT-5", ["--viewer-cmd", "false"]);
+    await (await admin()).bindCloudBoxes({ bindings: [{ cloudBoxId: id, instanceId }] });
+    await (await admin()).rebootCloudBox({ id });
+    await box.waitForScreen(/The viewer closed \(exit code 1\)\n\[screen\] Reconnecting in \d+ s/, 180_000);
+    await box.waitForScreen(/(Reconnecting in \d+ s[\s\S]*){2}/, 180_000);
+  });
+
   // Last: it stops the hub.
   it("keeps the desktop open when the hub goes away mid-session, and says the hub is unreachable", async () => {
-    // Room on the test machine: the earlier tests' desktops are stopped.
-    const running = await w.knex("instances").where({ status: "running" }).pluck("id");
-    for (const r of running) await w.client().stopInstance({ id: r as string });
-    for (const r of running) await w.reach(r as string, "stopped");
+    await makeRoom();
     const instanceId = await newInstance("desk-class");
     const { box, id } = await boot("SN-BOOT-4");
     await (await admin()).bindCloudBoxes({ bindings: [{ cloudBoxId: id, instanceId }] });
