@@ -133,11 +133,11 @@ describe("CloudBoxService", function () {
     expect((await w.boxes().decommissionCloudBox({ id })).cloudBox!.status).to.equal(CloudBoxStatus.DECOMMISSIONED);
 
     for (const call of [
-      w.boxes().enableCloudBox({ id }),
-      w.boxes().disableCloudBox({ id }),
-      w.boxes().rebootCloudBox({ id }),
+      () => w.boxes().enableCloudBox({ id }),
+      () => w.boxes().disableCloudBox({ id }),
+      () => w.boxes().rebootCloudBox({ id }),
     ]) {
-      const err = await connectErrorOf(call);
+      const err = await connectErrorOf(call());
       expect(err.code).to.equal(Code.FailedPrecondition);
       expect(errorReasons(err)).to.deep.equal(["BOX_STATUS"]);
     }
