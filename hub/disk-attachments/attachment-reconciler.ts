@@ -1,8 +1,7 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { Clock } from "../../lib/clock/clock.js";
-import { leasedTask } from "../background/leased-task.js";
-import type { PeriodicTask } from "../background/periodic-task.js";
+import { eachInSavepoint, LeasedLoop } from "../background/leased-loop.js";
 import { isFinal } from "../fleet/command-lifecycle.js";
 import { getCommand, type AgentCommand } from "../fleet/command-store.js";
 import { attachedDiskOf } from "./attachment-agent-link.js";
@@ -37,38 +36,12 @@ interface InFlight {
  * attaching → attached | failed, detaching → detached | attached (error kept), each in its own
  * savepoint. Attachments of deleted instances are released: their domain is gone with the instance.
  */
-export class AttachmentReconciler {
-  private readonly task: PeriodicTask;
-
+export class AttachmentReconciler extends LeasedLoop {
   constructor(private readonly deps: AttachmentReconcilerDeps) {
-    this.task = leasedTask({
-      name: "disk-attachment-reconciler",
-      intervalMs: deps.intervalMs,
-      knex: deps.knex,
-      lockKey: deps.lockKey,
-      log: deps.log,
-      run: (trx) => this.pass(trx),
-      onPass: () => deps.onPass?.(),
-    });
+    super({ ...deps, name: "disk-attachment-reconciler" });
   }
 
-  start(): void {
-    this.task.start();
-  }
-
-  wake(): void {
-    setImmediate(() => void this.task.runOnce());
-  }
-
-  runOnce(): Promise<void> {
-    return this.task.runOnce();
-  }
-
-  stop(): Promise<void> {
-    return this.task.stop();
-  }
-
-  private async pass(trx: Knex.Transaction): Promise<number> {
+  protected async pass(trx: Knex.Transaction): Promise<number> {
     const now = this.deps.clock.now();
     const rows = (await trx(ATTACHMENTS)
       .whereNull("deleted_at")
@@ -76,13 +49,13 @@ export class AttachmentReconciler {
       .orderBy("updated_at")
       .limit(BATCH)
       .select("id", "instance_id", "disk_id", "target_dev", "status", "command_id")) as InFlight[];
-    for (const r of rows) {
-      try {
-        await trx.transaction((sp) => this.settle(sp, r, now));
-      } catch (err) {
-        this.deps.log.warn({ err, attachmentId: r.id }, "Settling disk attachment failed; retrying next pass");
-      }
-    }
+    await eachInSavepoint(
+      trx,
+      rows,
+      (sp, r) => this.settle(sp, r, now),
+      (err, r) =>
+        this.deps.log.warn({ err, attachmentId: r.id }, "Settling disk attachment failed; retrying next pass"),
+    );
     await trx
       .transaction((sp) => releaseDeletedInstances(sp, now))
       .catch((err: unknown) => this.deps.log.warn({ err }, "Releasing attachments of deleted instances failed"));

@@ -1,8 +1,7 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { Clock } from "../../lib/clock/clock.js";
-import { leasedTask } from "../background/leased-task.js";
-import type { PeriodicTask } from "../background/periodic-task.js";
+import { eachInSavepoint, LeasedLoop } from "../background/leased-loop.js";
 import { reconcileDisk } from "./disk-steps.js";
 import { unconvergedDiskIds } from "./disk-store.js";
 import { reconcileSnapshot } from "./snapshot-steps.js";
@@ -28,56 +27,28 @@ const BATCH = 200;
  * lease (one hub at a time); each object runs in its own savepoint, so one that fails is retried
  * next pass without undoing the others.
  */
-export class DiskReconciler {
-  private readonly task: PeriodicTask;
-
+export class DiskReconciler extends LeasedLoop {
   constructor(private readonly deps: DiskReconcilerDeps) {
-    this.task = leasedTask({
-      name: "disk-reconciler",
-      intervalMs: deps.intervalMs,
-      knex: deps.knex,
-      lockKey: deps.lockKey,
-      log: deps.log,
-      run: (trx) => this.pass(trx),
-      onPass: () => deps.onPass?.(),
-    });
+    super({ ...deps, name: "disk-reconciler" });
   }
 
-  start(): void {
-    this.task.start();
-  }
-
-  /** Runs a pass soon (after an API mutation); passes never overlap. */
-  wake(): void {
-    setImmediate(() => void this.task.runOnce());
-  }
-
-  runOnce(): Promise<void> {
-    return this.task.runOnce();
-  }
-
-  stop(): Promise<void> {
-    return this.task.stop();
-  }
-
-  private async pass(trx: Knex.Transaction): Promise<number> {
+  protected async pass(trx: Knex.Transaction): Promise<number> {
     const now = this.deps.clock.now();
+    const { log } = this.deps;
     const disks = await unconvergedDiskIds(trx, BATCH);
-    for (const id of disks) {
-      try {
-        await trx.transaction((sp) => reconcileDisk(sp, id, now));
-      } catch (err) {
-        this.deps.log.warn({ err, diskId: id }, "Reconciling disk failed; retrying next pass");
-      }
-    }
+    await eachInSavepoint(
+      trx,
+      disks,
+      (sp, id) => reconcileDisk(sp, id, now),
+      (err, diskId) => log.warn({ err, diskId }, "Reconciling disk failed; retrying next pass"),
+    );
     const snaps = await unconvergedSnapshotIds(trx, BATCH);
-    for (const id of snaps) {
-      try {
-        await trx.transaction((sp) => reconcileSnapshot(sp, id, now));
-      } catch (err) {
-        this.deps.log.warn({ err, snapshotId: id }, "Reconciling disk snapshot failed; retrying next pass");
-      }
-    }
+    await eachInSavepoint(
+      trx,
+      snaps,
+      (sp, id) => reconcileSnapshot(sp, id, now),
+      (err, snapshotId) => log.warn({ err, snapshotId }, "Reconciling disk snapshot failed; retrying next pass"),
+    );
     return disks.length + snaps.length;
   }
 }

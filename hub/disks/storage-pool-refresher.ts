@@ -1,8 +1,7 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { Clock } from "../../lib/clock/clock.js";
-import { leasedTask } from "../background/leased-task.js";
-import type { PeriodicTask } from "../background/periodic-task.js";
+import { LeasedLoop } from "../background/leased-loop.js";
 import { refreshStoragePools } from "./storage-pool-refresh.js";
 
 export interface StoragePoolRefresherDeps {
@@ -17,29 +16,12 @@ export interface StoragePoolRefresherDeps {
 }
 
 /** The background loop that keeps storage_pools in step with what the ceph_gateways report. */
-export class StoragePoolRefresher {
-  private readonly task: PeriodicTask;
-
-  constructor(deps: StoragePoolRefresherDeps) {
-    this.task = leasedTask({
-      name: "storage-pool-refresher",
-      intervalMs: deps.intervalMs,
-      knex: deps.knex,
-      lockKey: deps.lockKey,
-      log: deps.log,
-      run: (trx) => refreshStoragePools(trx, deps.clock.now(), deps.refreshMs),
-    });
+export class StoragePoolRefresher extends LeasedLoop {
+  constructor(private readonly deps: StoragePoolRefresherDeps) {
+    super({ ...deps, name: "storage-pool-refresher" });
   }
 
-  start(): void {
-    this.task.start();
-  }
-
-  runOnce(): Promise<void> {
-    return this.task.runOnce();
-  }
-
-  stop(): Promise<void> {
-    return this.task.stop();
+  protected pass(trx: Knex.Transaction): Promise<void> {
+    return refreshStoragePools(trx, this.deps.clock.now(), this.deps.refreshMs);
   }
 }

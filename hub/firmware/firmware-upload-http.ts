@@ -1,25 +1,20 @@
-import type http from "node:http";
-import type http2 from "node:http2";
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { Clock } from "../../lib/clock/clock.js";
-import type { Caller } from "../api/caller.js";
-import { resolveToken } from "../auth/token-store.js";
-import { newId } from "../db/ids.js";
 import {
-  DomainError,
-  InvalidArgumentError,
-  PermissionDeniedError,
-  ResourceExhaustedError,
-  UnauthenticatedError,
-} from "../domain/errors.js";
+  clientGone,
+  refuseOversize,
+  reply,
+  uploadRoute,
+  type HttpHandler,
+  type UploadRequest,
+  type UploadResponse,
+} from "../api/upload-route.js";
+import { uploadCaller } from "../auth/upload-caller.js";
+import { InvalidArgumentError } from "../domain/errors.js";
 import type { ImageContentStore } from "../image-content/image-content-store.js";
 import type { FirmwareSigningKey } from "./firmware-signing-key.js";
 import { uploadFirmwareVersion } from "./upload-firmware-version.js";
-
-type Request = http.IncomingMessage | http2.Http2ServerRequest;
-type Response = http.ServerResponse | http2.Http2ServerResponse;
-type Handler = (req: Request, res: Response) => void;
 
 export interface FirmwareUploadHttpDeps {
   knex: Knex;
@@ -31,22 +26,10 @@ export interface FirmwareUploadHttpDeps {
 }
 
 const ROUTE = /^\/v1\/firmware-versions\/([^/]+)\/content$/;
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 /** Firmware runs on every box of the fleet: only admins upload it. */
 const UPLOAD_ROLES = new Set(["admin"]);
 
-const STATUS: Record<DomainError["code"], number> = {
-  invalid_argument: 400,
-  unauthenticated: 401,
-  permission_denied: 403,
-  not_found: 404,
-  already_exists: 409,
-  failed_precondition: 409,
-  aborted: 409,
-  resource_exhausted: 413,
-};
-
-function header(req: Request, name: string): string | undefined {
+function header(req: UploadRequest, name: string): string | undefined {
   const v = req.headers[name];
   return typeof v === "string" ? v.trim() : undefined;
 }
@@ -58,58 +41,29 @@ function header(req: Request, name: string): string | undefined {
  * version when created, 200 when the same bytes were already that version, else `{code, message,
  * field?, reason?}` with 400, 401, 403, 409 (the version has other bytes) or 413.
  */
-export function firmwareUploadRoutes(deps: FirmwareUploadHttpDeps, next: Handler): Handler {
-  return (req, res) => {
-    const m = ROUTE.exec((req.url ?? "").split("?")[0]!);
-    if (!m) return next(req, res);
-    const offered = req.headers["x-request-id"];
-    const requestId = typeof offered === "string" && REQUEST_ID.test(offered) ? offered : newId();
-    res.setHeader("x-request-id", requestId);
-    handle(deps, req, res, m[1]!, requestId).catch((err) => {
-      if (!(err instanceof DomainError)) deps.log.error({ err, requestId }, "Firmware upload failed unexpectedly");
-      reply(req, res, err instanceof DomainError ? STATUS[err.code] : 500, errorBody(err, requestId));
-    });
-  };
+export function firmwareUploadRoutes(deps: FirmwareUploadHttpDeps, next: HttpHandler): HttpHandler {
+  return uploadRoute(
+    { route: ROUTE, what: "firmware", log: deps.log, put: (req, res, v, rid) => put(deps, req, res, v, rid) },
+    next,
+  );
 }
 
-async function handle(
+async function put(
   deps: FirmwareUploadHttpDeps,
-  req: Request,
-  res: Response,
+  req: UploadRequest,
+  res: UploadResponse,
   rawVersion: string,
   requestId: string,
 ) {
-  if (req.method !== "PUT") {
-    res.setHeader("Allow", "PUT");
-    reply(req, res, 405, { code: "method_not_allowed", message: `${req.method} is not allowed here; use PUT` });
-    return;
-  }
-  const auth = req.headers.authorization;
-  const token = typeof auth === "string" ? /^Bearer\s+(\S+)$/i.exec(auth)?.[1] : undefined;
-  if (!token)
-    throw new UnauthenticatedError("Unauthenticated: this route needs a bearer token (Authorization: Bearer …)");
-  const now = deps.clock.now();
-  const resolved = await resolveToken(deps.knex, token, now);
-  if (!resolved) throw new UnauthenticatedError("Unauthenticated: the bearer token is unknown, expired or revoked");
-  if (!UPLOAD_ROLES.has(resolved.principal.role))
-    throw new PermissionDeniedError(`Permission denied: role ${resolved.principal.role} may not upload firmware`);
-  const length = req.headers["content-length"];
-  if (length !== undefined && Number(length) > deps.maxBytes)
-    throw new ResourceExhaustedError(`Firmware of ${length} bytes is larger than the limit of ${deps.maxBytes} bytes`, {
-      reason: "CONTENT_TOO_LARGE",
-      metadata: { max_bytes: String(deps.maxBytes) },
-    });
+  const caller = await uploadCaller(deps, req, requestId, UPLOAD_ROLES, "firmware");
+  refuseOversize(req, deps.maxBytes, "Firmware");
   const sha256 = header(req, "x-content-sha256");
   if (!sha256) throw new InvalidArgumentError("X-Content-Sha256", "is required: the file's sha256 in hex");
   const models = (header(req, "x-firmware-models") ?? "")
     .split(",")
     .map((s) => s.trim())
     .filter((s) => s !== "");
-  const caller: Caller = { principal: resolved.principal, requestId, at: now };
-  const abort = new AbortController();
-  res.once("close", () => {
-    if (!res.writableFinished) abort.abort(new Error("the client went away"));
-  });
+  const signal = clientGone(res);
   const { version, created } = await uploadFirmwareVersion(
     { knex: deps.knex, clock: deps.clock, store: deps.store, key: deps.key, maxBytes: deps.maxBytes },
     caller,
@@ -120,7 +74,7 @@ async function handle(
       models,
       description: header(req, "x-firmware-description") ?? "",
       body: req,
-      signal: abort.signal,
+      signal,
     },
   );
   deps.log.info(
@@ -136,26 +90,4 @@ async function handle(
     models: version.models,
     created,
   });
-}
-
-function errorBody(err: unknown, requestId: string): Record<string, unknown> {
-  if (!(err instanceof DomainError)) return { code: "internal", message: `Internal error (request id ${requestId})` };
-  const body: Record<string, unknown> = { code: err.code, message: err.message };
-  if (err instanceof InvalidArgumentError) body.field = err.field;
-  if ("reason" in err && typeof err.reason === "string") body.reason = err.reason;
-  if ("metadata" in err) body.metadata = err.metadata;
-  return body;
-}
-
-function reply(req: Request, res: Response, status: number, body: Record<string, unknown>): void {
-  if (res.headersSent) {
-    res.end();
-    return;
-  }
-  // A refused upload may still be sending: close the HTTP/1.1 connection instead of draining it.
-  const unread = !req.readableEnded && "httpVersionMajor" in req && req.httpVersionMajor === 1;
-  if (status >= 400 && unread) res.setHeader("Connection", "close");
-  res.statusCode = status;
-  res.setHeader("Content-Type", "application/json");
-  res.end(JSON.stringify(body));
 }

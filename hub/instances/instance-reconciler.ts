@@ -1,8 +1,7 @@
 import type { Knex } from "knex";
 import type { Logger } from "pino";
 import type { Clock } from "../../lib/clock/clock.js";
-import { leasedTask } from "../background/leased-task.js";
-import type { PeriodicTask } from "../background/periodic-task.js";
+import { eachInSavepoint, LeasedLoop } from "../background/leased-loop.js";
 import { domainNameOf, type Instance, type VirtualMachine } from "./instance.js";
 import { defineDomainPayload, domainRef, shutdownPayload, type DomainPayload } from "./compute-agent-link.js";
 import { recordInstanceEvent } from "./instance-events.js";
@@ -45,40 +44,12 @@ const LONG_DEADLINE_MS = 7 * 24 * 3600 * 1000;
  * the agent reported. A pass holds the lease (one hub at a time); each instance runs in its own
  * savepoint, so one that fails is retried next pass without undoing the others.
  */
-export class InstanceReconciler {
-  private readonly task: PeriodicTask;
-
+export class InstanceReconciler extends LeasedLoop {
   constructor(private readonly deps: InstanceReconcilerDeps) {
-    this.task = leasedTask({
-      name: "instance-reconciler",
-      intervalMs: deps.intervalMs,
-      knex: deps.knex,
-      lockKey: deps.lockKey,
-      log: deps.log,
-      run: (trx) => this.pass(trx),
-      onPass: () => deps.onPass?.(),
-    });
+    super({ ...deps, name: "instance-reconciler" });
   }
 
-  start(): void {
-    this.task.start();
-  }
-
-  /** Runs a pass soon (after an API mutation); passes never overlap. */
-  wake(): void {
-    setImmediate(() => void this.task.runOnce());
-  }
-
-  /** One pass now; resolves when it finished (tests, and the API's wake). */
-  runOnce(): Promise<void> {
-    return this.task.runOnce();
-  }
-
-  stop(): Promise<void> {
-    return this.task.stop();
-  }
-
-  private async pass(trx: Knex.Transaction): Promise<number> {
+  protected async pass(trx: Knex.Transaction): Promise<number> {
     const now = this.deps.clock.now();
     const ids = (await trx("instances")
       .whereNull("deleted_at")
@@ -86,13 +57,12 @@ export class InstanceReconciler {
       .orderBy("updated_at")
       .limit(BATCH)
       .pluck("id")) as string[];
-    for (const id of ids) {
-      try {
-        await trx.transaction((sp) => this.reconcile(sp, id, now));
-      } catch (err) {
-        this.deps.log.warn({ err, instanceId: id }, "Reconciling instance failed; retrying next pass");
-      }
-    }
+    await eachInSavepoint(
+      trx,
+      ids,
+      (sp, id) => this.reconcile(sp, id, now),
+      (err, instanceId) => this.deps.log.warn({ err, instanceId }, "Reconciling instance failed; retrying next pass"),
+    );
     await trx
       .transaction((sp) => reconcileDomainListings(sp, now, this.deps.log))
       .catch((err: unknown) => this.deps.log.warn({ err }, "Reconciling domain listings failed; retrying next pass"));

@@ -2,12 +2,11 @@ import { execFileSync } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { expect } from "chai";
 import { CloudBoxService } from "../../gen/edgehub/admin/v1/cloud_box_pb.js";
 import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
-import { disposeAgents, spawnAgent, waitFor, type AgentProcess } from "../fleet/support/agent-process.js";
+import { disposeAgents, waitFor, type AgentProcess } from "../fleet/support/agent-process.js";
 import { createSite, mintToken, type Site } from "../fleet/support/fleet-fixtures.js";
-import { sha256, uploadContent } from "../image-content/upload-support.js";
+import { enrollComputeAgent, uploadImageFile } from "../instances/agent-world.js";
 import { SetWorld } from "../instance-sets/set-world.js";
 import { spawnBox, type BoxProcess } from "../cloud-boxes/box-process.js";
 
@@ -32,46 +31,23 @@ export class ClassroomWorld extends SetWorld {
     await super.start(args);
     this.dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-classroom-"));
     this.site = await createSite(this.t, "class");
-    this.agent = spawnAgent({
-      hub: this.grpcTarget,
-      joinToken: await mintToken(this.t, this.site),
-      role: "compute",
-      hostname: "classroom-host",
-      extraArgs: [
-        "--libvirt-uri",
-        "test:///default",
-        "--instance-dir",
-        path.join(this.dir, "instances"),
-        "--image-cache-dir",
-        path.join(this.dir, "images"),
-        "--image-cache-gb",
-        "1",
-      ],
-    });
-    this.machineId = await waitFor(
-      "the compute agent's machine to register with a connected agent",
-      async () =>
-        (
-          (await this.knex("compute_machines as m")
-            .join("agents as a", "a.id", "m.agent_id")
-            .where("a.status", "connected")
-            .first("m.id")) as { id: string } | undefined
-        )?.id,
-      120_000,
-    );
+    ({ agent: this.agent, machineId: this.machineId } = await enrollComputeAgent(
+      this.t,
+      this.site,
+      {
+        libvirtUri: "test:///default",
+        instanceDir: path.join(this.dir, "instances"),
+        imageCacheDir: path.join(this.dir, "images"),
+      },
+      "classroom-host",
+    ));
     // The test driver's domains use nothing: the one host is given room for a class of 60 seats.
     await this.knex("compute_machines")
       .where({ id: this.machineId })
       .update({ cpu_cores: 256, memory_gb: 1024, storage_gb: 8192 });
     const imageFile = path.join(this.dir, "base.qcow2");
     execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", imageFile, "64M"]);
-    const bytes = fs.readFileSync(imageFile);
-    const up = await uploadContent(this.t.baseUrl, this.versionId, bytes, {
-      token: this.adminToken,
-      sha256: sha256(bytes),
-      format: "qcow2",
-    });
-    expect(up.status, JSON.stringify(up.body)).to.be.oneOf([200, 201]);
+    await uploadImageFile(this.t, this.adminToken, this.versionId, imageFile);
     this.boxToken = await mintToken(this.t, this.site, { role: AgentRole.CLOUD_BOX, maxUses: 500 });
   }
 

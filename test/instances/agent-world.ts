@@ -22,6 +22,53 @@ export interface AgentWorldOptions {
   hubArgs?: string[];
 }
 
+/** A real compute agent process enrolled into `site`; resolves once its machine is registered and connected. */
+export async function enrollComputeAgent(
+  t: TestHub,
+  site: Site,
+  o: Pick<AgentWorldOptions, "libvirtUri" | "domainType" | "instanceDir" | "imageCacheDir">,
+  hostname = "compute-1",
+): Promise<{ agent: AgentProcess; machineId: string }> {
+  const agent = spawnAgent({
+    hub: `127.0.0.1:${t.hub.grpcPort}`,
+    joinToken: await mintToken(t, site),
+    role: "compute",
+    hostname,
+    extraArgs: [
+      "--libvirt-uri",
+      o.libvirtUri,
+      ...(o.domainType ? ["--domain-type", o.domainType] : []),
+      "--instance-dir",
+      o.instanceDir,
+      "--image-cache-dir",
+      o.imageCacheDir,
+      "--image-cache-gb",
+      "1",
+    ],
+  });
+  const machineId = await waitFor(
+    "the compute agent's machine to register with a connected agent",
+    async () =>
+      (
+        (await t.hub.db
+          .knex("compute_machines as m")
+          .join("agents as a", "a.id", "m.agent_id")
+          .where("a.status", "connected")
+          .where("a.hostname", hostname)
+          .first("m.id")) as { id: string } | undefined
+      )?.id,
+    120_000,
+  );
+  return { agent, machineId };
+}
+
+/** Uploads a disk file as an image version's content through the hub's PUT route. */
+export async function uploadImageFile(t: TestHub, token: string, versionId: string, file: string): Promise<void> {
+  const bytes = fs.readFileSync(file);
+  const up = await uploadContent(t.baseUrl, versionId, bytes, { token, sha256: sha256(bytes), format: "qcow2" });
+  expect(up.status, JSON.stringify(up.body)).to.be.oneOf([200, 201]);
+}
+
 export class AgentWorld {
   t!: TestHub;
   site!: Site;
@@ -36,34 +83,7 @@ export class AgentWorld {
   async start(): Promise<void> {
     this.t = await startTestHub({ args: this.o.hubArgs ?? [] });
     this.site = await createSite(this.t, "inst");
-    this.agent = spawnAgent({
-      hub: `127.0.0.1:${this.t.hub.grpcPort}`,
-      joinToken: await mintToken(this.t, this.site),
-      role: "compute",
-      hostname: "compute-1",
-      extraArgs: [
-        "--libvirt-uri",
-        this.o.libvirtUri,
-        ...(this.o.domainType ? ["--domain-type", this.o.domainType] : []),
-        "--instance-dir",
-        this.o.instanceDir,
-        "--image-cache-dir",
-        this.o.imageCacheDir,
-        "--image-cache-gb",
-        "1",
-      ],
-    });
-    this.machineId = await waitFor(
-      "the compute agent's machine to register with a connected agent",
-      async () =>
-        (
-          (await this.knex("compute_machines as m")
-            .join("agents as a", "a.id", "m.agent_id")
-            .where("a.status", "connected")
-            .first("m.id")) as { id: string } | undefined
-        )?.id,
-      120_000,
-    );
+    ({ agent: this.agent, machineId: this.machineId } = await enrollComputeAgent(this.t, this.site, this.o));
     // A container's root disk may be reported as 0 GB; the test machine gets room for its instances.
     await this.knex("compute_machines")
       .where({ id: this.machineId })
@@ -86,13 +106,7 @@ export class AgentWorld {
       })
     ).image!.id;
     this.versionId = (await images.publishImageVersion({ imageId: this.imageId, versionNumber: "v1.0.0" })).version!.id;
-    const bytes = fs.readFileSync(this.o.imageFile);
-    const up = await uploadContent(this.t.baseUrl, this.versionId, bytes, {
-      token: adminToken,
-      sha256: sha256(bytes),
-      format: "qcow2",
-    });
-    expect(up.status, JSON.stringify(up.body)).to.be.oneOf([200, 201]);
+    await uploadImageFile(this.t, adminToken, this.versionId, this.o.imageFile);
   }
 
   async stop(): Promise<void> {
