@@ -5,6 +5,8 @@ export interface Column {
   readonly header: string;
   readonly field: DescField;
   readonly age?: boolean;
+  /** For a column of a nested resource: the JSON name of the field holding it. */
+  readonly parent?: string;
 }
 
 const NAME_LIKE = /^(name|username|hostname|display_name|version_number|tag|key|action)$/;
@@ -26,6 +28,16 @@ function isPlain(f: DescField): boolean {
  */
 export function kindColumns(resource: DescMessage, wide: boolean): Column[] {
   const fields = resource.fields.filter((f) => !NEVER.test(f.name));
+  // A pair of resources (e.g. InstanceDisk: attachment + disk) has no field of its own to show:
+  // each part's columns, headed by the part's name.
+  if (!fields.some((f) => isPlain(f) || isTimestamp(f)))
+    return fields
+      .filter((f) => f.fieldKind === "message")
+      .flatMap((part) =>
+        kindColumns(part.message!, wide)
+          .filter((c) => !c.parent)
+          .map((c) => ({ ...c, header: `${part.name.toUpperCase()}_${c.header}`, parent: part.jsonName })),
+      );
   const header = (f: DescField) => f.name.replace(/_time$/, "").toUpperCase();
   if (wide)
     return fields.filter((f) => isPlain(f) || isTimestamp(f)).map((field) => ({ header: header(field), field }));

@@ -41,7 +41,11 @@ export function tableRows(
   rows: readonly Record<string, JsonValue>[],
   now = new Date(),
 ): string[][] {
-  return rows.map((row) => columns.map((c) => cellText(c, row[c.field.jsonName], now)));
+  const valueOf = (c: Column, row: Record<string, JsonValue>) => {
+    const holder = c.parent ? row[c.parent] : row;
+    return holder && typeof holder === "object" && !Array.isArray(holder) ? holder[c.field.jsonName] : undefined;
+  };
+  return rows.map((row) => columns.map((c) => cellText(c, valueOf(c, row), now)));
 }
 
 /** A kubectl-style table: upper-case headers, no borders, columns padded. */

@@ -164,11 +164,19 @@ export function diskAttachmentHandlers(
       const caller = callerOf(ctx, clock);
       const diskId = optionalId("disk_id", req.diskId);
       const instanceId = optionalId("instance_id", req.instanceId);
-      if (!diskId && !instanceId) throw new InvalidArgumentError("disk_id", "disk_id or instance_id is required");
       const page = parsePageRequest(req.pageSize, req.pageToken);
       if (diskId) await getVisibleDisk(knex, caller.principal, diskId);
       if (instanceId) await getVisibleInstance(knex, caller.principal, instanceId);
-      const got = await listAttachments(knex, { diskId, instanceId }, page);
+      // Neither named: what the caller may see — admins and operators all, a tenant admin the
+      // tenant's disks, a user the disks they own.
+      const { role, tenantId, userId } = caller.principal;
+      const scope =
+        diskId || instanceId || role === "admin" || role === "operator"
+          ? {}
+          : role === "tenant_admin"
+            ? { diskTenantId: tenantId ?? "" }
+            : { diskUserId: userId };
+      const got = await listAttachments(knex, { diskId, instanceId, ...scope }, page);
       return { attachments: got.items.map(attachmentMessage), nextPageToken: got.nextPageToken };
     },
 

@@ -84,6 +84,9 @@ export async function liveAttachmentsOfInstance(knex: Knex, instanceId: string):
 export interface AttachmentListQuery {
   diskId: string | null;
   instanceId: string | null;
+  /** Only attachments of disks of this tenant / owned by this user (a listing without a disk or instance). */
+  diskTenantId?: string;
+  diskUserId?: string;
 }
 
 /** Not-detached attachments (failed ones included, with their error), oldest first, keyset-paged on id. */
@@ -99,6 +102,12 @@ export async function listAttachments(
     .select(COLUMNS);
   if (filter.diskId) q.where(`${ATTACHMENTS}.disk_id`, filter.diskId);
   if (filter.instanceId) q.where(`${ATTACHMENTS}.instance_id`, filter.instanceId);
+  if (filter.diskTenantId || filter.diskUserId) {
+    const disks = knex("private_data_disks").select("id");
+    if (filter.diskTenantId) disks.where({ tenant_id: filter.diskTenantId });
+    if (filter.diskUserId) disks.where({ user_id: filter.diskUserId });
+    q.whereIn(`${ATTACHMENTS}.disk_id`, disks);
+  }
   if (page.after) q.where(`${ATTACHMENTS}.id`, ">", page.after[0]!);
   return pageOf(((await q) as Row[]).map(toAttachment), page, (a) => [a.id]);
 }

@@ -168,8 +168,18 @@ describe(`DiskService attachments: attach, detach, rules and refusals (${selecte
       Code.InvalidArgument,
     );
     expect(bad.rawMessage).to.match(/disk_id/);
-    const none = await refused(async () => w.disks(w.alice).listDiskAttachments({}), Code.InvalidArgument);
-    expect(none.rawMessage).to.match(/disk_id or instance_id/);
+    // Without a disk or instance: what the caller may see — a user, the attachments of their own disks.
+    const bobsAttachment = await w.disks(w.bob).attachDisk({ diskId: bobs, instanceId: his! });
+    const seen = (await w.disks(w.alice).listDiskAttachments({})).attachments;
+    const owners = (await w
+      .knex("private_data_disks")
+      .whereIn(
+        "id",
+        seen.map((a) => a.diskId),
+      )
+      .distinct("user_id")) as { user_id: string }[];
+    expect(owners.map((o) => o.user_id)).to.deep.equal(seen.length ? [w.alice.userId] : []);
+    expect(seen.map((a) => a.id)).to.not.include(bobsAttachment.attachment!.id);
     await refused(
       async () => w.disks(w.alice).attachDisk({ diskId: mine!, instanceId: mine!, mountPath: "relative/path" }),
       Code.NotFound,
