@@ -19,6 +19,9 @@ export function lifecycleReporter(
   ops: DomainOps,
   send: (e: DomainLifecycleEvent) => void,
 ): (e: LifecycleEvent) => void {
+  // Events go out in the order libvirt gave them, even when one waits for a describe: a domain's
+  // "defined" may arrive before its define call has returned the instance id.
+  let previous: Promise<void> = Promise.resolve();
   return (e) => {
     const [eventName = "", detail = ""] = e.eventName.split("/");
     const state = stateAfterEvent(e.event);
@@ -33,13 +36,13 @@ export function lifecycleReporter(
     if (eventName === "defined" || eventName === "undefined") ops.forgetConfig(e.uuid);
     const known = ops.instanceIds.get(e.uuid);
     if (state === "absent") ops.instanceIds.delete(e.uuid);
-    if (known !== undefined || state === "absent") {
-      report(known ?? "");
-      return;
-    }
-    ops.describe(e.name).then(
-      (f) => report(f.instanceId),
-      () => report(""),
-    );
+    const instanceId: Promise<string> =
+      known !== undefined || state === "absent"
+        ? Promise.resolve(known ?? "")
+        : ops.describe(e.name).then(
+            (f) => f.instanceId,
+            () => "",
+          );
+    previous = previous.then(() => instanceId.then(report));
   };
 }
