@@ -1,7 +1,3 @@
-import { execFileSync } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { expect } from "chai";
 import { timestampFromDate } from "@bufbuild/protobuf/wkt";
 import { CloudBoxService } from "../../gen/edgehub/admin/v1/cloud_box_pb.js";
@@ -9,7 +5,7 @@ import { AgentRole } from "../../gen/edgehub/common/v1/agent_role_pb.js";
 import { PASSWORD } from "../catalog/catalog-fixtures.js";
 import { waitFor } from "../fleet/support/agent-process.js";
 import { mintToken } from "../fleet/support/fleet-fixtures.js";
-import { AgentWorld } from "../instances/agent-world.js";
+import { startTestDriverWorld, stopTestDriverWorld, type AgentWorld } from "../instances/agent-world.js";
 import { libvirtTestDriverUsable } from "../support/libvirt-backends.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
 import { spawnBox, type BoxProcess } from "./box-process.js";
@@ -37,22 +33,12 @@ describe("a cloud box boots (real hub, compute agent on test:///default, edgehub
 
   before(async function () {
     skipUnlessBackend(this, libvirtTestDriverUsable(), "libvirt.so.0 and qemu-img (apt install libvirt0 qemu-utils)");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-box-boot-"));
-    const imageFile = path.join(dir, "base.qcow2");
-    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", imageFile, "64M"]);
-    w = new AgentWorld({
-      libvirtUri: "test:///default",
-      instanceDir: path.join(dir, "instances"),
-      imageCacheDir: path.join(dir, "images"),
-      imageFile,
-    });
-    await w.start();
+    ({ w, dir } = await startTestDriverWorld("box-boot"));
     boxToken = await mintToken(w.t, w.site, { role: AgentRole.CLOUD_BOX, maxUses: 10 });
   });
   after(async () => {
     await Promise.all(boxes.map((b) => b.dispose()));
-    await w?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    await stopTestDriverWorld(w, dir);
   });
 
   const admin = async () => w.t.client(CloudBoxService, await w.t.adminToken());

@@ -1,14 +1,10 @@
-import { execFileSync } from "node:child_process";
-import fs from "node:fs";
-import os from "node:os";
-import path from "node:path";
 import { expect } from "chai";
 import { InstanceStatus } from "../../gen/edgehub/admin/v1/instance_pb.js";
 import { InstanceSetService, InstanceSetType } from "../../gen/edgehub/admin/v1/instance_set_pb.js";
 import { libvirtTestDriverUsable } from "../support/libvirt-backends.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
 import { CatalogPeople, PASSWORD } from "../catalog/catalog-fixtures.js";
-import { AgentWorld } from "../instances/agent-world.js";
+import { startTestDriverWorld, stopTestDriverWorld, type AgentWorld } from "../instances/agent-world.js";
 
 // A teacher's batch verbs end to end: a real hub, a real compute agent process on libvirt's
 // test:///default driver; the set's instances reach running and stopped on the agent's reports.
@@ -20,20 +16,10 @@ describe("instance set batch start/stop on a real compute agent (libvirt test://
 
   before(async function () {
     skipUnlessBackend(this, libvirtTestDriverUsable(), "libvirt.so.0 and qemu-img (apt install libvirt0 qemu-utils)");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-set-agent-"));
-    const imageFile = path.join(dir, "base.qcow2");
-    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", imageFile, "64M"]);
-    w = new AgentWorld({
-      libvirtUri: "test:///default",
-      instanceDir: path.join(dir, "instances"),
-      imageCacheDir: path.join(dir, "images"),
-      imageFile,
-    });
-    await w.start();
+    ({ w, dir } = await startTestDriverWorld("set-agent"));
   });
   after(async () => {
-    await w?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    await stopTestDriverWorld(w, dir);
   });
 
   it("BatchStartInstances → every instance running; BatchStopInstances → every instance stopped, allocations back to zero", async () => {

@@ -1,4 +1,7 @@
+import { execFileSync } from "node:child_process";
 import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
 import { expect } from "chai";
 import { ImageArchitecture, ImageService, ImageType, ImageVisibility } from "../../gen/edgehub/admin/v1/image_pb.js";
 import { InstanceService } from "../../gen/edgehub/admin/v1/instance_pb.js";
@@ -67,6 +70,34 @@ export async function uploadImageFile(t: TestHub, token: string, versionId: stri
   const bytes = fs.readFileSync(file);
   const up = await uploadContent(t.baseUrl, versionId, bytes, { token, sha256: sha256(bytes), format: "qcow2" });
   expect(up.status, JSON.stringify(up.body)).to.be.oneOf([200, 201]);
+}
+
+/**
+ * An AgentWorld on libvirt's test:///default driver in a scratch directory of its own (`dir`: the
+ * agent's instances/ and images/, the uploaded base.qcow2), which `stopTestDriverWorld` removes.
+ */
+export async function startTestDriverWorld(prefix: string): Promise<{ w: AgentWorld; dir: string }> {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `edgehub-${prefix}-`));
+  const imageFile = path.join(dir, "base.qcow2");
+  execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", imageFile, "64M"]);
+  const w = new AgentWorld({
+    libvirtUri: "test:///default",
+    instanceDir: path.join(dir, "instances"),
+    imageCacheDir: path.join(dir, "images"),
+    imageFile,
+  });
+  try {
+    await w.start();
+  } catch (err) {
+    await stopTestDriverWorld(w, dir);
+    throw err;
+  }
+  return { w, dir };
+}
+
+export async function stopTestDriverWorld(w: AgentWorld | undefined, dir: string): Promise<void> {
+  await w?.stop();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
 }
 
 export class AgentWorld {

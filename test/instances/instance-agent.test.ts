@@ -1,13 +1,11 @@
-import { execFileSync } from "node:child_process";
 import fs from "node:fs";
-import os from "node:os";
 import path from "node:path";
 import { expect } from "chai";
 import { InstanceStatus, RentalMode } from "../../gen/edgehub/admin/v1/instance_pb.js";
 import { waitFor } from "../fleet/support/agent-process.js";
 import { libvirtTestDriverUsable } from "../support/libvirt-backends.js";
 import { skipUnlessBackend } from "../support/real-backends.js";
-import { AgentWorld } from "./agent-world.js";
+import { startTestDriverWorld, stopTestDriverWorld, type AgentWorld } from "./agent-world.js";
 
 // The whole path with real programs: a hub, a compute agent process on libvirt's test:///default
 // driver, image bytes uploaded through the hub and fetched by the agent over its mTLS link, and
@@ -20,20 +18,10 @@ describe("instances on a real compute agent (libvirt test:///default)", function
 
   before(async function () {
     skipUnlessBackend(this, libvirtTestDriverUsable(), "libvirt.so.0 and qemu-img (apt install libvirt0 qemu-utils)");
-    dir = fs.mkdtempSync(path.join(os.tmpdir(), "edgehub-inst-agent-"));
-    const imageFile = path.join(dir, "base.qcow2");
-    execFileSync("qemu-img", ["create", "-q", "-f", "qcow2", imageFile, "64M"]);
-    w = new AgentWorld({
-      libvirtUri: "test:///default",
-      instanceDir: path.join(dir, "instances"),
-      imageCacheDir: path.join(dir, "images"),
-      imageFile,
-    });
-    await w.start();
+    ({ w, dir } = await startTestDriverWorld("inst-agent"));
   });
   after(async () => {
-    await w?.stop();
-    if (dir) fs.rmSync(dir, { recursive: true, force: true, maxRetries: 3 });
+    await stopTestDriverWorld(w, dir);
   });
 
   it("create → start → running (on the agent's report) → console ticket (password in the test domain's definition) → stop → delete, allocations back to zero", async () => {
